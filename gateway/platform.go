@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"context"
+	"io"
+
+	"paas"
+	"paas/runtime"
+)
+
+// Platform is what the gateway asks of the rest of the system. Every method
+// returns a *paas.Error for anything the user did wrong (unknown app, bad
+// argument); its message is shown as is. Any other error is logged and
+// shown as a generic line.
+type Platform interface {
+	// Authenticate maps a public key's SHA256 fingerprint to the key's
+	// name; ok is false for an unknown key.
+	Authenticate(fingerprint string) (name string, ok bool)
+
+	ListApps(ctx context.Context) ([]paas.App, error)
+	CreateApp(ctx context.Context, name, by string) (paas.App, error)
+	// EnsureApp creates the app on first push and returns it otherwise.
+	EnsureApp(ctx context.Context, name, by string) (paas.App, error)
+	App(ctx context.Context, name string) (paas.App, error)
+	DestroyApp(ctx context.Context, name string) error
+
+	Config(ctx context.Context, app string) (map[string]string, error)
+	// SetConfig applies set then unset in one new release.
+	SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error)
+
+	Releases(ctx context.Context, app string) ([]paas.Release, error)
+	Processes(ctx context.Context, app string) ([]paas.Process, error)
+	Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error
+
+	// Run starts a one-off of the current release attached to stdio and
+	// returns its exit status.
+	Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error)
+
+	// Logs writes the last n lines of the app's stream matching proc (a
+	// process type "web" or instance "web.1"; empty for all), then, when
+	// follow is set, new lines until ctx is done.
+	Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error
+
+	// Deploy builds the source tree (a tar stream of the pushed commit),
+	// makes a release and runs it, writing build output to out. A non-nil
+	// error rejects the push.
+	Deploy(ctx context.Context, req DeployRequest) error
+}
+
+// DeployRequest is one push to deploy.
+type DeployRequest struct {
+	App    string
+	Commit string    // full hex object name
+	Source io.Reader // tar of the commit's tree
+	Out    io.Writer // build output for the pusher
+	By     string    // key name
+}

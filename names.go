@@ -1,0 +1,54 @@
+package paas
+
+import (
+	"regexp"
+	"strings"
+)
+
+var (
+	appNameRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
+	configKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	procTypeRe  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+)
+
+// ValidateAppName returns a user-facing error when name is not a valid app
+// name: a lower-case letter, then up to 29 lower-case letters, digits or
+// dashes.
+func ValidateAppName(name string) error {
+	if !appNameRe.MatchString(name) {
+		return Errorf("invalid app name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
+	}
+	return nil
+}
+
+// ValidateConfigKey returns a user-facing error when key is not a valid
+// config variable name.
+func ValidateConfigKey(key string) error {
+	if !configKeyRe.MatchString(key) {
+		return Errorf("invalid config key %q: use letters, digits and underscores, not starting with a digit", key)
+	}
+	return nil
+}
+
+// ValidateProcessType returns a user-facing error when t is not a valid
+// process type name.
+func ValidateProcessType(t string) error {
+	if !procTypeRe.MatchString(t) {
+		return Errorf("invalid process type %q", t)
+	}
+	return nil
+}
+
+// ParseAssignment splits "KEY=VALUE" into its key and value. The value is
+// taken literally: it may contain '=', spaces, newlines or "$(...)", none of
+// which is ever evaluated.
+func ParseAssignment(s string) (key, value string, err error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", "", Errorf("invalid assignment %q: expected KEY=VALUE", s)
+	}
+	if err := ValidateConfigKey(k); err != nil {
+		return "", "", err
+	}
+	return k, v, nil
+}

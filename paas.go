@@ -1,0 +1,112 @@
+// Package paas holds the domain types shared by every part of the platform:
+// apps, releases, processes and the user-facing error type. The packages
+// below it (store, gateway, deploy, builder, runtime, router, logs) speak in
+// these words.
+package paas
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version is the platform's version, printed by `paas version`.
+var Version = "0.1.0-dev"
+
+// Error is an error whose message is safe to show to the user over SSH.
+// Any other error is logged by the server and reported as a short generic
+// line.
+type Error struct {
+	Msg string
+	Err error // optional wrapped cause, never shown
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes a user-facing error.
+func Errorf(format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+// UserMessage returns the message to show the user for err and whether err
+// carried a user-facing message at all.
+func UserMessage(err error) (string, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg, true
+	}
+	return "internal error", false
+}
+
+// Sentinel errors.
+var (
+	ErrAppNotFound     = errors.New("app not found")
+	ErrAppExists       = errors.New("app already exists")
+	ErrReleaseNotFound = errors.New("release not found")
+	ErrNoRelease       = errors.New("app has no release")
+)
+
+// App is a deployable application.
+type App struct {
+	Name      string
+	CreatedAt time.Time
+	CreatedBy string
+	// Release is the version of the current release, 0 when none.
+	Release int
+	// Formation maps a process type to its instance count.
+	Formation map[string]int
+}
+
+// Release is an immutable, numbered combination of a build, a snapshot of
+// config and the process types.
+type Release struct {
+	App          string
+	Version      int
+	Build        int
+	Commit       string
+	Description  string
+	Config       map[string]string
+	ProcessTypes map[string]string
+	// Slug is the build's artifact: a slug directory (exec runtime) or an
+	// image reference (docker runtime).
+	Slug       string
+	Buildpacks []string
+	CreatedAt  time.Time
+	CreatedBy  string
+}
+
+// Name returns "vN".
+func (r Release) Name() string { return fmt.Sprintf("v%d", r.Version) }
+
+// Build records one build of a commit.
+type Build struct {
+	App          string
+	Number       int
+	Commit       string
+	Slug         string
+	ProcessTypes map[string]string
+	Buildpacks   []string
+	CreatedAt    time.Time
+}
+
+// Key is an SSH public key admitted to the platform.
+type Key struct {
+	Name        string
+	Fingerprint string // SHA256:... as printed by ssh-keygen -l
+	PublicKey   string // authorized_keys line
+	Admin       bool
+	AddedAt     time.Time
+}
+
+// Process is one running (or restarting) instance as `ps` shows it.
+type Process struct {
+	Name     string // web.1
+	Type     string
+	Index    int
+	Release  int
+	State    string // starting, up, crashed, stopping
+	Since    time.Time
+	Command  string
+	Restarts int
+}

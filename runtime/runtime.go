@@ -1,0 +1,80 @@
+// Package runtime starts, stops, lists and watches process instances. The
+// exec implementation runs them as local process groups; a docker one runs
+// them as containers. Both satisfy the same method set, which deploy
+// declares as the interface it uses.
+package runtime
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Spec describes one instance to start.
+type Spec struct {
+	App     string
+	Release int    // release version
+	Type    string // process type: web, worker, run
+	Index   int    // 1-based; for one-offs a random number
+	Command string // the Procfile command, run by bash -c (sh -c without bash)
+	// Env is the complete environment the process sees besides what the
+	// runtime adds itself (PORT for web instances, HOME, PATH defaults).
+	Env map[string]string
+	// Slug is the build artifact: a slug directory for exec, an image
+	// reference for docker.
+	Slug string
+	// Web asks for a port: the runtime sets PORT and reports Instance.Addr.
+	Web bool
+}
+
+// Name returns the instance name: "web.1".
+func (s Spec) Name() string { return fmt.Sprintf("%s.%d", s.Type, s.Index) }
+
+// Instance is a started process instance.
+type Instance struct {
+	ID      string // runtime-specific, unique
+	App     string
+	Release int
+	Type    string
+	Index   int
+	Command string
+	// Addr is host:port the router should send traffic to (web only).
+	Addr    string
+	Started time.Time
+}
+
+// Name returns the instance name: "web.1".
+func (i Instance) Name() string { return fmt.Sprintf("%s.%d", i.Type, i.Index) }
+
+// Exit reports that an instance's process ended.
+type Exit struct {
+	Instance Instance
+	Code     int   // exit status, -1 when killed by a signal
+	Err      error // set when waiting itself failed
+	// Stopped is true when the exit followed a Stop call.
+	Stopped bool
+	At      time.Time
+}
+
+// LineSink receives every line an instance writes to stdout or stderr,
+// without its trailing newline.
+type LineSink interface {
+	Line(app string, instance string, line []byte)
+}
+
+// WindowSize is a terminal size.
+type WindowSize struct {
+	Cols, Rows uint16
+}
+
+// Stdio attaches a one-off process to a caller.
+type Stdio struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer // ignored with a TTY: the terminal carries both
+	TTY    bool
+	Term   string
+	Window WindowSize
+	// Resize delivers window-size changes; it may be nil.
+	Resize <-chan WindowSize
+}
