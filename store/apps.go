@@ -1,0 +1,157 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sort"
+
+	"paas"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// appRecord is what the apps bucket holds for one app.
+type appRecord struct {
+	paas.App
+	Config      map[string]string `json:"config"`
+	LastBuild   int               `json:"last_build"`
+	LastRelease int               `json:"last_release"`
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+func loadApp(tx *bolt.Tx, name string) (*appRecord, error) {
+	var rec appRecord
+	ok, err := get(tx.Bucket(bucketApps), []byte(name), &rec)
+	if err != nil {
+		return nil, fmt.Errorf("reading app %s: %w", name, err)
+	}
+	if !ok {
+		return nil, paas.ErrAppNotFound
+	}
+	if rec.Config == nil {
+		rec.Config = map[string]string{}
+	}
+	if rec.Formation == nil {
+		rec.Formation = map[string]int{}
+	}
+	return &rec, nil
+}
+
+func saveApp(tx *bolt.Tx, rec *appRecord) error {
+	return put(tx.Bucket(bucketApps), []byte(rec.Name), rec)
+}
+
+// CreateApp adds a new app. It fails with paas.ErrAppExists when the name
+// is taken.
+func (s *Store) CreateApp(name, by string) (paas.App, error) {
+	rec := &appRecord{App: paas.App{
+		Name:      name,
+		CreatedAt: s.now(),
+		CreatedBy: by,
+		Formation: map[string]int{},
+	}, Config: map[string]string{}}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketApps).Get([]byte(name)) != nil {
+			return paas.ErrAppExists
+		}
+		return saveApp(tx, rec)
+	})
+	return rec.App, err
+}
+
+// App returns one app.
+func (s *Store) App(name string) (paas.App, error) {
+	var app paas.App
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, name)
+		if err != nil {
+			return err
+		}
+		app = rec.App
+		return nil
+	})
+	return app, err
+}
+
+// Apps lists every app, sorted by name.
+func (s *Store) Apps() ([]paas.App, error) {
+	var apps []paas.App
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketApps).ForEach(func(_, v []byte) error {
+			var rec appRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			apps = append(apps, rec.App)
+			return nil
+		})
+	})
+	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
+	return apps, err
+}
+
+// DeleteApp removes an app with its releases and builds.
+func (s *Store) DeleteApp(name string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := loadApp(tx, name); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketReleases, bucketBuilds} {
+			if tx.Bucket(b).Bucket([]byte(name)) != nil {
+				if err := tx.Bucket(b).DeleteBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketApps).Delete([]byte(name))
+	})
+}
+
+// Config returns a copy of the app's current config.
+func (s *Store) Config(app string) (map[string]string, error) {
+	var cfg map[string]string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		cfg = maps.Clone(rec.Config)
+		return nil
+	})
+	return cfg, err
+}
+
+// SetFormation sets instance counts for the given process types, leaving
+// the others as they are. It creates no release.
+func (s *Store) SetFormation(app string, counts map[string]int) (paas.App, error) {
+	var out paas.App
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		for t, n := range counts {
+			rec.Formation[t] = n
+		}
+		out = rec.App
+		return saveApp(tx, rec)
+	})
+	return out, err
+}
+
+// ReserveBuild allocates the app's next build number.
+func (s *Store) ReserveBuild(app string) (int, error) {
+	var n int
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		rec.LastBuild++
+		n = rec.LastBuild
+		return saveApp(tx, rec)
+	})
+	return n, err
+}
