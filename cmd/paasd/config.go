@@ -1,0 +1,106 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is paasd's whole configuration: PAAS_* environment variables,
+// overridden by flags.
+type config struct {
+	DataDir        string
+	SSHAddr        string
+	HTTPAddr       string
+	Domain         string
+	Runtime        string
+	AuthorizedKeys string
+	LogFormat      string
+	StopTimeout    time.Duration
+	BootTimeout    time.Duration
+	BuildTimeout   time.Duration
+}
+
+// loadConfig reads env (a getenv function) and then args as flags.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	def := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	var c config
+	fs := flag.NewFlagSet("paasd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.DataDir, "data-dir", def("PAAS_DATA_DIR", "./data"), "state directory (PAAS_DATA_DIR)")
+	fs.StringVar(&c.SSHAddr, "ssh-addr", def("PAAS_SSH_ADDR", ":2222"), "SSH listen address (PAAS_SSH_ADDR)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", def("PAAS_HTTP_ADDR", ":8080"), "HTTP router listen address (PAAS_HTTP_ADDR)")
+	fs.StringVar(&c.Domain, "domain", def("PAAS_DOMAIN", "localhost"), "apps are served at APP.DOMAIN (PAAS_DOMAIN)")
+	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "exec"), "process runtime: exec or auto (PAAS_RUNTIME)")
+	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
+	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
+	durations := []struct {
+		p        *time.Duration
+		name     string
+		env      string
+		fallback time.Duration
+		usage    string
+	}{
+		{&c.StopTimeout, "stop-timeout", "PAAS_STOP_TIMEOUT", 30 * time.Second, "grace between SIGTERM and SIGKILL"},
+		{&c.BootTimeout, "boot-timeout", "PAAS_BOOT_TIMEOUT", 60 * time.Second, "time a web instance has to listen on $PORT"},
+		{&c.BuildTimeout, "build-timeout", "PAAS_BUILD_TIMEOUT", 15 * time.Minute, "longest build"},
+	}
+	for _, d := range durations {
+		v := d.fallback
+		if s := getenv(d.env); s != "" {
+			parsed, err := parseDuration(s)
+			if err != nil {
+				return c, fmt.Errorf("%s: %w", d.env, err)
+			}
+			v = parsed
+		}
+		fs.DurationVar(d.p, d.name, v, d.usage+" ("+d.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch c.Runtime {
+	case "exec", "auto":
+	default:
+		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want exec or auto)", c.Runtime)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return c, fmt.Errorf("PAAS_LOG_FORMAT: want text or json, not %q", c.LogFormat)
+	}
+	c.Domain = strings.ToLower(strings.TrimSuffix(c.Domain, "."))
+	return c, nil
+}
+
+// parseDuration accepts Go durations ("30s") and plain seconds ("30").
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return d, nil
+}
+
+// logAttrs lists the config for the start-up log line.
+func (c config) logAttrs() []any {
+	return []any{
+		"data_dir", c.DataDir, "ssh_addr", c.SSHAddr, "http_addr", c.HTTPAddr,
+		"domain", c.Domain, "runtime", c.Runtime, "authorized_keys", c.AuthorizedKeys,
+		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
+	}
+}

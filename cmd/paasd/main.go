@@ -1,0 +1,23 @@
+// Command paasd is the platform server: the SSH gateway, the builder, the
+// runtime supervisor and the HTTP router in one process. Subcommands:
+//
+//	paasd                   run the server until SIGTERM/SIGINT
+//	paasd keys:add NAME     add the public key on stdin as an admin
+//	paasd keys              list keys
+//	paasd hook              the git pre-receive hook (run by git)
+//	paasd version           print the version
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"paas/static"
+)
+
+func main() {
+	if filepath.Base(os.Args[0]) == "paas-static" {
+		os.Exit(static.Main(os.Args[1:]))
+	}
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"paas"
+	"paas/builder"
+	"paas/deploy"
+	"paas/gateway"
+	"paas/logs"
+	"paas/router"
+	"paas/runtime"
+	"paas/store"
+)
+
+// logLinesPerApp is how many recent log lines each app keeps in memory.
+const logLinesPerApp = 2000
+
+// serve wires every part and runs until ctx ends, then shuts down:
+// stop accepting SSH and HTTP, stop the instances with their grace period,
+// close the store.
+func serve(ctx context.Context, cfg config, stdout io.Writer) error {
+	log := newLogger(cfg.LogFormat, stdout)
+	log.Info("paasd starting", append([]any{"version", paas.Version}, cfg.logAttrs()...)...)
+	if cfg.Runtime == "auto" {
+		log.Info("runtime auto: using exec (processes on this host)")
+	}
+
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	st, err := store.Open(filepath.Join(dataDir, "paas.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.AuthorizedKeys != "" {
+		n, err := loadAuthorizedKeysFile(st, cfg.AuthorizedKeys)
+		if err != nil {
+			return fmt.Errorf("reading PAAS_AUTHORIZED_KEYS: %w", err)
+		}
+		log.Info("admitted keys", "file", cfg.AuthorizedKeys, "count", n)
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding own executable: %w", err)
+	}
+	agg := logs.New(logLinesPerApp)
+	var svc *deploy.Service
+	rt := runtime.NewExec(runtime.ExecConfig{
+		Logs:   agg,
+		OnExit: func(e runtime.Exit) { svc.OnExit(e) },
+		Logger: log.With("part", "runtime"),
+	})
+	b, err := builder.New(builder.Config{
+		BuildpacksDir: filepath.Join(dataDir, "buildpacks"),
+		CacheDir:      filepath.Join(dataDir, "cache"),
+		SlugsDir:      filepath.Join(dataDir, "slugs"),
+		StaticServer:  exe,
+		Timeout:       cfg.BuildTimeout,
+		Logger:        log.With("part", "builder"),
+	})
+	if err != nil {
+		return err
+	}
+
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTP: %w", err)
+	}
+	appURL := urlFunc(cfg.Domain, httpLn.Addr())
+	rtr := router.New(router.Config{
+		Domain:    cfg.Domain,
+		Logger:    log.With("part", "router"),
+		AccessLog: func(app, line string) { agg.Write(app, "paas", "router", line) },
+	})
+	svc = deploy.New(deploy.Config{
+		Store:       st,
+		Runtime:     rt,
+		Builder:     b,
+		Router:      rtr,
+		Logs:        agg,
+		AppURL:      appURL,
+		StopTimeout: cfg.StopTimeout,
+		BootTimeout: cfg.BootTimeout,
+		Logger:      log.With("part", "deploy"),
+	})
+	gw, err := gateway.New(gateway.Config{
+		Addr:        cfg.SSHAddr,
+		HostKeyFile: filepath.Join(dataDir, "ssh_host_ed25519_key"),
+		ReposDir:    filepath.Join(dataDir, "repos"),
+		RunDir:      filepath.Join(dataDir, "run"),
+		HookCommand: []string{exe, "hook"},
+		AppURL:      appURL,
+		Platform:    svc,
+		Logger:      log.With("part", "gateway"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := gw.Listen(); err != nil {
+		httpLn.Close()
+		return err
+	}
+
+	// Routes are rebuilt from the store before any request is accepted.
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	httpSrv := router.NewServer(cfg.HTTPAddr, rtr)
+	errc := make(chan error, 2)
+	go func() { errc <- httpSrv.Serve(httpLn) }()
+	go func() { errc <- gw.Serve() }()
+	log.Info("listening", "ssh", gw.Addr().String(), "http", httpLn.Addr().String())
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		log.Error("server failed", "err", err)
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
+	defer cancel()
+	gw.Shutdown(sctx)
+	httpSrv.Shutdown(sctx)
+	svc.Shutdown(sctx)
+	log.Info("stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// urlFunc returns the function giving an app's URL on the router.
+func urlFunc(domain string, addr net.Addr) func(string) string {
+	port := ""
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.Port != 80 {
+		port = fmt.Sprintf(":%d", ta.Port)
+	}
+	return func(app string) string { return "http://" + app + "." + domain + port }
+}

@@ -1,0 +1,261 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/router"
+	"paas/runtime"
+)
+
+// converge brings the app's instances to rel under formation: it starts
+// the instances that are missing, waits until every new web instance
+// listens, switches the router to them, then stops what is left over (other
+// releases, surplus indices). Instances already running rel within the
+// formation are left alone. On failure the new instances are stopped and
+// the old ones keep serving. The caller holds st.deployMu.
+func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, formation map[string]int, out io.Writer) error {
+	want := desired(rel, formation)
+
+	st.mu.Lock()
+	prevTarget := st.target
+	st.target = rel.Version
+	keep := map[string]bool{}
+	for _, in := range st.insts {
+		if !in.stopping && in.spec.Release == rel.Version && in.spec.Index <= want[in.spec.Type] {
+			keep[in.name()] = true
+		}
+	}
+	st.mu.Unlock()
+
+	var started []*instance
+	for _, t := range slices.Sorted(maps.Keys(want)) {
+		for i := 1; i <= want[t]; i++ {
+			spec := s.spec(rel, t, i)
+			if keep[spec.Name()] {
+				continue
+			}
+			in, err := s.startInstance(st, spec, 0)
+			if err != nil {
+				s.abort(st, started, prevTarget)
+				return err
+			}
+			if out != nil {
+				fmt.Fprintf(out, "       Started %s\n", spec.Name())
+			}
+			started = append(started, in)
+		}
+	}
+	if err := s.waitUp(ctx, st, started); err != nil {
+		s.abort(st, started, prevTarget)
+		return err
+	}
+
+	st.mu.Lock()
+	st.release = &rel
+	var old []*instance
+	for _, in := range st.insts {
+		if in.stopping {
+			continue
+		}
+		if in.spec.Release != rel.Version || in.spec.Index > want[in.spec.Type] {
+			in.stopping = true
+			in.state = "stopping"
+			in.since = time.Now().UTC()
+			old = append(old, in)
+		}
+	}
+	st.mu.Unlock()
+
+	s.updateRoutes(st)
+	s.stopAll(st, old)
+	return nil
+}
+
+// abort stops instances started by a failed converge.
+func (s *Service) abort(st *appState, started []*instance, prevTarget int) {
+	st.mu.Lock()
+	st.target = prevTarget
+	for _, in := range started {
+		in.stopping = true
+	}
+	st.mu.Unlock()
+	s.stopAll(st, started)
+}
+
+// stopAll stops instances in parallel and waits for them.
+func (s *Service) stopAll(st *appState, ins []*instance) {
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.stopInstance(context.Background(), st, in)
+		}()
+	}
+	wg.Wait()
+}
+
+// spec builds the runtime spec of one formation instance of rel.
+func (s *Service) spec(rel paas.Release, typ string, index int) runtime.Spec {
+	sp := runtime.Spec{
+		App:     rel.App,
+		Release: rel.Version,
+		Type:    typ,
+		Index:   index,
+		Command: rel.ProcessTypes[typ],
+		Slug:    rel.Slug,
+		Web:     typ == "web",
+	}
+	sp.Env = instanceEnv(rel, sp.Name())
+	return sp
+}
+
+// instanceEnv is the environment of an instance of rel: the release's
+// config plus the platform's own variables.
+func instanceEnv(rel paas.Release, name string) map[string]string {
+	env := maps.Clone(rel.Config)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["DYNO"] = name
+	env["PS"] = name
+	env["PAAS_APP"] = rel.App
+	env["PAAS_RELEASE"] = rel.Name()
+	return env
+}
+
+// startInstance starts one instance and registers it for supervision.
+func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int) (*instance, error) {
+	inst, err := s.cfg.Runtime.Start(context.Background(), spec)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", spec.Name(), err)
+	}
+	in := &instance{inst: inst, spec: spec, state: "starting", since: time.Now().UTC(), restarts: restarts}
+	if !spec.Web {
+		in.state = "up"
+	}
+	st.mu.Lock()
+	st.insts[inst.ID] = in
+	st.mu.Unlock()
+	s.mu.Lock()
+	s.byID[inst.ID] = st
+	early, exited := s.early[inst.ID]
+	delete(s.early, inst.ID)
+	s.mu.Unlock()
+	s.event(st.name, "%s started (%s): %s", spec.Name(), fmt.Sprintf("v%d", spec.Release), spec.Command)
+	if exited {
+		s.onExit(early)
+	}
+	return in, nil
+}
+
+// stopInstance stops one instance with the grace period and forgets it.
+func (s *Service) stopInstance(ctx context.Context, st *appState, in *instance) {
+	st.mu.Lock()
+	in.stopping = true
+	in.state = "stopping"
+	if in.timer != nil {
+		in.timer.Stop()
+	}
+	st.mu.Unlock()
+	if err := s.cfg.Runtime.Stop(ctx, in.inst.ID, s.cfg.StopTimeout); err != nil {
+		s.log.Error("stopping instance", "app", st.name, "instance", in.name(), "err", err)
+	}
+	s.forget(st, in)
+}
+
+func (s *Service) forget(st *appState, in *instance) {
+	st.mu.Lock()
+	_, known := st.insts[in.inst.ID]
+	delete(st.insts, in.inst.ID)
+	st.mu.Unlock()
+	s.mu.Lock()
+	delete(s.byID, in.inst.ID)
+	s.mu.Unlock()
+	if known {
+		s.event(st.name, "%s stopped (v%d)", in.name(), in.spec.Release)
+	}
+}
+
+// waitUp waits until every web instance among ins accepts connections.
+func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.BootTimeout)
+	defer cancel()
+	errs := make(chan error, len(ins))
+	for _, in := range ins {
+		go func() { errs <- s.waitListening(ctx, st, in) }()
+	}
+	var first error
+	for range ins {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+var errExited = errors.New("exited")
+
+// waitListening polls an instance's port until it accepts a connection,
+// the instance exits or ctx ends.
+func (s *Service) waitListening(ctx context.Context, st *appState, in *instance) error {
+	if !in.spec.Web {
+		return nil
+	}
+	var d net.Dialer
+	for {
+		st.mu.Lock()
+		state, code := in.state, in.exitCode
+		st.mu.Unlock()
+		if state == "crashed" {
+			return paas.Errorf("%s exited with status %d before listening on $PORT", in.name(), code)
+		}
+		dctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		c, err := d.DialContext(dctx, "tcp", in.inst.Addr)
+		cancel()
+		if err == nil {
+			c.Close()
+			st.mu.Lock()
+			if in.state == "starting" {
+				in.state = "up"
+				in.since = time.Now().UTC()
+			}
+			st.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return paas.Errorf("%s did not listen on $PORT within %s", in.name(), s.cfg.BootTimeout)
+			}
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// updateRoutes gives the router the app's web instances that are up and
+// run the current release.
+func (s *Service) updateRoutes(st *appState) {
+	st.mu.Lock()
+	var bs []router.Backend
+	for _, in := range st.insts {
+		if in.spec.Web && !in.stopping && in.state == "up" && st.release != nil && in.spec.Release == st.release.Version {
+			bs = append(bs, router.Backend{Name: in.name(), Addr: in.inst.Addr})
+		}
+	}
+	st.mu.Unlock()
+	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
+	s.cfg.Router.Set(st.name, bs)
+}

@@ -1,0 +1,330 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"paas"
+	"paas/builder"
+	"paas/gateway"
+	"paas/logs"
+	"paas/runtime"
+	"paas/shellwords"
+)
+
+var _ gateway.Platform = (*Service)(nil)
+
+// Authenticate maps a key fingerprint to the key's name.
+func (s *Service) Authenticate(fingerprint string) (string, bool) {
+	k, ok, err := s.cfg.Store.KeyByFingerprint(fingerprint)
+	if err != nil {
+		s.log.Error("looking up key", "err", err)
+		return "", false
+	}
+	return k.Name, ok
+}
+
+// ListApps lists every app.
+func (s *Service) ListApps(ctx context.Context) ([]paas.App, error) {
+	return s.cfg.Store.Apps()
+}
+
+// CreateApp creates an empty app.
+func (s *Service) CreateApp(ctx context.Context, name, by string) (paas.App, error) {
+	if err := paas.ValidateAppName(name); err != nil {
+		return paas.App{}, err
+	}
+	app, err := s.cfg.Store.CreateApp(name, by)
+	if err != nil {
+		return app, userError(name, err)
+	}
+	s.cfg.Router.Set(name, nil)
+	s.event(name, "App created by %s", by)
+	return app, nil
+}
+
+// EnsureApp returns the app, creating it when it does not exist yet.
+func (s *Service) EnsureApp(ctx context.Context, name, by string) (paas.App, error) {
+	app, err := s.App(ctx, name)
+	if err == nil {
+		return app, nil
+	}
+	app, err = s.CreateApp(ctx, name, by)
+	if errors.Is(err, paas.ErrAppExists) {
+		return s.App(ctx, name)
+	}
+	return app, err
+}
+
+// App returns one app.
+func (s *Service) App(ctx context.Context, name string) (paas.App, error) {
+	if err := paas.ValidateAppName(name); err != nil {
+		return paas.App{}, err
+	}
+	app, err := s.cfg.Store.App(name)
+	return app, userError(name, err)
+}
+
+// DestroyApp stops the app's instances and deletes everything it owns.
+func (s *Service) DestroyApp(ctx context.Context, name string) error {
+	if _, err := s.App(ctx, name); err != nil {
+		return err
+	}
+	st := s.state(name)
+	st.deployMu.Lock()
+	defer st.deployMu.Unlock()
+	st.mu.Lock()
+	st.target = 0
+	st.mu.Unlock()
+	s.stopAll(st, st.all())
+	s.cfg.Router.Remove(name)
+	if err := s.cfg.Builder.Remove(name); err != nil {
+		s.log.Error("removing builds", "app", name, "err", err)
+	}
+	if err := s.cfg.Store.DeleteApp(name); err != nil {
+		return userError(name, err)
+	}
+	s.cfg.Logs.Remove(name)
+	s.mu.Lock()
+	delete(s.apps, name)
+	s.mu.Unlock()
+	return nil
+}
+
+// Config returns the app's current config.
+func (s *Service) Config(ctx context.Context, app string) (map[string]string, error) {
+	if _, err := s.App(ctx, app); err != nil {
+		return nil, err
+	}
+	cfg, err := s.cfg.Store.Config(app)
+	return cfg, userError(app, err)
+}
+
+// SetConfig changes config vars and, when the app has a release, makes a
+// new release and restarts the app's processes with it.
+func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error) {
+	if _, err := s.App(ctx, app); err != nil {
+		return paas.Release{}, err
+	}
+	for k := range set {
+		if err := paas.ValidateConfigKey(k); err != nil {
+			return paas.Release{}, err
+		}
+	}
+	for _, k := range unset {
+		if err := paas.ValidateConfigKey(k); err != nil {
+			return paas.Release{}, err
+		}
+	}
+	st := s.state(app)
+	st.deployMu.Lock()
+	defer st.deployMu.Unlock()
+	rel, err := s.cfg.Store.ChangeConfig(app, set, unset, by)
+	if err != nil {
+		return paas.Release{}, userError(app, err)
+	}
+	keys := slices.Sorted(maps.Keys(set))
+	keys = append(keys, unset...)
+	s.event(app, "Config vars changed by %s: %s", by, strings.Join(keys, ", "))
+	if rel == nil {
+		return paas.Release{}, nil
+	}
+	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	a, err := s.cfg.Store.App(app)
+	if err != nil {
+		return *rel, err
+	}
+	if err := s.converge(ctx, st, *rel, a.Formation, out); err != nil {
+		return *rel, err
+	}
+	return *rel, nil
+}
+
+// Releases lists the app's releases, newest first.
+func (s *Service) Releases(ctx context.Context, app string) ([]paas.Release, error) {
+	if _, err := s.App(ctx, app); err != nil {
+		return nil, err
+	}
+	rs, err := s.cfg.Store.Releases(app)
+	return rs, userError(app, err)
+}
+
+// Processes lists the app's instances.
+func (s *Service) Processes(ctx context.Context, app string) ([]paas.Process, error) {
+	if _, err := s.App(ctx, app); err != nil {
+		return nil, err
+	}
+	return s.state(app).processes(), nil
+}
+
+// Scale sets instance counts and starts or stops only the difference.
+func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error {
+	a, err := s.App(ctx, app)
+	if err != nil {
+		return err
+	}
+	for t, n := range counts {
+		if err := paas.ValidateProcessType(t); err != nil {
+			return err
+		}
+		if n < 0 {
+			return paas.Errorf("invalid count %d for %s", n, t)
+		}
+	}
+	st := s.state(app)
+	st.deployMu.Lock()
+	defer st.deployMu.Unlock()
+	if a, err = s.cfg.Store.App(app); err != nil {
+		return userError(app, err)
+	}
+	if a.Release == 0 {
+		return paas.Errorf("app %s has no release yet: push code first", app)
+	}
+	rel, err := s.cfg.Store.Release(app, a.Release)
+	if err != nil {
+		return err
+	}
+	for t := range counts {
+		if _, ok := rel.ProcessTypes[t]; !ok || t == "release" {
+			return paas.Errorf("no %s process type in %s; it declares: %s", t, rel.Name(), strings.Join(slices.Sorted(maps.Keys(rel.ProcessTypes)), ", "))
+		}
+	}
+	a, err = s.cfg.Store.SetFormation(app, counts)
+	if err != nil {
+		return userError(app, err)
+	}
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
+	}
+	s.event(app, "Scaled to %s", strings.Join(parts, " "))
+	return s.converge(ctx, st, rel, a.Formation, out)
+}
+
+// Run starts a one-off process of the current release attached to stdio.
+func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
+	a, err := s.App(ctx, app)
+	if err != nil {
+		return 0, err
+	}
+	if len(argv) == 0 {
+		return 0, paas.Errorf("run needs a command")
+	}
+	if a.Release == 0 {
+		return 0, paas.Errorf("app %s has no release yet: push code first", app)
+	}
+	rel, err := s.cfg.Store.Release(app, a.Release)
+	if err != nil {
+		return 0, err
+	}
+	spec := runtime.Spec{
+		App:     app,
+		Release: rel.Version,
+		Type:    "run",
+		Index:   1000 + rand.IntN(9000),
+		Command: shellwords.Join(argv),
+		Slug:    rel.Slug,
+	}
+	spec.Env = instanceEnv(rel, spec.Name())
+	s.event(app, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
+	code, err := s.cfg.Runtime.Run(ctx, spec, stdio)
+	if err != nil {
+		return code, fmt.Errorf("running one-off: %w", err)
+	}
+	s.event(app, "%s exited with status %d", spec.Name(), code)
+	return code, nil
+}
+
+// Logs writes the app's recent log lines, then follows when asked.
+func (s *Service) Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	f := logs.Filter{Proc: proc}
+	if !follow {
+		for _, l := range s.cfg.Logs.Tail(app, n, f) {
+			if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	history, live, cancel := s.cfg.Logs.Follow(app, n, f)
+	defer cancel()
+	for _, l := range history {
+		if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case l, ok := <-live:
+			if !ok {
+				return nil
+			}
+			if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Deploy builds a pushed commit, makes a release of it and runs it.
+func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
+	app := req.App
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	st := s.state(app)
+	if !st.deployMu.TryLock() {
+		fmt.Fprintf(req.Out, "-----> Waiting for another deploy of %s to finish\n", app)
+		st.deployMu.Lock()
+	}
+	defer st.deployMu.Unlock()
+
+	n, err := s.cfg.Store.ReserveBuild(app)
+	if err != nil {
+		return userError(app, err)
+	}
+	cfg, err := s.cfg.Store.Config(app)
+	if err != nil {
+		return userError(app, err)
+	}
+	start := time.Now()
+	s.event(app, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
+	res, err := s.cfg.Builder.Build(ctx, builder.Request{
+		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
+	})
+	if err != nil {
+		s.event(app, "Build %d failed after %s", n, time.Since(start).Round(time.Millisecond))
+		return err
+	}
+	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	rel, err := s.cfg.Store.Deploy(app, paas.Build{
+		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes, Buildpacks: res.Buildpacks,
+	}, req.By)
+	if err != nil {
+		return userError(app, err)
+	}
+	s.event(app, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
+	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
+	a, err := s.cfg.Store.App(app)
+	if err != nil {
+		return err
+	}
+	if err := s.converge(ctx, st, rel, a.Formation, req.Out); err != nil {
+		s.event(app, "Release %s failed to start: %v", rel.Name(), err)
+		return err
+	}
+	fmt.Fprintf(req.Out, "=====> %s deployed: %s is live at %s\n", app, rel.Name(), s.cfg.AppURL(app))
+	return nil
+}

@@ -1,0 +1,158 @@
+// Package deploy is the pipeline from a pushed commit to running
+// processes: build, release, run. It owns the per-app deploy lock, the
+// desired formation of every app, the supervision of running instances and
+// the one-off processes, and it implements what the SSH gateway asks of the
+// platform.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/builder"
+	"paas/logs"
+	"paas/router"
+	"paas/runtime"
+	"paas/store"
+)
+
+// Runtime is what deploy needs from a process runtime.
+type Runtime interface {
+	Start(ctx context.Context, s runtime.Spec) (runtime.Instance, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Run(ctx context.Context, s runtime.Spec, stdio runtime.Stdio) (int, error)
+}
+
+// Builder is what deploy needs from a builder.
+type Builder interface {
+	Build(ctx context.Context, req builder.Request) (builder.Result, error)
+	Remove(app string) error
+}
+
+// Config wires a Service.
+type Config struct {
+	Store       *store.Store
+	Runtime     Runtime
+	Builder     Builder
+	Router      *router.Router
+	Logs        *logs.Aggregator
+	AppURL      func(app string) string
+	StopTimeout time.Duration // grace between SIGTERM and SIGKILL
+	BootTimeout time.Duration // how long a web instance may take to listen
+	Logger      *slog.Logger
+}
+
+// Service runs the platform's operations.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	apps    map[string]*appState
+	byID    map[string]*appState
+	early   map[string]runtime.Exit // exits that arrived before their Start returned
+	closing bool
+}
+
+// New makes a Service. Call Start to bring up the apps the store knows.
+func New(cfg Config) *Service {
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 30 * time.Second
+	}
+	if cfg.BootTimeout == 0 {
+		cfg.BootTimeout = 60 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AppURL == nil {
+		cfg.AppURL = func(app string) string { return app }
+	}
+	return &Service{cfg: cfg, log: cfg.Logger, apps: map[string]*appState{}, byID: map[string]*appState{}}
+}
+
+// state returns the in-memory state of app, creating it.
+func (s *Service) state(app string) *appState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.apps[app]
+	if !ok {
+		st = newAppState(app)
+		s.apps[app] = st
+	}
+	return st
+}
+
+// Start registers every app with the router and starts the formation of
+// every app that has a current release.
+func (s *Service) Start(ctx context.Context) error {
+	apps, err := s.cfg.Store.Apps()
+	if err != nil {
+		return err
+	}
+	for _, app := range apps {
+		s.cfg.Router.Set(app.Name, nil)
+		if app.Release == 0 {
+			continue
+		}
+		rel, err := s.cfg.Store.Release(app.Name, app.Release)
+		if err != nil {
+			return fmt.Errorf("reading release v%d of %s: %w", app.Release, app.Name, err)
+		}
+		st := s.state(app.Name)
+		st.deployMu.Lock()
+		err = s.converge(ctx, st, rel, app.Formation, nil)
+		st.deployMu.Unlock()
+		if err != nil {
+			s.log.Error("starting app", "app", app.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops every instance with the grace period.
+func (s *Service) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closing = true
+	states := make([]*appState, 0, len(s.apps))
+	for _, st := range s.apps {
+		states = append(states, st)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, st := range states {
+		for _, in := range st.all() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.stopInstance(ctx, st, in)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// event writes a platform line to the app's log stream.
+func (s *Service) event(app, format string, args ...any) {
+	s.cfg.Logs.Write(app, "paas", "deploy", fmt.Sprintf(format, args...))
+}
+
+// userError turns store sentinels into messages for the user.
+func userError(app string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, paas.ErrAppNotFound):
+		return &paas.Error{Msg: fmt.Sprintf("app %s not found", app), Err: err}
+	case errors.Is(err, paas.ErrAppExists):
+		return &paas.Error{Msg: fmt.Sprintf("app %s already exists", app), Err: err}
+	case errors.Is(err, paas.ErrReleaseNotFound):
+		return &paas.Error{Msg: "release not found", Err: err}
+	}
+	return err
+}

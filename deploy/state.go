@@ -1,0 +1,99 @@
+package deploy
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/runtime"
+)
+
+// instance is one process instance the service started and watches.
+type instance struct {
+	inst     runtime.Instance
+	spec     runtime.Spec
+	state    string // starting, up, crashed, stopping
+	since    time.Time
+	restarts int
+	// stopping is set once the service decided to stop it: its exit is
+	// expected and it is never restarted.
+	stopping bool
+	// exitCode is the last exit status of a crashed instance.
+	exitCode int
+	timer    *time.Timer
+}
+
+func (in *instance) name() string { return in.spec.Name() }
+
+// appState is the live state of one app.
+type appState struct {
+	name string
+	// deployMu is held for a whole deploy, config change, scale or
+	// destroy: one at a time per app.
+	deployMu sync.Mutex
+
+	mu      sync.Mutex
+	release *paas.Release        // the release instances are running
+	insts   map[string]*instance // by process name (web.1)
+}
+
+func newAppState(name string) *appState {
+	return &appState{name: name, insts: map[string]*instance{}}
+}
+
+// all returns every tracked instance.
+func (st *appState) all() []*instance {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]*instance, 0, len(st.insts))
+	for _, in := range st.insts {
+		out = append(out, in)
+	}
+	return out
+}
+
+// processes returns ps rows sorted by type and index.
+func (st *appState) processes() []paas.Process {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]paas.Process, 0, len(st.insts))
+	for _, in := range st.insts {
+		out = append(out, paas.Process{
+			Name:     in.name(),
+			Type:     in.spec.Type,
+			Index:    in.spec.Index,
+			Release:  in.spec.Release,
+			State:    in.state,
+			Since:    in.since,
+			Command:  in.spec.Command,
+			Restarts: in.restarts,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Type != out[j].Type {
+			return out[i].Type < out[j].Type
+		}
+		return out[i].Index < out[j].Index
+	})
+	return out
+}
+
+// desired returns the instance counts a release runs under a formation:
+// the stored count for each of its process types, web=1 by default.
+func desired(rel paas.Release, formation map[string]int) map[string]int {
+	want := map[string]int{}
+	for t := range rel.ProcessTypes {
+		if t == "release" {
+			continue
+		}
+		n, ok := formation[t]
+		if !ok && t == "web" {
+			n = 1
+		}
+		if n > 0 {
+			want[t] = n
+		}
+	}
+	return want
+}

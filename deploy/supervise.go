@@ -1,0 +1,101 @@
+package deploy
+
+import (
+	"context"
+	"time"
+
+	"paas/runtime"
+)
+
+// Restart delays: the first restart is immediate, then 1 s doubling up to
+// maxRestartDelay.
+const maxRestartDelay = 5 * time.Minute
+
+func restartDelay(restarts int) time.Duration {
+	if restarts == 0 {
+		return 0
+	}
+	d := time.Second
+	for i := 1; i < restarts && d < maxRestartDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxRestartDelay)
+}
+
+// OnExit is the runtime's exit callback: an instance that exits without
+// being stopped has crashed and is restarted with backoff.
+func (s *Service) OnExit(e runtime.Exit) { s.onExit(e) }
+
+func (s *Service) onExit(e runtime.Exit) {
+	s.mu.Lock()
+	st, ok := s.byID[e.Instance.ID]
+	if !ok {
+		if s.early == nil {
+			s.early = map[string]runtime.Exit{}
+		}
+		s.early[e.Instance.ID] = e
+		s.mu.Unlock()
+		return
+	}
+	closing := s.closing
+	s.mu.Unlock()
+
+	st.mu.Lock()
+	in, ok := st.insts[e.Instance.ID]
+	if !ok || in.stopping || e.Stopped {
+		st.mu.Unlock()
+		return
+	}
+	in.state = "crashed"
+	in.exitCode = e.Code
+	in.since = e.At
+	delay := restartDelay(in.restarts)
+	if !closing {
+		in.timer = time.AfterFunc(delay, func() { s.restart(st, in) })
+	}
+	st.mu.Unlock()
+
+	s.event(st.name, "%s crashed with status %d; restarting in %s", in.name(), e.Code, delay)
+	s.updateRoutes(st)
+}
+
+// restart replaces a crashed instance with a new one of the same spec,
+// unless a deploy or scale has since made it obsolete.
+func (s *Service) restart(st *appState, old *instance) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	st.mu.Lock()
+	obsolete := old.stopping || closing || old.spec.Release != st.target
+	if !obsolete {
+		// Claim it so a concurrent converge does not stop it twice.
+		old.stopping = true
+	}
+	st.mu.Unlock()
+	s.forgetQuiet(st, old)
+	if obsolete {
+		return
+	}
+	in, err := s.startInstance(st, old.spec, old.restarts+1)
+	if err != nil {
+		s.event(st.name, "%s could not be restarted: %v", old.name(), err)
+		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BootTimeout)
+	defer cancel()
+	if err := s.waitListening(ctx, st, in); err == nil {
+		s.updateRoutes(st)
+	}
+}
+
+// forgetQuiet drops an instance that has already exited without logging a
+// stop event.
+func (s *Service) forgetQuiet(st *appState, in *instance) {
+	st.mu.Lock()
+	delete(st.insts, in.inst.ID)
+	st.mu.Unlock()
+	s.mu.Lock()
+	delete(s.byID, in.inst.ID)
+	s.mu.Unlock()
+}

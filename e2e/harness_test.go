@@ -1,0 +1,310 @@
+// Package e2e runs the real paasd and paas binaries against the real git
+// and OpenSSH clients: pushes, SSH commands and HTTP through the router.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	for _, tool := range []string{"git", "ssh", "ssh-keygen", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s not found: install it (see .ci/run)\n", tool)
+			os.Exit(1)
+		}
+	}
+	dir, err := os.MkdirTemp("", "paas-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	for _, name := range []string{"paasd", "paas"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "paas/cmd/"+name)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and many readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// server is one running paasd.
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	dataDir  string
+	keyFile  string
+	sshAddr  string
+	httpAddr string
+	out      *syncBuffer
+	done     chan struct{}
+}
+
+// startServer starts paasd on loopback ports with a fresh data dir and a
+// fresh admin key.
+func startServer(t *testing.T, extraEnv ...string) *server {
+	t.Helper()
+	root := t.TempDir()
+	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519"), out: &syncBuffer{}, done: make(chan struct{})}
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
+	s.cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + root,
+		"PAAS_DATA_DIR=" + s.dataDir,
+		"PAAS_SSH_ADDR=127.0.0.1:0",
+		"PAAS_HTTP_ADDR=127.0.0.1:0",
+		"PAAS_DOMAIN=localhost",
+		"PAAS_AUTHORIZED_KEYS=" + s.keyFile + ".pub",
+		"PAAS_LOG_FORMAT=json",
+		"PAAS_STOP_TIMEOUT=5s",
+		"GOPROXY=" + os.Getenv("GOPROXY"),
+		"GOFLAGS=" + os.Getenv("GOFLAGS"),
+		"PAAS_CANARY_SECRET=do-not-leak",
+	}, extraEnv...)
+	pr, pw := io.Pipe()
+	s.cmd.Stdout = io.MultiWriter(s.out, pw)
+	s.cmd.Stderr = s.out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.cmd.Wait()
+		pw.Close()
+		close(s.done)
+	}()
+	addrs := make(chan [2]string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sent := false
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "listening" && !sent {
+				addrs <- [2]string{fmt.Sprint(rec["ssh"]), fmt.Sprint(rec["http"])}
+				sent = true
+			}
+		}
+	}()
+	select {
+	case a := <-addrs:
+		s.sshAddr, s.httpAddr = a[0], a[1]
+	case <-s.done:
+		t.Fatalf("paasd exited at start:\n%s", s.out.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("paasd did not start:\n%s", s.out.String())
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("paasd output:\n%s", s.out.String())
+		}
+	})
+	return s
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+		s.t.Errorf("paasd did not stop within 30s of SIGTERM")
+	}
+}
+
+func (s *server) port() string {
+	_, p, _ := net.SplitHostPort(s.sshAddr)
+	return p
+}
+
+// sshCommand is the ssh client invocation for this server's key.
+func (s *server) sshCommand() string {
+	return "ssh -i " + s.keyFile + " -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+}
+
+// env is the environment for git and paas client runs.
+func (s *server) env() []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + filepath.Dir(s.keyFile),
+		"GIT_SSH_COMMAND=" + s.sshCommand(),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_CONFIG_NOSYSTEM=1",
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs a command with the server's env in dir, with stdin.
+func (s *server) run(dir, stdin string, name string, args ...string) result {
+	s.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = s.env()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("running %s: %v", name, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// ssh runs one server command over the real OpenSSH client; args are
+// passed to ssh as the remote command words.
+func (s *server) ssh(command string) result {
+	s.t.Helper()
+	args := append(strings.Fields(s.sshCommand())[1:], "-p", s.port(), "paas@127.0.0.1", command)
+	return s.run("", "", "ssh", args...)
+}
+
+// paas runs the paas client in dir.
+func (s *server) paas(dir, stdin string, args ...string) result {
+	s.t.Helper()
+	return s.run(dir, stdin, filepath.Join(binDir, "paas"), args...)
+}
+
+// newRepo copies a test app into a fresh git repo with a paas remote for
+// app and commits it.
+func (s *server) newRepo(appDir, app string) string {
+	s.t.Helper()
+	dir := filepath.Join(s.t.TempDir(), app)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "apps", appDir))); err != nil {
+		s.t.Fatal(err)
+	}
+	s.git(dir, "init", "-q", "-b", "main")
+	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@127.0.0.1:%s/%s", s.port(), app))
+	s.commitAll(dir, "initial")
+	return dir
+}
+
+func (s *server) git(dir string, args ...string) result {
+	s.t.Helper()
+	r := s.run(dir, "", "git", args...)
+	if r.code != 0 {
+		s.t.Fatalf("git %v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func (s *server) commitAll(dir, msg string) {
+	s.t.Helper()
+	s.git(dir, "add", "-A")
+	s.git(dir, "commit", "-q", "-m", msg)
+}
+
+// push runs git push and returns its result (git writes progress and the
+// remote's output to stderr).
+func (s *server) push(dir string, args ...string) result {
+	s.t.Helper()
+	return s.run(dir, "", "git", append([]string{"push"}, args...)...)
+}
+
+// get fetches path from app through the router.
+func (s *server) get(app, path string) (int, string, http.Header) {
+	s.t.Helper()
+	req, err := http.NewRequest("GET", "http://"+s.httpAddr+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Host = app + ".localhost"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		s.t.Fatalf("GET %s%s: %v", app, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// mustGet fetches path and requires 200 with a body containing want.
+func (s *server) mustGet(app, path, want string) string {
+	s.t.Helper()
+	code, body, _ := s.get(app, path)
+	if code != 200 || !strings.Contains(body, want) {
+		s.t.Fatalf("GET %s.localhost%s = %d %q, want 200 containing %q", app, path, code, body, want)
+	}
+	return body
+}
+
+// requireOK fails with the command's output when it did not exit 0.
+func requireOK(t *testing.T, what string, r result) {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", what, r.code, r.stdout, r.stderr)
+	}
+}
+
+// requireFail checks a command failed with exactly one line on stderr
+// containing want.
+func requireFail(t *testing.T, what string, r result, want string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("%s: succeeded, want failure\nstdout:\n%s", what, r.stdout)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("%s: stderr %q, want one line containing %q", what, r.stderr, want)
+	}
+}

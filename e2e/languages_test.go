@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLanguages pushes a Go, a Node, a static and a Procfile-only app to
+// one server and checks each through the router or its logs.
+func TestLanguages(t *testing.T) {
+	s := startServer(t)
+
+	t.Run("go", func(t *testing.T) {
+		dir := s.newRepo("go", "hello-go")
+		r := s.push(dir, "paas", "main")
+		requireOK(t, "push", r)
+		if !strings.Contains(r.stderr, "Go") {
+			t.Fatalf("no Go detection in output:\n%s", r.stderr)
+		}
+		s.mustGet("hello-go", "/", "go says hi from web.1")
+	})
+	t.Run("node", func(t *testing.T) {
+		dir := s.newRepo("node", "hello-node")
+		r := s.push(dir, "paas", "main")
+		requireOK(t, "push", r)
+		if !strings.Contains(r.stderr, "Node") {
+			t.Fatalf("no Node detection in output:\n%s", r.stderr)
+		}
+		s.mustGet("hello-node", "/", "node says hi from web.1")
+	})
+	t.Run("static", func(t *testing.T) {
+		dir := s.newRepo("static", "site")
+		requireOK(t, "push", s.push(dir, "paas", "main"))
+		s.mustGet("site", "/", "static site works")
+		code, body, h := s.get("site", "/css/site.css")
+		if code != 200 || !strings.Contains(body, "teal") || !strings.HasPrefix(h.Get("Content-Type"), "text/css") {
+			t.Fatalf("css: %d %q %q", code, h.Get("Content-Type"), body)
+		}
+		if code, _, _ := s.get("site", "/missing.html"); code != 404 {
+			t.Fatalf("missing file: %d", code)
+		}
+	})
+	t.Run("procfile-only", func(t *testing.T) {
+		dir := s.newRepo("worker", "ticker")
+		requireOK(t, "push", s.push(dir, "paas", "main"))
+		// No web process type: nothing runs until the worker is scaled.
+		if code, _, _ := s.get("ticker", "/"); code != 503 {
+			t.Fatalf("app without web: %d, want 503", code)
+		}
+		requireOK(t, "scale", s.paas(dir, "", "ps:scale", "worker=1"))
+		waitFor(t, func() bool {
+			return strings.Contains(s.paas(dir, "", "logs").stdout, "app[worker.1]: procfile-only tick worker.1")
+		})
+	})
+}

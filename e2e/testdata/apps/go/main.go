@@ -1,0 +1,16 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "go says hi from %s\n", os.Getenv("DYNO"))
+	})
+	log.Printf("go listening on %s", os.Getenv("PORT"))
+	log.Fatal(http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil))
+}
