@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+
+	"paas/shellwords"
+)
+
+// Env is everything Main takes from the process it runs in.
+type Env struct {
+	Getenv          func(string) string
+	Stdin           io.Reader
+	Stdout, Stderr  io.Writer
+	StdinIsTerminal bool
+	// GitRemote returns the URL of the named git remote of the current
+	// repository, "" when there is none.
+	GitRemote func(name string) string
+}
+
+const usage = `usage: paas [-a APP] COMMAND [ARGS...]
+
+The app is -a APP, else $PAAS_APP, else the app of the git remote "paas".
+The server is the one of the git remote "paas", else $PAAS_HOST
+([user@]host[:port]). SSH runs $PAAS_SSH_COMMAND, else $GIT_SSH_COMMAND,
+else ssh. Deploy with: git push paas main
+`
+
+// appless lists the commands that take no app (apps:create takes its
+// name as an argument).
+var appless = map[string]bool{"apps": true, "apps:create": true, "help": true, "version": true}
+
+// Main runs the client with args (without the program name) and returns
+// the exit status: ssh's, or 1 when the command could not be sent.
+func Main(args []string, env Env) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(env.Stderr, "paas: "+format+"\n", a...)
+		return 1
+	}
+	app, rest, err := parseGlobal(args)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if len(rest) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return 1
+	}
+	cmd := rest[0]
+	if cmd == "help" {
+		fmt.Fprint(env.Stdout, usage)
+		t, err := resolveTarget(env, "")
+		if err != nil {
+			fmt.Fprintf(env.Stdout, "\n(%v; the server's commands are listed once it is known)\n", err)
+			return 0
+		}
+		fmt.Fprintln(env.Stdout)
+		argv, err := sshArgv(env, t, []string{"help"}, false)
+		if err != nil {
+			return fail("%v", err)
+		}
+		return runSSH(env, argv)
+	}
+	needApp := !appless[cmd]
+	t, err := resolveTarget(env, app)
+	if err != nil {
+		return fail("%v", err)
+	}
+	words := []string{cmd}
+	if needApp {
+		if t.App == "" {
+			return fail("no app: use -a APP, set PAAS_APP or add a git remote named paas")
+		}
+		words = append(words, t.App)
+	}
+	words = append(words, rest[1:]...)
+	argv, err := sshArgv(env, t, words, cmd == "run" && env.StdinIsTerminal)
+	if err != nil {
+		return fail("%v", err)
+	}
+	return runSSH(env, argv)
+}
+
+// parseGlobal reads the client's own flags, which come before the command.
+func parseGlobal(args []string) (app string, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-a" || a == "--app":
+			if i+1 >= len(args) {
+				return "", nil, fmt.Errorf("%s needs an app name", a)
+			}
+			i++
+			app = args[i]
+		case strings.HasPrefix(a, "-a=") || strings.HasPrefix(a, "--app="):
+			_, app, _ = strings.Cut(a, "=")
+		case a == "-h" || a == "--help":
+			return app, append([]string{"help"}, args[i+1:]...), nil
+		case a == "--":
+			return app, args[i+1:], nil
+		case strings.HasPrefix(a, "-"):
+			return "", nil, fmt.Errorf("unknown flag %s", a)
+		default:
+			return app, args[i:], nil
+		}
+	}
+	return app, nil, nil
+}
+
+// resolveTarget finds the SSH destination and the app. The app is flagApp,
+// else PAAS_APP, else the paas remote's; the destination is the paas
+// remote's, else PAAS_HOST's.
+func resolveTarget(env Env, flagApp string) (target, error) {
+	var t target
+	var remoteErr error
+	if env.GitRemote != nil {
+		if raw := env.GitRemote("paas"); raw != "" {
+			t, remoteErr = parseRemote(raw)
+		}
+	}
+	if t.Host == "" {
+		h := env.Getenv("PAAS_HOST")
+		if h == "" {
+			if remoteErr != nil {
+				return target{}, remoteErr
+			}
+			return target{}, errors.New("no server: add a git remote named paas or set PAAS_HOST=[user@]host[:port]")
+		}
+		ht, err := parseHost(h)
+		if err != nil {
+			return target{}, err
+		}
+		t.User, t.Host, t.Port = ht.User, ht.Host, ht.Port
+	}
+	if a := env.Getenv("PAAS_APP"); a != "" {
+		t.App = a
+	}
+	if flagApp != "" {
+		t.App = flagApp
+	}
+	return t, nil
+}
+
+// sshArgv builds the ssh command line: the ssh client with its own
+// options, -p when a port is set, -t or -T, the destination, then the
+// server command as one shell-quoted argument.
+func sshArgv(env Env, t target, words []string, tty bool) ([]string, error) {
+	sshCmd := env.Getenv("PAAS_SSH_COMMAND")
+	if sshCmd == "" {
+		sshCmd = env.Getenv("GIT_SSH_COMMAND")
+	}
+	if sshCmd == "" {
+		sshCmd = "ssh"
+	}
+	argv, err := shellwords.Split(sshCmd)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the ssh command %q: %w", sshCmd, err)
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("the ssh command is empty")
+	}
+	if t.Port != "" {
+		argv = append(argv, "-p", t.Port)
+	}
+	if tty {
+		argv = append(argv, "-t")
+	} else {
+		argv = append(argv, "-T")
+	}
+	return append(argv, t.dest(), shellwords.Join(words)), nil
+}
+
+func runSSH(env Env, argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if code := ee.ExitCode(); code > 0 {
+			return code
+		}
+		return 255
+	default:
+		fmt.Fprintf(env.Stderr, "paas: running %s: %v\n", argv[0], err)
+		return 1
+	}
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"paas/shellwords"
+)
+
+func TestParseRemote(t *testing.T) {
+	tests := []struct {
+		in   string
+		want target
+	}{
+		{"ssh://paas@example.com:2222/my-app.git", target{"paas", "example.com", "2222", "my-app"}},
+		{"ssh://example.com/my-app", target{"paas", "example.com", "", "my-app"}},
+		{"ssh://git@[::1]:22/app", target{"git", "::1", "22", "app"}},
+		{"git+ssh://u@h/app.git", target{"u", "h", "", "app"}},
+		{"paas@example.com:my-app.git", target{"paas", "example.com", "", "my-app"}},
+		{"example.com:my-app", target{"paas", "example.com", "", "my-app"}},
+		{"u@[fe80::1]:app", target{"u", "fe80::1", "", "app"}},
+		{"u@host:/app.git", target{"u", "host", "", "app"}},
+	}
+	for _, tt := range tests {
+		got, err := parseRemote(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("parseRemote(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "/local/path", "./rel:x", "https://example.com/app.git", "ssh://example.com/", "-oProxyCommand=x:app", "ssh://-oProxyCommand=x/app", "ssh://h:p0rt/app", "host:"} {
+		if got, err := parseRemote(bad); err == nil {
+			t.Errorf("parseRemote(%q) = %+v, want error", bad, got)
+		}
+	}
+}
+
+func TestParseHost(t *testing.T) {
+	tests := []struct {
+		in   string
+		want target
+	}{
+		{"example.com", target{"paas", "example.com", "", ""}},
+		{"alice@example.com:2222", target{"alice", "example.com", "2222", ""}},
+		{"[::1]:2222", target{"paas", "::1", "2222", ""}},
+		{"[::1]", target{"paas", "::1", "", ""}},
+		{"::1", target{"paas", "::1", "", ""}},
+	}
+	for _, tt := range tests {
+		got, err := parseHost(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("parseHost(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "u@", "-oX", "h:x"} {
+		if _, err := parseHost(bad); err == nil {
+			t.Errorf("parseHost(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseGlobal(t *testing.T) {
+	tests := []struct {
+		in   []string
+		app  string
+		rest []string
+	}{
+		{[]string{"-a", "x", "ps"}, "x", []string{"ps"}},
+		{[]string{"--app=y", "logs", "-a", "z"}, "y", []string{"logs", "-a", "z"}},
+		{[]string{"run", "--", "ls"}, "", []string{"run", "--", "ls"}},
+		{[]string{"-h"}, "", []string{"help"}},
+	}
+	for _, tt := range tests {
+		app, rest, err := parseGlobal(tt.in)
+		if err != nil || app != tt.app || !slices.Equal(rest, tt.rest) {
+			t.Errorf("parseGlobal(%q) = %q %q %v", tt.in, app, rest, err)
+		}
+	}
+	if _, _, err := parseGlobal([]string{"-x", "ps"}); err == nil {
+		t.Error("unknown flag accepted")
+	}
+}
+
+func envOf(vars map[string]string, remote string) Env {
+	return Env{
+		Getenv:    func(k string) string { return vars[k] },
+		Stdin:     strings.NewReader(""),
+		GitRemote: func(string) string { return remote },
+	}
+}
+
+func TestSSHArgv(t *testing.T) {
+	tgt := target{User: "paas", Host: "h", Port: "2222", App: "a"}
+	env := envOf(map[string]string{"GIT_SSH_COMMAND": "ssh -i 'my key' -o X=Y"}, "")
+	got, err := sshArgv(env, tgt, []string{"run", "a", "--", "python3", "-c", "print(1)"}, false)
+	want := []string{"ssh", "-i", "my key", "-o", "X=Y", "-p", "2222", "-T", "paas@h", "run a -- python3 -c 'print(1)'"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("sshArgv = %q, %v; want %q", got, err, want)
+	}
+	env = envOf(map[string]string{"PAAS_SSH_COMMAND": "myssh", "GIT_SSH_COMMAND": "ignored"}, "")
+	got, _ = sshArgv(env, target{User: "u", Host: "h"}, []string{"apps"}, true)
+	if want := []string{"myssh", "-t", "u@h", "apps"}; !slices.Equal(got, want) {
+		t.Errorf("sshArgv = %q, want %q", got, want)
+	}
+}
+
+// fakeSSH writes a script that records its arguments, one per line of a
+// NUL-separated file, and exits with $FAKE_SSH_STATUS.
+func fakeSSH(t *testing.T) (cmd, record string) {
+	dir := t.TempDir()
+	record = filepath.Join(dir, "args")
+	script := filepath.Join(dir, "ssh")
+	body := "#!/bin/bash\nprintf '%s\\0' \"$@\" > " + shellwords.Quote(record) + "\necho remote-output\nexit \"${FAKE_SSH_STATUS:-0}\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script, record
+}
+
+func recorded(t *testing.T, path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+func TestMain_(t *testing.T) {
+	script, record := fakeSSH(t)
+	t.Setenv("FAKE_SSH_STATUS", "3")
+	tests := []struct {
+		args   []string
+		vars   map[string]string
+		remote string
+		want   []string // argv after the ssh command
+	}{
+		{[]string{"run", "--", "python3", "-c", "print(1)"}, nil, "ssh://paas@srv:2222/my-app.git",
+			[]string{"-p", "2222", "-T", "paas@srv", "run my-app -- python3 -c 'print(1)'"}},
+		{[]string{"-a", "other", "config:set", "K=a b"}, map[string]string{"PAAS_APP": "envapp"}, "srv:my-app",
+			[]string{"-T", "paas@srv", "config:set other 'K=a b'"}},
+		{[]string{"config"}, map[string]string{"PAAS_APP": "envapp", "PAAS_HOST": "bob@h:22"}, "",
+			[]string{"-p", "22", "-T", "bob@h", "config envapp"}},
+		{[]string{"apps:create", "new-app"}, map[string]string{"PAAS_HOST": "h"}, "",
+			[]string{"-T", "paas@h", "apps:create new-app"}},
+		{[]string{"version"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "version"}},
+	}
+	for _, tt := range tests {
+		vars := map[string]string{"PAAS_SSH_COMMAND": script}
+		for k, v := range tt.vars {
+			vars[k] = v
+		}
+		env := envOf(vars, tt.remote)
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		st := Main(tt.args, env)
+		if st != 3 || out.String() != "remote-output\n" || errb.Len() != 0 {
+			t.Errorf("Main(%q): status %d, stdout %q, stderr %q", tt.args, st, out.String(), errb.String())
+		}
+		if got := recorded(t, record); !slices.Equal(got, tt.want) {
+			t.Errorf("Main(%q) ran ssh %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestMainErrors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		vars   map[string]string
+		remote string
+		want   string
+	}{
+		{[]string{"ps"}, nil, "", "paas: no server"},
+		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h"}, "", "paas: no app"},
+		{[]string{"ps"}, nil, "/local/path", "paas: remote \"/local/path\" is not an SSH remote"},
+		{[]string{"--bogus", "ps"}, nil, "", "paas: unknown flag --bogus"},
+		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a", "PAAS_SSH_COMMAND": "'unterminated"}, "", "paas: parsing the ssh command"},
+	}
+	for _, tt := range tests {
+		env := envOf(tt.vars, tt.remote)
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		if st := Main(tt.args, env); st != 1 || !strings.HasPrefix(errb.String(), tt.want) || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("Main(%q): status %d, stderr %q, want %q", tt.args, st, errb.String(), tt.want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	script, record := fakeSSH(t)
+	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	if st := Main([]string{"help"}, env); st != 0 || !strings.HasPrefix(out.String(), "usage: paas") || !strings.HasSuffix(out.String(), "remote-output\n") {
+		t.Errorf("help: %d %q %q", st, out.String(), errb.String())
+	}
+	if got := recorded(t, record); !slices.Equal(got, []string{"-T", "paas@h", "help"}) {
+		t.Errorf("help ran %q", got)
+	}
+	// Without a server, the client's usage alone.
+	env = envOf(nil, "")
+	out.Reset()
+	env.Stdout, env.Stderr = &out, &errb
+	if st := Main([]string{"help"}, env); st != 0 || !strings.HasPrefix(out.String(), "usage: paas") {
+		t.Errorf("help without server: %d %q", st, out.String())
+	}
+}
+
+func FuzzParseRemote(f *testing.F) {
+	for _, s := range []string{"ssh://paas@example.com:2222/my-app.git", "u@[::1]:app", "host:app", "/path"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tgt, err := parseRemote(s)
+		if err != nil {
+			return
+		}
+		if tgt.check() != nil || tgt.App == "" || strings.HasPrefix(tgt.dest(), "-") {
+			t.Fatalf("parseRemote(%q) = %+v", s, tgt)
+		}
+	})
+}
+
+func FuzzParseHost(f *testing.F) {
+	for _, s := range []string{"h", "u@h:22", "[::1]:2222"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tgt, err := parseHost(s)
+		if err != nil {
+			return
+		}
+		if tgt.check() != nil || strings.HasPrefix(tgt.dest(), "-") {
+			t.Fatalf("parseHost(%q) = %+v", s, tgt)
+		}
+	})
+}

@@ -1,0 +1,438 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"paas"
+	"paas/runtime"
+	"paas/shellwords"
+)
+
+// request is one command of the grammar with the session it came on.
+type request struct {
+	ctx    context.Context
+	by     string // key name
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	tty    *ttyInfo // nil without a PTY
+}
+
+type ttyInfo struct {
+	term   string
+	window runtime.WindowSize
+	resize <-chan runtime.WindowSize
+}
+
+// command is one verb of the grammar.
+type command struct {
+	name     string
+	usage    string // arguments after the name
+	summary  string
+	takesApp bool
+	// run serves the command; nil for run, whose exit status is the
+	// one-off's (see runOneOff).
+	run func(s *Server, r *request, app string, args []string) error
+}
+
+// usageError is a user error that shows how a command is used.
+func usageError(c *command) error {
+	return paas.Errorf("usage: %s", strings.TrimSpace(c.name+" "+c.usage))
+}
+
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{name: "apps", summary: "list apps", run: cmdApps},
+		{name: "apps:create", usage: "APP", summary: "create an app", run: cmdAppsCreate},
+		{name: "apps:info", usage: "APP", takesApp: true, summary: "show an app", run: cmdAppsInfo},
+		{name: "apps:destroy", usage: "APP --confirm APP", takesApp: true, summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
+		{name: "config", usage: "APP", takesApp: true, summary: "show config vars", run: cmdConfig},
+		{name: "config:get", usage: "APP KEY", takesApp: true, summary: "print one config var's value", run: cmdConfigGet},
+		{name: "config:set", usage: "APP KEY=VALUE...", takesApp: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
+		{name: "config:unset", usage: "APP KEY...", takesApp: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
+		{name: "releases", usage: "APP", takesApp: true, summary: "list releases, newest first", run: cmdReleases},
+		{name: "ps", usage: "APP", takesApp: true, summary: "list processes", run: cmdPs},
+		{name: "ps:scale", usage: "APP TYPE=N...", takesApp: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
+		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
+		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N]", takesApp: true, summary: "show recent logs (100 lines by default), -t to follow", run: cmdLogs},
+		{name: "help", summary: "show this help", run: cmdHelp},
+		{name: "version", summary: "show the platform version", run: cmdVersion},
+	}
+}
+
+func lookupCommand(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// dispatch runs r.args as a command and returns the exit status.
+func (s *Server) dispatch(r *request) int {
+	c := lookupCommand(r.args[0])
+	if c == nil {
+		return s.fail(r.stderr, paas.Errorf("unknown command %q; try \"help\"", r.args[0]))
+	}
+	args := r.args[1:]
+	var app string
+	if c.takesApp {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return s.fail(r.stderr, usageError(c))
+		}
+		app, args = args[0], args[1:]
+		if err := paas.ValidateAppName(app); err != nil {
+			return s.fail(r.stderr, err)
+		}
+	}
+	if c.name == "run" {
+		return s.runOneOff(r, c, app, args)
+	}
+	if err := c.run(s, r, app, args); err != nil {
+		return s.fail(r.stderr, err)
+	}
+	return 0
+}
+
+func cmdHelp(s *Server, r *request, _ string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("help"))
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "Commands (APP first, where one is needed):")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.usage), c.summary)
+	}
+	fmt.Fprintln(w, "\nDeploy with: git push paas main")
+	return w.Flush()
+}
+
+func cmdVersion(s *Server, r *request, _ string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("version"))
+	}
+	fmt.Fprintf(r.stdout, "paas %s\n", paas.Version)
+	return nil
+}
+
+func cmdApps(s *Server, r *request, _ string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("apps"))
+	}
+	apps, err := s.cfg.Platform.ListApps(r.ctx)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(apps, func(a, b paas.App) int { return strings.Compare(a.Name, b.Name) })
+	for _, a := range apps {
+		fmt.Fprintln(r.stdout, a.Name)
+	}
+	return nil
+}
+
+func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
+	if len(args) != 1 {
+		return usageError(lookupCommand("apps:create"))
+	}
+	name := args[0]
+	if err := paas.ValidateAppName(name); err != nil {
+		return err
+	}
+	app, err := s.cfg.Platform.CreateApp(r.ctx, name, r.by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Created %s\n", app.Name)
+	if s.cfg.AppURL != nil {
+		fmt.Fprintf(r.stdout, "URL: %s\n", s.cfg.AppURL(app.Name))
+	}
+	return nil
+}
+
+func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("apps:info"))
+	}
+	app, err := s.cfg.Platform.App(r.ctx, name)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "name:\t%s\n", app.Name)
+	if s.cfg.AppURL != nil {
+		fmt.Fprintf(w, "url:\t%s\n", s.cfg.AppURL(app.Name))
+	}
+	release := "none"
+	if app.Release > 0 {
+		release = fmt.Sprintf("v%d", app.Release)
+	}
+	fmt.Fprintf(w, "release:\t%s\n", release)
+	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(app.Formation))
+	fmt.Fprintf(w, "created:\t%s by %s\n", formatTime(app.CreatedAt), orDash(app.CreatedBy))
+	return w.Flush()
+}
+
+func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
+	c := lookupCommand("apps:destroy")
+	fl, rest, err := parseFlags(args, map[string]bool{"--confirm": true})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usageError(c)
+	}
+	confirm, ok := fl["--confirm"]
+	if !ok {
+		return paas.Errorf("destroying %s cannot be undone; run again with --confirm %s", name, name)
+	}
+	if confirm != name {
+		return paas.Errorf("--confirm %s does not match the app name %s", confirm, name)
+	}
+	if err := s.cfg.Platform.DestroyApp(r.ctx, name); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.repoPath(name)); err != nil {
+		return fmt.Errorf("removing repository of %s: %w", name, err)
+	}
+	fmt.Fprintf(r.stdout, "Destroyed %s\n", name)
+	return nil
+}
+
+func cmdConfig(s *Server, r *request, app string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("config"))
+	}
+	cfg, err := s.cfg.Platform.Config(r.ctx, app)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		fmt.Fprintf(r.stdout, "%s=%s\n", k, shellwords.Quote(cfg[k]))
+	}
+	return nil
+}
+
+func cmdConfigGet(s *Server, r *request, app string, args []string) error {
+	if len(args) != 1 {
+		return usageError(lookupCommand("config:get"))
+	}
+	key := args[0]
+	if err := paas.ValidateConfigKey(key); err != nil {
+		return err
+	}
+	cfg, err := s.cfg.Platform.Config(r.ctx, app)
+	if err != nil {
+		return err
+	}
+	v, ok := cfg[key]
+	if !ok {
+		return paas.Errorf("config var %s is not set for %s", key, app)
+	}
+	fmt.Fprintln(r.stdout, v)
+	return nil
+}
+
+func cmdConfigSet(s *Server, r *request, app string, args []string) error {
+	if len(args) == 0 {
+		return usageError(lookupCommand("config:set"))
+	}
+	set := map[string]string{}
+	for _, a := range args {
+		k, v, err := paas.ParseAssignment(a)
+		if err != nil {
+			return err
+		}
+		set[k] = v
+	}
+	rel, err := s.cfg.Platform.SetConfig(r.ctx, app, r.by, set, nil, r.stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Set %s on %s: release v%d\n", strings.Join(slices.Sorted(maps.Keys(set)), ", "), app, rel.Version)
+	return nil
+}
+
+func cmdConfigUnset(s *Server, r *request, app string, args []string) error {
+	if len(args) == 0 {
+		return usageError(lookupCommand("config:unset"))
+	}
+	var unset []string
+	for _, k := range args {
+		if err := paas.ValidateConfigKey(k); err != nil {
+			return err
+		}
+		if !slices.Contains(unset, k) {
+			unset = append(unset, k)
+		}
+	}
+	rel, err := s.cfg.Platform.SetConfig(r.ctx, app, r.by, nil, unset, r.stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Unset %s on %s: release v%d\n", strings.Join(unset, ", "), app, rel.Version)
+	return nil
+}
+
+func cmdReleases(s *Server, r *request, name string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("releases"))
+	}
+	app, err := s.cfg.Platform.App(r.ctx, name)
+	if err != nil {
+		return err
+	}
+	rels, err := s.cfg.Platform.Releases(r.ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(rels) == 0 {
+		fmt.Fprintf(r.stdout, "%s has no releases yet\n", name)
+		return nil
+	}
+	slices.SortFunc(rels, func(a, b paas.Release) int { return b.Version - a.Version })
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	for _, rel := range rels {
+		mark := " "
+		if rel.Version == app.Release {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\n", mark, rel.Name(), orDash(rel.Description), orDash(rel.CreatedBy), formatTime(rel.CreatedAt))
+	}
+	return w.Flush()
+}
+
+func cmdPs(s *Server, r *request, app string, args []string) error {
+	if len(args) != 0 {
+		return usageError(lookupCommand("ps"))
+	}
+	procs, err := s.cfg.Platform.Processes(r.ctx, app)
+	if err != nil {
+		return err
+	}
+	if len(procs) == 0 {
+		fmt.Fprintf(r.stdout, "%s has no processes\n", app)
+		return nil
+	}
+	slices.SortFunc(procs, func(a, b paas.Process) int {
+		if c := strings.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return a.Index - b.Index
+	})
+	now := s.now()
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	for _, p := range procs {
+		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, p.State, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, p.Command)
+	}
+	return w.Flush()
+}
+
+const maxScale = 100
+
+func cmdPsScale(s *Server, r *request, app string, args []string) error {
+	if len(args) == 0 {
+		return usageError(lookupCommand("ps:scale"))
+	}
+	counts := map[string]int{}
+	for _, a := range args {
+		t, n, ok := strings.Cut(a, "=")
+		if !ok {
+			return paas.Errorf("invalid scale %q: expected TYPE=N", a)
+		}
+		if err := paas.ValidateProcessType(t); err != nil {
+			return err
+		}
+		count, err := strconv.Atoi(n)
+		if err != nil || count < 0 || count > maxScale || n != strconv.Itoa(count) {
+			return paas.Errorf("invalid count %q for %s: use a whole number from 0 to %d", n, t, maxScale)
+		}
+		counts[t] = count
+	}
+	if err := s.cfg.Platform.Scale(r.ctx, app, counts, r.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Scaled %s to %s\n", app, formatCounts(counts))
+	return nil
+}
+
+// runOneOff serves `run`: its exit status is the one-off's.
+func (s *Server) runOneOff(r *request, c *command, app string, args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return s.fail(r.stderr, usageError(c))
+	}
+	stdio := runtime.Stdio{Stdin: r.stdin, Stdout: r.stdout, Stderr: r.stderr}
+	if r.tty != nil {
+		stdio.TTY = true
+		stdio.Term = r.tty.term
+		stdio.Window = r.tty.window
+		stdio.Resize = r.tty.resize
+	}
+	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, stdio)
+	if err != nil {
+		return s.fail(r.stderr, err)
+	}
+	if status < 0 || status > 255 {
+		status = 255
+	}
+	return status
+}
+
+const defaultLogLines = 100
+
+func cmdLogs(s *Server, r *request, app string, args []string) error {
+	c := lookupCommand("logs")
+	fl, rest, err := parseFlags(args, map[string]bool{"-n": true, "--num": true, "-t": false, "--tail": false, "--ps": true})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usageError(c)
+	}
+	n := defaultLogLines
+	for _, f := range []string{"-n", "--num"} {
+		if v, ok := fl[f]; ok {
+			n, err = strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return paas.Errorf("invalid line count %q: use a whole number", v)
+			}
+		}
+	}
+	_, t1 := fl["-t"]
+	_, t2 := fl["--tail"]
+	proc := fl["--ps"]
+	if _, ok := fl["--ps"]; ok {
+		if err := validateProcFilter(proc); err != nil {
+			return err
+		}
+	}
+	return s.cfg.Platform.Logs(r.ctx, app, n, proc, t1 || t2, r.stdout)
+}
+
+// validateProcFilter accepts "TYPE" or "TYPE.N".
+func validateProcFilter(p string) error {
+	t, idx, hasIdx := strings.Cut(p, ".")
+	if err := paas.ValidateProcessType(t); err != nil {
+		return err
+	}
+	if hasIdx {
+		if n, err := strconv.Atoi(idx); err != nil || n < 1 || idx != strconv.Itoa(n) {
+			return paas.Errorf("invalid process %q: use TYPE or TYPE.N", p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package gateway
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/runtime"
+)
+
+// fakePlatform is an in-memory Platform for the gateway's tests.
+type fakePlatform struct {
+	mu        sync.Mutex
+	keys      map[string]string // fingerprint -> name
+	apps      map[string]*paas.App
+	config    map[string]map[string]string
+	releases  map[string][]paas.Release
+	procs     map[string][]paas.Process
+	deploys   []fakeDeploy
+	scaled    []map[string]int
+	logsCalls []logsCall
+	runs      []runCall
+	// gate, when set, is waited on by Deploy after it wrote "step one".
+	gate chan struct{}
+}
+
+type fakeDeploy struct {
+	App, Commit, By string
+	Files           map[string]string
+}
+
+type logsCall struct {
+	App    string
+	N      int
+	Proc   string
+	Follow bool
+}
+
+type runCall struct {
+	App, By string
+	Argv    []string
+	Stdio   runtime.Stdio
+}
+
+func newFakePlatform() *fakePlatform {
+	return &fakePlatform{
+		keys:     map[string]string{},
+		apps:     map[string]*paas.App{},
+		config:   map[string]map[string]string{},
+		releases: map[string][]paas.Release{},
+		procs:    map[string][]paas.Process{},
+	}
+}
+
+func notFound(app string) error {
+	return &paas.Error{Msg: fmt.Sprintf("app %s not found", app), Err: paas.ErrAppNotFound}
+}
+
+func (f *fakePlatform) Authenticate(fp string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name, ok := f.keys[fp]
+	return name, ok
+}
+
+func (f *fakePlatform) ListApps(ctx context.Context) ([]paas.App, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []paas.App
+	for _, a := range f.apps {
+		out = append(out, *a)
+	}
+	return out, nil
+}
+
+func (f *fakePlatform) CreateApp(ctx context.Context, name, by string) (paas.App, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[name]; ok {
+		return paas.App{}, &paas.Error{Msg: "app " + name + " already exists", Err: paas.ErrAppExists}
+	}
+	a := &paas.App{Name: name, CreatedBy: by, CreatedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), Formation: map[string]int{}}
+	f.apps[name] = a
+	f.config[name] = map[string]string{}
+	return *a, nil
+}
+
+func (f *fakePlatform) EnsureApp(ctx context.Context, name, by string) (paas.App, error) {
+	if a, err := f.App(ctx, name); err == nil {
+		return a, nil
+	}
+	return f.CreateApp(ctx, name, by)
+}
+
+func (f *fakePlatform) App(ctx context.Context, name string) (paas.App, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[name]
+	if !ok {
+		return paas.App{}, notFound(name)
+	}
+	return *a, nil
+}
+
+func (f *fakePlatform) DestroyApp(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[name]; !ok {
+		return notFound(name)
+	}
+	delete(f.apps, name)
+	return nil
+}
+
+func (f *fakePlatform) Config(ctx context.Context, app string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, notFound(app)
+	}
+	return maps.Clone(f.config[app]), nil
+}
+
+func (f *fakePlatform) SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return paas.Release{}, notFound(app)
+	}
+	maps.Copy(f.config[app], set)
+	for _, k := range unset {
+		delete(f.config[app], k)
+	}
+	return f.newReleaseLocked(a, "Config change", by), nil
+}
+
+func (f *fakePlatform) newReleaseLocked(a *paas.App, desc, by string) paas.Release {
+	a.Release++
+	r := paas.Release{App: a.Name, Version: a.Release, Description: desc, CreatedBy: by,
+		CreatedAt: time.Date(2026, 11, 26, 10, 0, a.Release, 0, time.UTC), Config: maps.Clone(f.config[a.Name])}
+	f.releases[a.Name] = append(f.releases[a.Name], r)
+	return r
+}
+
+func (f *fakePlatform) Releases(ctx context.Context, app string) ([]paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, notFound(app)
+	}
+	return slices.Clone(f.releases[app]), nil
+}
+
+func (f *fakePlatform) Processes(ctx context.Context, app string) ([]paas.Process, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, notFound(app)
+	}
+	return slices.Clone(f.procs[app]), nil
+}
+
+func (f *fakePlatform) Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	maps.Copy(a.Formation, counts)
+	f.scaled = append(f.scaled, maps.Clone(counts))
+	return nil
+}
+
+// Run understands a few commands: "cat" copies stdin to stdout, "exit N"
+// returns N, "echo ARGS" prints them, "tty" reports the TTY settings.
+func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
+	f.mu.Lock()
+	_, ok := f.apps[app]
+	f.runs = append(f.runs, runCall{App: app, By: by, Argv: argv, Stdio: stdio})
+	f.mu.Unlock()
+	if !ok {
+		return 0, notFound(app)
+	}
+	switch argv[0] {
+	case "cat":
+		_, err := io.Copy(stdio.Stdout, stdio.Stdin)
+		return 0, err
+	case "exit":
+		if len(argv) != 2 {
+			return 0, paas.Errorf("usage: exit N")
+		}
+		return strconv.Atoi(argv[1])
+	case "echo":
+		fmt.Fprintf(stdio.Stdout, "%q\n", argv[1:])
+		return 0, nil
+	case "tty":
+		fmt.Fprintf(stdio.Stdout, "tty=%v term=%s cols=%d rows=%d\n", stdio.TTY, stdio.Term, stdio.Window.Cols, stdio.Window.Rows)
+		return 0, nil
+	}
+	return 127, nil
+}
+
+func (f *fakePlatform) Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return notFound(app)
+	}
+	f.logsCalls = append(f.logsCalls, logsCall{app, n, proc, follow})
+	fmt.Fprintln(w, "app[web.1]: hello")
+	return nil
+}
+
+// Deploy reads the tar, records its regular files and fails when the tree
+// has a file named FAIL (its content is the error message).
+func (f *fakePlatform) Deploy(ctx context.Context, req DeployRequest) error {
+	files := map[string]string{}
+	tr := tar.NewReader(req.Source)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading source: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("reading source: %w", err)
+		}
+		files[h.Name] = string(b)
+	}
+	fmt.Fprintln(req.Out, "-----> step one")
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-time.After(20 * time.Second):
+			return paas.Errorf("output was not seen live by the pusher")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if msg, ok := files["FAIL"]; ok {
+		fmt.Fprintln(req.Out, "-----> build failed")
+		return paas.Errorf("%s", msg)
+	}
+	fmt.Fprintln(req.Out, "-----> step two")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[req.App]
+	if !ok {
+		return notFound(req.App)
+	}
+	f.deploys = append(f.deploys, fakeDeploy{App: req.App, Commit: req.Commit, By: req.By, Files: files})
+	f.newReleaseLocked(a, "Deploy "+req.Commit[:7], req.By)
+	return nil
+}
+
+func (f *fakePlatform) deployList() []fakeDeploy {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.deploys)
+}

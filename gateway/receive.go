@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"paas"
+)
+
+// repoArg turns the path argument of git-receive-pack ('APP', 'APP.git',
+// '/APP' or '/APP.git') into a validated app name.
+func repoArg(arg string) (string, error) {
+	name := strings.TrimPrefix(arg, "/")
+	name = strings.TrimSuffix(name, ".git")
+	if err := paas.ValidateAppName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// push serves one git-receive-pack session: it makes sure the app and its
+// bare repo exist, then runs the system git receive-pack on the session.
+// The pre-receive hook calls back into receive through the hook socket.
+func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app, err := repoArg(arg)
+	if err != nil {
+		return s.fail(stderr, err)
+	}
+	if _, err := s.cfg.Platform.EnsureApp(ctx, app, by); err != nil {
+		return s.fail(stderr, err)
+	}
+	repo := s.repoPath(app)
+	if err := s.initRepo(ctx, repo); err != nil {
+		return s.fail(stderr, err)
+	}
+	token, release := s.hooks.register(&pushSession{ctx: ctx, app: app, by: by, repo: repo})
+	defer release()
+
+	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "receive-pack", "--", repo)
+	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return s.fail(stderr, fmt.Errorf("receive-pack stdin: %w", err))
+	}
+	if err := cmd.Start(); err != nil {
+		return s.fail(stderr, fmt.Errorf("starting git receive-pack: %w", err))
+	}
+	// The copy is not waited for: it ends when git closes its stdin or
+	// when the session ends, whichever comes first.
+	go func() {
+		io.Copy(in, stdin)
+		in.Close()
+	}()
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		s.log.Error("git receive-pack failed", "app", app, "err", err)
+		return 1
+	}
+	return 0
+}
+
+// initRepo creates the bare repository at repo unless it exists.
+func (s *Server) initRepo(ctx context.Context, repo string) error {
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err == nil {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "init", "--quiet", "--bare", "--initial-branch=main", "--", repo)
+	cmd.Env = baseEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git init --bare %s: %w: %s", repo, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// baseEnv is the environment of every git command the gateway runs.
+func baseEnv() []string {
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	env := []string{"PATH=" + path}
+	if home := os.Getenv("HOME"); home != "" {
+		env = append(env, "HOME="+home)
+	}
+	return env
+}
+
+// refUpdate is one "OLD NEW REF" line of a push.
+type refUpdate struct {
+	Old, New, Ref string
+}
+
+func parseRefLine(line string) (refUpdate, error) {
+	f := strings.Fields(line)
+	if len(f) != 3 || !isObjectName(f[0]) || !isObjectName(f[1]) {
+		return refUpdate{}, fmt.Errorf("bad ref update line %q", line)
+	}
+	return refUpdate{Old: f[0], New: f[1], Ref: f[2]}, nil
+}
+
+func isObjectName(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isZero(name string) bool { return strings.Trim(name, "0") == "" }
+
+// deployRef checks the pushed refs and returns the one to deploy. Deleting
+// a ref and pushing anything but main or master are refused.
+func deployRef(lines []string) (refUpdate, error) {
+	var deploy []refUpdate
+	for _, line := range lines {
+		u, err := parseRefLine(line)
+		if err != nil {
+			return refUpdate{}, err
+		}
+		if isZero(u.New) {
+			return refUpdate{}, paas.Errorf("deleting branch %s is not allowed", strings.TrimPrefix(u.Ref, "refs/heads/"))
+		}
+		if u.Ref != "refs/heads/main" && u.Ref != "refs/heads/master" {
+			return refUpdate{}, paas.Errorf("pushed %s; push to main (or master) to deploy", u.Ref)
+		}
+		deploy = append(deploy, u)
+	}
+	switch len(deploy) {
+	case 0:
+		return refUpdate{}, paas.Errorf("nothing to deploy")
+	case 1:
+		return deploy[0], nil
+	default:
+		return refUpdate{}, paas.Errorf("pushed both main and master; push one of them to deploy")
+	}
+}
+
+// receive runs on the server side of the hook: it deploys the pushed commit
+// of the push session ps, streaming build output to out.
+func (s *Server) receive(ps *pushSession, req hookRequest, out io.Writer) error {
+	u, err := deployRef(req.Refs)
+	if err != nil {
+		return err
+	}
+	env, err := quarantineEnv(ps.repo, req.Env)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ps.ctx)
+	defer cancel()
+	src, err := startArchive(ctx, ps.repo, u.New, env)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	s.log.Info("deploying", "app", ps.app, "commit", u.New, "by", ps.by)
+	err = s.cfg.Platform.Deploy(ctx, DeployRequest{App: ps.app, Commit: u.New, Source: src, Out: out, By: ps.by})
+	if err != nil {
+		return err
+	}
+	if s.cfg.AppURL != nil {
+		fmt.Fprintf(out, "-----> Deployed %s to %s\n", ps.app, s.cfg.AppURL(ps.app))
+	}
+	return nil
+}
+
+// quarantineEnv returns the env for git commands that must see the objects
+// of a push not yet accepted: GIT_DIR is the repo itself and the object
+// directories sent by the hook must lie inside it.
+func quarantineEnv(repo string, hookEnv map[string]string) ([]string, error) {
+	env := append(baseEnv(), "GIT_DIR="+repo)
+	for _, k := range []string{"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH"} {
+		v, ok := hookEnv[k]
+		if !ok {
+			continue
+		}
+		for _, p := range filepath.SplitList(v) {
+			if !within(repo, p) {
+				return nil, fmt.Errorf("hook sent %s=%q outside the repository", k, v)
+			}
+		}
+		env = append(env, k+"="+v)
+	}
+	return env, nil
+}
+
+func within(dir, p string) bool {
+	if !filepath.IsAbs(p) {
+		return false
+	}
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// archive is the tar stream of one commit, read from git archive. Reading
+// past the end reports git's failure, if any, instead of a clean EOF.
+type archive struct {
+	cmd    *exec.Cmd
+	r      io.ReadCloser
+	stderr bytes.Buffer
+	once   sync.Once
+	err    error
+}
+
+func startArchive(ctx context.Context, repo, commit string, env []string) (*archive, error) {
+	a := &archive{}
+	a.cmd = exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	a.cmd.Dir = repo
+	a.cmd.Env = env
+	a.cmd.Stderr = &a.stderr
+	r, err := a.cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("git archive: %w", err)
+	}
+	a.r = r
+	if err := a.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting git archive: %w", err)
+	}
+	return a, nil
+}
+
+func (a *archive) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err == io.EOF {
+		if werr := a.wait(); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+func (a *archive) wait() error {
+	a.once.Do(func() {
+		if err := a.cmd.Wait(); err != nil {
+			a.err = fmt.Errorf("git archive: %w: %s", err, bytes.TrimSpace(a.stderr.Bytes()))
+		}
+	})
+	return a.err
+}
+
+// close stops git archive if the reader did not read to the end.
+func (a *archive) close() {
+	a.cmd.Process.Kill()
+	a.wait()
+}

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"paas"
+	"paas/runtime"
+	"paas/shellwords"
+)
+
+// handleSession serves one SSH session: a push or one command.
+func (s *Server) handleSession(sess ssh.Session) {
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	stderr := sess.Stderr()
+
+	// The key that authenticated is the last one the public key handler
+	// saw; map it to its name again rather than trusting earlier calls.
+	key := sess.PublicKey()
+	if key == nil {
+		sess.Exit(s.fail(stderr, paas.Errorf("public key authentication required")))
+		return
+	}
+	by, ok := s.cfg.Platform.Authenticate(gossh.FingerprintSHA256(key))
+	if !ok {
+		sess.Exit(s.fail(stderr, paas.Errorf("unknown key")))
+		return
+	}
+	raw := sess.RawCommand()
+	args, err := shellwords.Split(raw)
+	if err != nil {
+		sess.Exit(s.fail(stderr, paas.Errorf("cannot parse command: %v", err)))
+		return
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, `paas: interactive shells are not supported; try "help"`)
+		sess.Exit(1)
+		return
+	}
+	s.log.Info("ssh command", "by", by, "remote", sess.RemoteAddr().String(), "command", args[0])
+
+	var status int
+	switch args[0] {
+	case "git-receive-pack":
+		if len(args) != 2 {
+			status = s.fail(stderr, paas.Errorf("usage: git-receive-pack APP"))
+			break
+		}
+		status = s.push(ctx, by, args[1], sess, sess, stderr)
+	case "git-upload-pack", "git-upload-archive":
+		status = s.fail(stderr, paas.Errorf("cloning and fetching are not supported; the pushed code lives in your own repository"))
+	default:
+		req := &request{ctx: ctx, by: by, args: args, stdin: sess, stdout: sess, stderr: stderr}
+		if pty, winch, isPty := sess.Pty(); isPty {
+			req.tty = &ttyInfo{term: pty.Term, window: windowSize(pty.Window), resize: forwardResize(winch)}
+		}
+		status = s.dispatch(req)
+	}
+	sess.Exit(status)
+}
+
+func windowSize(w ssh.Window) runtime.WindowSize {
+	return runtime.WindowSize{Cols: clampU16(w.Width), Rows: clampU16(w.Height)}
+}
+
+func clampU16(n int) uint16 {
+	if n < 0 {
+		return 0
+	}
+	if n > 0xffff {
+		return 0xffff
+	}
+	return uint16(n)
+}
+
+// forwardResize drains the session's window-change channel (the SSH
+// library blocks its request loop until each change is taken) and passes
+// the changes on; a reader that falls behind only misses older sizes.
+func forwardResize(winch <-chan ssh.Window) <-chan runtime.WindowSize {
+	out := make(chan runtime.WindowSize, 1)
+	go func() {
+		first := true
+		for w := range winch {
+			if first {
+				// The first value is the initial size, already in Stdio.Window.
+				first = false
+				continue
+			}
+			ws := windowSize(w)
+			select {
+			case out <- ws:
+			default:
+				select {
+				case <-out:
+				default:
+				}
+				select {
+				case out <- ws:
+				default:
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// fail reports err on w as one "paas: ..." line and returns exit status 1.
+// Errors that are not user-facing are logged and shown as "internal error".
+func (s *Server) fail(w io.Writer, err error) int {
+	msg, ok := paas.UserMessage(err)
+	if !ok {
+		s.log.Error("command failed", "err", err)
+	}
+	fmt.Fprintf(w, "paas: %s\n", msg)
+	return 1
+}
