@@ -1,0 +1,325 @@
+// Package builder turns a pushed source tree into a runnable slug
+// directory by running buildpacks (Heroku's classic buildpack API) on the
+// host. The slug is built in place at its final path, so buildpacks may
+// record absolute paths in it.
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/buildpacks"
+)
+
+// DefaultTimeout limits a build when Config.Timeout is zero.
+const DefaultTimeout = 15 * time.Minute
+
+// Config configures a Builder.
+type Config struct {
+	BuildpacksDir string        // built-ins are extracted here at New
+	CacheDir      string        // per-app build cache at CacheDir/APP
+	SlugsDir      string        // slug of build N of APP at SlugsDir/APP/bN (final location; build happens there)
+	StaticServer  string        // executable copied into static slugs (exported to compile as PAAS_STATIC_SERVER)
+	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group killed, build fails with a clear message
+	Logger        *slog.Logger
+}
+
+// Request is one build.
+type Request struct {
+	App    string
+	Build  int
+	Commit string
+	Source io.Reader // tar stream of the commit's tree (as `git archive --format=tar` writes it)
+	// Config is the app's config: written as Heroku ENV_DIR files (one file
+	// per key), never into the process env of compile.
+	Config map[string]string
+	Out    io.Writer // live build output for the pusher; written as the build goes
+}
+
+// Result is a finished build.
+type Result struct {
+	Slug         string            // absolute slug dir
+	ProcessTypes map[string]string // Procfile wins over bin/release defaults, merged per type
+	Buildpacks   []string          // names or URLs used
+}
+
+// Builder runs builds. Builds of different apps run concurrently; builds of
+// one app run one at a time, since they share its cache.
+type Builder struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+}
+
+// New makes the builder's directories and extracts the built-in
+// buildpacks into cfg.BuildpacksDir.
+func New(cfg Config) (*Builder, error) {
+	if cfg.BuildpacksDir == "" || cfg.CacheDir == "" || cfg.SlugsDir == "" {
+		return nil, errors.New("builder: BuildpacksDir, CacheDir and SlugsDir are required")
+	}
+	for _, p := range []*string{&cfg.BuildpacksDir, &cfg.CacheDir, &cfg.SlugsDir} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+		*p = abs
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+	}
+	if cfg.StaticServer != "" {
+		abs, err := filepath.Abs(cfg.StaticServer)
+		if err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+		cfg.StaticServer = abs
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := buildpacks.Extract(cfg.BuildpacksDir); err != nil {
+		return nil, fmt.Errorf("builder: %w", err)
+	}
+	return &Builder{cfg: cfg, log: cfg.Logger, locks: make(map[string]chan struct{})}, nil
+}
+
+// buildState is what the steps of one build share.
+type buildState struct {
+	req   Request
+	out   io.Writer
+	slug  string   // the build dir, which becomes the slug
+	root  *os.Root // slug, for reading files of the tree without following links out
+	cache string   // CACHE_DIR
+	home  string   // HOME of build steps
+	work  string   // scratch dir removed after the build
+	env   []string // environment of build steps
+}
+
+// Build builds req.Source into SlugsDir/APP/bN and reports the process
+// types it declares. The output goes to req.Out as it is produced. A failed
+// build leaves no slug behind; its error is a *paas.Error when there is
+// something to tell the user (which buildpack failed, a bad Procfile, a
+// timeout).
+func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
+	if err := paas.ValidateAppName(req.App); err != nil {
+		return Result{}, err
+	}
+	if req.Build < 1 {
+		return Result{}, fmt.Errorf("builder: build number %d is not positive", req.Build)
+	}
+	if req.Source == nil {
+		return Result{}, errors.New("builder: no source")
+	}
+	out := req.Out
+	if out == nil {
+		out = io.Discard
+	}
+	out = &lockedWriter{w: out}
+
+	unlock, err := b.lock(ctx, req.App)
+	if err != nil {
+		return Result{}, fmt.Errorf("waiting for the previous build of %s: %w", req.App, err)
+	}
+	defer unlock()
+
+	start := time.Now()
+	log := b.log.With("app", req.App, "build", req.Build, "commit", req.Commit)
+	bctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
+
+	slug := filepath.Join(b.cfg.SlugsDir, req.App, fmt.Sprintf("b%d", req.Build))
+	res, err := b.build(bctx, req, slug, out)
+	if err != nil {
+		if rerr := removeAll(slug); rerr != nil {
+			log.Error("removing failed build", "slug", slug, "err", rerr)
+		}
+		if bctx.Err() != nil && ctx.Err() == nil {
+			err = &paas.Error{Msg: fmt.Sprintf("build timed out after %s and was stopped", b.cfg.Timeout), Err: err}
+		} else if ctx.Err() != nil {
+			err = &paas.Error{Msg: "build canceled", Err: err}
+		}
+		log.Warn("build failed", "err", err, "duration", time.Since(start))
+		return Result{}, err
+	}
+	log.Info("build done", "slug", slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
+	return res, nil
+}
+
+func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Writer) (Result, error) {
+	// A slug left by a crashed server for the same build number is stale.
+	if err := removeAll(slug); err != nil {
+		return Result{}, fmt.Errorf("removing stale slug: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(slug), 0o755); err != nil {
+		return Result{}, fmt.Errorf("making slug dir: %w", err)
+	}
+	if err := os.Mkdir(slug, 0o755); err != nil {
+		return Result{}, fmt.Errorf("making slug dir: %w", err)
+	}
+	fmt.Fprintf(out, "-----> Building %s (commit %s)\n", req.App, shortCommit(req.Commit))
+
+	if err := extractTar(req.Source, slug); err != nil {
+		return Result{}, err
+	}
+	root, err := os.OpenRoot(slug)
+	if err != nil {
+		return Result{}, fmt.Errorf("opening slug: %w", err)
+	}
+	defer root.Close()
+	// A broken Procfile fails the build before any work is done.
+	if _, err := readProcfile(root); err != nil {
+		return Result{}, err
+	}
+
+	appCache := filepath.Join(b.cfg.CacheDir, req.App)
+	st := &buildState{
+		req:   req,
+		out:   out,
+		slug:  slug,
+		root:  root,
+		cache: filepath.Join(appCache, "cache"),
+		home:  filepath.Join(appCache, "home"),
+	}
+	for _, d := range []string{st.cache, st.home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return Result{}, fmt.Errorf("making build cache: %w", err)
+		}
+	}
+	if st.work, err = os.MkdirTemp(appCache, "build-"); err != nil {
+		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
+	}
+	defer removeAll(st.work)
+	envDir := filepath.Join(st.work, "env")
+	if err := writeEnvDir(envDir, req.Config); err != nil {
+		return Result{}, err
+	}
+	st.env = b.buildEnv(st.home, req.Commit)
+
+	bps, err := b.selectBuildpacks(ctx, st)
+	if err != nil {
+		return Result{}, err
+	}
+	var exports []string
+	for _, bp := range bps {
+		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
+			return Result{}, err
+		}
+		export := filepath.Join(bp.dir, "export")
+		if fi, err := os.Stat(export); err == nil && fi.Mode().IsRegular() {
+			exports = append(exports, export)
+		}
+	}
+
+	types, err := b.processTypes(ctx, st, bps)
+	if err != nil {
+		return Result{}, err
+	}
+	size, err := dirSize(slug)
+	if err != nil {
+		return Result{}, fmt.Errorf("measuring slug: %w", err)
+	}
+	fmt.Fprintf(out, "-----> Compiled slug size: %s\n", humanSize(size))
+
+	res := Result{Slug: slug, ProcessTypes: types}
+	for _, bp := range bps {
+		res.Buildpacks = append(res.Buildpacks, bp.ref)
+	}
+	return res, nil
+}
+
+// compile runs bp's bin/compile with the exports of the buildpacks before
+// it sourced into its environment.
+func (b *Builder) compile(ctx context.Context, st *buildState, bp buildpack, envDir string, exports []string) error {
+	argv := []string{filepath.Join(bp.dir, "bin", "compile"), st.slug, st.cache, envDir}
+	if len(exports) > 0 {
+		// The export files are sourced by a fixed script; their paths and
+		// the compile command are its arguments, never part of it.
+		pre := []string{"bash", "-c", `set -a; while [ "$1" != -- ]; do . "$1"; shift; done; shift; set +a; exec "$@"`, "paas-export"}
+		pre = append(pre, exports...)
+		pre = append(pre, "--")
+		argv = append(pre, argv...)
+	}
+	err := run(ctx, command{argv: argv, dir: st.slug, env: st.env, stdout: st.out, stderr: st.out})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	return &paas.Error{Msg: fmt.Sprintf("buildpack %s failed: bin/compile %s", bp.ref, exitText(err)), Err: err}
+}
+
+// lock takes the app's build lock, waiting for ctx at most.
+func (b *Builder) lock(ctx context.Context, app string) (func(), error) {
+	b.mu.Lock()
+	ch := b.locks[app]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		b.locks[app] = ch
+	}
+	b.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Remove deletes every slug and the build cache of app.
+func (b *Builder) Remove(app string) error {
+	if err := paas.ValidateAppName(app); err != nil {
+		return err
+	}
+	unlock, err := b.lock(context.Background(), app)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for _, dir := range []string{filepath.Join(b.cfg.SlugsDir, app), filepath.Join(b.cfg.CacheDir, app)} {
+		if err := removeAll(dir); err != nil {
+			return fmt.Errorf("removing %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// removeAll is os.RemoveAll that also removes read-only directories, as
+// the Go module cache makes them.
+func removeAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+func shortCommit(c string) string {
+	if len(c) > 7 {
+		return c[:7]
+	}
+	if c == "" {
+		return "unknown"
+	}
+	return c
+}

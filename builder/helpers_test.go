@@ -1,0 +1,200 @@
+package builder
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paas"
+)
+
+// file is one entry of a test tarball.
+type file struct {
+	name, body string
+	mode       int64  // 0 means 0644 for files
+	link       string // symlink target when set
+	dir        bool
+}
+
+// tarball makes a tar stream like git archive's: a global pax header, then
+// the entries.
+func tarball(t testing.TB, files ...file) io.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": "0123456789abcdef0123456789abcdef01234567"}}))
+	for _, f := range files {
+		hdr := &tar.Header{Name: f.name, Mode: f.mode, ModTime: time.Unix(1700000000, 0)}
+		switch {
+		case f.dir:
+			hdr.Typeflag = tar.TypeDir
+			hdr.Mode = 0o775
+		case f.link != "":
+			hdr.Typeflag = tar.TypeSymlink
+			hdr.Linkname = f.link
+			hdr.Mode = 0o777
+		default:
+			hdr.Typeflag = tar.TypeReg
+			hdr.Size = int64(len(f.body))
+			if hdr.Mode == 0 {
+				hdr.Mode = 0o664
+			}
+		}
+		must(t, tw.WriteHeader(hdr))
+		if hdr.Typeflag == tar.TypeReg {
+			_, err := tw.Write([]byte(f.body))
+			must(t, err)
+		}
+	}
+	must(t, tw.Close())
+	return &buf
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testBuilder makes a Builder in a temporary data dir whose static server
+// is a small script.
+func testBuilder(t *testing.T, timeout time.Duration) *Builder {
+	t.Helper()
+	data := t.TempDir()
+	server := filepath.Join(data, "static-server")
+	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
+	b, err := New(Config{
+		BuildpacksDir: filepath.Join(data, "buildpacks"),
+		CacheDir:      filepath.Join(data, "cache"),
+		SlugsDir:      filepath.Join(data, "slugs"),
+		StaticServer:  server,
+		Timeout:       timeout,
+	})
+	must(t, err)
+	return b
+}
+
+// syncBuffer is a bytes.Buffer safe for the build output writer.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// build runs one build and fails the test on error.
+func build(t *testing.T, b *Builder, req Request) (Result, string) {
+	t.Helper()
+	var out syncBuffer
+	req.Out = &out
+	if req.App == "" {
+		req.App = "app"
+	}
+	if req.Build == 0 {
+		req.Build = 1
+	}
+	if req.Commit == "" {
+		req.Commit = "0123456789abcdef0123456789abcdef01234567"
+	}
+	res, err := b.Build(t.Context(), req)
+	if err != nil {
+		t.Fatalf("build failed: %v\noutput:\n%s", err, out.String())
+	}
+	if testing.Verbose() {
+		t.Logf("output:\n%s", out.String())
+	}
+	return res, out.String()
+}
+
+// buildErr runs a build that must fail with a user-facing error, checks
+// that it left no slug, and returns the error message and the output.
+func buildErr(t *testing.T, b *Builder, req Request) (string, string) {
+	t.Helper()
+	var out syncBuffer
+	req.Out = &out
+	if req.App == "" {
+		req.App = "app"
+	}
+	if req.Build == 0 {
+		req.Build = 1
+	}
+	_, err := b.Build(t.Context(), req)
+	if err == nil {
+		t.Fatalf("build succeeded, want an error; output:\n%s", out.String())
+	}
+	var pe *paas.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v (%T) is not a *paas.Error; output:\n%s", err, err, out.String())
+	}
+	slug := filepath.Join(b.cfg.SlugsDir, req.App, "b1")
+	if _, err := os.Stat(slug); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed build left %s behind (stat: %v)", slug, err)
+	}
+	return pe.Msg, out.String()
+}
+
+// gitRepo makes a git repository in a new temp dir holding files, commits
+// them and returns the directory.
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "--quiet", "--initial-branch=main")
+	return dir
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// writeFiles writes files under dir, scripts under bin/ executable.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		mode := os.FileMode(0o644)
+		if filepath.Base(filepath.Dir(p)) == "bin" {
+			mode = 0o755
+		}
+		must(t, os.WriteFile(p, []byte(body), mode))
+	}
+}
+
+func contains(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}

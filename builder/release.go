@@ -1,0 +1,114 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"paas"
+	"paas/buildpacks"
+)
+
+// processTypes merges the default process types of every buildpack's
+// bin/release, later buildpacks overriding earlier ones, and then the
+// Procfile's, which override all.
+func (b *Builder) processTypes(ctx context.Context, st *buildState, bps []buildpack) (map[string]string, error) {
+	fmt.Fprintln(st.out, "-----> Discovering process types")
+	defaults := make(map[string]string)
+	for _, bp := range bps {
+		script := filepath.Join(bp.dir, "bin", "release")
+		if _, err := os.Stat(script); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		out := &limitedBuffer{max: 1 << 20}
+		err := run(ctx, command{argv: []string{script, st.slug}, dir: st.slug, env: st.env, stdout: out, stderr: st.out})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			return nil, &paas.Error{Msg: fmt.Sprintf("buildpack %s failed: bin/release %s", bp.ref, exitText(err)), Err: err}
+		}
+		types, err := buildpacks.ParseRelease(out.buf.Bytes())
+		if err != nil {
+			return nil, &paas.Error{Msg: fmt.Sprintf("buildpack %s: bad bin/release output: %s", bp.ref, err), Err: err}
+		}
+		maps.Copy(defaults, types)
+	}
+
+	procfile, err := readProcfile(st.root)
+	if err != nil {
+		return nil, err
+	}
+	if procfile != nil {
+		fmt.Fprintf(st.out, "       Procfile declares types -> %s\n", typeList(procfile))
+	}
+	if len(defaults) > 0 {
+		fmt.Fprintf(st.out, "       Default types for buildpack -> %s\n", typeList(defaults))
+	}
+	types := maps.Clone(defaults)
+	maps.Copy(types, procfile)
+	if len(types) == 0 {
+		return nil, paas.Errorf("no process types: add a Procfile declaring at least one, e.g. \"web: ./server\"")
+	}
+	return types, nil
+}
+
+// readProcfile parses the tree's Procfile; it returns nil without one.
+func readProcfile(root *os.Root) (map[string]string, error) {
+	data, err := root.ReadFile("Procfile")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &paas.Error{Msg: "cannot read Procfile", Err: err}
+	}
+	return buildpacks.ParseProcfile(data)
+}
+
+func typeList(m map[string]string) string {
+	if len(m) == 0 {
+		return "(none)"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
+}
+
+// dirSize sums the sizes of the regular files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+// humanSize formats n bytes the way slug sizes are shown: 512B, 3.4K, 1.2M.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f := float64(n)
+	for _, s := range []string{"K", "M", "G", "T"} {
+		f /= unit
+		if f < unit || s == "T" {
+			return fmt.Sprintf("%.1f%s", f, s)
+		}
+	}
+	return ""
+}
