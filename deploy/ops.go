@@ -325,6 +325,6 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		s.event(app, "Release %s failed to start: %v", rel.Name(), err)
 		return err
 	}
-	fmt.Fprintf(req.Out, "=====> %s deployed: %s is live at %s\n", app, rel.Name(), s.cfg.AppURL(app))
+	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
 	return nil
 }

@@ -34,8 +34,11 @@ type appState struct {
 	deployMu sync.Mutex
 
 	mu      sync.Mutex
-	release *paas.Release        // the release instances are running
-	insts   map[string]*instance // by process name (web.1)
+	release *paas.Release // the release instances are running
+	// target is the release a converge is moving to; a crashed instance
+	// of another release is not restarted.
+	target int
+	insts  map[string]*instance // by process name (web.1)
 }
 
 func newAppState(name string) *appState {

@@ -1,0 +1,133 @@
+package router
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// accessLogs collects access log lines.
+type accessLogs struct {
+	mu    sync.Mutex
+	lines []string
+	apps  []string
+}
+
+func (a *accessLogs) add(app, line string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.apps = append(a.apps, app)
+	a.lines = append(a.lines, line)
+}
+
+// wait returns the first n lines, polling until a deadline.
+func (a *accessLogs) wait(t *testing.T, n int) ([]string, []string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a.mu.Lock()
+		if len(a.lines) >= n {
+			l, p := append([]string(nil), a.lines...), append([]string(nil), a.apps...)
+			a.mu.Unlock()
+			return l, p
+		}
+		a.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("want %d access log lines, have fewer", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// setup starts a router on a real listener.
+func setup(t *testing.T, cfg Config) (*Router, *httptest.Server, *accessLogs) {
+	t.Helper()
+	logs := &accessLogs{}
+	if cfg.Domain == "" {
+		cfg.Domain = "localhost"
+	}
+	cfg.AccessLog = logs.add
+	r := New(cfg)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	t.Cleanup(r.Close)
+	return r, srv, logs
+}
+
+// backend starts an instance that answers with its name and what it saw.
+func backend(t *testing.T, name string) (Backend, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Request-Id", "from-backend")
+		json.NewEncoder(w).Encode(seen{
+			Name:   name,
+			Host:   req.Host,
+			Path:   req.URL.RequestURI(),
+			Header: req.Header,
+			Remote: req.RemoteAddr,
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return Backend{Name: name, Addr: srv.Listener.Addr().String()}, srv
+}
+
+type seen struct {
+	Name   string
+	Host   string
+	Path   string
+	Header http.Header
+	Remote string
+}
+
+// client never uses an environment proxy.
+var client = &http.Client{Transport: &http.Transport{Proxy: nil}}
+
+// get sends a request to the router with the given Host header.
+func get(t *testing.T, srv *httptest.Server, host, path string, hdr http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s%s: %v", host, path, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, body
+}
+
+func decode(t *testing.T, body []byte) seen {
+	t.Helper()
+	var s seen
+	if err := json.Unmarshal(body, &s); err != nil {
+		t.Fatalf("decoding %q: %v", body, err)
+	}
+	return s
+}
+
+// deadAddr returns an address nobody listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

@@ -1,0 +1,29 @@
+package router
+
+import (
+	"net"
+	"strings"
+)
+
+// normalizeHost lowercases a host, drops a port and a trailing dot.
+func normalizeHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(host, ".")
+	return strings.ToLower(host)
+}
+
+// appFor returns the app named by host under domain ("hello.localhost" ->
+// "hello"), or "" when host is not directly below domain. host must be
+// normalized.
+func appFor(host, domain string) string {
+	if domain == "" {
+		return ""
+	}
+	app, ok := strings.CutSuffix(host, "."+domain)
+	if !ok || app == "" || strings.Contains(app, ".") {
+		return ""
+	}
+	return app
+}
