@@ -423,9 +423,14 @@ func TestSSHCommands(t *testing.T) {
 	if st, _, errs := e.ssh("", []string{"-T"}); st != 1 || errs != "paas: interactive shells are not supported; try \"help\"\n" {
 		t.Errorf("shell: status %d, stderr %q", st, errs)
 	}
-	// Clone and fetch are refused with a message.
-	out, err := e.git(e.dir, "clone", e.url("web-app"), filepath.Join(e.dir, "clone"))
-	if err == nil || !strings.Contains(out, "cloning and fetching are not supported") {
+	// The app's repo can be cloned; an unknown app's cannot.
+	if out, err := e.git(e.dir, "clone", e.url("web-app"), filepath.Join(e.dir, "clone")); err != nil {
 		t.Errorf("clone: err %v, output %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "clone", ".git")); err != nil {
+		t.Errorf("clone made no repo: %v", err)
+	}
+	if out, err := e.git(e.dir, "clone", e.url("no-such-app"), filepath.Join(e.dir, "clone2")); err == nil || !strings.Contains(out, "not found") {
+		t.Errorf("clone of unknown app: err %v, output %s", err, out)
 	}
 }

@@ -52,8 +52,12 @@ func (s *Server) handleSession(sess ssh.Session) {
 			break
 		}
 		status = s.push(ctx, by, args[1], sess, sess, stderr)
-	case "git-upload-pack", "git-upload-archive":
-		status = s.fail(stderr, paas.Errorf("cloning and fetching are not supported; the pushed code lives in your own repository"))
+	case "git-upload-pack":
+		if len(args) != 2 {
+			status = s.fail(stderr, paas.Errorf("usage: git-upload-pack APP"))
+			break
+		}
+		status = s.fetch(ctx, args[1], sess, sess, stderr)
 	default:
 		req := &request{ctx: ctx, by: by, args: args, stdin: sess, stdout: sess, stderr: stderr}
 		if pty, winch, isPty := sess.Pty(); isPty {

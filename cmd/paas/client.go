@@ -19,6 +19,9 @@ type Env struct {
 	// GitRemote returns the URL of the named git remote of the current
 	// repository, "" when there is none.
 	GitRemote func(name string) string
+	// Exec, when set, replaces the process with argv (it returns only on
+	// failure); otherwise ssh runs as a child process.
+	Exec func(argv []string) error
 }
 
 const usage = `usage: paas [-a APP] COMMAND [ARGS...]
@@ -173,6 +176,13 @@ func sshArgv(env Env, t target, words []string, tty bool) ([]string, error) {
 }
 
 func runSSH(env Env, argv []string) int {
+	if env.Exec != nil {
+		// Replacing the process lets signals and the exit status pass
+		// straight between the caller and ssh.
+		err := env.Exec(argv)
+		fmt.Fprintf(env.Stderr, "paas: running %s: %v\n", argv[0], err)
+		return 1
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
 	err := cmd.Run()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 func main() {
@@ -17,6 +18,7 @@ func main() {
 		Stderr:          os.Stderr,
 		StdinIsTerminal: isTerminal(os.Stdin),
 		GitRemote:       gitRemote,
+		Exec:            execProgram,
 	}))
 }
 
@@ -33,4 +35,13 @@ func gitRemote(name string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// execProgram replaces the process with argv, found on PATH.
+func execProgram(argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(path, argv, os.Environ())
 }

@@ -133,11 +133,15 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		log.Error("server failed", "err", err)
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
+	// Open SSH sessions (a `logs -t`, a one-off) and HTTP requests get a
+	// few seconds; then the instances get their own grace period.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gw.Shutdown(sctx)
 	httpSrv.Shutdown(sctx)
-	svc.Shutdown(sctx)
+	ictx, icancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
+	defer icancel()
+	svc.Shutdown(ictx)
 	log.Info("stopped")
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
