@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
-
-	"paas"
 )
 
 // fetch serves git-upload-pack (clone, fetch, ls-remote) of an app's repo
@@ -22,9 +18,10 @@ func (s *Server) fetch(ctx context.Context, arg string, stdin io.Reader, stdout,
 	if _, err := s.cfg.Platform.App(ctx, app); err != nil {
 		return s.fail(stderr, err)
 	}
+	// An app created without a push has an empty repo to clone.
 	repo := s.repoPath(app)
-	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
-		return s.fail(stderr, paas.Errorf("app %s has no code yet: push first", app))
+	if err := s.initRepo(ctx, repo); err != nil {
+		return s.fail(stderr, err)
 	}
 	cmd := exec.CommandContext(ctx, "git", "upload-pack", "--strict", "--", repo)
 	cmd.Env = baseEnv()
