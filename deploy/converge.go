@@ -44,7 +44,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 			if keep[spec.Name()] {
 				continue
 			}
-			in, err := s.startInstance(st, spec, 0)
+			in, err := s.startInstance(st, spec, 0, true)
 			if err != nil {
 				s.abort(st, started, prevTarget)
 				return err
@@ -62,6 +62,12 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 
 	st.mu.Lock()
 	st.release = &rel
+	for _, in := range started {
+		in.booting = false
+		if in.state == "crashed" && !in.stopping {
+			s.scheduleRestart(st, in)
+		}
+	}
 	var old []*instance
 	for _, in := range st.insts {
 		if in.stopping {
@@ -135,12 +141,12 @@ func instanceEnv(rel paas.Release, name string) map[string]string {
 }
 
 // startInstance starts one instance and registers it for supervision.
-func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int) (*instance, error) {
+func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, booting bool) (*instance, error) {
 	inst, err := s.cfg.Runtime.Start(context.Background(), spec)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", spec.Name(), err)
 	}
-	in := &instance{inst: inst, spec: spec, state: "starting", since: time.Now().UTC(), restarts: restarts}
+	in := &instance{inst: inst, spec: spec, state: "starting", since: time.Now().UTC(), restarts: restarts, booting: booting}
 	if !spec.Web {
 		in.state = "up"
 	}

@@ -137,11 +137,7 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, nil
 	}
 	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	a, err := s.cfg.Store.App(app)
-	if err != nil {
-		return *rel, err
-	}
-	if err := s.converge(ctx, st, *rel, a.Formation, out); err != nil {
+	if err := s.goLive(ctx, st, *rel, out); err != nil {
 		return *rel, err
 	}
 	return *rel, nil
@@ -317,14 +313,34 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	}
 	s.event(app, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
 	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
-	a, err := s.cfg.Store.App(app)
-	if err != nil {
-		return err
-	}
-	if err := s.converge(ctx, st, rel, a.Formation, req.Out); err != nil {
-		s.event(app, "Release %s failed to start: %v", rel.Name(), err)
+	if err := s.goLive(ctx, st, rel, req.Out); err != nil {
 		return err
 	}
 	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
 	return nil
+}
+
+// goLive runs a release that the store has just made current. When its
+// instances fail to start, the previous release keeps running and becomes
+// current again.
+func (s *Service) goLive(ctx context.Context, st *appState, rel paas.Release, out io.Writer) error {
+	a, err := s.cfg.Store.App(rel.App)
+	if err != nil {
+		return err
+	}
+	err = s.converge(ctx, st, rel, a.Formation, out)
+	if err == nil {
+		return nil
+	}
+	s.event(rel.App, "Release %s failed to start: %v", rel.Name(), err)
+	st.mu.Lock()
+	prev := 0
+	if st.release != nil {
+		prev = st.release.Version
+	}
+	st.mu.Unlock()
+	if serr := s.cfg.Store.SetCurrent(rel.App, prev); serr != nil {
+		s.log.Error("restoring current release", "app", rel.App, "err", serr)
+	}
+	return err
 }

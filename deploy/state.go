@@ -19,6 +19,9 @@ type instance struct {
 	// stopping is set once the service decided to stop it: its exit is
 	// expected and it is never restarted.
 	stopping bool
+	// booting is set while the converge that started the instance has not
+	// finished: a crash then fails the converge instead of restarting.
+	booting bool
 	// exitCode is the last exit status of a crashed instance.
 	exitCode int
 	timer    *time.Timer

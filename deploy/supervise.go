@@ -49,14 +49,25 @@ func (s *Service) onExit(e runtime.Exit) {
 	in.state = "crashed"
 	in.exitCode = e.Code
 	in.since = e.At
-	delay := restartDelay(in.restarts)
-	if !closing {
-		in.timer = time.AfterFunc(delay, func() { s.restart(st, in) })
+	if in.booting || closing {
+		// The converge that started it reports the failure.
+		st.mu.Unlock()
+		s.event(st.name, "%s crashed with status %d", in.name(), e.Code)
+		return
 	}
+	delay := s.scheduleRestart(st, in)
 	st.mu.Unlock()
 
 	s.event(st.name, "%s crashed with status %d; restarting in %s", in.name(), e.Code, delay)
 	s.updateRoutes(st)
+}
+
+// scheduleRestart arms the restart of a crashed instance after its backoff
+// delay. The caller holds st.mu.
+func (s *Service) scheduleRestart(st *appState, in *instance) time.Duration {
+	delay := restartDelay(in.restarts)
+	in.timer = time.AfterFunc(delay, func() { s.restart(st, in) })
+	return delay
 }
 
 // restart replaces a crashed instance with a new one of the same spec,
@@ -76,7 +87,7 @@ func (s *Service) restart(st *appState, old *instance) {
 	if obsolete {
 		return
 	}
-	in, err := s.startInstance(st, old.spec, old.restarts+1)
+	in, err := s.startInstance(st, old.spec, old.restarts+1, false)
 	if err != nil {
 		s.event(st.name, "%s could not be restarted: %v", old.name(), err)
 		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)

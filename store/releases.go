@@ -181,3 +181,21 @@ func configDescription(set map[string]string, unset []string) string {
 	}
 	return strings.Join(parts, "; ") + " config vars"
 }
+
+// SetCurrent points the app at an existing release v, as when a release
+// that failed to start leaves the previous one running.
+func (s *Store) SetCurrent(app string, v int) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		if v != 0 {
+			if _, err := loadRelease(tx, app, v); err != nil {
+				return err
+			}
+		}
+		rec.Release = v
+		return saveApp(tx, rec)
+	})
+}

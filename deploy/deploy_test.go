@@ -1,0 +1,217 @@
+package deploy
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"paas"
+	"paas/builder"
+	"paas/gateway"
+	"paas/logs"
+	"paas/router"
+	"paas/runtime"
+	"paas/store"
+)
+
+// harness is a Service over the real store, builder, exec runtime, router
+// and log aggregator.
+type harness struct {
+	t      *testing.T
+	svc    *Service
+	rt     *runtime.Exec
+	router *router.Router
+	logs   *logs.Aggregator
+}
+
+func newHarness(t *testing.T, boot time.Duration) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &harness{t: t, logs: logs.New(1000)}
+	h.router = router.New(router.Config{Domain: "localhost"})
+	h.rt = runtime.NewExec(runtime.ExecConfig{Logs: h.logs, OnExit: func(e runtime.Exit) { h.svc.OnExit(e) }})
+	b, err := builder.New(builder.Config{
+		BuildpacksDir: filepath.Join(dir, "buildpacks"),
+		CacheDir:      filepath.Join(dir, "cache"),
+		SlugsDir:      filepath.Join(dir, "slugs"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = New(Config{Store: st, Runtime: h.rt, Builder: b, Router: h.router, Logs: h.logs, StopTimeout: 2 * time.Second, BootTimeout: boot})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h.svc.Shutdown(ctx)
+	})
+	return h
+}
+
+// deploy pushes a tree of files to app.
+func (h *harness) deploy(app string, files map[string]string) error {
+	h.t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	ctx := context.Background()
+	if _, err := h.svc.EnsureApp(ctx, app, "tester"); err != nil {
+		h.t.Fatal(err)
+	}
+	return h.svc.Deploy(ctx, gateway.DeployRequest{App: app, Commit: "0123456789abcdef0123456789abcdef01234567", Source: &buf, Out: io.Discard, By: "tester"})
+}
+
+func (h *harness) ps(app string) map[string]paas.Process {
+	h.t.Helper()
+	ps, err := h.svc.Processes(context.Background(), app)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]paas.Process{}
+	for _, p := range ps {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func (h *harness) get(app string) (int, string) {
+	req := httptest.NewRequest("GET", "http://"+app+".localhost/", nil)
+	rec := httptest.NewRecorder()
+	h.router.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const webProc = "web: exec python3 -m http.server $PORT --bind 127.0.0.1 --directory site\n"
+
+func TestCrashedInstanceIsRestarted(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	if err := h.deploy("crashy", map[string]string{"Procfile": "worker: echo up $DYNO; sleep 0.2; exit 3\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Scale(context.Background(), "crashy", map[string]int{"worker": 1}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "two restarts", func() bool { return h.ps("crashy")["worker.1"].Restarts >= 2 })
+	lines := h.logs.Tail("crashy", -1, logs.Filter{})
+	var text strings.Builder
+	for _, l := range lines {
+		text.WriteString(l.String() + "\n")
+	}
+	for _, want := range []string{"app[worker.1]: up worker.1", "worker.1 crashed with status 3; restarting in 0s", "worker.1 crashed with status 3; restarting in 1s"} {
+		if !strings.Contains(text.String(), want) {
+			t.Fatalf("logs lack %q:\n%s", want, text.String())
+		}
+	}
+	// Scaling to zero stops the restarts.
+	if err := h.svc.Scale(context.Background(), "crashy", map[string]int{"worker": 0}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "no instances", func() bool { return len(h.ps("crashy")) == 0 })
+	time.Sleep(1500 * time.Millisecond) // longer than the pending backoff
+	if ps := h.ps("crashy"); len(ps) != 0 {
+		t.Fatalf("instances after scaling to 0: %v", ps)
+	}
+	if got := len(h.rt.List("crashy")); got != 0 {
+		t.Fatalf("runtime still has %d instances", got)
+	}
+}
+
+func TestScaleStartsAndStopsOnlyTheDifference(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	files := map[string]string{"Procfile": webProc, "site/index.html": "scaled"}
+	if err := h.deploy("scaly", files); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := h.get("scaly"); code != 200 || body != "scaled" {
+		t.Fatalf("GET = %d %q", code, body)
+	}
+	ids := func() map[string]string {
+		out := map[string]string{}
+		for _, in := range h.rt.List("scaly") {
+			out[in.Name()] = in.ID
+		}
+		return out
+	}
+	before := ids()
+	if err := h.svc.Scale(context.Background(), "scaly", map[string]int{"web": 3}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	mid := ids()
+	if len(mid) != 3 || mid["web.1"] != before["web.1"] {
+		t.Fatalf("scale up replaced web.1 or miscounted: before %v after %v", before, mid)
+	}
+	if err := h.svc.Scale(context.Background(), "scaly", map[string]int{"web": 1}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	after := ids()
+	if len(after) != 1 || after["web.1"] != before["web.1"] {
+		t.Fatalf("scale down: %v", after)
+	}
+	if err := h.svc.Scale(context.Background(), "scaly", map[string]int{"worker": 1}, io.Discard); err == nil {
+		t.Fatal("scaling an undeclared process type succeeded")
+	}
+}
+
+func TestFailedStartKeepsThePreviousRelease(t *testing.T) {
+	h := newHarness(t, 2*time.Second)
+	if err := h.deploy("steady", map[string]string{"Procfile": webProc, "site/index.html": "good"}); err != nil {
+		t.Fatal(err)
+	}
+	// A web process that never listens fails the deploy after the boot
+	// timeout; one that exits fails it at once.
+	for _, proc := range []string{"web: sleep 60\n", "web: exit 4\n"} {
+		err := h.deploy("steady", map[string]string{"Procfile": proc})
+		if err == nil {
+			t.Fatalf("%q deployed", proc)
+		}
+		if _, ok := paas.UserMessage(err); !ok {
+			t.Fatalf("error is not for the user: %v", err)
+		}
+		if code, body := h.get("steady"); code != 200 || body != "good" {
+			t.Fatalf("after failed deploy: %d %q", code, body)
+		}
+		app, _ := h.svc.App(context.Background(), "steady")
+		if app.Release != 1 {
+			t.Fatalf("current release %d after failed deploy, want 1", app.Release)
+		}
+		if ps := h.ps("steady"); len(ps) != 1 || ps["web.1"].Release != 1 {
+			t.Fatalf("ps after failed deploy: %v", ps)
+		}
+	}
+	// A config change restarts the instances with the new release.
+	rel, err := h.svc.SetConfig(context.Background(), "steady", "tester", map[string]string{"A": "1"}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := h.ps("steady"); ps["web.1"].Release != rel.Version {
+		t.Fatalf("web.1 runs v%d, want v%d", ps["web.1"].Release, rel.Version)
+	}
+	if code, _ := h.get("steady"); code != 200 {
+		t.Fatalf("after config change: %d", code)
+	}
+}
