@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os/exec"
 )
@@ -25,26 +23,5 @@ func (s *Server) fetch(ctx context.Context, arg string, stdin io.Reader, stdout,
 	}
 	cmd := exec.CommandContext(ctx, "git", "upload-pack", "--strict", "--", repo)
 	cmd.Env = baseEnv()
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return s.fail(stderr, fmt.Errorf("upload-pack stdin: %w", err))
-	}
-	if err := cmd.Start(); err != nil {
-		return s.fail(stderr, fmt.Errorf("starting git upload-pack: %w", err))
-	}
-	go func() {
-		io.Copy(in, stdin)
-		in.Close()
-	}()
-	if err := cmd.Wait(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() > 0 {
-			return ee.ExitCode()
-		}
-		s.log.Error("git upload-pack failed", "app", app, "err", err)
-		return 1
-	}
-	return 0
+	return s.runGit(cmd, "upload-pack", app, stdin, stdout, stderr)
 }

@@ -46,14 +46,20 @@ func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdo
 
 	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "receive-pack", "--", repo)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
+	return s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
+}
+
+// runGit runs a git service (receive-pack, upload-pack) with the session
+// as its stdin and stdout, and returns its exit status.
+func (s *Server) runGit(cmd *exec.Cmd, service, app string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return s.fail(stderr, fmt.Errorf("receive-pack stdin: %w", err))
+		return s.fail(stderr, fmt.Errorf("%s stdin: %w", service, err))
 	}
 	if err := cmd.Start(); err != nil {
-		return s.fail(stderr, fmt.Errorf("starting git receive-pack: %w", err))
+		return s.fail(stderr, fmt.Errorf("starting git %s: %w", service, err))
 	}
 	// The copy is not waited for: it ends when git closes its stdin or
 	// when the session ends, whichever comes first.
@@ -66,7 +72,7 @@ func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdo
 		if errors.As(err, &ee) && ee.ExitCode() > 0 {
 			return ee.ExitCode()
 		}
-		s.log.Error("git receive-pack failed", "app", app, "err", err)
+		s.log.Error("git failed", "service", service, "app", app, "err", err)
 		return 1
 	}
 	return 0
