@@ -25,6 +25,14 @@ type Spec struct {
 	Slug string
 	// Web asks for a port: the runtime sets PORT and reports Instance.Addr.
 	Web bool
+	// Memory is a memory limit in bytes; 0 means none.
+	Memory int64
+	// CPUs is a CPU limit in cores (0.5 = half a core); 0 means none.
+	CPUs float64
+	// StopTimeout is the grace between SIGTERM and SIGKILL the runtime
+	// applies when the instance is stopped from outside paasd (docker
+	// stop); 0 leaves the runtime's default.
+	StopTimeout time.Duration
 }
 
 // Name returns the instance name: "web.1".
