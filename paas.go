@@ -7,6 +7,8 @@ package paas
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,6 +58,29 @@ type App struct {
 	Release int
 	// Formation maps a process type to its instance count.
 	Formation map[string]int
+	// Limits maps a process type to its resource limits.
+	Limits map[string]Limits `json:",omitempty"`
+}
+
+// Limits are the resources one instance of a process type may use.
+type Limits struct {
+	Memory int64   `json:",omitempty"` // bytes; 0 = no limit
+	CPUs   float64 `json:",omitempty"` // cores; 0 = no limit
+}
+
+// String shows the limits as ps:set takes them.
+func (l Limits) String() string {
+	var parts []string
+	if l.Memory > 0 {
+		parts = append(parts, "memory="+FormatMemory(l.Memory))
+	}
+	if l.CPUs > 0 {
+		parts = append(parts, "cpus="+strconv.FormatFloat(l.CPUs, 'f', -1, 64))
+	}
+	if len(parts) == 0 {
+		return "no limits"
+	}
+	return strings.Join(parts, " ")
 }
 
 // Release is an immutable, numbered combination of a build, a snapshot of
@@ -72,8 +97,14 @@ type Release struct {
 	// image reference (docker runtime).
 	Slug       string
 	Buildpacks []string
-	CreatedAt  time.Time
-	CreatedBy  string
+	// Port is the port the image's web process listens on (a Dockerfile's
+	// EXPOSE); 0 means the platform's default.
+	Port      int `json:",omitempty"`
+	CreatedAt time.Time
+	CreatedBy string
+	// Pruned is set when the build's artifact has been removed to save
+	// space; the release is still listed but can no longer run.
+	Pruned bool `json:"-"`
 }
 
 // Name returns "vN".
@@ -87,6 +118,8 @@ type Build struct {
 	Slug         string
 	ProcessTypes map[string]string
 	Buildpacks   []string
+	Port         int  `json:",omitempty"`
+	Pruned       bool `json:",omitempty"`
 	CreatedAt    time.Time
 }
 

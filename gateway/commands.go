@@ -64,6 +64,7 @@ func init() {
 		{name: "releases", usage: "APP", takesApp: true, summary: "list releases, newest first", run: cmdReleases},
 		{name: "ps", usage: "APP", takesApp: true, summary: "list processes", run: cmdPs},
 		{name: "ps:scale", usage: "APP TYPE=N...", takesApp: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
+		{name: "ps:set", usage: "APP TYPE [memory=SIZE] [cpus=N]", takesApp: true, summary: "set resource limits of a process type (0 clears)", run: cmdPsSet},
 		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
 		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N]", takesApp: true, summary: "show recent logs (100 lines by default), -t to follow", run: cmdLogs},
 		{name: "help", summary: "show this help", run: cmdHelp},
@@ -364,6 +365,44 @@ func cmdPsScale(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	fmt.Fprintf(r.stdout, "Scaled %s to %s\n", app, formatCounts(counts))
+	return nil
+}
+
+func cmdPsSet(s *Server, r *request, app string, args []string) error {
+	if len(args) < 2 {
+		return usageError(lookupCommand("ps:set"))
+	}
+	typ := args[0]
+	if err := paas.ValidateProcessType(typ); err != nil {
+		return err
+	}
+	a, err := s.cfg.Platform.App(r.ctx, app)
+	if err != nil {
+		return err
+	}
+	l := a.Limits[typ]
+	for _, kv := range args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return paas.Errorf("invalid setting %q: expected memory=SIZE or cpus=N", kv)
+		}
+		switch k {
+		case "memory":
+			if l.Memory, err = paas.ParseMemory(v); err != nil {
+				return err
+			}
+		case "cpus":
+			if l.CPUs, err = paas.ParseCPUs(v); err != nil {
+				return err
+			}
+		default:
+			return paas.Errorf("unknown setting %q: use memory or cpus", k)
+		}
+	}
+	if err := s.cfg.Platform.SetLimits(r.ctx, app, typ, l, r.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Set %s %s to %s\n", app, typ, l)
 	return nil
 }
 

@@ -104,6 +104,11 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"ps:scale", "web-app", "web=+1"}, `invalid count "+1" for web`},
 		{[]string{"ps:scale", "web-app", "we b=1"}, `invalid process type "we b"`},
 		{[]string{"ps:scale", "web-app", "web"}, `invalid scale "web"`},
+		{[]string{"ps:set", "web-app", "web"}, "usage: ps:set APP TYPE"},
+		{[]string{"ps:set", "web-app", "web", "memory=lots"}, `invalid memory "lots"`},
+		{[]string{"ps:set", "web-app", "web", "cpus=-1"}, `invalid cpus "-1"`},
+		{[]string{"ps:set", "web-app", "web", "disk=1g"}, `unknown setting "disk"`},
+		{[]string{"ps:set", "web-app", "web", "memory=512m", "cpus=x"}, `invalid cpus "x"`},
 		{[]string{"apps:destroy", "web-app"}, "destroying web-app cannot be undone"},
 		{[]string{"apps:destroy", "web-app", "--confirm", "other"}, "--confirm other does not match"},
 		{[]string{"apps:destroy", "web-app", "--confirm"}, "flag --confirm needs a value"},
@@ -124,7 +129,7 @@ func TestCommandErrors(t *testing.T) {
 		}
 	}
 	// Nothing above may have changed state.
-	if len(f.scaled) != 0 || len(f.releases["web-app"]) != 2 || len(f.apps) != 1 {
+	if len(f.scaled) != 0 || len(f.releases["web-app"]) != 2 || len(f.apps) != 1 || len(f.apps["web-app"].Limits) != 0 {
 		t.Errorf("a refused command changed state: scaled %v, releases %d, apps %d", f.scaled, len(f.releases["web-app"]), len(f.apps))
 	}
 }
@@ -270,4 +275,17 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPsSet(t *testing.T) {
+	s, f := newTestServer(t)
+	r := run(s, "ps:set", "web-app", "web", "memory=512m", "cpus=0.5")
+	if r.status != 0 || !strings.Contains(r.stdout, "memory=512m cpus=0.5") {
+		t.Fatalf("ps:set: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	// A later call changes only what it names.
+	run(s, "ps:set", "web-app", "web", "cpus=2")
+	if got := f.apps["web-app"].Limits["web"]; got != (paas.Limits{Memory: 512 << 20, CPUs: 2}) {
+		t.Fatalf("limits = %+v", got)
+	}
 }

@@ -181,6 +181,20 @@ func (f *fakePlatform) Scale(ctx context.Context, app string, counts map[string]
 	return nil
 }
 
+func (f *fakePlatform) SetLimits(ctx context.Context, app, typ string, l paas.Limits, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	if a.Limits == nil {
+		a.Limits = map[string]paas.Limits{}
+	}
+	a.Limits[typ] = l
+	return nil
+}
+
 // Run understands a few commands: "cat" copies stdin to stdout, "exit N"
 // returns N, "echo ARGS" prints them, "tty" reports the TTY settings.
 func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {

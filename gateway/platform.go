@@ -31,6 +31,9 @@ type Platform interface {
 	Releases(ctx context.Context, app string) ([]paas.Release, error)
 	Processes(ctx context.Context, app string) ([]paas.Process, error)
 	Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error
+	// SetLimits sets the resource limits of a process type and restarts
+	// its instances with them.
+	SetLimits(ctx context.Context, app, typ string, l paas.Limits, out io.Writer) error
 
 	// Run starts a one-off of the current release attached to stdio and
 	// returns its exit status.

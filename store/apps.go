@@ -155,3 +155,26 @@ func (s *Store) ReserveBuild(app string) (int, error) {
 	})
 	return n, err
 }
+
+// SetLimits sets the resource limits of one process type. It creates no
+// release.
+func (s *Store) SetLimits(app, typ string, l paas.Limits) (paas.App, error) {
+	var out paas.App
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		if rec.Limits == nil {
+			rec.Limits = map[string]paas.Limits{}
+		}
+		if l == (paas.Limits{}) {
+			delete(rec.Limits, typ)
+		} else {
+			rec.Limits[typ] = l
+		}
+		out = rec.App
+		return saveApp(tx, rec)
+	})
+	return out, err
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -45,6 +46,7 @@ func loadRelease(tx *bolt.Tx, app string, v int) (paas.Release, error) {
 	if !ok {
 		return r, paas.ErrReleaseNotFound
 	}
+	r.Pruned = pruned(tx, app, r.Build)
 	return r, nil
 }
 
@@ -74,12 +76,41 @@ func (s *Store) Deploy(app string, b paas.Build, by string) (paas.Release, error
 			ProcessTypes: b.ProcessTypes,
 			Slug:         b.Slug,
 			Buildpacks:   b.Buildpacks,
+			Port:         b.Port,
 			CreatedAt:    s.now(),
 			CreatedBy:    by,
 		})
 		return err
 	})
 	return rel, err
+}
+
+// MarkPruned records that build n's artifact was removed.
+func (s *Store) MarkPruned(app string, n int) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		bb := tx.Bucket(bucketBuilds).Bucket([]byte(app))
+		if bb == nil {
+			return paas.ErrAppNotFound
+		}
+		var b paas.Build
+		ok, err := get(bb, itob(n), &b)
+		if err != nil || !ok {
+			return fmt.Errorf("build %d of %s: %w", n, app, errors.Join(err, paas.ErrReleaseNotFound))
+		}
+		b.Pruned = true
+		return put(bb, itob(n), b)
+	})
+}
+
+// pruned reports whether build n of app has been pruned.
+func pruned(tx *bolt.Tx, app string, n int) bool {
+	bb := tx.Bucket(bucketBuilds).Bucket([]byte(app))
+	if bb == nil {
+		return false
+	}
+	var b paas.Build
+	ok, err := get(bb, itob(n), &b)
+	return err == nil && ok && b.Pruned
 }
 
 // ChangeConfig sets and unsets config vars in one transaction. When the
@@ -113,6 +144,7 @@ func (s *Store) ChangeConfig(app string, set map[string]string, unset []string, 
 			ProcessTypes: cur.ProcessTypes,
 			Slug:         cur.Slug,
 			Buildpacks:   cur.Buildpacks,
+			Port:         cur.Port,
 			CreatedAt:    s.now(),
 			CreatedBy:    by,
 		})
@@ -150,6 +182,7 @@ func (s *Store) Releases(app string) ([]paas.Release, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
+			r.Pruned = pruned(tx, app, r.Build)
 			rs = append(rs, r)
 		}
 		return nil

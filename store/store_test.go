@@ -129,3 +129,27 @@ func TestKeys(t *testing.T) {
 		t.Fatal("unknown key found")
 	}
 }
+
+func TestMarkPruned(t *testing.T) {
+	s, _ := open(t)
+	s.CreateApp("hello", "a")
+	for i := 0; i < 2; i++ {
+		n, _ := s.ReserveBuild("hello")
+		if _, err := s.Deploy("hello", paas.Build{Number: n, Commit: "c", Slug: "img"}, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkPruned("hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := s.Releases("hello")
+	if !rs[1].Pruned || rs[0].Pruned {
+		t.Fatalf("pruned flags: v2 %v v1 %v", rs[0].Pruned, rs[1].Pruned)
+	}
+	if r, _ := s.Release("hello", 1); !r.Pruned {
+		t.Fatal("Release(v1) not marked pruned")
+	}
+	if err := s.MarkPruned("hello", 9); err == nil {
+		t.Fatal("marking an unknown build succeeded")
+	}
+}
