@@ -23,15 +23,15 @@ import (
 // releases, surplus indices). Instances already running rel within the
 // formation are left alone. On failure the new instances are stopped and
 // the old ones keep serving. The caller holds st.deployMu.
-func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, formation map[string]int, out io.Writer) error {
-	want := desired(rel, formation)
+func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, app paas.App, out io.Writer) error {
+	want := desired(rel, app.Formation)
 
 	st.mu.Lock()
 	prevTarget := st.target
 	st.target = rel.Version
 	keep := map[string]bool{}
 	for _, in := range st.insts {
-		if !in.stopping && in.spec.Release == rel.Version && in.spec.Index <= want[in.spec.Type] {
+		if !in.stopping && in.spec.Release == rel.Version && in.spec.Index <= want[in.spec.Type] && sameLimits(in.spec, app.Limits[in.spec.Type]) {
 			keep[in.name()] = true
 		}
 	}
@@ -40,7 +40,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	var started []*instance
 	for _, t := range slices.Sorted(maps.Keys(want)) {
 		for i := 1; i <= want[t]; i++ {
-			spec := s.spec(rel, t, i)
+			spec := s.spec(rel, t, i, app.Limits[t])
 			if keep[spec.Name()] {
 				continue
 			}
@@ -73,7 +73,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 		if in.stopping {
 			continue
 		}
-		if in.spec.Release != rel.Version || in.spec.Index > want[in.spec.Type] {
+		if in.spec.Release != rel.Version || in.spec.Index > want[in.spec.Type] || !sameLimits(in.spec, app.Limits[in.spec.Type]) {
 			in.stopping = true
 			in.state = "stopping"
 			in.since = time.Now().UTC()
@@ -112,18 +112,27 @@ func (s *Service) stopAll(st *appState, ins []*instance) {
 }
 
 // spec builds the runtime spec of one formation instance of rel.
-func (s *Service) spec(rel paas.Release, typ string, index int) runtime.Spec {
+func (s *Service) spec(rel paas.Release, typ string, index int, l paas.Limits) runtime.Spec {
 	sp := runtime.Spec{
-		App:     rel.App,
-		Release: rel.Version,
-		Type:    typ,
-		Index:   index,
-		Command: rel.ProcessTypes[typ],
-		Slug:    rel.Slug,
-		Web:     typ == "web",
+		App:         rel.App,
+		Release:     rel.Version,
+		Type:        typ,
+		Index:       index,
+		Command:     rel.ProcessTypes[typ],
+		Slug:        rel.Slug,
+		Web:         typ == "web",
+		Port:        rel.Port,
+		Memory:      l.Memory,
+		CPUs:        l.CPUs,
+		StopTimeout: s.cfg.StopTimeout,
 	}
 	sp.Env = instanceEnv(rel, sp.Name())
 	return sp
+}
+
+// sameLimits reports whether an instance runs with the limits l.
+func sameLimits(sp runtime.Spec, l paas.Limits) bool {
+	return sp.Memory == l.Memory && sp.CPUs == l.CPUs
 }
 
 // instanceEnv is the environment of an instance of rel: the release's

@@ -72,6 +72,12 @@ func (s *Service) App(ctx context.Context, name string) (paas.App, error) {
 	return app, userError(name, err)
 }
 
+// appRemover is implemented by runtimes that keep per-app resources
+// (containers, networks) to remove when the app is destroyed.
+type appRemover interface {
+	RemoveApp(ctx context.Context, app string) error
+}
+
 // DestroyApp stops the app's instances and deletes everything it owns.
 func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	if _, err := s.App(ctx, name); err != nil {
@@ -84,6 +90,11 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	st.target = 0
 	st.mu.Unlock()
 	s.stopAll(st, st.all())
+	if r, ok := s.cfg.Runtime.(appRemover); ok {
+		if err := r.RemoveApp(ctx, name); err != nil {
+			s.log.Error("removing app from runtime", "app", name, "err", err)
+		}
+	}
 	s.cfg.Router.Remove(name)
 	if err := s.cfg.Builder.Remove(name); err != nil {
 		s.log.Error("removing builds", "app", name, "err", err)
@@ -201,7 +212,34 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
 	s.event(app, "Scaled to %s", strings.Join(parts, " "))
-	return s.converge(ctx, st, rel, a.Formation, out)
+	return s.converge(ctx, st, rel, a, out)
+}
+
+// SetLimits sets the resource limits of a process type and replaces its
+// running instances with ones under the new limits.
+func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits, out io.Writer) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	if err := paas.ValidateProcessType(typ); err != nil {
+		return err
+	}
+	st := s.state(app)
+	st.deployMu.Lock()
+	defer st.deployMu.Unlock()
+	a, err := s.cfg.Store.SetLimits(app, typ, l)
+	if err != nil {
+		return userError(app, err)
+	}
+	s.event(app, "Limits of %s set to %s", typ, l)
+	if a.Release == 0 {
+		return nil
+	}
+	rel, err := s.cfg.Store.Release(app, a.Release)
+	if err != nil {
+		return err
+	}
+	return s.converge(ctx, st, rel, a, out)
 }
 
 // Run starts a one-off process of the current release attached to stdio.
@@ -306,7 +344,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
 	rel, err := s.cfg.Store.Deploy(app, paas.Build{
-		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes, Buildpacks: res.Buildpacks,
+		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes, Buildpacks: res.Buildpacks, Port: res.Port,
 	}, req.By)
 	if err != nil {
 		return userError(app, err)
@@ -316,6 +354,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err := s.goLive(ctx, st, rel, req.Out); err != nil {
 		return err
 	}
+	s.prune(context.WithoutCancel(ctx), app)
 	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
 	return nil
 }
@@ -328,7 +367,7 @@ func (s *Service) goLive(ctx context.Context, st *appState, rel paas.Release, ou
 	if err != nil {
 		return err
 	}
-	err = s.converge(ctx, st, rel, a.Formation, out)
+	err = s.converge(ctx, st, rel, a, out)
 	if err == nil {
 		return nil
 	}

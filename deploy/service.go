@@ -44,6 +44,9 @@ type Config struct {
 	AppURL      func(app string) string
 	StopTimeout time.Duration // grace between SIGTERM and SIGKILL
 	BootTimeout time.Duration // how long a web instance may take to listen
+	// KeepReleases is how many of the newest releases keep their build's
+	// artifact; older ones are pruned (0 keeps everything).
+	KeepReleases int
 	Logger      *slog.Logger
 }
 
@@ -106,7 +109,7 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 		st := s.state(app.Name)
 		st.deployMu.Lock()
-		err = s.converge(ctx, st, rel, app.Formation, nil)
+		err = s.converge(ctx, st, rel, app, nil)
 		st.deployMu.Unlock()
 		if err != nil {
 			s.log.Error("starting app", "app", app.Name, "err", err)

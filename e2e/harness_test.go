@@ -103,6 +103,8 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 		"GOPROXY=" + os.Getenv("GOPROXY"),
 		"GOFLAGS=" + os.Getenv("GOFLAGS"),
 		"PAAS_CANARY_SECRET=do-not-leak",
+		"PAAS_STACK_IMAGE=" + stackImage(),
+		"DOCKER_HOST=" + os.Getenv("DOCKER_HOST"),
 	}, extraEnv...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = io.MultiWriter(s.out, pw)

@@ -11,7 +11,7 @@ import (
 // TestBadInput checks that bad input gets one clear line, a non-zero exit,
 // and changes nothing.
 func TestBadInput(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "PAAS_RUNTIME=exec")
 	requireOK(t, "apps:create", s.ssh("apps:create empty"))
 
 	for _, c := range []struct{ cmd, want string }{
@@ -67,7 +67,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("undetectable push: exit %d\n%s", r.code, r.stderr)
 	}
 	// An unknown key is refused.
-	other := startServer(t)
+	other := startServer(t, "PAAS_RUNTIME=exec")
 	s2 := *s
 	s2.keyFile = other.keyFile
 	if r := s2.ssh("apps"); r.code == 0 {

@@ -8,7 +8,11 @@ import (
 // TestLanguages pushes a Go, a Node, a static and a Procfile-only app to
 // one server and checks each through the router or its logs.
 func TestLanguages(t *testing.T) {
-	s := startServer(t)
+	forEachRuntime(t, testLanguages)
+}
+
+func testLanguages(t *testing.T, rt string) {
+	s := startServer(t, "PAAS_RUNTIME="+rt)
 
 	t.Run("go", func(t *testing.T) {
 		dir := s.newRepo("go", "hello-go")

@@ -14,7 +14,11 @@ import (
 // TestPythonAppLifecycle walks the quickstart: push, config, scale, run,
 // logs, redeploy, no-op and force pushes, refused pushes, a failed build.
 func TestPythonAppLifecycle(t *testing.T) {
-	s := startServer(t)
+	forEachRuntime(t, testPythonAppLifecycle)
+}
+
+func testPythonAppLifecycle(t *testing.T, rt string) {
+	s := startServer(t, "PAAS_RUNTIME="+rt)
 	dir := s.newRepo("python", "hello")
 
 	r := s.push(dir, "paas", "main")

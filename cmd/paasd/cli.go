@@ -42,6 +42,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 			return 2
 		}
 		return keysCommand(cfg, cmd, args, stdin, stdout, stderr)
+	case "stack:build":
+		cfg, err := loadConfig(nil, getenv, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "paasd: %v\n", err)
+			return 2
+		}
+		return stackCommand(cfg, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "paasd %s\n", paas.Version)
 		return 0
@@ -58,6 +65,8 @@ const usage = `usage:
   paasd [flags]           run the server (configured by PAAS_* env vars; flags override)
   paasd keys:add NAME     add the public key read from stdin, as an admin
   paasd keys              list the keys
+  paasd stack:build [--force]
+                          build the stack image (PAAS_STACK_IMAGE) from Debian bookworm
   paasd version           print the version
   paasd -h                list the flags
 `

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"paas"
 )
 
 // config is paasd's whole configuration: PAAS_* environment variables,
@@ -22,6 +24,10 @@ type config struct {
 	StopTimeout    time.Duration
 	BootTimeout    time.Duration
 	BuildTimeout   time.Duration
+	StackImage     string
+	BuildMemory    int64
+	MaxImageSize   int64
+	KeepReleases   int
 }
 
 // loadConfig reads env (a getenv function) and then args as flags.
@@ -39,7 +45,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.SSHAddr, "ssh-addr", def("PAAS_SSH_ADDR", ":2222"), "SSH listen address (PAAS_SSH_ADDR)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", def("PAAS_HTTP_ADDR", ":8080"), "HTTP router listen address (PAAS_HTTP_ADDR)")
 	fs.StringVar(&c.Domain, "domain", def("PAAS_DOMAIN", "localhost"), "apps are served at APP.DOMAIN (PAAS_DOMAIN)")
-	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "exec"), "process runtime: exec or auto (PAAS_RUNTIME)")
+	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "auto"), "process runtime: docker, exec, or auto: docker when an engine answers (PAAS_RUNTIME)")
+	fs.StringVar(&c.StackImage, "stack-image", def("PAAS_STACK_IMAGE", "paas/stack:bookworm"), "image builds and instances run on (PAAS_STACK_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
 	durations := []struct {
@@ -64,6 +71,33 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		fs.DurationVar(d.p, d.name, v, d.usage+" ("+d.env+")")
 	}
+	sizes := []struct {
+		p        *int64
+		name     string
+		env      string
+		fallback string
+		usage    string
+	}{
+		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container"},
+		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit"},
+	}
+	for _, sz := range sizes {
+		v, err := paas.ParseMemory(def(sz.env, sz.fallback))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", sz.env, err)
+		}
+		*sz.p = v
+		fs.Func(sz.name, sz.usage+" ("+sz.env+", default "+sz.fallback+")", func(s string) error {
+			v, err := paas.ParseMemory(s)
+			*sz.p = v
+			return err
+		})
+	}
+	keep, err := strconv.Atoi(def("PAAS_KEEP_RELEASES", "10"))
+	if err != nil || keep < 0 {
+		return c, fmt.Errorf("PAAS_KEEP_RELEASES: want a whole number, not %q", def("PAAS_KEEP_RELEASES", "10"))
+	}
+	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "newest releases whose images (or slugs) are kept; 0 keeps all (PAAS_KEEP_RELEASES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,9 +105,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch c.Runtime {
-	case "exec", "auto":
+	case "exec", "docker", "auto":
 	default:
-		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want exec or auto)", c.Runtime)
+		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want docker, exec or auto)", c.Runtime)
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -102,5 +136,7 @@ func (c config) logAttrs() []any {
 		"data_dir", c.DataDir, "ssh_addr", c.SSHAddr, "http_addr", c.HTTPAddr,
 		"domain", c.Domain, "runtime", c.Runtime, "authorized_keys", c.AuthorizedKeys,
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
+		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
+		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
 	}
 }

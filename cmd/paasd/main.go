@@ -4,6 +4,7 @@
 //	paasd                   run the server until SIGTERM/SIGINT
 //	paasd keys:add NAME     add the public key on stdin as an admin
 //	paasd keys              list keys
+//	paasd stack:build       build the stack image with debootstrap
 //	paasd hook              the git pre-receive hook (run by git)
 //	paasd version           print the version
 package main

@@ -31,9 +31,6 @@ const logLinesPerApp = 2000
 func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	log := newLogger(cfg.LogFormat, stdout)
 	log.Info("paasd starting", append([]any{"version", paas.Version}, cfg.logAttrs()...)...)
-	if cfg.Runtime == "auto" {
-		log.Info("runtime auto: using exec (processes on this host)")
-	}
 
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -60,22 +57,43 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("finding own executable: %w", err)
 	}
 	agg := logs.New(logLinesPerApp)
+	cli, err := pickRuntime(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	var svc *deploy.Service
-	rt := runtime.NewExec(runtime.ExecConfig{
-		Logs:   agg,
-		OnExit: func(e runtime.Exit) { svc.OnExit(e) },
-		Logger: log.With("part", "runtime"),
-	})
-	b, err := builder.New(builder.Config{
+	onExit := func(e runtime.Exit) { svc.OnExit(e) }
+	bcfg := builder.Config{
 		BuildpacksDir: filepath.Join(dataDir, "buildpacks"),
 		CacheDir:      filepath.Join(dataDir, "cache"),
 		SlugsDir:      filepath.Join(dataDir, "slugs"),
 		StaticServer:  exe,
 		Timeout:       cfg.BuildTimeout,
 		Logger:        log.With("part", "builder"),
-	})
+	}
+	var rt deploy.Runtime
+	if cli != nil {
+		defer cli.Close()
+		d, err := runtime.NewDocker(ctx, runtime.DockerConfig{Client: cli, Logs: agg, OnExit: onExit, Logger: log.With("part", "runtime")})
+		if err != nil {
+			return err
+		}
+		removeOrphans(ctx, d, log)
+		rt = d
+		bcfg.Docker = cli
+		bcfg.StackImage = cfg.StackImage
+		bcfg.BuildMemory = cfg.BuildMemory
+		bcfg.MaxImageSize = cfg.MaxImageSize
+	} else {
+		rt = runtime.NewExec(runtime.ExecConfig{Logs: agg, OnExit: onExit, Logger: log.With("part", "runtime")})
+	}
+	b, err := builder.New(bcfg)
 	if err != nil {
 		return err
+	}
+	var bld deploy.Builder = b
+	if cli != nil {
+		bld = stackBuilder{Builder: b, cli: cli, image: cfg.StackImage}
 	}
 
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -89,15 +107,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		AccessLog: func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
 	svc = deploy.New(deploy.Config{
-		Store:       st,
-		Runtime:     rt,
-		Builder:     b,
-		Router:      rtr,
-		Logs:        agg,
-		AppURL:      appURL,
-		StopTimeout: cfg.StopTimeout,
-		BootTimeout: cfg.BootTimeout,
-		Logger:      log.With("part", "deploy"),
+		Store:        st,
+		Runtime:      rt,
+		Builder:      bld,
+		Router:       rtr,
+		Logs:         agg,
+		AppURL:       appURL,
+		StopTimeout:  cfg.StopTimeout,
+		BootTimeout:  cfg.BootTimeout,
+		KeepReleases: cfg.KeepReleases,
+		Logger:       log.With("part", "deploy"),
 	})
 	gw, err := gateway.New(gateway.Config{
 		Addr:        cfg.SSHAddr,
@@ -163,4 +182,15 @@ func urlFunc(domain string, addr net.Addr) func(string) string {
 		port = fmt.Sprintf(":%d", ta.Port)
 	}
 	return func(app string) string { return "http://" + app + "." + domain + port }
+}
+
+// removeOrphans stops containers that an earlier paasd left running when
+// it did not stop cleanly; the formation is started afresh from the store.
+func removeOrphans(ctx context.Context, d *runtime.Docker, log *slog.Logger) {
+	for _, in := range d.List("") {
+		log.Info("removing container left by an earlier run", "app", in.App, "instance", in.Name(), "id", in.ID)
+		if err := d.Stop(ctx, in.ID, time.Second); err != nil {
+			log.Error("removing container", "id", in.ID, "err", err)
+		}
+	}
 }

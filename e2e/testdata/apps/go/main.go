@@ -12,5 +12,5 @@ func main() {
 		fmt.Fprintf(w, "go says hi from %s\n", os.Getenv("DYNO"))
 	})
 	log.Printf("go listening on %s", os.Getenv("PORT"))
-	log.Fatal(http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil))
+	log.Fatal(http.ListenAndServe(":"+os.Getenv("PORT"), nil))
 }

@@ -3,4 +3,4 @@ const port = parseInt(process.env.PORT, 10);
 http.createServer((req, res) => {
   res.writeHead(200, { "Content-Type": "text/plain" });
   res.end(`node says hi from ${process.env.DYNO}\n`);
-}).listen(port, "127.0.0.1", () => console.log(`node listening on ${port}`));
+}).listen(port, () => console.log(`node listening on ${port}`));

@@ -29,4 +29,4 @@ if __name__ == "__main__":
     port = int(os.environ["PORT"])
     print("listening on %d" % port, flush=True)
     sys.stdout.flush()
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    http.server.ThreadingHTTPServer(("", port), Handler).serve_forever()

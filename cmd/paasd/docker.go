@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"paas/builder"
+	"paas/stack"
+)
+
+// dockerClient connects to the engine named by DOCKER_HOST (or the default
+// socket) and checks that it answers.
+func dockerClient(ctx context.Context) (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return cli, nil
+}
+
+// pickRuntime decides between docker and exec. It returns the engine's
+// client when docker is chosen.
+func pickRuntime(ctx context.Context, cfg config, log *slog.Logger) (*client.Client, error) {
+	if cfg.Runtime == "exec" {
+		log.Info("runtime: exec (instances are processes on this host)")
+		return nil, nil
+	}
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		if cfg.Runtime == "docker" {
+			return nil, fmt.Errorf("PAAS_RUNTIME=docker but no Docker engine answers: %w", err)
+		}
+		log.Info("runtime: exec (no Docker engine answers)", "reason", err.Error())
+		return nil, nil
+	}
+	v, _ := cli.ServerVersion(ctx)
+	log.Info("runtime: docker", "engine", v.Version, "api", cli.ClientVersion(), "host", cli.DaemonHost())
+	return cli, nil
+}
+
+// stackBuilder makes sure the stack image exists before a build runs in
+// it, building it (once, with a message to the pusher) when it is missing.
+type stackBuilder struct {
+	*builder.Builder
+	cli   *client.Client
+	image string
+}
+
+// Build implements deploy.Builder.
+func (b stackBuilder) Build(ctx context.Context, req builder.Request) (builder.Result, error) {
+	if err := stack.Ensure(ctx, b.cli, stack.Options{Image: b.image, Out: req.Out}); err != nil {
+		return builder.Result{}, err
+	}
+	return b.Builder.Build(ctx, req)
+}
+
+// stackCommand serves `paasd stack:build [--force]`.
+func stackCommand(cfg config, args []string, stdout, stderr io.Writer) int {
+	force := len(args) == 1 && args[0] == "--force"
+	if len(args) > 1 || (len(args) == 1 && !force) {
+		fmt.Fprintln(stderr, "paasd: usage: paasd stack:build [--force]")
+		return 2
+	}
+	ctx := context.Background()
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "paasd: stack:build needs a Docker engine: %v\n", err)
+		return 1
+	}
+	defer cli.Close()
+	if err := stack.Build(ctx, cli, stack.Options{Image: cfg.StackImage, Out: stdout, Force: force}); err != nil {
+		fmt.Fprintf(stderr, "paasd: %v\n", err)
+		return 1
+	}
+	return 0
+}
