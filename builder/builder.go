@@ -1,7 +1,11 @@
-// Package builder turns a pushed source tree into a runnable slug
-// directory by running buildpacks (Heroku's classic buildpack API) on the
-// host. The slug is built in place at its final path, so buildpacks may
-// record absolute paths in it.
+// Package builder turns a pushed source tree into a runnable artifact by
+// running buildpacks (Heroku's classic buildpack API). Without Docker the
+// buildpacks run on the host and the artifact is a slug directory, built in
+// place at its final path so buildpacks may record absolute paths in it.
+// With Docker they run in a build container of the stack image that sees
+// the build dir at /app, and the artifact is an image paas/APP:bN holding
+// the built tree at /app; a tree with only a Dockerfile is built with the
+// engine's image build.
 package builder
 
 import (
@@ -16,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"paas"
 	"paas/buildpacks"
 )
@@ -29,8 +35,15 @@ type Config struct {
 	CacheDir      string        // per-app build cache at CacheDir/APP
 	SlugsDir      string        // slug of build N of APP at SlugsDir/APP/bN (final location; build happens there)
 	StaticServer  string        // executable copied into static slugs (exported to compile as PAAS_STATIC_SERVER)
-	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group killed, build fails with a clear message
+	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group (or build container) killed, build fails with a clear message
 	Logger        *slog.Logger
+
+	// Docker, when set, runs builds in containers of StackImage and makes
+	// images: Result.Slug is then the image reference paas/APP:bN.
+	Docker       *client.Client
+	StackImage   string // default DefaultStackImage
+	BuildMemory  int64  // bytes, default DefaultBuildMemory; a build container cannot swap
+	MaxImageSize int64  // bytes of an app image (stack included); 0 = unlimited
 }
 
 // Request is one build.
@@ -47,16 +60,24 @@ type Request struct {
 
 // Result is a finished build.
 type Result struct {
-	Slug         string            // absolute slug dir
-	ProcessTypes map[string]string // Procfile wins over bin/release defaults, merged per type
-	Buildpacks   []string          // names or URLs used
+	// Slug is the absolute slug dir, or in Docker mode the image
+	// reference paas/APP:bN.
+	Slug string
+	// ProcessTypes maps type to command; the Procfile wins over
+	// bin/release defaults, merged per type. For a Dockerfile app without
+	// a Procfile it is {"web": ""}: an empty command means the image's own
+	// ENTRYPOINT/CMD.
+	ProcessTypes map[string]string
+	Buildpacks   []string // names or URLs used; "Dockerfile" for a Dockerfile build
+	Port         int      // the port a Dockerfile EXPOSEs (the lowest TCP one); 0 = none
 }
 
 // Builder runs builds. Builds of different apps run concurrently; builds of
 // one app run one at a time, since they share its cache.
 type Builder struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	docker dockerAPI // nil without Docker
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
@@ -91,10 +112,20 @@ func New(cfg Config) (*Builder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.StackImage == "" {
+		cfg.StackImage = DefaultStackImage
+	}
+	if cfg.BuildMemory <= 0 {
+		cfg.BuildMemory = DefaultBuildMemory
+	}
 	if err := buildpacks.Extract(cfg.BuildpacksDir); err != nil {
 		return nil, fmt.Errorf("builder: %w", err)
 	}
-	return &Builder{cfg: cfg, log: cfg.Logger, locks: make(map[string]chan struct{})}, nil
+	b := &Builder{cfg: cfg, log: cfg.Logger, locks: make(map[string]chan struct{})}
+	if cfg.Docker != nil {
+		b.docker = cfg.Docker
+	}
+	return b, nil
 }
 
 // buildState is what the steps of one build share.
@@ -107,6 +138,7 @@ type buildState struct {
 	home  string   // HOME of build steps
 	work  string   // scratch dir removed after the build
 	env   []string // environment of build steps
+	x     executor // where the steps run; paths above are host paths
 }
 
 // Build builds req.Source into SlugsDir/APP/bN and reports the process
@@ -147,6 +179,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		if rerr := removeAll(slug); rerr != nil {
 			log.Error("removing failed build", "slug", slug, "err", rerr)
 		}
+		if b.docker != nil {
+			if rerr := b.removeImage(context.WithoutCancel(ctx), imageRef(req.App, req.Build)); rerr != nil {
+				log.Error("removing image of failed build", "err", rerr)
+			}
+		}
 		if bctx.Err() != nil && ctx.Err() == nil {
 			err = &paas.Error{Msg: fmt.Sprintf("build timed out after %s and was stopped", b.cfg.Timeout), Err: err}
 		} else if ctx.Err() != nil {
@@ -155,7 +192,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		log.Warn("build failed", "err", err, "duration", time.Since(start))
 		return Result{}, err
 	}
-	log.Info("build done", "slug", slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
+	log.Info("build done", "artifact", res.Slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
 	return res, nil
 }
 
@@ -207,9 +244,33 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err := writeEnvDir(envDir, req.Config); err != nil {
 		return Result{}, err
 	}
-	st.env = b.buildEnv(st.home, req.Commit)
+	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o755); err != nil {
+		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
+	}
+	if b.docker == nil {
+		st.x = hostExecutor{environ: b.buildEnv(st.home, req.Commit)}
+	} else {
+		x, err := b.startBuildContainer(ctx, st, containerDirs{
+			slug:       slug,
+			buildpacks: b.cfg.BuildpacksDir,
+			custom:     filepath.Join(st.work, "buildpacks"),
+			envDir:     envDir,
+			cache:      st.cache,
+			home:       st.home,
+			static:     b.cfg.StaticServer,
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		defer x.close()
+		st.x = x
+	}
+	st.env = st.x.env()
 
 	bps, err := b.selectBuildpacks(ctx, st)
+	if errors.Is(err, errDockerfile) {
+		return b.buildDockerfile(ctx, st)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -238,26 +299,35 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	for _, bp := range bps {
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}
+	if b.docker != nil {
+		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
 }
 
 // compile runs bp's bin/compile with the exports of the buildpacks before
 // it sourced into its environment.
 func (b *Builder) compile(ctx context.Context, st *buildState, bp buildpack, envDir string, exports []string) error {
-	argv := []string{filepath.Join(bp.dir, "bin", "compile"), st.slug, st.cache, envDir}
+	x := st.x
+	argv := []string{x.path(filepath.Join(bp.dir, "bin", "compile")), x.path(st.slug), x.path(st.cache), x.path(envDir)}
 	if len(exports) > 0 {
 		// The export files are sourced by a fixed script; their paths and
 		// the compile command are its arguments, never part of it.
 		pre := []string{"bash", "-c", `set -a; while [ "$1" != -- ]; do . "$1"; shift; done; shift; set +a; exec "$@"`, "paas-export"}
-		pre = append(pre, exports...)
+		for _, e := range exports {
+			pre = append(pre, x.path(e))
+		}
 		pre = append(pre, "--")
 		argv = append(pre, argv...)
 	}
-	err := run(ctx, command{argv: argv, dir: st.slug, env: st.env, stdout: st.out, stderr: st.out})
+	err := x.run(ctx, command{argv: argv, dir: x.path(st.slug), env: st.env, stdout: st.out, stderr: st.out})
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
+	var pe *paas.Error
+	if ctx.Err() != nil || errors.As(err, &pe) {
 		return err
 	}
 	return &paas.Error{Msg: fmt.Sprintf("buildpack %s failed: bin/compile %s", bp.ref, exitText(err)), Err: err}
@@ -280,7 +350,9 @@ func (b *Builder) lock(ctx context.Context, app string) (func(), error) {
 	}
 }
 
-// Remove deletes every slug and the build cache of app.
+// Remove deletes every slug and the build cache of app; in Docker mode
+// also its images paas/APP:*, leftover build containers and its cache
+// volume paas-cache-APP.
 func (b *Builder) Remove(app string) error {
 	if err := paas.ValidateAppName(app); err != nil {
 		return err
@@ -290,10 +362,36 @@ func (b *Builder) Remove(app string) error {
 		return err
 	}
 	defer unlock()
+	if b.docker != nil {
+		if err := b.removeDockerApp(context.Background(), app); err != nil {
+			return err
+		}
+	}
 	for _, dir := range []string{filepath.Join(b.cfg.SlugsDir, app), filepath.Join(b.cfg.CacheDir, app)} {
 		if err := removeAll(dir); err != nil {
 			return fmt.Errorf("removing %s: %w", dir, err)
 		}
+	}
+	return nil
+}
+
+// RemoveBuild deletes the artifact of one build: its slug dir, and in
+// Docker mode its image. A build that is already gone is no error.
+func (b *Builder) RemoveBuild(ctx context.Context, app string, build int) error {
+	if err := paas.ValidateAppName(app); err != nil {
+		return err
+	}
+	if build < 1 {
+		return fmt.Errorf("builder: build number %d is not positive", build)
+	}
+	if b.docker != nil {
+		if err := b.removeImage(ctx, imageRef(app, build)); err != nil {
+			return engineError("removing the image", err)
+		}
+	}
+	slug := filepath.Join(b.cfg.SlugsDir, app, fmt.Sprintf("b%d", build))
+	if err := removeAll(slug); err != nil {
+		return fmt.Errorf("removing %s: %w", slug, err)
 	}
 	return nil
 }

@@ -180,9 +180,34 @@ func TestBuildNoBuildpack(t *testing.T) {
 	t.Parallel()
 	b := testBuilder(t, 0)
 	msg, _ := buildErr(t, b, Request{Source: tarball(t, file{name: "README", body: "hi"})})
-	want := "no buildpack detected: looked for go.mod (Go), package.json (Node.js), requirements.txt, pyproject.toml or *.py with a Procfile (Python), index.html or public/ (static), Procfile"
+	want := "no buildpack detected: looked for go.mod (Go), package.json (Node.js), requirements.txt, pyproject.toml or *.py with a Procfile (Python), index.html or public/ (static), Procfile, Dockerfile"
 	if msg != want {
 		t.Errorf("got %q, want %q", msg, want)
+	}
+}
+
+func TestBuildDockerfileWithoutDocker(t *testing.T) {
+	t.Parallel()
+	b := testBuilder(t, 0)
+	msg, _ := buildErr(t, b, Request{Source: tarball(t, file{name: "Dockerfile", body: "FROM scratch\n"})})
+	if !strings.Contains(msg, "Dockerfile apps need the docker runtime") {
+		t.Errorf("got %q", msg)
+	}
+	// A language buildpack wins over the Dockerfile; a bare Procfile does
+	// not (it names the Dockerfile build's process types).
+	res, _ := build(t, b, Request{Build: 2, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "index.html", body: "<p>hi</p>\n"},
+	)})
+	if !slices.Equal(res.Buildpacks, []string{"static"}) {
+		t.Errorf("buildpacks %q, want [static]", res.Buildpacks)
+	}
+	msg, _ = buildErr(t, b, Request{Build: 3, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "Procfile", body: "web: ./run\n"},
+	)})
+	if !strings.Contains(msg, "Dockerfile apps need the docker runtime") {
+		t.Errorf("Dockerfile with Procfile: got %q", msg)
 	}
 }
 

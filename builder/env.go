@@ -63,3 +63,33 @@ func writeEnvDir(dir string, config map[string]string) error {
 	}
 	return nil
 }
+
+// containerPassThrough names the host variables a build container step
+// may see. CA locations are left out: they name host files, and the stack
+// image carries the host's CA bundle.
+var containerPassThrough = []string{
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+	"http_proxy", "https_proxy", "no_proxy",
+	"GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOFLAGS",
+}
+
+// containerEnv is buildEnv as a build container sees it: the stack's PATH,
+// HOME in the cache volume and the static server at its mount point.
+func (b *Builder) containerEnv(commit string, static bool) []string {
+	env := []string{
+		"PATH=" + stackPath,
+		"HOME=" + viewCache + "/home",
+		"LANG=C.UTF-8",
+		"STACK=paas-bookworm",
+		"SOURCE_VERSION=" + commit,
+	}
+	for _, k := range containerPassThrough {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	if static {
+		env = append(env, "PAAS_STATIC_SERVER="+viewStatic)
+	}
+	return env
+}

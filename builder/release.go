@@ -27,9 +27,11 @@ func (b *Builder) processTypes(ctx context.Context, st *buildState, bps []buildp
 			continue
 		}
 		out := &limitedBuffer{max: 1 << 20}
-		err := run(ctx, command{argv: []string{script, st.slug}, dir: st.slug, env: st.env, stdout: out, stderr: st.out})
+		x := st.x
+		err := x.run(ctx, command{argv: []string{x.path(script), x.path(st.slug)}, dir: x.path(st.slug), env: st.env, stdout: out, stderr: st.out})
 		if err != nil {
-			if ctx.Err() != nil {
+			var pe *paas.Error
+			if ctx.Err() != nil || errors.As(err, &pe) {
 				return nil, err
 			}
 			return nil, &paas.Error{Msg: fmt.Sprintf("buildpack %s failed: bin/release %s", bp.ref, exitText(err)), Err: err}

@@ -103,6 +103,13 @@ func pipeTo(w io.Writer) (*os.File, func(), error) {
 // exitText describes how a command ended: "exit status 2", "killed by
 // signal killed".
 func exitText(err error) string {
+	var ce *exitError
+	if errors.As(err, &ce) {
+		if ce.code > 128 && ce.code <= 128+64 {
+			return fmt.Sprintf("killed by signal %s (exit status %d)", syscall.Signal(ce.code-128), ce.code)
+		}
+		return ce.Error()
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -117,7 +124,8 @@ func exitText(err error) string {
 // as opposed to not running at all.
 func exited(err error) bool {
 	var ee *exec.ExitError
-	return errors.As(err, &ee)
+	var ce *exitError
+	return errors.As(err, &ee) || errors.As(err, &ce)
 }
 
 // limitedBuffer keeps the first max bytes written to it and drops the rest.

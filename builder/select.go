@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"paas"
@@ -25,7 +26,10 @@ type buildpack struct {
 
 // noBuildpack is the message of a build no built-in buildpack detects.
 const noBuildpack = "no buildpack detected: looked for go.mod (Go), package.json (Node.js), " +
-	"requirements.txt, pyproject.toml or *.py with a Procfile (Python), index.html or public/ (static), Procfile"
+	"requirements.txt, pyproject.toml or *.py with a Procfile (Python), index.html or public/ (static), Procfile, Dockerfile"
+
+// errDockerfile says the tree is to be built from its Dockerfile.
+var errDockerfile = errors.New("build with the Dockerfile")
 
 // scpLike matches git's scp-like ssh syntax: [user@]host:path.
 var scpLike = regexp.MustCompile(`^([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[^/]`)
@@ -58,7 +62,12 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 	}
 
 	if refs == nil {
+		// The language buildpacks win over a Dockerfile; a Dockerfile wins
+		// over a bare Procfile, which then names its process types.
 		for _, name := range buildpacks.Builtin() {
+			if name == "procfile" && hasDockerfile(st) {
+				break
+			}
 			bp := buildpack{ref: name, dir: filepath.Join(b.cfg.BuildpacksDir, name)}
 			ok, err := b.detect(ctx, st, &bp)
 			if err != nil {
@@ -69,12 +78,18 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 				return []buildpack{bp}, nil
 			}
 		}
+		if hasDockerfile(st) {
+			if b.docker == nil {
+				return nil, paas.Errorf("Dockerfile apps need the docker runtime: this server builds without Docker")
+			}
+			return nil, errDockerfile
+		}
 		return nil, paas.Errorf("%s", noBuildpack)
 	}
 
 	var list []buildpack
 	for i, ref := range refs {
-		bp, err := b.fetch(ctx, st, ref, filepath.Join(st.work, fmt.Sprintf("buildpack-%d", i)))
+		bp, err := b.fetch(ctx, st, ref, filepath.Join(st.work, "buildpacks", strconv.Itoa(i)))
 		if err != nil {
 			return nil, err
 		}
@@ -100,15 +115,20 @@ func (b *Builder) detect(ctx context.Context, st *buildState, bp *buildpack) (bo
 		return true, nil
 	}
 	out := &limitedBuffer{max: 4096}
-	err := run(ctx, command{
-		argv:   []string{script, st.slug},
-		dir:    st.slug,
+	x := st.x
+	err := x.run(ctx, command{
+		argv:   []string{x.path(script), x.path(st.slug)},
+		dir:    x.path(st.slug),
 		env:    st.env,
 		stdout: out,
 		stderr: st.out,
 	})
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	var pe *paas.Error
+	if errors.As(err, &pe) {
+		return false, err
 	}
 	if err != nil {
 		if !exited(err) {
@@ -144,7 +164,20 @@ func (b *Builder) fetch(ctx context.Context, st *buildState, ref, dst string) (b
 			if rev != "" {
 				return buildpack{}, paas.Errorf("buildpack %s: #%s given but %s is not a git repository", ref, rev, url)
 			}
-			return buildpack{ref: ref, dir: url}, nil
+			if b.docker == nil {
+				return buildpack{ref: ref, dir: url}, nil
+			}
+			// A build container sees only what it mounts: a copy.
+			w := indent(st.out)
+			err := run(ctx, command{argv: []string{"cp", "-a", "--", url + "/.", dst}, stderr: w})
+			w.Flush()
+			if err != nil {
+				if ctx.Err() != nil {
+					return buildpack{}, ctx.Err()
+				}
+				return buildpack{}, &paas.Error{Msg: fmt.Sprintf("buildpack %s: cannot copy it (%s)", ref, exitText(err)), Err: err}
+			}
+			return buildpack{ref: ref, dir: dst}, nil
 		}
 	} else if !strings.Contains(url, "://") && !scpLike.MatchString(url) {
 		return buildpack{}, paas.Errorf("buildpack %s: expected a git URL, an absolute path or a built-in name (%s)",
@@ -279,4 +312,11 @@ func (iw *indentWriter) Flush() {
 		iw.w.Write(append(append([]byte("       "), iw.partial...), '\n'))
 		iw.partial = nil
 	}
+}
+
+// hasDockerfile reports whether the tree has a regular file Dockerfile at
+// its root.
+func hasDockerfile(st *buildState) bool {
+	fi, err := st.root.Stat("Dockerfile")
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -1,0 +1,311 @@
+package builder
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"paas"
+)
+
+// Where the build container sees the parts of a build.
+const (
+	viewApp        = "/app"
+	viewBuildpacks = "/buildpacks"
+	viewCustom     = "/buildpacks-custom"
+	viewCache      = "/cache"
+	viewEnv        = "/env"
+	viewStatic     = "/paas/static-server"
+)
+
+// idleCommand keeps a build container running until it is removed, and
+// ends at once on SIGTERM.
+var idleCommand = []string{"bash", "-c", "trap exit TERM; while :; do sleep 3600 & wait; done"}
+
+// stackPath is the PATH of build steps in a container.
+const stackPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// containerDirs are the host directories of a build and what the build
+// container mounts.
+type containerDirs struct {
+	slug       string // the build dir, at /app
+	buildpacks string // the built-in buildpacks, read-only at /buildpacks
+	custom     string // fetched buildpacks, read-only at /buildpacks-custom
+	envDir     string // ENV_DIR, read-only at /env
+	cache      string // the host paths CACHE_DIR and HOME stand for
+	home       string
+	static     string // the static file server, read-only at /paas/static-server; may be empty
+}
+
+// containerExecutor runs build steps as execs in one build container.
+type containerExecutor struct {
+	cli      dockerAPI
+	id       string
+	maps     []pathMap
+	environ  []string
+	memory   int64
+	log      *slog.Logger
+	ooms     int64 // OOM kills of the container's cgroup seen so far
+	oomKnown bool
+}
+
+// startBuildContainer creates and starts the build container of st with
+// dirs mounted, and makes the cache directories in the cache volume.
+func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs containerDirs) (*containerExecutor, error) {
+	cli := b.docker
+	app := st.req.App
+	labels := map[string]string{labelApp: app, labelRole: "cache"}
+	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: cacheVolume(app), Labels: labels}); err != nil {
+		return nil, engineError("creating the build cache volume", err)
+	}
+	name := fmt.Sprintf("paas-build-%s-%d", app, st.req.Build)
+	// A container left by a crashed server for the same build is stale.
+	if err := cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		return nil, engineError("removing a stale build container", err)
+	}
+	mounts := []mount.Mount{
+		{Type: mount.TypeBind, Source: dirs.slug, Target: viewApp},
+		{Type: mount.TypeBind, Source: dirs.buildpacks, Target: viewBuildpacks, ReadOnly: true},
+		{Type: mount.TypeBind, Source: dirs.custom, Target: viewCustom, ReadOnly: true},
+		{Type: mount.TypeBind, Source: dirs.envDir, Target: viewEnv, ReadOnly: true},
+		{Type: mount.TypeVolume, Source: cacheVolume(app), Target: viewCache},
+	}
+	if dirs.static != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: dirs.static, Target: viewStatic, ReadOnly: true})
+	}
+	cfg := &container.Config{
+		Image:      b.cfg.StackImage,
+		Cmd:        idleCommand,
+		WorkingDir: viewApp,
+		Labels: map[string]string{
+			labelApp:   app,
+			labelBuild: strconv.Itoa(st.req.Build),
+			labelRole:  "build",
+		},
+	}
+	host := &container.HostConfig{
+		Mounts:    mounts,
+		Resources: container.Resources{Memory: b.cfg.BuildMemory, MemorySwap: b.cfg.BuildMemory},
+	}
+	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if errdefs.IsNotFound(err) {
+		return nil, &paas.Error{Msg: fmt.Sprintf("stack image %s not found: build it with `paasd stack:build`", b.cfg.StackImage), Err: err}
+	}
+	if err != nil {
+		return nil, engineError("creating the build container", err)
+	}
+	x := &containerExecutor{
+		cli:    cli,
+		id:     created.ID,
+		memory: b.cfg.BuildMemory,
+		log:    b.log.With("app", app, "build", st.req.Build, "container", created.ID[:12]),
+		maps: []pathMap{
+			{dirs.slug, viewApp},
+			{dirs.buildpacks, viewBuildpacks},
+			{dirs.custom, viewCustom},
+			{dirs.envDir, viewEnv},
+			{dirs.cache, viewCache + "/cache"},
+			{dirs.home, viewCache + "/home"},
+		},
+	}
+	if dirs.static != "" {
+		x.maps = append(x.maps, pathMap{dirs.static, viewStatic})
+	}
+	x.environ = b.containerEnv(st.req.Commit, dirs.static != "")
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		x.close()
+		return nil, engineError("starting the build container", err)
+	}
+	err = x.run(ctx, command{argv: []string{"mkdir", "-p", viewCache + "/cache", viewCache + "/home"}, dir: "/"})
+	if err != nil {
+		x.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, engineError("preparing the build cache", err)
+	}
+	x.ooms, x.oomKnown = x.oomKills(ctx)
+	return x, nil
+}
+
+func (x *containerExecutor) path(p string) string { return translate(x.maps, p) }
+
+func (x *containerExecutor) env() []string { return x.environ }
+
+// run runs c as an exec of the build container, its output demultiplexed
+// to c.stdout and c.stderr as it comes. When ctx is done the exec's stream
+// is closed; the container itself is killed by close.
+func (x *containerExecutor) run(ctx context.Context, c command) error {
+	env := c.env
+	if env == nil {
+		env = x.environ
+	}
+	created, err := x.cli.ContainerExecCreate(ctx, x.id, container.ExecOptions{
+		Cmd:          c.argv,
+		Env:          env,
+		WorkingDir:   c.dir,
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return x.fail(ctx, "starting a build step", err)
+	}
+	att, err := x.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return x.fail(ctx, "starting a build step", err)
+	}
+	stop := context.AfterFunc(ctx, att.Close)
+	stdout, stderr := tolerant(c.stdout), tolerant(c.stderr)
+	if c.stderr == c.stdout {
+		stderr = stdout
+	}
+	_, cerr := stdcopy.StdCopy(stdout, stderr, att.Reader)
+	stop()
+	att.Close()
+	if ctx.Err() != nil {
+		return fmt.Errorf("running %s: %w", c.argv[0], ctx.Err())
+	}
+	if cerr != nil {
+		return x.fail(ctx, "reading build output", cerr)
+	}
+	code, err := x.exitCode(ctx, created.ID)
+	if err != nil {
+		return x.fail(ctx, "reading the exit status of a build step", err)
+	}
+	if code == 0 {
+		return nil
+	}
+	if x.outOfMemory(ctx) {
+		return &paas.Error{
+			Msg: fmt.Sprintf("build ran out of memory (limit %s); raise PAAS_BUILD_MEMORY", memText(x.memory)),
+			Err: &exitError{code: code},
+		}
+	}
+	return fmt.Errorf("running %s: %w", c.argv[0], &exitError{code: code})
+}
+
+// exitCode waits for the exec to be recorded as finished once its stream
+// has ended, and returns its exit code.
+func (x *containerExecutor) exitCode(ctx context.Context, id string) (int, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		insp, err := x.cli.ContainerExecInspect(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if !insp.Running {
+			return insp.ExitCode, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("build step still running after its output ended")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// fail explains an engine error of a step; a canceled ctx wins.
+func (x *containerExecutor) fail(ctx context.Context, doing string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", doing, ctx.Err())
+	}
+	return engineError(doing, err)
+}
+
+// outOfMemory reports whether the kernel killed a process of the build
+// container for lack of memory since the last check.
+func (x *containerExecutor) outOfMemory(ctx context.Context) bool {
+	insp, err := x.cli.ContainerInspect(ctx, x.id)
+	if err == nil && insp.State != nil && insp.State.OOMKilled {
+		return true
+	}
+	n, ok := x.oomKills(ctx)
+	if !ok {
+		return false
+	}
+	more := x.oomKnown && n > x.ooms
+	x.ooms, x.oomKnown = n, true
+	return more
+}
+
+// oomKills reads the count of OOM kills in the container's memory cgroup
+// (cgroup v2 memory.events, or v1 memory.oom_control).
+func (x *containerExecutor) oomKills(ctx context.Context) (int64, bool) {
+	var out limitedBuffer
+	out.max = 4096
+	err := x.run0(ctx, []string{"cat", "/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"}, &out)
+	if err != nil && out.buf.Len() == 0 {
+		return 0, false
+	}
+	sc := bufio.NewScanner(&out.buf)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "oom_kill" {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// run0 runs argv in the container without OOM interpretation, stdout to w.
+func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer) error {
+	created, err := x.cli.ContainerExecCreate(ctx, x.id, container.ExecOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return err
+	}
+	att, err := x.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return err
+	}
+	defer att.Close()
+	_, err = stdcopy.StdCopy(w, io.Discard, att.Reader)
+	return err
+}
+
+// close kills and removes the build container.
+func (x *containerExecutor) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		x.log.Error("removing build container", "err", err)
+	}
+}
+
+// tolerantWriter passes writes on until the first failure and then drops
+// the rest, so a reader that hung up never stalls a build step.
+type tolerantWriter struct {
+	w      io.Writer
+	failed bool
+}
+
+func tolerant(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return &tolerantWriter{w: w}
+}
+
+func (t *tolerantWriter) Write(p []byte) (int, error) {
+	if !t.failed {
+		if _, err := t.w.Write(p); err != nil {
+			t.failed = true
+		}
+	}
+	return len(p), nil
+}

@@ -1,0 +1,116 @@
+package builder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/errdefs"
+
+	"paas"
+)
+
+// imageLabels are the labels of the image of a build.
+func imageLabels(req Request, types map[string]string) map[string]string {
+	pt, _ := json.Marshal(types)
+	return map[string]string{
+		labelApp:          req.App,
+		labelBuild:        strconv.Itoa(req.Build),
+		labelCommit:       req.Commit,
+		labelProcessTypes: string(pt),
+	}
+}
+
+// commitImage makes the image of a compiled build: a container of the
+// stack image gets the built tree copied to /app and is committed as
+// paas/APP:bN. The slug dir is then removed: the image is the artifact.
+func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string) (string, error) {
+	fmt.Fprintln(st.out, "-----> Making the image")
+	ref := imageRef(st.req.App, st.req.Build)
+	stack, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
+	if err != nil {
+		return "", engineError("inspecting the stack image", err)
+	}
+	env := []string{"HOME=/app"}
+	if stack.Config != nil {
+		for _, kv := range stack.Config.Env {
+			if !strings.HasPrefix(kv, "HOME=") {
+				env = append(env, kv)
+			}
+		}
+	}
+	created, err := b.docker.ContainerCreate(ctx, &container.Config{
+		Image:  b.cfg.StackImage,
+		Labels: map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"},
+	}, &container.HostConfig{}, nil, nil, "")
+	if err != nil {
+		return "", engineError("creating the image container", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := b.docker.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+			b.log.Error("removing image container", "app", st.req.App, "err", err)
+		}
+	}()
+
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app")) }()
+	err = b.docker.CopyToContainer(ctx, created.ID, "/", pr, container.CopyToContainerOptions{})
+	pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		return "", engineError("copying the build into the image", err)
+	}
+	_, err = b.docker.ContainerCommit(ctx, created.ID, container.CommitOptions{
+		Reference: ref,
+		Comment:   fmt.Sprintf("build %d of %s", st.req.Build, st.req.App),
+		Config: &container.Config{
+			WorkingDir: "/app",
+			Env:        env,
+			Labels:     imageLabels(st.req, types),
+		},
+	})
+	if err != nil {
+		return "", engineError("committing the image", err)
+	}
+	if _, err := b.checkImage(ctx, st, ref); err != nil {
+		return "", err
+	}
+	if err := removeAll(st.slug); err != nil {
+		b.log.Error("removing build dir", "dir", st.slug, "err", err)
+	}
+	return ref, nil
+}
+
+// checkImage reports the size of image ref and enforces MaxImageSize,
+// removing an image that is too large.
+func (b *Builder) checkImage(ctx context.Context, st *buildState, ref string) (image.InspectResponse, error) {
+	insp, err := b.docker.ImageInspect(ctx, ref)
+	if err != nil {
+		return insp, engineError("inspecting the image", err)
+	}
+	fmt.Fprintf(st.out, "-----> Image %s: %s\n", ref, humanSize(insp.Size))
+	if max := b.cfg.MaxImageSize; max > 0 && insp.Size > max {
+		if err := b.removeImage(context.WithoutCancel(ctx), ref); err != nil {
+			b.log.Error("removing oversized image", "image", ref, "err", err)
+		}
+		return insp, paas.Errorf("image is %s, larger than the limit of %s (PAAS_MAX_IMAGE_SIZE)", humanSize(insp.Size), humanSize(max))
+	}
+	return insp, nil
+}
+
+// removeImage untags ref, deleting the image when that was its last tag;
+// an image that does not exist is no error.
+func (b *Builder) removeImage(ctx context.Context, ref string) error {
+	_, err := b.docker.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("removing image %s: %w", ref, err)
+	}
+	return nil
+}
