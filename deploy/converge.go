@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"slices"
 	"sort"
 	"sync"
@@ -228,7 +227,6 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance)
 	if !in.spec.Web {
 		return nil
 	}
-	var d net.Dialer
 	for {
 		st.mu.Lock()
 		state, code := in.state, in.exitCode
@@ -236,11 +234,10 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance)
 		if state == "crashed" {
 			return paas.Errorf("%s exited with status %d before listening on $PORT", in.name(), code)
 		}
-		dctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-		c, err := d.DialContext(dctx, "tcp", in.inst.Addr)
-		cancel()
-		if err == nil {
-			c.Close()
+		// A container's published port is answered by the engine's proxy
+		// before the process listens: a connection counts only when it is
+		// held open.
+		if err := runtime.Probe(ctx, in.inst.Addr); err == nil {
 			st.mu.Lock()
 			if in.state == "starting" {
 				in.state = "up"

@@ -47,7 +47,7 @@ type Config struct {
 	// KeepReleases is how many of the newest releases keep their build's
 	// artifact; older ones are pruned (0 keeps everything).
 	KeepReleases int
-	Logger      *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Service runs the platform's operations.

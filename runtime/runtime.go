@@ -16,7 +16,9 @@ type Spec struct {
 	Release int    // release version
 	Type    string // process type: web, worker, run
 	Index   int    // 1-based; for one-offs a random number
-	Command string // the Procfile command, run by bash -c (sh -c without bash)
+	// Command is the Procfile command, run by bash -c (sh -c without
+	// bash). Empty means the image's own entrypoint and command (docker).
+	Command string
 	// Env is the complete environment the process sees besides what the
 	// runtime adds itself (PORT for web instances, HOME, PATH defaults).
 	Env map[string]string
@@ -25,6 +27,10 @@ type Spec struct {
 	Slug string
 	// Web asks for a port: the runtime sets PORT and reports Instance.Addr.
 	Web bool
+	// Port is the port a web process listens on inside a container (a
+	// Dockerfile's EXPOSE); 0 means the runtime's default. A runtime that
+	// picks ports itself (exec) ignores it.
+	Port int
 	// Memory is a memory limit in bytes; 0 means none.
 	Memory int64
 	// CPUs is a CPU limit in cores (0.5 = half a core); 0 means none.

@@ -1,0 +1,442 @@
+package runtime
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// DockerConfig configures a Docker runtime.
+type DockerConfig struct {
+	// Client talks to the engine; required.
+	Client *client.Client
+	// Logs receives every stdout and stderr line of every instance this
+	// runtime started. It may be nil: output is then read and dropped.
+	Logs LineSink
+	// OnExit is called once per exit of an instance this runtime
+	// started, stopped ones included (Stopped set), after all of its
+	// lines were handed to Logs and its container was removed. It runs
+	// in a goroutine of that instance and may be nil.
+	OnExit func(Exit)
+	// Host is the address web ports are published on; "127.0.0.1" when
+	// empty.
+	Host   string
+	Logger *slog.Logger
+}
+
+// Docker runs instances as containers of a Docker engine, one container
+// per instance, each app on its own bridge network. It is safe for
+// concurrent use.
+type Docker struct {
+	cfg  DockerConfig
+	api  *client.Client
+	log  *slog.Logger
+	host string
+
+	netMu sync.Mutex // serializes network creation
+
+	mu      sync.Mutex
+	insts   map[string]*dockerInst   // by container ID, until removed
+	oneoffs map[string]*dockerOneOff // running one-offs by container ID
+	closed  bool
+}
+
+// dockerInst is an instance container this runtime watches.
+type dockerInst struct {
+	inst     Instance
+	stopping atomic.Bool
+	// done is closed once the container has exited, its output has been
+	// delivered and the container is removed.
+	done chan struct{}
+}
+
+// NewDocker returns a Docker runtime after checking that the engine
+// answers.
+func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("docker runtime: no engine client")
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := cfg.Client.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("docker engine not available: %w", err)
+	}
+	return &Docker{
+		cfg:     cfg,
+		api:     cfg.Client,
+		log:     log,
+		host:    cfg.Host,
+		insts:   map[string]*dockerInst{},
+		oneoffs: map[string]*dockerOneOff{},
+	}, nil
+}
+
+// Start creates and starts the container of an instance of s and returns
+// once it runs. s.Slug names the image. A web instance's port 5000 (its
+// PORT) is published on the configured host on a port the engine picks,
+// reported as Instance.Addr; the caller waits for it to listen
+// (WaitListening). ctx bounds starting only, not the instance's life.
+func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return Instance{}, err
+	}
+	if err := checkImageSpec(s); err != nil {
+		return Instance{}, err
+	}
+	if d.isClosed() {
+		return Instance{}, ErrShutdown
+	}
+	inst, err := d.start(ctx, s)
+	if err != nil {
+		return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
+	}
+	d.log.Info("instance started", "app", s.App, "instance", s.Name(), "id", shortID(inst.ID),
+		"image", s.Slug, "addr", inst.Addr)
+	return inst, nil
+}
+
+// start does Start's work once the spec has been checked.
+func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
+	workDir, err := d.imageWorkDir(ctx, s.Slug)
+	if err != nil {
+		return Instance{}, err
+	}
+	cfg, hc, err := instanceConfig(s, d.host, workDir)
+	if err != nil {
+		return Instance{}, err
+	}
+	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
+		return Instance{}, err
+	}
+	id, err := d.create(ctx, cfg, hc, containerName(s))
+	if err != nil {
+		return Instance{}, err
+	}
+	c, err := d.launch(ctx, id, false)
+	if err != nil {
+		d.discard(id)
+		return Instance{}, err
+	}
+	info, err := d.api.ContainerInspect(ctx, id)
+	if err != nil {
+		d.discard(id)
+		c.close()
+		return Instance{}, fmt.Errorf("inspecting container: %w", err)
+	}
+	inst := Instance{
+		ID:      id,
+		App:     s.App,
+		Release: s.Release,
+		Type:    s.Type,
+		Index:   s.Index,
+		Command: s.Command,
+		Started: startedAt(info),
+	}
+	if s.Web {
+		if inst.Addr = publishedAddr(info, containerPort(s), d.host); inst.Addr == "" {
+			d.discard(id)
+			c.close()
+			return Instance{}, errors.New("the engine published no port")
+		}
+	}
+	di := &dockerInst{inst: inst, done: make(chan struct{})}
+	d.mu.Lock()
+	closed := d.closed
+	if !closed {
+		d.insts[id] = di
+	}
+	d.mu.Unlock()
+	if closed {
+		d.discard(id)
+		c.close()
+		return Instance{}, ErrShutdown
+	}
+	go d.watch(di, c)
+	return inst, nil
+}
+
+// checkImageSpec is checkSpec for images: an empty command is allowed and
+// means the image's own entrypoint and command.
+func checkImageSpec(s Spec) error {
+	if s.Slug == "" {
+		return fmt.Errorf("%s %s: no image given", s.App, s.Name())
+	}
+	if s.Command == "" {
+		s.Command = "-" // the image's own; checkSpec checks the rest
+	}
+	return checkSpec(s)
+}
+
+// imageWorkDir returns the working directory of image ref's containers:
+// the image's own, or ContainerWorkDir when it names none.
+func (d *Docker) imageWorkDir(ctx context.Context, ref string) (string, error) {
+	img, err := d.api.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("image %s not found", ref)
+		}
+		return "", fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	if img.Config != nil && img.Config.WorkingDir != "" {
+		return img.Config.WorkingDir, nil
+	}
+	return ContainerWorkDir, nil
+}
+
+// create creates a container named name, or name plus a short random
+// suffix when a container of that name exists (as during a release
+// switch), and returns its ID.
+func (d *Docker) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		string(hc.NetworkMode): {},
+	}}
+	try := name
+	for attempt := 0; ; attempt++ {
+		resp, err := d.api.ContainerCreate(ctx, cfg, hc, nc, nil, try)
+		if err == nil {
+			for _, w := range resp.Warnings {
+				d.log.Warn("engine warning creating container", "name", try, "warning", w)
+			}
+			return resp.ID, nil
+		}
+		if !cerrdefs.IsConflict(err) || attempt == 3 {
+			return "", fmt.Errorf("creating container %s: %w", try, err)
+		}
+		try = name + "-" + randomSuffix()
+	}
+}
+
+// discard force-removes a container that could not be made an instance.
+func (d *Docker) discard(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		d.log.Warn("removing container", "id", shortID(id), "err", err)
+	}
+}
+
+// Stop stops an instance: the engine sends SIGTERM and, after grace
+// (rounded up to whole seconds), SIGKILL. It returns once the container
+// has exited, its output has been delivered and it is removed, or with
+// ctx's error when ctx ends first (the container is killed then). An
+// unknown or already removed id is not an error. It also stops
+// containers of instances this runtime did not start, such as those of
+// an earlier paasd, found by List.
+func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error {
+	d.mu.Lock()
+	di := d.insts[id]
+	d.mu.Unlock()
+	if di != nil {
+		di.stopping.Store(true)
+		d.log.Info("stopping instance", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(id), "grace", grace)
+	}
+	if err := d.stopContainer(ctx, id, grace); err != nil {
+		return fmt.Errorf("stopping %s: %w", shortID(id), err)
+	}
+	if di != nil {
+		select {
+		case <-di.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("stopping %s: %w", shortID(id), ctx.Err())
+		}
+	}
+	// Not watched here: remove it once it has stopped.
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := d.api.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// stopContainer asks the engine to stop a container with grace and
+// returns once it stopped. When ctx ends first, the container is killed.
+// A missing container is not an error.
+func (d *Docker) stopContainer(ctx context.Context, id string, grace time.Duration) error {
+	sec := stopSeconds(grace)
+	err := d.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &sec})
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case ctx.Err() != nil:
+		killCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if kerr := d.api.ContainerKill(killCtx, id, "KILL"); kerr != nil && !cerrdefs.IsNotFound(kerr) && !cerrdefs.IsConflict(kerr) {
+			d.log.Warn("killing container", "id", shortID(id), "err", kerr)
+		}
+		return ctx.Err()
+	default:
+		return err
+	}
+}
+
+// List returns the running instance containers of app, or of every app
+// when app is "", as the engine reports them by their labels (so it
+// includes instances an earlier paasd started), sorted by app, type and
+// index. One-offs are not listed. An engine error is logged and yields
+// nil.
+func (d *Docker) List(app string) []Instance {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := filters.NewArgs(
+		filters.Arg("label", LabelManaged+"=true"),
+		filters.Arg("status", "running"),
+	)
+	if app != "" {
+		f.Add("label", LabelApp+"="+app)
+	}
+	cs, err := d.api.ContainerList(ctx, container.ListOptions{Filters: f})
+	if err != nil {
+		d.log.Error("listing containers", "app", app, "err", err)
+		return nil
+	}
+	var out []Instance
+	for _, c := range cs {
+		if c.Labels[LabelOneOff] == "true" {
+			continue
+		}
+		inst, ok := instanceFromSummary(c, d.host)
+		if !ok {
+			continue
+		}
+		d.mu.Lock()
+		di := d.insts[c.ID]
+		d.mu.Unlock()
+		if di != nil {
+			inst.Started = di.inst.Started
+		} else if info, err := d.api.ContainerInspect(ctx, c.ID); err == nil {
+			// The listing has only the creation second.
+			inst.Started = startedAt(info)
+		}
+		out = append(out, inst)
+	}
+	slices.SortFunc(out, func(a, b Instance) int {
+		return cmp.Or(
+			cmp.Compare(a.App, b.App),
+			cmp.Compare(a.Type, b.Type),
+			cmp.Compare(a.Index, b.Index),
+			cmp.Compare(a.ID, b.ID),
+		)
+	})
+	return out
+}
+
+// Shutdown stops every instance and one-off this runtime started, in
+// parallel, each with the given grace, and refuses new ones from then on.
+// Containers it did not start are left alone. It returns when all are
+// gone, or with ctx's error.
+func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
+	d.mu.Lock()
+	d.closed = true
+	ids := make([]string, 0, len(d.insts))
+	for id := range d.insts {
+		ids = append(ids, id)
+	}
+	oneoffs := make([]*dockerOneOff, 0, len(d.oneoffs))
+	for _, o := range d.oneoffs {
+		oneoffs = append(oneoffs, o)
+	}
+	d.mu.Unlock()
+
+	errs := make([]error, len(ids)+len(oneoffs))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { errs[i] = d.Stop(ctx, id, grace) })
+	}
+	for i, o := range oneoffs {
+		wg.Go(func() { errs[len(ids)+i] = d.stopOneOff(ctx, o, grace) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+// RemoveApp force-removes every container of app, instances and one-offs,
+// whoever started them, then the app's network. Instances this runtime
+// watches report their exit as stopped.
+func (d *Docker) RemoveApp(ctx context.Context, app string) error {
+	if app == "" {
+		return errors.New("removing app containers: no app given")
+	}
+	cs, err := d.api.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelApp+"="+app)),
+	})
+	if err != nil {
+		return fmt.Errorf("listing containers of %s: %w", app, err)
+	}
+	var errs []error
+	for _, c := range cs {
+		d.mu.Lock()
+		di := d.insts[c.ID]
+		d.mu.Unlock()
+		if di != nil {
+			di.stopping.Store(true)
+		}
+		err := d.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+			errs = append(errs, fmt.Errorf("removing container %s: %w", shortID(c.ID), err))
+		}
+		if di != nil {
+			select {
+			case <-di.done:
+			case <-ctx.Done():
+				errs = append(errs, ctx.Err())
+			}
+		}
+	}
+	if err := d.removeNetwork(ctx, app); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing containers of %s: %w", app, err)
+	}
+	d.log.Info("app containers removed", "app", app, "count", len(cs))
+	return nil
+}
+
+// isClosed reports whether Shutdown has begun.
+func (d *Docker) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// shortID abbreviates a container ID for messages.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// randomSuffix returns 4 random hex digits.
+func randomSuffix() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}

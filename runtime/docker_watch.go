@@ -1,0 +1,184 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// dockerDrainTimeout bounds how long output is read after a container exited;
+// the engine closes the stream when the container's own streams close.
+const dockerDrainTimeout = 10 * time.Second
+
+// attachment is a started container's output (and input) stream and the
+// pending wait for its exit.
+type attachment struct {
+	hj         types.HijackedResponse
+	waitC      <-chan container.WaitResponse
+	errC       <-chan error
+	cancelWait context.CancelFunc
+}
+
+// close releases the stream and the wait.
+func (a *attachment) close() {
+	a.hj.Close()
+	a.cancelWait()
+}
+
+// exit waits for the container's exit and returns its status, or -1 and
+// the error when waiting failed.
+func (a *attachment) exit() (int, error) {
+	select {
+	case r := <-a.waitC:
+		if r.Error != nil && r.Error.Message != "" {
+			return int(r.StatusCode), errors.New(r.Error.Message)
+		}
+		return int(r.StatusCode), nil
+	case err := <-a.errC:
+		return -1, fmt.Errorf("waiting for container: %w", err)
+	}
+}
+
+// launch attaches to container id's streams (stdin too when stdin is
+// set), registers a wait for its next exit and starts it, in that order,
+// so that neither output nor the exit can be missed.
+func (d *Docker) launch(ctx context.Context, id string, stdin bool) (*attachment, error) {
+	hj, err := d.api.ContainerAttach(ctx, id, container.AttachOptions{
+		Stream: true, Stdin: stdin, Stdout: true, Stderr: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attaching to container: %w", err)
+	}
+	waitCtx, cancel := context.WithCancel(context.Background())
+	waitC, errC := d.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
+	a := &attachment{hj: hj, waitC: waitC, errC: errC, cancelWait: cancel}
+	select {
+	case err := <-errC:
+		a.close()
+		return nil, fmt.Errorf("waiting for container: %w", err)
+	default:
+	}
+	if err := d.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		a.close()
+		return nil, fmt.Errorf("starting container: %w", err)
+	}
+	return a, nil
+}
+
+// watch delivers an instance's output until its container exits, then
+// removes the container, forgets the instance and reports the exit.
+func (d *Docker) watch(di *dockerInst, a *attachment) {
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		d.readOutput(a.hj.Reader, di.inst)
+	}()
+	code, err := a.exit()
+	select {
+	case <-drained:
+	case <-time.After(dockerDrainTimeout):
+		d.log.Warn("output still open after exit", "app", di.inst.App, "instance", di.inst.Name())
+		a.hj.Close()
+		<-drained
+	}
+	a.close()
+	d.remove(di.inst.ID)
+
+	d.mu.Lock()
+	delete(d.insts, di.inst.ID)
+	d.mu.Unlock()
+	close(di.done)
+
+	ex := Exit{Instance: di.inst, Code: code, Err: err, Stopped: di.stopping.Load(), At: time.Now()}
+	d.log.Info("instance exited", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(di.inst.ID),
+		"code", ex.Code, "stopped", ex.Stopped, "err", err)
+	if d.cfg.OnExit != nil {
+		d.cfg.OnExit(ex)
+	}
+}
+
+// remove removes an exited container; one already gone or being removed
+// is fine.
+func (d *Docker) remove(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		d.log.Warn("removing container", "id", shortID(id), "err", err)
+	}
+}
+
+// isRemovalInProgress reports the engine's answer to removing a container
+// that another request is already removing.
+func isRemovalInProgress(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "already in progress")
+}
+
+// readOutput splits a multiplexed output stream into lines, stdout and
+// stderr each on its own, and hands them to the sink, until the stream
+// ends.
+func (d *Docker) readOutput(r io.Reader, inst Instance) {
+	name := inst.Name()
+	emit := func(line []byte) {
+		if d.cfg.Logs != nil {
+			d.cfg.Logs.Line(inst.App, name, slices.Clone(line))
+		}
+	}
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
+	var wg sync.WaitGroup
+	for _, pr := range []*io.PipeReader{outR, errR} {
+		wg.Go(func() {
+			// A split error is a read error of the pipe, which carries
+			// the stream's error: reported below.
+			_ = splitLines(pr, MaxLineLength, emit)
+			_, _ = io.Copy(io.Discard, pr)
+		})
+	}
+	_, err := stdcopy.StdCopy(outW, errW, r)
+	outW.Close()
+	errW.Close()
+	wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		d.log.Warn("reading instance output", "app", inst.App, "instance", name, "err", err)
+	}
+}
+
+// startedAt returns when an inspected container started.
+func startedAt(info container.InspectResponse) time.Time {
+	if info.State != nil {
+		if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil {
+			return t
+		}
+	}
+	return time.Now()
+}
+
+// publishedAddr returns the host address an inspected container's port
+// is published on, or "". host replaces an address that names every
+// interface.
+func publishedAddr(info container.InspectResponse, port int, host string) string {
+	if info.NetworkSettings == nil {
+		return ""
+	}
+	for _, b := range info.NetworkSettings.Ports[natPort(port)] {
+		p, err := strconv.Atoi(b.HostPort)
+		if err != nil || p == 0 {
+			continue
+		}
+		return hostPort(bindIP(b.HostIP, host), p)
+	}
+	return ""
+}
