@@ -139,12 +139,29 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 		t.Fatalf("paasd did not start:\n%s", s.out.String())
 	}
 	t.Cleanup(func() {
+		s.destroyAll()
 		s.stop()
 		if t.Failed() {
 			t.Logf("paasd output:\n%s", s.out.String())
 		}
 	})
 	return s
+}
+
+// destroyAll destroys every app, so that a docker runtime leaves no
+// containers, images or volumes behind.
+func (s *server) destroyAll() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	r := s.ssh("apps")
+	for _, app := range strings.Fields(r.stdout) {
+		if r := s.ssh("apps:destroy " + app + " --confirm " + app); r.code != 0 {
+			s.t.Errorf("destroying %s: %s", app, r.stderr)
+		}
+	}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

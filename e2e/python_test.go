@@ -18,7 +18,7 @@ func TestPythonAppLifecycle(t *testing.T) {
 }
 
 func testPythonAppLifecycle(t *testing.T, rt string) {
-	s := startServer(t, "PAAS_RUNTIME="+rt)
+	s := startServer(t, "PAAS_RUNTIME="+rt, "PAAS_KEEP_RELEASES=2")
 	dir := s.newRepo("python", "hello")
 
 	r := s.push(dir, "paas", "main")
@@ -118,6 +118,15 @@ func testPythonAppLifecycle(t *testing.T, rt string) {
 	requireOK(t, "force push", s.push(dir, "--force", "paas", "main"))
 	s.mustGet("hello", "/", "hi three")
 
+	// With PAAS_KEEP_RELEASES=2 the force push (v4, build 3) keeps the
+	// builds of v4 and v3; v1 and v2 shared build 1, which is pruned.
+	r = s.paas(dir, "", "releases")
+	for v, pruned := range map[string]bool{"* v4 ": false, " v3 ": false, " v2 ": true, " v1 ": true} {
+		if strings.Contains(lineOf(r.stdout, v), "(build pruned)") != pruned {
+			t.Fatalf("release%spruned should be %v:\n%s", v, pruned, r.stdout)
+		}
+	}
+
 	// Deleting the deploy branch and pushing another branch are refused.
 	r = s.push(dir, "paas", ":main")
 	if r.code == 0 || !strings.Contains(r.stderr, "deleting") {
@@ -206,4 +215,14 @@ func replaceInFile(t *testing.T, path, old, new string) {
 	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lineOf returns the first line of text containing sub.
+func lineOf(text, sub string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
 }

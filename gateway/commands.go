@@ -309,7 +309,11 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 		if rel.Version == app.Release {
 			mark = "*"
 		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\n", mark, rel.Name(), orDash(rel.Description), orDash(rel.CreatedBy), formatTime(rel.CreatedAt))
+		note := ""
+		if rel.Pruned {
+			note = "\t(build pruned)"
+		}
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(rel.Description), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
 	}
 	return w.Flush()
 }
