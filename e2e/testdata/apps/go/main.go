@@ -9,7 +9,7 @@ import (
 
 func main() {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "go says hi from %s\n", os.Getenv("DYNO"))
+		fmt.Fprintf(w, "go says hi from %s %s\n", os.Getenv("DYNO"), os.Getenv("PAAS_RELEASE"))
 	})
 	log.Printf("go listening on %s", os.Getenv("PORT"))
 	log.Fatal(http.ListenAndServe(":"+os.Getenv("PORT"), nil))
