@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -53,13 +55,14 @@ func pickRuntime(ctx context.Context, cfg config, log *slog.Logger) (*client.Cli
 // it, building it (once, with a message to the pusher) when it is missing.
 type stackBuilder struct {
 	*builder.Builder
-	cli   *client.Client
-	image string
+	cli     *client.Client
+	image   string
+	workDir string
 }
 
 // Build implements deploy.Builder.
 func (b stackBuilder) Build(ctx context.Context, req builder.Request) (builder.Result, error) {
-	if err := stack.Ensure(ctx, b.cli, stack.Options{Image: b.image, Out: req.Out}); err != nil {
+	if err := stack.Ensure(ctx, b.cli, stack.Options{Image: b.image, Out: req.Out, WorkDir: b.workDir}); err != nil {
 		return builder.Result{}, err
 	}
 	return b.Builder.Build(ctx, req)
@@ -79,7 +82,12 @@ func stackCommand(cfg config, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer cli.Close()
-	if err := stack.Build(ctx, cli, stack.Options{Image: cfg.StackImage, Out: stdout, Force: force}); err != nil {
+	work := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		fmt.Fprintf(stderr, "paasd: %v\n", err)
+		return 1
+	}
+	if err := stack.Build(ctx, cli, stack.Options{Image: cfg.StackImage, Out: stdout, Force: force, WorkDir: work}); err != nil {
 		fmt.Fprintf(stderr, "paasd: %v\n", err)
 		return 1
 	}

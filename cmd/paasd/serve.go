@@ -93,7 +93,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	var bld deploy.Builder = b
 	if cli != nil {
-		bld = stackBuilder{Builder: b, cli: cli, image: cfg.StackImage}
+		work := filepath.Join(dataDir, "tmp")
+		if err := os.MkdirAll(work, 0o700); err != nil {
+			return err
+		}
+		bld = stackBuilder{Builder: b, cli: cli, image: cfg.StackImage, workDir: work}
 	}
 
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
