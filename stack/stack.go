@@ -91,8 +91,8 @@ func Exists(ctx context.Context, cli *client.Client, image string) (bool, error)
 var ensureMu sync.Mutex
 
 // Ensure builds the image when it is missing, saying so on o.Out first
-// ("-----> Stack image paas/stack:bookworm not found: building it (about
-// 2 minutes, once)"). When the image exists it returns at once and writes
+// ("-----> Stack image paas/stack:bookworm not found: building it (a few
+// minutes, once)"). When the image exists it returns at once and writes
 // nothing; o.Force is ignored.
 func Ensure(ctx context.Context, cli *client.Client, o Options) error {
 	o = o.withDefaults()
