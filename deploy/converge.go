@@ -54,7 +54,11 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 			started = append(started, in)
 		}
 	}
-	if err := s.waitUp(ctx, st, started); err != nil {
+	err := s.waitUp(ctx, st, started)
+	if err == nil {
+		err = crashedAtStart(st, started)
+	}
+	if err != nil {
 		s.abort(st, started, prevTarget)
 		return err
 	}
@@ -84,6 +88,32 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	s.updateRoutes(st)
 	s.stopAll(st, old)
 	return nil
+}
+
+// crashedAtStart fails a converge when one of the instances it started
+// (a worker, which has no port to wait for) has already exited.
+func crashedAtStart(st *appState, started []*instance) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, in := range started {
+		if in.state == "crashed" {
+			return paas.Errorf("%s exited at start with status %d%s", in.name(), in.exitCode, exitHint(in.exitCode))
+		}
+	}
+	return nil
+}
+
+// exitHint explains the exit statuses that shells and the engine give.
+func exitHint(code int) string {
+	switch code {
+	case 126:
+		return " (command not executable)"
+	case 127:
+		return " (command not found: check the Procfile)"
+	case 137:
+		return " (killed: out of memory, or SIGKILL)"
+	}
+	return ""
 }
 
 // abort stops instances started by a failed converge.
@@ -232,7 +262,7 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance)
 		state, code := in.state, in.exitCode
 		st.mu.Unlock()
 		if state == "crashed" {
-			return paas.Errorf("%s exited with status %d before listening on $PORT", in.name(), code)
+			return paas.Errorf("%s exited with status %d%s before listening on $PORT", in.name(), code, exitHint(code))
 		}
 		// A container's published port is answered by the engine's proxy
 		// before the process listens: a connection counts only when it is

@@ -184,13 +184,17 @@ func TestFailedStartKeepsThePreviousRelease(t *testing.T) {
 	}
 	// A web process that never listens fails the deploy after the boot
 	// timeout; one that exits fails it at once.
-	for _, proc := range []string{"web: sleep 60\n", "web: exit 4\n"} {
+	for proc, want := range map[string]string{
+		"web: sleep 60\n":          "did not listen on $PORT within 2s",
+		"web: exit 4\n":            "web.1 exited with status 4 before listening",
+		"web: no-such-command-x\n": "status 127 (command not found: check the Procfile)",
+	} {
 		err := h.deploy("steady", map[string]string{"Procfile": proc})
 		if err == nil {
 			t.Fatalf("%q deployed", proc)
 		}
-		if _, ok := paas.UserMessage(err); !ok {
-			t.Fatalf("error is not for the user: %v", err)
+		if msg, ok := paas.UserMessage(err); !ok || !strings.Contains(msg, want) {
+			t.Fatalf("%q: error %q, want a user message containing %q", proc, err, want)
 		}
 		if code, body := h.get("steady"); code != 200 || body != "good" {
 			t.Fatalf("after failed deploy: %d %q", code, body)

@@ -21,7 +21,8 @@ func testLanguages(t *testing.T, rt string) {
 		if !strings.Contains(r.stderr, "Go") {
 			t.Fatalf("no Go detection in output:\n%s", r.stderr)
 		}
-		s.mustGet("hello-go", "/", "go says hi from web.1")
+		// The app imports a module fetched from the module proxy.
+		s.mustGet("hello-go", "/", "go says hi from web.1 (boot ")
 	})
 	t.Run("node", func(t *testing.T) {
 		dir := s.newRepo("node", "hello-node")
@@ -30,7 +31,8 @@ func testLanguages(t *testing.T, rt string) {
 		if !strings.Contains(r.stderr, "Node") {
 			t.Fatalf("no Node detection in output:\n%s", r.stderr)
 		}
-		s.mustGet("hello-node", "/", "node says hi from web.1")
+		// The app requires a package installed from the npm registry.
+		s.mustGet("hello-node", "/", "node says hi from web.1 (port is a number: true)")
 	})
 	t.Run("static", func(t *testing.T) {
 		dir := s.newRepo("static", "site")
