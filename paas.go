@@ -5,6 +5,7 @@
 package paas
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -60,6 +61,14 @@ type App struct {
 	Formation map[string]int
 	// Limits maps a process type to its resource limits.
 	Limits map[string]Limits `json:",omitempty"`
+	// StopTimeout is the app's grace between SIGTERM and SIGKILL; 0 means
+	// the platform's default.
+	StopTimeout time.Duration `json:",omitempty"`
+	// Maintenance makes the router answer 503 with a maintenance page.
+	Maintenance bool `json:",omitempty"`
+	// Stopped remembers the counts of process types stopped with ps:stop,
+	// for ps:start.
+	Stopped map[string]int `json:",omitempty"`
 }
 
 // Limits are the resources one instance of a process type may use.
@@ -105,6 +114,32 @@ type Release struct {
 	// Pruned is set when the build's artifact has been removed to save
 	// space; the release is still listed but can no longer run.
 	Pruned bool `json:"-"`
+	// Healthchecks are the app.json checks its web instances must pass.
+	Healthchecks []Healthcheck `json:",omitempty"`
+	// Status is pending while the release is being rolled out, then
+	// succeeded or failed; Failure says why it failed.
+	Status  string `json:",omitempty"`
+	Failure string `json:",omitempty"`
+}
+
+// Release statuses.
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+)
+
+// Healthcheck is one check of an app.json healthchecks list (Dokku's
+// format): an HTTP GET of Path that must answer 2xx or 3xx.
+type Healthcheck struct {
+	Type     string `json:"type,omitempty"` // startup (the only kind run)
+	Name     string `json:"name,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Timeout  int    `json:"timeout,omitempty"`  // seconds per attempt, default 5
+	Attempts int    `json:"attempts,omitempty"` // default 3
+	Wait     int    `json:"wait,omitempty"`     // seconds between attempts, default 1
+	// InitialDelay is seconds to wait before the first attempt.
+	InitialDelay int `json:"initialDelay,omitempty"`
 }
 
 // Name returns "vN".
@@ -118,8 +153,9 @@ type Build struct {
 	Slug         string
 	ProcessTypes map[string]string
 	Buildpacks   []string
-	Port         int  `json:",omitempty"`
-	Pruned       bool `json:",omitempty"`
+	Port         int           `json:",omitempty"`
+	Healthchecks []Healthcheck `json:",omitempty"`
+	Pruned       bool          `json:",omitempty"`
 	CreatedAt    time.Time
 }
 
@@ -142,4 +178,21 @@ type Process struct {
 	Since    time.Time
 	Command  string
 	Restarts int
+	// LastExit is the exit status of the last crash; meaningful when
+	// Restarts > 0 or State is crashed.
+	LastExit int
+}
+
+type noWaitKey struct{}
+
+// WithNoWait marks ctx as a change that must fail at once rather than wait
+// for another change of the same app to finish (--no-wait).
+func WithNoWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noWaitKey{}, true)
+}
+
+// NoWait reports whether ctx asks not to wait.
+func NoWait(ctx context.Context) bool {
+	v, _ := ctx.Value(noWaitKey{}).(bool)
+	return v
 }

@@ -70,6 +70,8 @@ type Result struct {
 	ProcessTypes map[string]string
 	Buildpacks   []string // names or URLs used; "Dockerfile" for a Dockerfile build
 	Port         int      // the port a Dockerfile EXPOSEs (the lowest TCP one); 0 = none
+	// Healthchecks are the web checks of the tree's app.json.
+	Healthchecks []paas.Healthcheck
 }
 
 // Builder runs builds. Builds of different apps run concurrently; builds of
@@ -267,9 +269,15 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	st.env = st.x.env()
 
+	checks, err := readHealthchecks(st.root, out)
+	if err != nil {
+		return Result{}, err
+	}
 	bps, err := b.selectBuildpacks(ctx, st)
 	if errors.Is(err, errDockerfile) {
-		return b.buildDockerfile(ctx, st)
+		res, err := b.buildDockerfile(ctx, st)
+		res.Healthchecks = checks
+		return res, err
 	}
 	if err != nil {
 		return Result{}, err
@@ -295,7 +303,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	fmt.Fprintf(out, "-----> Compiled slug size: %s\n", humanSize(size))
 
-	res := Result{Slug: slug, ProcessTypes: types}
+	res := Result{Slug: slug, ProcessTypes: types, Healthchecks: checks}
 	for _, bp := range bps {
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}

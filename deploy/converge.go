@@ -16,14 +16,17 @@ import (
 	"paas/runtime"
 )
 
-// converge brings the app's instances to rel under formation: it starts
-// the instances that are missing, waits until every new web instance
-// listens, switches the router to them, then stops what is left over (other
-// releases, surplus indices). Instances already running rel within the
-// formation are left alone. On failure the new instances are stopped and
-// the old ones keep serving. The caller holds st.deployMu.
+// converge brings the app's instances to rel under its formation: it
+// starts the instances that are missing beside the running ones, waits
+// until every new web instance listens and passes the release's health
+// checks, switches the router to them in one step, then drains and stops
+// what is left over (other releases, surplus indices, changed limits).
+// Instances already running rel within the formation are left alone. On
+// failure the new instances are stopped and the old ones keep serving
+// untouched. The caller holds the app's lock.
 func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, app paas.App, out io.Writer) error {
 	want := desired(rel, app.Formation)
+	st.setGrace(s.grace(app))
 
 	st.mu.Lock()
 	prevTarget := st.target
@@ -39,7 +42,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	var started []*instance
 	for _, t := range slices.Sorted(maps.Keys(want)) {
 		for i := 1; i <= want[t]; i++ {
-			spec := s.spec(rel, t, i, app.Limits[t])
+			spec := s.spec(rel, t, i, app.Limits[t], st.getGrace())
 			if keep[spec.Name()] {
 				continue
 			}
@@ -54,7 +57,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 			started = append(started, in)
 		}
 	}
-	err := s.waitUp(ctx, st, started)
+	err := s.waitUp(ctx, st, started, rel.Healthchecks, out)
 	if err == nil {
 		err = crashedAtStart(st, started)
 	}
@@ -86,8 +89,34 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	st.mu.Unlock()
 
 	s.updateRoutes(st)
-	s.stopAll(st, old)
+	s.retire(st, old)
 	return nil
+}
+
+// retire drains the web instances among ins (already out of the route
+// table) for up to the grace period, then stops all of ins, highest
+// numbers first.
+func (s *Service) retire(st *appState, ins []*instance) {
+	if len(ins) == 0 {
+		return
+	}
+	var addrs []string
+	for _, in := range ins {
+		if in.spec.Web && in.inst.Addr != "" {
+			addrs = append(addrs, in.inst.Addr)
+		}
+	}
+	if len(addrs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), st.getGrace())
+		if err := s.cfg.Router.Drain(ctx, addrs); errors.Is(err, context.DeadlineExceeded) {
+			s.event(st.name, "Draining %d instance(s) took longer than %s; stopping them anyway", len(addrs), st.getGrace())
+		} else if err != nil {
+			s.log.Error("draining", "app", st.name, "err", err)
+		}
+		cancel()
+	}
+	sort.Slice(ins, func(i, j int) bool { return ins[i].spec.Index > ins[j].spec.Index })
+	s.stopAll(st, ins)
 }
 
 // crashedAtStart fails a converge when one of the instances it started
@@ -141,7 +170,7 @@ func (s *Service) stopAll(st *appState, ins []*instance) {
 }
 
 // spec builds the runtime spec of one formation instance of rel.
-func (s *Service) spec(rel paas.Release, typ string, index int, l paas.Limits) runtime.Spec {
+func (s *Service) spec(rel paas.Release, typ string, index int, l paas.Limits, grace time.Duration) runtime.Spec {
 	sp := runtime.Spec{
 		App:         rel.App,
 		Release:     rel.Version,
@@ -153,7 +182,7 @@ func (s *Service) spec(rel paas.Release, typ string, index int, l paas.Limits) r
 		Port:        rel.Port,
 		Memory:      l.Memory,
 		CPUs:        l.CPUs,
-		StopTimeout: s.cfg.StopTimeout,
+		StopTimeout: grace,
 	}
 	sp.Env = instanceEnv(rel, sp.Name())
 	return sp
@@ -182,25 +211,35 @@ func instanceEnv(rel paas.Release, name string) map[string]string {
 func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, booting bool) (*instance, error) {
 	inst, err := s.cfg.Runtime.Start(context.Background(), spec)
 	if err != nil {
-		return nil, fmt.Errorf("starting %s: %w", spec.Name(), err)
+		msg, ok := paas.UserMessage(err)
+		if !ok {
+			msg = err.Error()
+		}
+		return nil, &paas.Error{Msg: fmt.Sprintf("starting %s: %s", spec.Name(), msg), Err: err}
 	}
 	in := &instance{inst: inst, spec: spec, state: "starting", since: time.Now().UTC(), restarts: restarts, booting: booting}
 	if !spec.Web {
 		in.state = "up"
 	}
+	s.event(st.name, "%s started (v%d): %s", spec.Name(), spec.Release, spec.Command)
+	s.register(st, in)
+	return in, nil
+}
+
+// register puts an instance under supervision, handing it an exit that
+// arrived before it was registered.
+func (s *Service) register(st *appState, in *instance) {
 	st.mu.Lock()
-	st.insts[inst.ID] = in
+	st.insts[in.inst.ID] = in
 	st.mu.Unlock()
 	s.mu.Lock()
-	s.byID[inst.ID] = st
-	early, exited := s.early[inst.ID]
-	delete(s.early, inst.ID)
+	s.byID[in.inst.ID] = st
+	early, exited := s.early[in.inst.ID]
+	delete(s.early, in.inst.ID)
 	s.mu.Unlock()
-	s.event(st.name, "%s started (%s): %s", spec.Name(), fmt.Sprintf("v%d", spec.Release), spec.Command)
 	if exited {
 		s.onExit(early)
 	}
-	return in, nil
 }
 
 // stopInstance stops one instance with the grace period and forgets it.
@@ -212,7 +251,7 @@ func (s *Service) stopInstance(ctx context.Context, st *appState, in *instance) 
 		in.timer.Stop()
 	}
 	st.mu.Unlock()
-	if err := s.cfg.Runtime.Stop(ctx, in.inst.ID, s.cfg.StopTimeout); err != nil {
+	if err := s.cfg.Runtime.Stop(ctx, in.inst.ID, st.getGrace()); err != nil {
 		s.log.Error("stopping instance", "app", st.name, "instance", in.name(), "err", err)
 	}
 	s.forget(st, in)
@@ -231,13 +270,30 @@ func (s *Service) forget(st *appState, in *instance) {
 	}
 }
 
-// waitUp waits until every web instance among ins accepts connections.
-func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance) error {
+// waitUp waits until every web instance among ins accepts connections
+// and passes checks, within the boot timeout.
+func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, checks []paas.Healthcheck, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.BootTimeout)
 	defer cancel()
 	errs := make(chan error, len(ins))
 	for _, in := range ins {
-		go func() { errs <- s.waitListening(ctx, st, in) }()
+		go func() {
+			err := s.waitListening(ctx, st, in)
+			if err == nil && in.spec.Web && len(checks) > 0 {
+				err = s.healthcheck(ctx, st, in, checks, out)
+			}
+			if err == nil {
+				st.mu.Lock()
+				if in.state == "starting" {
+					in.state = "up"
+					in.since = time.Now().UTC()
+				}
+				st.mu.Unlock()
+			} else if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = s.withRecentLines(st, in, err)
+			}
+			errs <- err
+		}()
 	}
 	var first error
 	for range ins {
@@ -249,10 +305,8 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance) err
 	return first
 }
 
-var errExited = errors.New("exited")
-
-// waitListening polls an instance's port until it accepts a connection,
-// the instance exits or ctx ends.
+// waitListening polls an instance's port until a connection to it is held
+// open, the instance exits or ctx ends.
 func (s *Service) waitListening(ctx context.Context, st *appState, in *instance) error {
 	if !in.spec.Web {
 		return nil
@@ -268,12 +322,6 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance)
 		// before the process listens: a connection counts only when it is
 		// held open.
 		if err := runtime.Probe(ctx, in.inst.Addr); err == nil {
-			st.mu.Lock()
-			if in.state == "starting" {
-				in.state = "up"
-				in.since = time.Now().UTC()
-			}
-			st.mu.Unlock()
 			return nil
 		}
 		select {

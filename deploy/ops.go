@@ -9,10 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"time"
 
 	"paas"
-	"paas/builder"
 	"paas/gateway"
 	"paas/logs"
 	"paas/runtime"
@@ -84,8 +82,11 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 		return err
 	}
 	st := s.state(name)
-	st.deployMu.Lock()
-	defer st.deployMu.Unlock()
+	unlock, err := s.lock(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st.mu.Lock()
 	st.target = 0
 	st.mu.Unlock()
@@ -135,8 +136,11 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		}
 	}
 	st := s.state(app)
-	st.deployMu.Lock()
-	defer st.deployMu.Unlock()
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return paas.Release{}, err
+	}
+	defer unlock()
 	rel, err := s.cfg.Store.ChangeConfig(app, set, unset, by)
 	if err != nil {
 		return paas.Release{}, userError(app, err)
@@ -148,7 +152,7 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, nil
 	}
 	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	if err := s.goLive(ctx, st, *rel, out); err != nil {
+	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
 		return *rel, err
 	}
 	return *rel, nil
@@ -186,8 +190,11 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 		}
 	}
 	st := s.state(app)
-	st.deployMu.Lock()
-	defer st.deployMu.Unlock()
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if a, err = s.cfg.Store.App(app); err != nil {
 		return userError(app, err)
 	}
@@ -225,8 +232,11 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 		return err
 	}
 	st := s.state(app)
-	st.deployMu.Lock()
-	defer st.deployMu.Unlock()
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := s.cfg.Store.SetLimits(app, typ, l)
 	if err != nil {
 		return userError(app, err)
@@ -310,76 +320,4 @@ func (s *Service) Logs(ctx context.Context, app string, n int, proc string, foll
 			}
 		}
 	}
-}
-
-// Deploy builds a pushed commit, makes a release of it and runs it.
-func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
-	app := req.App
-	if _, err := s.App(ctx, app); err != nil {
-		return err
-	}
-	st := s.state(app)
-	if !st.deployMu.TryLock() {
-		fmt.Fprintf(req.Out, "-----> Waiting for another deploy of %s to finish\n", app)
-		st.deployMu.Lock()
-	}
-	defer st.deployMu.Unlock()
-
-	n, err := s.cfg.Store.ReserveBuild(app)
-	if err != nil {
-		return userError(app, err)
-	}
-	cfg, err := s.cfg.Store.Config(app)
-	if err != nil {
-		return userError(app, err)
-	}
-	start := time.Now()
-	s.event(app, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
-	res, err := s.cfg.Builder.Build(ctx, builder.Request{
-		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
-	})
-	if err != nil {
-		s.event(app, "Build %d failed after %s", n, time.Since(start).Round(time.Millisecond))
-		return err
-	}
-	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
-	rel, err := s.cfg.Store.Deploy(app, paas.Build{
-		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes, Buildpacks: res.Buildpacks, Port: res.Port,
-	}, req.By)
-	if err != nil {
-		return userError(app, err)
-	}
-	s.event(app, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
-	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
-	if err := s.goLive(ctx, st, rel, req.Out); err != nil {
-		return err
-	}
-	s.prune(context.WithoutCancel(ctx), app)
-	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
-	return nil
-}
-
-// goLive runs a release that the store has just made current. When its
-// instances fail to start, the previous release keeps running and becomes
-// current again.
-func (s *Service) goLive(ctx context.Context, st *appState, rel paas.Release, out io.Writer) error {
-	a, err := s.cfg.Store.App(rel.App)
-	if err != nil {
-		return err
-	}
-	err = s.converge(ctx, st, rel, a, out)
-	if err == nil {
-		return nil
-	}
-	s.event(rel.App, "Release %s failed to start: %v", rel.Name(), err)
-	st.mu.Lock()
-	prev := 0
-	if st.release != nil {
-		prev = st.release.Version
-	}
-	st.mu.Unlock()
-	if serr := s.cfg.Store.SetCurrent(rel.App, prev); serr != nil {
-		s.log.Error("restoring current release", "app", rel.App, "err", serr)
-	}
-	return err
 }

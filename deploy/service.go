@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -47,7 +48,14 @@ type Config struct {
 	// KeepReleases is how many of the newest releases keep their build's
 	// artifact; older ones are pruned (0 keeps everything).
 	KeepReleases int
-	Logger       *slog.Logger
+	// ReleaseTimeout bounds the release phase.
+	ReleaseTimeout time.Duration
+	// RestartMaxDelay caps the backoff between restarts of a crashing
+	// instance.
+	RestartMaxDelay time.Duration
+	// BuildConcurrency is how many builds run at once across apps.
+	BuildConcurrency int
+	Logger           *slog.Logger
 }
 
 // Service runs the platform's operations.
@@ -59,6 +67,7 @@ type Service struct {
 	apps    map[string]*appState
 	byID    map[string]*appState
 	early   map[string]runtime.Exit // exits that arrived before their Start returned
+	builds  chan struct{}           // build slots
 	closing bool
 }
 
@@ -73,10 +82,25 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ReleaseTimeout == 0 {
+		cfg.ReleaseTimeout = time.Hour
+	}
+	if cfg.RestartMaxDelay == 0 {
+		cfg.RestartMaxDelay = 5 * time.Minute
+	}
+	if cfg.BuildConcurrency <= 0 {
+		cfg.BuildConcurrency = goruntime.NumCPU()
+	}
 	if cfg.AppURL == nil {
 		cfg.AppURL = func(app string) string { return app }
 	}
-	return &Service{cfg: cfg, log: cfg.Logger, apps: map[string]*appState{}, byID: map[string]*appState{}}
+	return &Service{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		apps:   map[string]*appState{},
+		byID:   map[string]*appState{},
+		builds: make(chan struct{}, cfg.BuildConcurrency),
+	}
 }
 
 // state returns the in-memory state of app, creating it.
@@ -91,34 +115,58 @@ func (s *Service) state(app string) *appState {
 	return st
 }
 
-// Start registers every app with the router and starts the formation of
-// every app that has a current release.
+// Start brings up the apps the store knows, before the router takes
+// traffic: releases left pending by an interrupted paasd are marked
+// failed, running instances the runtime still has (docker containers) are
+// adopted, and each app's current release is converged, starting only
+// what is missing and stopping what is left over.
 func (s *Service) Start(ctx context.Context) error {
+	failed, err := s.cfg.Store.FailPending("interrupted: paasd stopped during the deploy")
+	if err != nil {
+		return err
+	}
+	for _, r := range failed {
+		s.event(r.App, "Release %s failed: interrupted by a stop of paasd", r.Name())
+	}
 	apps, err := s.cfg.Store.Apps()
 	if err != nil {
 		return err
 	}
+	if err := s.adopt(ctx, apps); err != nil {
+		return err
+	}
 	for _, app := range apps {
 		s.cfg.Router.Set(app.Name, nil)
+		s.cfg.Router.SetMaintenance(app.Name, app.Maintenance)
+		st := s.state(app.Name)
 		if app.Release == 0 {
+			s.retire(st, st.all())
 			continue
 		}
 		rel, err := s.cfg.Store.Release(app.Name, app.Release)
 		if err != nil {
 			return fmt.Errorf("reading release v%d of %s: %w", app.Release, app.Name, err)
 		}
-		st := s.state(app.Name)
-		st.deployMu.Lock()
+		st.lock <- struct{}{}
 		err = s.converge(ctx, st, rel, app, nil)
-		st.deployMu.Unlock()
+		<-st.lock
 		if err != nil {
 			s.log.Error("starting app", "app", app.Name, "err", err)
+			s.event(app.Name, "Starting %s failed: %v", rel.Name(), err)
 		}
 	}
 	return nil
 }
 
-// Shutdown stops every instance with the grace period.
+// detacher is implemented by runtimes whose instances outlive paasd
+// (docker): on shutdown they are left running for the next paasd to adopt.
+type detacher interface {
+	Detach()
+}
+
+// Shutdown stops supervising. Instances of a runtime that can leave them
+// running (docker) keep serving; others are stopped with their grace
+// period.
 func (s *Service) Shutdown(ctx context.Context) {
 	s.mu.Lock()
 	s.closing = true
@@ -127,6 +175,10 @@ func (s *Service) Shutdown(ctx context.Context) {
 		states = append(states, st)
 	}
 	s.mu.Unlock()
+	if d, ok := s.cfg.Runtime.(detacher); ok {
+		d.Detach()
+		return
+	}
 	var wg sync.WaitGroup
 	for _, st := range states {
 		for _, in := range st.all() {

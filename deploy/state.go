@@ -32,20 +32,40 @@ func (in *instance) name() string { return in.spec.Name() }
 // appState is the live state of one app.
 type appState struct {
 	name string
-	// deployMu is held for a whole deploy, config change, scale or
-	// destroy: one at a time per app.
-	deployMu sync.Mutex
+	// lock is held (a token in the channel) for a whole deploy, config
+	// change, scale, restart or destroy: one at a time per app.
+	lock chan struct{}
 
 	mu      sync.Mutex
 	release *paas.Release // the release instances are running
 	// target is the release a converge is moving to; a crashed instance
 	// of another release is not restarted.
 	target int
-	insts  map[string]*instance // by process name (web.1)
+	insts  map[string]*instance // by runtime instance id
+	grace  time.Duration        // the app's stop timeout
 }
 
 func newAppState(name string) *appState {
-	return &appState{name: name, insts: map[string]*instance{}}
+	return &appState{name: name, insts: map[string]*instance{}, lock: make(chan struct{}, 1)}
+}
+
+func (st *appState) setGrace(d time.Duration) {
+	st.mu.Lock()
+	st.grace = d
+	st.mu.Unlock()
+}
+
+func (st *appState) getGrace() time.Duration {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.grace
+}
+
+// crashed reports whether in has exited on its own.
+func (st *appState) crashed(in *instance) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return in.state == "crashed"
 }
 
 // all returns every tracked instance.
@@ -74,6 +94,7 @@ func (st *appState) processes() []paas.Process {
 			Since:    in.since,
 			Command:  in.spec.Command,
 			Restarts: in.restarts,
+			LastExit: in.exitCode,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -7,19 +7,21 @@ import (
 	"paas/runtime"
 )
 
-// Restart delays: the first restart is immediate, then 1 s doubling up to
-// maxRestartDelay.
-const maxRestartDelay = 5 * time.Minute
+// stableAfter is how long an instance must stay up for its next crash to
+// count as a first one again.
+const stableAfter = 10 * time.Minute
 
-func restartDelay(restarts int) time.Duration {
+// restartDelay is the backoff before restart number restarts+1: the first
+// restart is immediate, then 1 s doubling up to max.
+func restartDelay(restarts int, max time.Duration) time.Duration {
 	if restarts == 0 {
 		return 0
 	}
 	d := time.Second
-	for i := 1; i < restarts && d < maxRestartDelay; i++ {
+	for i := 1; i < restarts && d < max; i++ {
 		d *= 2
 	}
-	return min(d, maxRestartDelay)
+	return min(d, max)
 }
 
 // OnExit is the runtime's exit callback: an instance that exits without
@@ -46,6 +48,9 @@ func (s *Service) onExit(e runtime.Exit) {
 		st.mu.Unlock()
 		return
 	}
+	if in.state == "up" && e.At.Sub(in.since) >= stableAfter {
+		in.restarts = 0
+	}
 	in.state = "crashed"
 	in.exitCode = e.Code
 	in.since = e.At
@@ -65,7 +70,7 @@ func (s *Service) onExit(e runtime.Exit) {
 // scheduleRestart arms the restart of a crashed instance after its backoff
 // delay. The caller holds st.mu.
 func (s *Service) scheduleRestart(st *appState, in *instance) time.Duration {
-	delay := restartDelay(in.restarts)
+	delay := restartDelay(in.restarts, s.cfg.RestartMaxDelay)
 	in.timer = time.AfterFunc(delay, func() { s.restart(st, in) })
 	return delay
 }

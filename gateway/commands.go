@@ -39,6 +39,9 @@ type command struct {
 	usage    string // arguments after the name
 	summary  string
 	takesApp bool
+	// noWait marks commands that change an app: they take --no-wait, to
+	// fail at once instead of waiting for another change of the app.
+	noWait bool
 	// run serves the command; nil for run, whose exit status is the
 	// one-off's (see runOneOff).
 	run func(s *Server, r *request, app string, args []string) error
@@ -59,12 +62,19 @@ func init() {
 		{name: "apps:destroy", usage: "APP --confirm APP", takesApp: true, summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
 		{name: "config", usage: "APP", takesApp: true, summary: "show config vars", run: cmdConfig},
 		{name: "config:get", usage: "APP KEY", takesApp: true, summary: "print one config var's value", run: cmdConfigGet},
-		{name: "config:set", usage: "APP KEY=VALUE...", takesApp: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
-		{name: "config:unset", usage: "APP KEY...", takesApp: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
+		{name: "config:set", usage: "APP KEY=VALUE...", takesApp: true, noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
+		{name: "config:unset", usage: "APP KEY...", takesApp: true, noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
 		{name: "releases", usage: "APP", takesApp: true, summary: "list releases, newest first", run: cmdReleases},
+		{name: "releases:info", usage: "APP vN [--values]", takesApp: true, summary: "show a release (config values with --values)", run: cmdReleasesInfo},
+		{name: "rollback", usage: "APP [vN]", takesApp: true, noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
 		{name: "ps", usage: "APP", takesApp: true, summary: "list processes", run: cmdPs},
-		{name: "ps:scale", usage: "APP TYPE=N...", takesApp: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
-		{name: "ps:set", usage: "APP TYPE [memory=SIZE] [cpus=N]", takesApp: true, summary: "set resource limits of a process type (0 clears)", run: cmdPsSet},
+		{name: "ps:scale", usage: "APP TYPE=N...", takesApp: true, noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
+		{name: "ps:restart", usage: "APP [TYPE|TYPE.N]", takesApp: true, noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
+		{name: "ps:stop", usage: "APP TYPE", takesApp: true, noWait: true, summary: "scale a process type to 0, remembering its count", run: cmdPsStopStart(true)},
+		{name: "ps:start", usage: "APP TYPE", takesApp: true, noWait: true, summary: "start a stopped process type with its remembered count", run: cmdPsStopStart(false)},
+		{name: "ps:set", usage: "APP TYPE [memory=SIZE] [cpus=N] | APP stop-timeout=SECONDS", takesApp: true, noWait: true, summary: "set resource limits of a process type (0 clears), or the app's stop timeout", run: cmdPsSet},
+		{name: "maintenance:on", usage: "APP", takesApp: true, summary: "answer every request with a maintenance page (503)", run: cmdMaintenance(true)},
+		{name: "maintenance:off", usage: "APP", takesApp: true, summary: "serve the app again", run: cmdMaintenance(false)},
 		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
 		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N]", takesApp: true, summary: "show recent logs (100 lines by default), -t to follow", run: cmdLogs},
 		{name: "help", summary: "show this help", run: cmdHelp},
@@ -97,6 +107,17 @@ func (s *Server) dispatch(r *request) int {
 		if err := paas.ValidateAppName(app); err != nil {
 			return s.fail(r.stderr, err)
 		}
+	}
+	if c.noWait {
+		kept := args[:0:0]
+		for _, a := range args {
+			if a == "--no-wait" {
+				r.ctx = paas.WithNoWait(r.ctx)
+				continue
+			}
+			kept = append(kept, a)
+		}
+		args = kept
 	}
 	if c.name == "run" {
 		return s.runOneOff(r, c, app, args)
@@ -181,6 +202,18 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 	}
 	fmt.Fprintf(w, "release:\t%s\n", release)
 	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(app.Formation))
+	if len(app.Stopped) > 0 {
+		fmt.Fprintf(w, "stopped:\t%s\n", formatCounts(app.Stopped))
+	}
+	for _, t := range slices.Sorted(maps.Keys(app.Limits)) {
+		fmt.Fprintf(w, "limits %s:\t%s\n", t, app.Limits[t])
+	}
+	if app.StopTimeout > 0 {
+		fmt.Fprintf(w, "stop timeout:\t%s\n", app.StopTimeout)
+	}
+	if app.Maintenance {
+		fmt.Fprintf(w, "maintenance:\ton\n")
+	}
 	fmt.Fprintf(w, "created:\t%s by %s\n", formatTime(app.CreatedAt), orDash(app.CreatedBy))
 	return w.Flush()
 }
@@ -310,8 +343,11 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 			mark = "*"
 		}
 		note := ""
+		if rel.Status == paas.StatusFailed || rel.Status == paas.StatusPending {
+			note = "\t" + rel.Status
+		}
 		if rel.Pruned {
-			note = "\t(build pruned)"
+			note += "\t(build pruned)"
 		}
 		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(rel.Description), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
 	}
@@ -339,7 +375,11 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 	now := s.now()
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	for _, p := range procs {
-		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, p.State, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, p.Command)
+		state := p.State
+		if p.State == "crashed" || p.Restarts > 0 {
+			state = fmt.Sprintf("%s (restarts %d, last exit %d)", p.State, p.Restarts, p.LastExit)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, p.Command)
 	}
 	return w.Flush()
 }
@@ -373,6 +413,11 @@ func cmdPsScale(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdPsSet(s *Server, r *request, app string, args []string) error {
+	if len(args) == 1 {
+		if v, ok := strings.CutPrefix(args[0], "stop-timeout="); ok {
+			return setStopTimeout(s, r, app, v)
+		}
+	}
 	if len(args) < 2 {
 		return usageError(lookupCommand("ps:set"))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,58 @@ func TestPsSet(t *testing.T) {
 	run(s, "ps:set", "web-app", "web", "cpus=2")
 	if got := f.apps["web-app"].Limits["web"]; got != (paas.Limits{Memory: 512 << 20, CPUs: 2}) {
 		t.Fatalf("limits = %+v", got)
+	}
+}
+
+func TestLifecycleCommands(t *testing.T) {
+	s, f := newTestServer(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollback", "web-app"}, "Rolled back web-app: v99 (Rollback to v0)"},
+		{[]string{"rollback", "web-app", "v1"}, "Rollback to v1"},
+		{[]string{"ps:restart", "web-app"}, "Restarted web-app"},
+		{[]string{"ps:restart", "web-app", "web.2", "--no-wait"}, "Restarted web-app web.2"},
+		{[]string{"ps:stop", "web-app", "worker"}, "Stopped web-app worker"},
+		{[]string{"ps:start", "web-app", "worker"}, "Started web-app worker"},
+		{[]string{"maintenance:on", "web-app"}, "Maintenance mode on for web-app"},
+		{[]string{"ps:set", "web-app", "stop-timeout=45"}, "Set web-app stop-timeout to 45s"},
+	} {
+		r := run(s, c.args...)
+		if r.status != 0 || !strings.Contains(r.stdout, c.want) {
+			t.Errorf("%q: status %d stdout %q stderr %q; want %q", c.args, r.status, r.stdout, r.stderr, c.want)
+		}
+	}
+	if !slices.Equal(f.rolledBack, []int{0, 1}) || !slices.Equal(f.restarted, []string{"", "web.2"}) {
+		t.Errorf("rolled back %v, restarted %v", f.rolledBack, f.restarted)
+	}
+	if a := f.apps["web-app"]; !a.Maintenance || a.StopTimeout != 45*time.Second {
+		t.Errorf("app after commands: %+v", a)
+	}
+	r := run(s, "releases:info", "web-app", "v2", "--values")
+	if r.status != 0 || !strings.Contains(r.stdout, "release:") || !strings.Contains(r.stdout, "C='it'\\''s'") {
+		t.Errorf("releases:info --values: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	r = run(s, "releases:info", "web-app", "v2")
+	if strings.Contains(r.stdout, "it's") || !strings.Contains(r.stdout, "  C\n") {
+		t.Errorf("releases:info without --values shows values: %q", r.stdout)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollback", "web-app", "vx"}, `invalid release "vx"`},
+		{[]string{"rollback", "web-app", "v0"}, `invalid release "v0"`},
+		{[]string{"releases:info", "web-app", "v9"}, "web-app has no release v9"},
+		{[]string{"ps:restart", "web-app", "web.0"}, `invalid instance "web.0"`},
+		{[]string{"ps:set", "web-app", "stop-timeout=-1"}, `invalid stop-timeout "-1"`},
+		{[]string{"ps:stop", "web-app"}, "usage: ps:stop APP TYPE"},
+		{[]string{"config:get", "web-app", "--no-wait"}, `invalid config key "--no-wait"`},
+	} {
+		r := run(s, c.args...)
+		if r.status != 1 || !strings.HasPrefix(r.stderr, "paas: "+c.want) {
+			t.Errorf("%q: status %d stderr %q; want %q", c.args, r.status, r.stderr, c.want)
+		}
 	}
 }

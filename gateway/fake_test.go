@@ -18,16 +18,18 @@ import (
 
 // fakePlatform is an in-memory Platform for the gateway's tests.
 type fakePlatform struct {
-	mu        sync.Mutex
-	keys      map[string]string // fingerprint -> name
-	apps      map[string]*paas.App
-	config    map[string]map[string]string
-	releases  map[string][]paas.Release
-	procs     map[string][]paas.Process
-	deploys   []fakeDeploy
-	scaled    []map[string]int
-	logsCalls []logsCall
-	runs      []runCall
+	mu         sync.Mutex
+	keys       map[string]string // fingerprint -> name
+	apps       map[string]*paas.App
+	rolledBack []int
+	restarted  []string
+	config     map[string]map[string]string
+	releases   map[string][]paas.Release
+	procs      map[string][]paas.Process
+	deploys    []fakeDeploy
+	scaled     []map[string]int
+	logsCalls  []logsCall
+	runs       []runCall
 	// gate, when set, is waited on by Deploy after it wrote "step one".
 	gate chan struct{}
 }
@@ -178,6 +180,63 @@ func (f *fakePlatform) Scale(ctx context.Context, app string, counts map[string]
 	}
 	maps.Copy(a.Formation, counts)
 	f.scaled = append(f.scaled, maps.Clone(counts))
+	return nil
+}
+
+func (f *fakePlatform) Rollback(ctx context.Context, app, by string, version int, out io.Writer) (paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return paas.Release{}, notFound(app)
+	}
+	f.rolledBack = append(f.rolledBack, version)
+	return paas.Release{App: app, Version: 99, Description: fmt.Sprintf("Rollback to v%d", version)}, nil
+}
+
+func (f *fakePlatform) Restart(ctx context.Context, app, target string, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return notFound(app)
+	}
+	f.restarted = append(f.restarted, target)
+	return nil
+}
+
+func (f *fakePlatform) SetStopped(ctx context.Context, app, typ string, stopped bool, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	if stopped {
+		a.Formation[typ] = 0
+	} else {
+		a.Formation[typ] = 1
+	}
+	return nil
+}
+
+func (f *fakePlatform) SetMaintenance(ctx context.Context, app string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	a.Maintenance = on
+	return nil
+}
+
+func (f *fakePlatform) SetStopTimeout(ctx context.Context, app string, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	a.StopTimeout = d
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +38,11 @@ func RunHook(stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	}
 	if err := sc.Err(); err != nil {
 		return fail("hook: reading refs: %v", err)
+	}
+	if n, err := strconv.Atoi(env["GIT_PUSH_OPTION_COUNT"]); err == nil {
+		for i := 0; i < n && i < 32; i++ {
+			req.Options = append(req.Options, env["GIT_PUSH_OPTION_"+strconv.Itoa(i)])
+		}
 	}
 	cwd, _ := os.Getwd()
 	for _, k := range hookEnvVars {

@@ -31,6 +31,8 @@ type hookRequest struct {
 	Token string            `json:"token"`
 	Refs  []string          `json:"refs"` // "OLD NEW REF" lines as git gave them
 	Env   map[string]string `json:"env"`  // the quarantine-related git env of the hook
+	// Options are the push options (git push -o OPTION).
+	Options []string `json:"options,omitempty"`
 }
 
 // hookEnvVars are the variables of the hook's environment forwarded to the

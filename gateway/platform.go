@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"time"
 
 	"paas"
 	"paas/runtime"
@@ -34,6 +35,21 @@ type Platform interface {
 	// SetLimits sets the resource limits of a process type and restarts
 	// its instances with them.
 	SetLimits(ctx context.Context, app, typ string, l paas.Limits, out io.Writer) error
+
+	// Rollback makes a new release from release version's build and
+	// config (the previous successful release when version is 0) and
+	// rolls it out.
+	Rollback(ctx context.Context, app, by string, version int, out io.Writer) (paas.Release, error)
+	// Restart replaces running instances one at a time: all, those of a
+	// process type ("web"), or one ("web.2").
+	Restart(ctx context.Context, app, target string, out io.Writer) error
+	// SetStopped stops a process type (ps:stop) or starts it again with
+	// its remembered count (ps:start).
+	SetStopped(ctx context.Context, app, typ string, stopped bool, out io.Writer) error
+	// SetMaintenance turns the app's maintenance page on or off.
+	SetMaintenance(ctx context.Context, app string, on bool) error
+	// SetStopTimeout sets the app's grace period; 0 restores the default.
+	SetStopTimeout(ctx context.Context, app string, d time.Duration) error
 
 	// Run starts a one-off of the current release attached to stdio and
 	// returns its exit status.

@@ -44,7 +44,7 @@ func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdo
 	token, release := s.hooks.register(&pushSession{ctx: ctx, app: app, by: by, repo: repo})
 	defer release()
 
-	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "receive-pack", "--", repo)
+	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
 	return s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
 }
@@ -173,6 +173,14 @@ func (s *Server) receive(ps *pushSession, req hookRequest, out io.Writer) error 
 	}
 	ctx, cancel := context.WithCancel(ps.ctx)
 	defer cancel()
+	for _, o := range req.Options {
+		switch o {
+		case "no-wait":
+			ctx = paas.WithNoWait(ctx)
+		default:
+			return paas.Errorf("unknown push option %q (known: no-wait)", o)
+		}
+	}
 	src, err := startArchive(ctx, ps.repo, u.New, env)
 	if err != nil {
 		return err

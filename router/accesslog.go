@@ -56,12 +56,13 @@ func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Ti
 	b = append(b, st.id...)
 	b = append(b, " fwd="...)
 	b = strconv.AppendQuote(b, clientIP(req.RemoteAddr))
+	backend := st.getBackend()
 	b = append(b, " dyno="...)
-	if st.route != nil && len(st.route.backends) > 0 {
-		b = append(b, token(st.getBackend().Name)...)
+	if backend.Addr != "" {
+		b = append(b, token(backend.Name)...)
 	}
 	b = append(b, " connect="...)
-	if st.route != nil && len(st.route.backends) > 0 {
+	if backend.Addr != "" {
 		b = strconv.AppendInt(b, connect.Milliseconds(), 10)
 		b = append(b, "ms"...)
 	}

@@ -6,11 +6,12 @@ import (
 	"strconv"
 )
 
-// writePage writes a small HTML error page carrying the request id.
+// writePage writes a small HTML page of the platform carrying the request
+// id.
 func writePage(w http.ResponseWriter, status int, title, detail, id string) {
 	body := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) +
 		"</title></head>\n<body><h1>" + html.EscapeString(title) + "</h1>\n<p>" + html.EscapeString(detail) +
-		"</p>\n<p><small>Request ID: " + html.EscapeString(id) + "</small></p></body></html>\n"
+		"</p>\n<p><small>Request ID: " + html.EscapeString(id) + "</small></p>\n<p><small>paas</small></p></body></html>\n"
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -15,7 +15,7 @@ import (
 func (r *Router) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        r.rewrite,
-		Transport:      retryTransport{next: r.transport},
+		Transport:      backendTransport{r: r},
 		FlushInterval:  -1,
 		BufferPool:     newBufferPool(),
 		ModifyResponse: modifyResponse,
@@ -25,15 +25,13 @@ func (r *Router) newProxy() *httputil.ReverseProxy {
 }
 
 // ServeHTTP routes req by its host: 404 for an unknown app, 503 for an app
-// without web instances, else it forwards req to the next instance.
+// in maintenance mode or without web instances, else it forwards req to
+// the next instance and counts it in flight there until it ends.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	id := requestID(req.Header.Get("X-Request-Id"))
 	app := appFor(normalizeHost(req.Host), r.domain)
-	var rt *route
-	if app != "" {
-		rt = r.lookup(app)
-	}
+	rt, tg := r.choose(app)
 	if rt == nil {
 		w.Header().Set("X-Request-Id", id)
 		writePage(w, http.StatusNotFound, "No such app",
@@ -41,10 +39,13 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	st := &reqState{app: app, id: id, route: rt, start: start}
+	st := &reqState{app: app, id: id, route: rt, start: start, target: tg}
 	rw := &responseWriter{ResponseWriter: w}
-	b, ok := rt.pick()
-	if !ok {
+	if rt.maintenance {
+		r.serveMaintenance(st, rw, req)
+		return
+	}
+	if tg == nil {
 		st.code, st.desc = "H14", "No web processes running"
 		w.Header().Set("X-Request-Id", id)
 		writePage(rw, http.StatusServiceUnavailable, "No web processes running",
@@ -52,7 +53,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.logAccess(st, req, rw)
 		return
 	}
-	st.backend = b
+	// The request leaves the count of whichever backend it ends on, even
+	// when the response copy panics below.
+	defer func() { r.release(st.getTarget().ep) }()
 
 	// A response copy that fails midway aborts the handler with a panic;
 	// the request is still logged.
@@ -76,6 +79,26 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	})
 	r.proxy.ServeHTTP(rw, req.WithContext(ctx))
 	r.logAccess(st, req, rw)
+}
+
+// choose returns app's route and, unless the app is in maintenance mode or
+// has no backend, the next backend with the request counted in flight to
+// it. The route is nil for an unknown app.
+func (r *Router) choose(app string) (*route, *target) {
+	if app == "" {
+		return nil, nil
+	}
+	for {
+		rt := r.lookup(app)
+		if rt == nil || rt.maintenance {
+			return rt, nil
+		}
+		tg := rt.pick()
+		if tg == nil || r.acquire(tg.ep) {
+			return rt, tg
+		}
+		// tg was retired after rt was read: a newer table is published.
+	}
 }
 
 // rewrite points the outbound request at the chosen backend and sets the

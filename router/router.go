@@ -1,11 +1,15 @@
 // Package router is the HTTP front door: it maps a request's host to the
 // web instances of one app, forwards the request to one of them with the
 // usual forwarding headers, and writes a request line to the app's log.
+// It counts the requests in flight to each instance so that a caller can
+// drain instances it has taken out of service, and it can hold an app in
+// maintenance mode.
 package router
 
 import (
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -39,66 +43,108 @@ type Config struct {
 }
 
 // Router routes requests by host to app backends. It is an http.Handler and
-// is safe for concurrent use; Set and Remove may be called while serving.
+// is safe for concurrent use; Set, Remove, SetMaintenance and Drain may be
+// called while serving.
 type Router struct {
-	domain    string
-	log       *slog.Logger
-	accessLog func(app, line string)
-	proxy     *httputil.ReverseProxy
-	transport *http.Transport
+	domain        string
+	log           *slog.Logger
+	accessLog     func(app, line string)
+	proxy         *httputil.ReverseProxy
+	dialer        *net.Dialer
+	headerTimeout time.Duration
 
-	mu     sync.Mutex                 // serialises writers of routes
-	routes atomic.Pointer[routeTable] // read without locking
+	mu        sync.Mutex                 // serialises writers of routes; guards endpoints
+	routes    atomic.Pointer[routeTable] // read without locking
+	endpoints map[string]*endpoint       // by address: those routed and those not yet drained
 }
 
 // routeTable is an immutable map from app name to its route.
 type routeTable map[string]*route
 
-// route is the backend set of one app. backends is never modified after
-// the route is published.
+// route is the state of one app. It is never modified after it is
+// published.
 type route struct {
-	backends []Backend
-	next     atomic.Uint64 // round-robin counter
+	targets     []target
+	maintenance bool
+	next        atomic.Uint64 // round-robin counter
+}
+
+// target is one backend of a route with its endpoint.
+type target struct {
+	Backend
+	ep *endpoint
 }
 
 // New returns a Router with no apps.
 func New(cfg Config) *Router {
+	dialTimeout := cfg.DialTimeout
+	if dialTimeout <= 0 {
+		dialTimeout = defaultDialTimeout
+	}
+	headerTimeout := cfg.ResponseHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = defaultResponseHeaderTimeout
+	}
 	r := &Router{
-		domain:    normalizeHost(cfg.Domain),
-		log:       cfg.Logger,
-		accessLog: cfg.AccessLog,
+		domain:        normalizeHost(cfg.Domain),
+		log:           cfg.Logger,
+		accessLog:     cfg.AccessLog,
+		dialer:        &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		headerTimeout: headerTimeout,
+		endpoints:     make(map[string]*endpoint),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	r.transport = newTransport(cfg)
 	r.proxy = r.newProxy()
 	r.routes.Store(&routeTable{})
 	return r
 }
 
 // Set replaces the app's backends. An empty list keeps the app known with
-// no web instance: its requests get 503.
+// no web instance: its requests get 503. Requests that start after Set
+// returns go to the new backends only; those still in flight to a backend
+// Set dropped can be waited for with Drain. The app's maintenance mode is
+// kept.
 func (r *Router) Set(app string, backends []Backend) {
-	rt := &route{backends: append([]Backend(nil), backends...)}
-	r.update(func(t routeTable) { t[strings.ToLower(app)] = rt })
+	r.update(app, func(old *route) *route {
+		rt := &route{targets: make([]target, len(backends))}
+		if old != nil {
+			rt.maintenance = old.maintenance
+		}
+		for i, b := range backends {
+			rt.targets[i] = target{Backend: b, ep: r.endpointLocked(b.Addr)}
+		}
+		return rt
+	})
 }
 
-// Remove forgets the app: its requests get 404.
+// Remove forgets the app, maintenance mode included: its requests get
+// 404. Connections to its backends are closed once their requests in
+// flight have finished.
 func (r *Router) Remove(app string) {
-	r.update(func(t routeTable) { delete(t, strings.ToLower(app)) })
+	r.update(app, func(*route) *route { return nil })
 }
 
-// update publishes a modified copy of the route table.
-func (r *Router) update(change func(routeTable)) {
+// update publishes a copy of the route table in which app's route is
+// change(the current one), or absent when change returns nil. Then it
+// retires the endpoints no route names any more. change runs with r.mu
+// held.
+func (r *Router) update(app string, change func(old *route) *route) {
+	app = strings.ToLower(app)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := maps.Clone(*r.routes.Load())
 	if t == nil {
 		t = routeTable{}
 	}
-	change(t)
+	if rt := change(t[app]); rt != nil {
+		t[app] = rt
+	} else {
+		delete(t, app)
+	}
 	r.routes.Store(&t)
+	r.retireUnusedLocked(t)
 }
 
 // lookup returns the route of app, or nil.
@@ -106,17 +152,24 @@ func (r *Router) lookup(app string) *route {
 	return (*r.routes.Load())[app]
 }
 
-// pick returns the next backend in round-robin order.
-func (rt *route) pick() (Backend, bool) {
-	n := uint64(len(rt.backends))
+// pick returns the next backend in round-robin order, nil when there is
+// none.
+func (rt *route) pick() *target {
+	n := uint64(len(rt.targets))
 	if n == 0 {
-		return Backend{}, false
+		return nil
 	}
-	return rt.backends[(rt.next.Add(1)-1)%n], true
+	return &rt.targets[(rt.next.Add(1)-1)%n]
 }
 
 // Handler returns the Router as an http.Handler.
 func (r *Router) Handler() http.Handler { return r }
 
 // Close closes idle connections to backends.
-func (r *Router) Close() { r.transport.CloseIdleConnections() }
+func (r *Router) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.endpoints {
+		e.transport.CloseIdleConnections()
+	}
+}

@@ -15,8 +15,8 @@ type reqState struct {
 	route *route
 	start time.Time
 
-	mu      sync.Mutex
-	backend Backend
+	mu     sync.Mutex
+	target *target // the backend the request is counted against; nil if none
 
 	connected atomic.Int64 // nanoseconds from start to a backend connection; 0 until then
 
@@ -37,16 +37,28 @@ func stateFrom(ctx context.Context) *reqState {
 	return st
 }
 
-func (st *reqState) setBackend(b Backend) {
-	st.mu.Lock()
-	st.backend = b
-	st.mu.Unlock()
-}
-
-func (st *reqState) getBackend() Backend {
+// swapTarget makes tg the request's backend and returns the endpoint of
+// the previous one.
+func (st *reqState) swapTarget(tg *target) *endpoint {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.backend
+	old := st.target
+	st.target = tg
+	return old.ep
+}
+
+func (st *reqState) getTarget() *target {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.target
+}
+
+// getBackend returns the request's backend, zero when it has none.
+func (st *reqState) getBackend() Backend {
+	if tg := st.getTarget(); tg != nil {
+		return tg.Backend
+	}
+	return Backend{}
 }
 
 // gotConn records the first connection to a backend.

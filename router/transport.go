@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -14,22 +15,14 @@ const (
 	defaultResponseHeaderTimeout = 30 * time.Second
 )
 
-// newTransport returns the transport shared by every backend of a Router.
-// It never uses an environment proxy and passes encodings through as is.
-func newTransport(cfg Config) *http.Transport {
-	dialTimeout := cfg.DialTimeout
-	if dialTimeout <= 0 {
-		dialTimeout = defaultDialTimeout
-	}
-	headerTimeout := cfg.ResponseHeaderTimeout
-	if headerTimeout <= 0 {
-		headerTimeout = defaultResponseHeaderTimeout
-	}
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+// newTransport returns the transport of one backend address: its pool of
+// keep-alive connections is that instance's alone. It never uses an
+// environment proxy and passes encodings through as is.
+func newTransport(headerTimeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          4096,
+		DialContext:           dial,
+		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: headerTimeout,
@@ -39,37 +32,45 @@ func newTransport(cfg Config) *http.Transport {
 	}
 }
 
-// retryTransport sends a request to the next backend of the app when
-// connecting to the chosen one fails. Nothing reached the failed backend,
-// so this is safe for any method; only requests without a body are
-// retried, since the transport consumes the body on failure.
-type retryTransport struct {
-	next http.RoundTripper
+// backendTransport sends a request through the transport of the backend
+// it holds. When connecting fails it moves the request to the next backend
+// of the same route that is still in service. Nothing reached the failed
+// backend, so this is safe for any method; only requests without a body
+// are retried, since the transport consumes the body on failure.
+type backendTransport struct {
+	r *Router
 }
 
-func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, err := t.next.RoundTrip(req)
+func (t backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateFrom(req.Context())
-	if err == nil || st == nil || st.route == nil || !isDialError(err) {
+	if st == nil || st.getTarget() == nil {
+		return nil, errors.New("router: request without a backend")
+	}
+	failed := st.getTarget()
+	res, err := failed.ep.transport.RoundTrip(req)
+	if err == nil || !isDialError(err) {
 		return res, err
 	}
-	backends := st.route.backends
+	targets := st.route.targets
 	first := 0
-	for i, b := range backends {
-		if b.Addr == req.URL.Host {
+	for i := range targets {
+		if &targets[i] == failed {
 			first = i
 			break
 		}
 	}
-	for k := 1; k < len(backends) && err != nil && isDialError(err); k++ {
+	for k := 1; k < len(targets) && err != nil && isDialError(err); k++ {
 		if (req.Body != nil && req.Body != http.NoBody) || req.Context().Err() != nil {
 			break
 		}
-		b := backends[(first+k)%len(backends)]
-		st.setBackend(b)
+		next := &targets[(first+k)%len(targets)]
+		if !t.r.acquire(next.ep) {
+			continue // being drained: no new work for it
+		}
+		t.r.release(st.swapTarget(next))
 		retry := req.Clone(req.Context())
-		retry.URL.Host = b.Addr
-		res, err = t.next.RoundTrip(retry)
+		retry.URL.Host = next.Addr
+		res, err = next.ep.transport.RoundTrip(retry)
 	}
 	return res, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"time"
 
 	"paas"
 
@@ -124,21 +125,16 @@ func (s *Store) Config(app string) (map[string]string, error) {
 }
 
 // SetFormation sets instance counts for the given process types, leaving
-// the others as they are. It creates no release.
+// the others as they are. It creates no release. A type scaled explicitly
+// is no longer remembered as stopped.
 func (s *Store) SetFormation(app string, counts map[string]int) (paas.App, error) {
-	var out paas.App
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := loadApp(tx, app)
-		if err != nil {
-			return err
-		}
+	return s.update(app, func(rec *appRecord) error {
 		for t, n := range counts {
 			rec.Formation[t] = n
+			delete(rec.Stopped, t)
 		}
-		out = rec.App
-		return saveApp(tx, rec)
+		return nil
 	})
-	return out, err
 }
 
 // ReserveBuild allocates the app's next build number.
@@ -159,12 +155,7 @@ func (s *Store) ReserveBuild(app string) (int, error) {
 // SetLimits sets the resource limits of one process type. It creates no
 // release.
 func (s *Store) SetLimits(app, typ string, l paas.Limits) (paas.App, error) {
-	var out paas.App
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := loadApp(tx, app)
-		if err != nil {
-			return err
-		}
+	return s.update(app, func(rec *appRecord) error {
 		if rec.Limits == nil {
 			rec.Limits = map[string]paas.Limits{}
 		}
@@ -173,8 +164,72 @@ func (s *Store) SetLimits(app, typ string, l paas.Limits) (paas.App, error) {
 		} else {
 			rec.Limits[typ] = l
 		}
+		return nil
+	})
+}
+
+// update loads app, applies f and saves it, in one transaction.
+func (s *Store) update(app string, f func(rec *appRecord) error) (paas.App, error) {
+	var out paas.App
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		if err := f(rec); err != nil {
+			return err
+		}
 		out = rec.App
 		return saveApp(tx, rec)
 	})
 	return out, err
+}
+
+// SetMaintenance turns the app's maintenance mode on or off.
+func (s *Store) SetMaintenance(app string, on bool) (paas.App, error) {
+	return s.update(app, func(rec *appRecord) error {
+		rec.Maintenance = on
+		return nil
+	})
+}
+
+// SetStopTimeout sets the app's grace period; 0 restores the default.
+func (s *Store) SetStopTimeout(app string, d time.Duration) (paas.App, error) {
+	return s.update(app, func(rec *appRecord) error {
+		rec.StopTimeout = d
+		return nil
+	})
+}
+
+// StopType scales a process type to 0, remembering its count for
+// StartType. Stopping a stopped type changes nothing.
+func (s *Store) StopType(app, typ string) (paas.App, error) {
+	return s.update(app, func(rec *appRecord) error {
+		n, ok := rec.Formation[typ]
+		if !ok && typ == "web" {
+			n = 1
+		}
+		if n == 0 {
+			return nil
+		}
+		if rec.Stopped == nil {
+			rec.Stopped = map[string]int{}
+		}
+		rec.Stopped[typ] = n
+		rec.Formation[typ] = 0
+		return nil
+	})
+}
+
+// StartType restores the count a process type had before StopType.
+func (s *Store) StartType(app, typ string) (paas.App, error) {
+	return s.update(app, func(rec *appRecord) error {
+		n, ok := rec.Stopped[typ]
+		if !ok {
+			return paas.Errorf("%s is not stopped", typ)
+		}
+		rec.Formation[typ] = n
+		delete(rec.Stopped, typ)
+		return nil
+	})
 }

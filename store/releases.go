@@ -17,7 +17,8 @@ func appBucket(tx *bolt.Tx, top []byte, app string) (*bolt.Bucket, error) {
 	return tx.Bucket(top).CreateBucketIfNotExists([]byte(app))
 }
 
-// addRelease stores r as the app's next release and makes it current.
+// addRelease stores r as the app's next release, pending: it becomes
+// current only when Activate says it runs.
 func addRelease(tx *bolt.Tx, rec *appRecord, r paas.Release) (paas.Release, error) {
 	b, err := appBucket(tx, bucketReleases, rec.Name)
 	if err != nil {
@@ -26,10 +27,10 @@ func addRelease(tx *bolt.Tx, rec *appRecord, r paas.Release) (paas.Release, erro
 	rec.LastRelease++
 	r.App = rec.Name
 	r.Version = rec.LastRelease
+	r.Status = paas.StatusPending
 	if err := put(b, itob(r.Version), r); err != nil {
 		return r, err
 	}
-	rec.Release = r.Version
 	return r, saveApp(tx, rec)
 }
 
@@ -50,8 +51,8 @@ func loadRelease(tx *bolt.Tx, app string, v int) (paas.Release, error) {
 	return r, nil
 }
 
-// Deploy records a finished build and makes a new current release of it
-// with a snapshot of the app's config, in one transaction.
+// Deploy records a finished build and makes a pending release of it with
+// a snapshot of the app's config, in one transaction.
 func (s *Store) Deploy(app string, b paas.Build, by string) (paas.Release, error) {
 	var rel paas.Release
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -77,12 +78,157 @@ func (s *Store) Deploy(app string, b paas.Build, by string) (paas.Release, error
 			Slug:         b.Slug,
 			Buildpacks:   b.Buildpacks,
 			Port:         b.Port,
+			Healthchecks: b.Healthchecks,
 			CreatedAt:    s.now(),
 			CreatedBy:    by,
 		})
 		return err
 	})
 	return rel, err
+}
+
+// derive makes a pending release from the build of from, with config cfg.
+func (s *Store) derive(tx *bolt.Tx, rec *appRecord, from paas.Release, cfg map[string]string, desc, by string) (paas.Release, error) {
+	return addRelease(tx, rec, paas.Release{
+		Build:        from.Build,
+		Commit:       from.Commit,
+		Description:  desc,
+		Config:       cfg,
+		ProcessTypes: from.ProcessTypes,
+		Slug:         from.Slug,
+		Buildpacks:   from.Buildpacks,
+		Port:         from.Port,
+		Healthchecks: from.Healthchecks,
+		CreatedAt:    s.now(),
+		CreatedBy:    by,
+	})
+}
+
+// ChangeConfig sets and unset config vars. Without a current release the
+// change is stored at once and rel is nil; it takes effect at the first
+// deploy. Otherwise a pending release of the current build with the
+// changed config is returned, and the app's config changes only when that
+// release is activated.
+func (s *Store) ChangeConfig(app string, set map[string]string, unset []string, by string) (rel *paas.Release, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		cfg := maps.Clone(rec.Config)
+		for k, v := range set {
+			cfg[k] = v
+		}
+		for _, k := range unset {
+			delete(cfg, k)
+		}
+		if rec.Release == 0 {
+			rec.Config = cfg
+			return saveApp(tx, rec)
+		}
+		cur, err := loadRelease(tx, app, rec.Release)
+		if err != nil {
+			return fmt.Errorf("reading current release: %w", err)
+		}
+		r, err := s.derive(tx, rec, cur, cfg, configDescription(set, unset), by)
+		rel = &r
+		return err
+	})
+	return rel, err
+}
+
+// Rollback makes a pending release of release target's build and config.
+func (s *Store) Rollback(app string, target int, by string) (paas.Release, error) {
+	var rel paas.Release
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		from, err := loadRelease(tx, app, target)
+		if err != nil {
+			return err
+		}
+		if from.Pruned {
+			return paas.Errorf("cannot roll back to %s: its build was pruned", from.Name())
+		}
+		rel, err = s.derive(tx, rec, from, maps.Clone(from.Config), "Rollback to "+from.Name(), by)
+		return err
+	})
+	return rel, err
+}
+
+// Activate marks release v succeeded and makes it current; the app's
+// config becomes the release's.
+func (s *Store) Activate(app string, v int) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := loadApp(tx, app)
+		if err != nil {
+			return err
+		}
+		r, err := loadRelease(tx, app, v)
+		if err != nil {
+			return err
+		}
+		r.Status = paas.StatusSucceeded
+		r.Failure = ""
+		if err := putRelease(tx, r); err != nil {
+			return err
+		}
+		rec.Release = v
+		rec.Config = maps.Clone(r.Config)
+		if rec.Config == nil {
+			rec.Config = map[string]string{}
+		}
+		return saveApp(tx, rec)
+	})
+}
+
+// FailRelease marks release v failed with a reason.
+func (s *Store) FailRelease(app string, v int, reason string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		r, err := loadRelease(tx, app, v)
+		if err != nil {
+			return err
+		}
+		r.Status = paas.StatusFailed
+		r.Failure = reason
+		return putRelease(tx, r)
+	})
+}
+
+// FailPending marks every pending release failed with reason (a deploy
+// interrupted by a stop of paasd) and returns them.
+func (s *Store) FailPending(reason string) ([]paas.Release, error) {
+	var failed []paas.Release
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReleases).ForEachBucket(func(app []byte) error {
+			b := tx.Bucket(bucketReleases).Bucket(app)
+			return b.ForEach(func(k, v []byte) error {
+				var r paas.Release
+				if err := json.Unmarshal(v, &r); err != nil {
+					return err
+				}
+				if r.Status != paas.StatusPending {
+					return nil
+				}
+				r.Status = paas.StatusFailed
+				r.Failure = reason
+				failed = append(failed, r)
+				return put(b, k, r)
+			})
+		})
+	})
+	return failed, err
+}
+
+func putRelease(tx *bolt.Tx, r paas.Release) error {
+	b := tx.Bucket(bucketReleases).Bucket([]byte(r.App))
+	if b == nil {
+		return paas.ErrReleaseNotFound
+	}
+	r.Pruned = false // derived at read time, never stored
+	return put(b, itob(r.Version), r)
 }
 
 // MarkPruned records that build n's artifact was removed.
@@ -111,47 +257,6 @@ func pruned(tx *bolt.Tx, app string, n int) bool {
 	var b paas.Build
 	ok, err := get(bb, itob(n), &b)
 	return err == nil && ok && b.Pruned
-}
-
-// ChangeConfig sets and unsets config vars in one transaction. When the
-// app has a current release, a new release is made from its build with the
-// new config and returned; otherwise rel is nil and the change takes effect
-// at the first deploy.
-func (s *Store) ChangeConfig(app string, set map[string]string, unset []string, by string) (rel *paas.Release, err error) {
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := loadApp(tx, app)
-		if err != nil {
-			return err
-		}
-		for k, v := range set {
-			rec.Config[k] = v
-		}
-		for _, k := range unset {
-			delete(rec.Config, k)
-		}
-		if rec.Release == 0 {
-			return saveApp(tx, rec)
-		}
-		cur, err := loadRelease(tx, app, rec.Release)
-		if err != nil {
-			return fmt.Errorf("reading current release: %w", err)
-		}
-		r, err := addRelease(tx, rec, paas.Release{
-			Build:        cur.Build,
-			Commit:       cur.Commit,
-			Description:  configDescription(set, unset),
-			Config:       maps.Clone(rec.Config),
-			ProcessTypes: cur.ProcessTypes,
-			Slug:         cur.Slug,
-			Buildpacks:   cur.Buildpacks,
-			Port:         cur.Port,
-			CreatedAt:    s.now(),
-			CreatedBy:    by,
-		})
-		rel = &r
-		return err
-	})
-	return rel, err
 }
 
 // Release returns release v of app.
@@ -213,22 +318,4 @@ func configDescription(set map[string]string, unset []string) string {
 		parts = append(parts, "Unset "+strings.Join(u, ", "))
 	}
 	return strings.Join(parts, "; ") + " config vars"
-}
-
-// SetCurrent points the app at an existing release v, as when a release
-// that failed to start leaves the previous one running.
-func (s *Store) SetCurrent(app string, v int) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := loadApp(tx, app)
-		if err != nil {
-			return err
-		}
-		if v != 0 {
-			if _, err := loadRelease(tx, app, v); err != nil {
-				return err
-			}
-		}
-		rec.Release = v
-		return saveApp(tx, rec)
-	})
 }

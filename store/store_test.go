@@ -58,8 +58,15 @@ func TestReleasesAndConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.Version != 1 || r1.Description != "Deploy 0123456" || r1.Config["A"] != "1" {
+	if r1.Version != 1 || r1.Description != "Deploy 0123456" || r1.Config["A"] != "1" || r1.Status != paas.StatusPending {
 		t.Fatalf("r1 = %+v", r1)
+	}
+	// A pending release is not current until it is activated.
+	if app, _ := s.App("hello"); app.Release != 0 {
+		t.Fatalf("pending release is current: %d", app.Release)
+	}
+	if err := s.Activate("hello", 1); err != nil {
+		t.Fatal(err)
 	}
 	r2, err := s.ChangeConfig("hello", map[string]string{"B": "$(id)\nx"}, []string{"A"}, "bob")
 	if err != nil {
@@ -68,10 +75,28 @@ func TestReleasesAndConfig(t *testing.T) {
 	if r2.Version != 2 || r2.Slug != "/slug/b1" || r2.Config["B"] != "$(id)\nx" || r2.Config["A"] != "" || r2.Description != "Set B; Unset A config vars" {
 		t.Fatalf("r2 = %+v", r2)
 	}
-	// Releases are immutable snapshots: v1 still has A.
-	old, _ := s.Release("hello", 1)
-	if old.Config["A"] != "1" {
-		t.Fatalf("v1 changed: %+v", old)
+	// The app's config changes only when the release goes live.
+	if cfg, _ := s.Config("hello"); cfg["A"] != "1" || cfg["B"] != "" {
+		t.Fatalf("config changed before activation: %v", cfg)
+	}
+	if err := s.FailRelease("hello", 2, "health check failed"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := s.Config("hello"); cfg["A"] != "1" {
+		t.Fatalf("failed release changed config: %v", cfg)
+	}
+	r3, err := s.ChangeConfig("hello", map[string]string{"C": "3"}, nil, "bob")
+	if err != nil || r3.Config["A"] != "1" || r3.Config["B"] != "" {
+		t.Fatalf("r3 built on a failed release's config: %+v %v", r3, err)
+	}
+	s.Activate("hello", 3)
+	if cfg, _ := s.Config("hello"); cfg["C"] != "3" || cfg["A"] != "1" {
+		t.Fatalf("config after activation: %v", cfg)
+	}
+	// Rollback to v1 restores its build and config.
+	r4, err := s.Rollback("hello", 1, "carol")
+	if err != nil || r4.Description != "Rollback to v1" || r4.Config["C"] != "" || r4.Build != 1 {
+		t.Fatalf("rollback = %+v %v", r4, err)
 	}
 	s.Close()
 	s2, err := Open(path)
@@ -79,13 +104,38 @@ func TestReleasesAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
+	// A stop of paasd mid-deploy leaves r4 pending: the next start fails it.
+	failed, err := s2.FailPending("interrupted")
+	if err != nil || len(failed) != 1 || failed[0].Version != 4 {
+		t.Fatalf("FailPending = %+v %v", failed, err)
+	}
 	rs, err := s2.Releases("hello")
-	if err != nil || len(rs) != 2 || rs[0].Version != 2 {
+	if err != nil || len(rs) != 4 || rs[0].Status != paas.StatusFailed || rs[0].Failure != "interrupted" || rs[2].Status != paas.StatusFailed || rs[1].Status != paas.StatusSucceeded {
 		t.Fatalf("releases after reopen = %+v %v", rs, err)
 	}
-	app, _ := s2.App("hello")
-	if app.Release != 2 {
-		t.Fatalf("current = %d", app.Release)
+	if app, _ := s2.App("hello"); app.Release != 3 {
+		t.Fatalf("current = %d, want 3", app.Release)
+	}
+}
+
+func TestStopAndStartType(t *testing.T) {
+	s, _ := open(t)
+	s.CreateApp("hello", "a")
+	s.SetFormation("hello", map[string]int{"worker": 3})
+	a, _ := s.StopType("hello", "worker")
+	if a.Formation["worker"] != 0 || a.Stopped["worker"] != 3 {
+		t.Fatalf("after stop: %+v", a)
+	}
+	a, _ = s.StopType("hello", "web") // web defaults to 1
+	if a.Stopped["web"] != 1 {
+		t.Fatalf("web not remembered: %+v", a)
+	}
+	a, err := s.StartType("hello", "worker")
+	if err != nil || a.Formation["worker"] != 3 || a.Stopped["worker"] != 0 {
+		t.Fatalf("after start: %+v %v", a, err)
+	}
+	if _, err := s.StartType("hello", "worker"); err == nil {
+		t.Fatal("starting a running type succeeded")
 	}
 }
 
@@ -94,6 +144,7 @@ func TestReleaseNumbersUnderConcurrency(t *testing.T) {
 	s.CreateApp("hello", "a")
 	n, _ := s.ReserveBuild("hello")
 	s.Deploy("hello", paas.Build{Number: n, Commit: "c"}, "a")
+	s.Activate("hello", 1)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)

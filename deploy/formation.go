@@ -1,0 +1,171 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"paas"
+)
+
+// currentRelease returns the app (read under its lock) and its current
+// release.
+func (s *Service) currentRelease(app string) (paas.App, paas.Release, error) {
+	a, err := s.cfg.Store.App(app)
+	if err != nil {
+		return a, paas.Release{}, userError(app, err)
+	}
+	if a.Release == 0 {
+		return a, paas.Release{}, paas.Errorf("app %s has no release yet: push code first", app)
+	}
+	rel, err := s.cfg.Store.Release(app, a.Release)
+	return a, rel, err
+}
+
+// SetStopped stops a process type (ps:stop: scaled to 0, its count
+// remembered) or starts it again with that count (ps:start).
+func (s *Service) SetStopped(ctx context.Context, app, typ string, stopped bool, out io.Writer) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	if err := paas.ValidateProcessType(typ); err != nil {
+		return err
+	}
+	st := s.state(app)
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, rel, err := s.currentRelease(app)
+	if err != nil {
+		return err
+	}
+	if _, ok := rel.ProcessTypes[typ]; !ok || typ == "release" {
+		return paas.Errorf("no %s process type in %s", typ, rel.Name())
+	}
+	var a paas.App
+	if stopped {
+		a, err = s.cfg.Store.StopType(app, typ)
+	} else {
+		a, err = s.cfg.Store.StartType(app, typ)
+	}
+	if err != nil {
+		return userError(app, err)
+	}
+	verb := "Started"
+	if stopped {
+		verb = "Stopped"
+	}
+	s.event(app, "%s %s", verb, typ)
+	return s.converge(ctx, st, rel, a, out)
+}
+
+// Restart replaces running instances one at a time: all of them, those of
+// a process type ("web"), or one instance ("web.2"). Each replacement must
+// be healthy before its predecessor is drained and stopped; a replacement
+// that fails stops the restart and leaves the rest untouched.
+func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	st := s.state(app)
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	a, rel, err := s.currentRelease(app)
+	if err != nil {
+		return err
+	}
+	st.setGrace(s.grace(a))
+	var olds []*instance
+	for _, in := range st.all() {
+		if in.stopping || in.spec.Release != rel.Version {
+			continue
+		}
+		if target == "" || target == in.spec.Type || target == in.name() {
+			olds = append(olds, in)
+		}
+	}
+	if len(olds) == 0 {
+		return paas.Errorf("no running instance of %s matches %q", app, target)
+	}
+	slices.SortFunc(olds, func(x, y *instance) int {
+		if c := strings.Compare(x.spec.Type, y.spec.Type); c != 0 {
+			return c
+		}
+		return x.spec.Index - y.spec.Index
+	})
+	s.event(app, "Restarting %d instance(s)", len(olds))
+	for _, old := range olds {
+		spec := s.spec(rel, old.spec.Type, old.spec.Index, a.Limits[old.spec.Type], st.getGrace())
+		in, err := s.startInstance(st, spec, 0, true)
+		if err != nil {
+			return err
+		}
+		err = s.waitUp(ctx, st, []*instance{in}, rel.Healthchecks, out)
+		if err == nil {
+			err = crashedAtStart(st, []*instance{in})
+		}
+		if err != nil {
+			s.stopAll(st, []*instance{in})
+			return err
+		}
+		st.mu.Lock()
+		in.booting = false
+		old.stopping = true
+		old.state = "stopping"
+		if old.timer != nil {
+			old.timer.Stop()
+		}
+		st.mu.Unlock()
+		s.updateRoutes(st)
+		s.retire(st, []*instance{old})
+		if out != nil {
+			fmt.Fprintf(out, "       Restarted %s\n", in.name())
+		}
+	}
+	return nil
+}
+
+// SetMaintenance turns maintenance mode on or off: the router answers 503
+// with a maintenance page; instances keep running.
+func (s *Service) SetMaintenance(ctx context.Context, app string, on bool) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.SetMaintenance(app, on); err != nil {
+		return userError(app, err)
+	}
+	s.cfg.Router.SetMaintenance(app, on)
+	state := "off"
+	if on {
+		state = "on"
+	}
+	s.event(app, "Maintenance mode %s", state)
+	return nil
+}
+
+// SetStopTimeout sets the app's grace period between SIGTERM and SIGKILL;
+// 0 restores the platform's default. It applies to instances started from
+// now on and to every stop.
+func (s *Service) SetStopTimeout(ctx context.Context, app string, d time.Duration) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	if d < 0 || d > time.Hour {
+		return paas.Errorf("invalid stop timeout %s: use 0 to 3600 seconds", d)
+	}
+	a, err := s.cfg.Store.SetStopTimeout(app, d)
+	if err != nil {
+		return userError(app, err)
+	}
+	s.state(app).setGrace(s.grace(a))
+	s.event(app, "Stop timeout set to %s", s.grace(a))
+	return nil
+}

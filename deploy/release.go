@@ -1,0 +1,231 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"paas"
+	"paas/builder"
+	"paas/gateway"
+	"paas/runtime"
+)
+
+// Deploy builds a pushed commit, makes a release of it and rolls it out.
+func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
+	app := req.App
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	st := s.state(app)
+	unlock, err := s.lock(ctx, st, req.Out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	n, err := s.cfg.Store.ReserveBuild(app)
+	if err != nil {
+		return userError(app, err)
+	}
+	cfg, err := s.cfg.Store.Config(app)
+	if err != nil {
+		return userError(app, err)
+	}
+	release, err := s.buildSlot(ctx, req.Out)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	s.event(app, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
+	res, err := s.cfg.Builder.Build(ctx, builder.Request{
+		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
+	})
+	release()
+	if err != nil {
+		s.event(app, "Build %d failed after %s", n, time.Since(start).Round(time.Millisecond))
+		return err
+	}
+	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	rel, err := s.cfg.Store.Deploy(app, paas.Build{
+		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes,
+		Buildpacks: res.Buildpacks, Port: res.Port, Healthchecks: res.Healthchecks,
+	}, req.By)
+	if err != nil {
+		return userError(app, err)
+	}
+	s.event(app, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
+	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
+	if err := s.rollout(ctx, st, rel, req.Out, true); err != nil {
+		return err
+	}
+	s.prune(context.WithoutCancel(ctx), app)
+	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
+	return nil
+}
+
+// Rollback makes a new release from release target's build and config
+// (the previous successful release when target is 0) and rolls it out.
+func (s *Service) Rollback(ctx context.Context, app, by string, target int, out io.Writer) (paas.Release, error) {
+	a, err := s.App(ctx, app)
+	if err != nil {
+		return paas.Release{}, err
+	}
+	st := s.state(app)
+	unlock, err := s.lock(ctx, st, out)
+	if err != nil {
+		return paas.Release{}, err
+	}
+	defer unlock()
+	if a, err = s.cfg.Store.App(app); err != nil {
+		return paas.Release{}, userError(app, err)
+	}
+	if target == 0 {
+		if target, err = s.previousRelease(a); err != nil {
+			return paas.Release{}, err
+		}
+	}
+	if target == a.Release {
+		return paas.Release{}, paas.Errorf("v%d is already the current release", target)
+	}
+	rel, err := s.cfg.Store.Rollback(app, target, by)
+	if err != nil {
+		if errors.Is(err, paas.ErrReleaseNotFound) {
+			return paas.Release{}, paas.Errorf("%s has no release v%d", app, target)
+		}
+		return paas.Release{}, err
+	}
+	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	if out != nil {
+		fmt.Fprintf(out, "-----> Rolling back %s to v%d as %s\n", app, target, rel.Name())
+	}
+	return rel, s.rollout(ctx, st, rel, out, false)
+}
+
+// previousRelease is the newest successful release before the current
+// one whose build is still there.
+func (s *Service) previousRelease(a paas.App) (int, error) {
+	rels, err := s.cfg.Store.Releases(a.Name)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rels {
+		if r.Version < a.Release && r.Status != paas.StatusFailed && r.Status != paas.StatusPending && !r.Pruned {
+			return r.Version, nil
+		}
+	}
+	return 0, paas.Errorf("%s has no earlier successful release to roll back to", a.Name)
+}
+
+// rollout runs a pending release: its release phase (when asked and the
+// release declares one), then the zero-downtime switch. On success it
+// becomes current; on failure it is marked failed, with the reason, and the
+// previous release keeps running.
+func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, out io.Writer, releasePhase bool) error {
+	err := s.rolloutSteps(ctx, st, rel, out, releasePhase)
+	if err != nil {
+		reason, ok := paas.UserMessage(err)
+		if !ok {
+			reason = err.Error()
+		}
+		if first, _, _ := strings.Cut(reason, "\n"); first != "" {
+			reason = first
+		}
+		if ferr := s.cfg.Store.FailRelease(rel.App, rel.Version, reason); ferr != nil {
+			s.log.Error("marking release failed", "app", rel.App, "release", rel.Name(), "err", ferr)
+		}
+		s.event(rel.App, "Release %s failed: %s", rel.Name(), reason)
+		return err
+	}
+	if err := s.cfg.Store.Activate(rel.App, rel.Version); err != nil {
+		return fmt.Errorf("activating %s: %w", rel.Name(), err)
+	}
+	s.event(rel.App, "Release %s is live", rel.Name())
+	return nil
+}
+
+func (s *Service) rolloutSteps(ctx context.Context, st *appState, rel paas.Release, out io.Writer, releasePhase bool) error {
+	if cmd, ok := rel.ProcessTypes["release"]; ok && releasePhase {
+		if err := s.releasePhase(ctx, rel, cmd, out); err != nil {
+			return err
+		}
+	}
+	a, err := s.cfg.Store.App(rel.App)
+	if err != nil {
+		return err
+	}
+	return s.converge(ctx, st, rel, a, out)
+}
+
+// releasePhase runs the Procfile's release command as a one-off of rel
+// before any of its instances starts, its output going to out and to the
+// app's log.
+func (s *Service) releasePhase(ctx context.Context, rel paas.Release, cmd string, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	fmt.Fprintf(out, "-----> Running release command: %s\n", cmd)
+	s.event(rel.App, "Release phase of %s started: %s", rel.Name(), cmd)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReleaseTimeout)
+	defer cancel()
+	spec := runtime.Spec{App: rel.App, Release: rel.Version, Type: "release", Index: 1, Command: cmd, Slug: rel.Slug}
+	spec.Env = instanceEnv(rel, spec.Name())
+	lw := &lineLogger{write: func(line string) { s.cfg.Logs.Write(rel.App, "app", spec.Name(), line) }}
+	w := &lockedWriter{w: io.MultiWriter(out, lw)}
+	code, err := s.cfg.Runtime.Run(ctx, spec, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: w, Stderr: w})
+	lw.flush()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return paas.Errorf("release phase timed out after %s", s.cfg.ReleaseTimeout)
+	case err != nil && ctx.Err() != nil:
+		return err
+	case err != nil:
+		return fmt.Errorf("running the release phase: %w", err)
+	case code != 0:
+		return paas.Errorf("release phase failed: %q exited with status %d%s", cmd, code, exitHint(code))
+	}
+	s.event(rel.App, "Release phase of %s succeeded", rel.Name())
+	return nil
+}
+
+// lineLogger hands each complete line written to it to write.
+type lineLogger struct {
+	buf   []byte
+	write func(string)
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := strings.IndexByte(string(l.buf), '\n')
+		if i < 0 {
+			break
+		}
+		l.write(strings.TrimRight(string(l.buf[:i]), "\r"))
+		l.buf = l.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *lineLogger) flush() {
+	if len(l.buf) > 0 {
+		l.write(string(l.buf))
+		l.buf = nil
+	}
+}
+
+// lockedWriter serialises writes from a one-off's stdout and stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
