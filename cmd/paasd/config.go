@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type config struct {
 	BuildMemory    int64
 	MaxImageSize   int64
 	KeepReleases   int
+	ReleaseTimeout time.Duration
+	RestartMax     time.Duration
+	BuildConc      int
 }
 
 // loadConfig reads env (a getenv function) and then args as flags.
@@ -59,6 +63,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&c.StopTimeout, "stop-timeout", "PAAS_STOP_TIMEOUT", 30 * time.Second, "grace between SIGTERM and SIGKILL"},
 		{&c.BootTimeout, "boot-timeout", "PAAS_BOOT_TIMEOUT", 60 * time.Second, "time a web instance has to listen on $PORT"},
 		{&c.BuildTimeout, "build-timeout", "PAAS_BUILD_TIMEOUT", 15 * time.Minute, "longest build"},
+		{&c.ReleaseTimeout, "release-timeout", "PAAS_RELEASE_TIMEOUT", time.Hour, "longest release phase"},
+		{&c.RestartMax, "restart-max-delay", "PAAS_RESTART_MAX_DELAY", 5 * time.Minute, "longest wait between restarts of a crashing instance"},
 	}
 	for _, d := range durations {
 		v := d.fallback
@@ -97,6 +103,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if err != nil || keep < 0 {
 		return c, fmt.Errorf("PAAS_KEEP_RELEASES: want a whole number, not %q", def("PAAS_KEEP_RELEASES", "10"))
 	}
+	conc, err := strconv.Atoi(def("PAAS_BUILD_CONCURRENCY", strconv.Itoa(runtime.NumCPU())))
+	if err != nil || conc < 1 {
+		return c, fmt.Errorf("PAAS_BUILD_CONCURRENCY: want a whole number of at least 1, not %q", def("PAAS_BUILD_CONCURRENCY", ""))
+	}
+	fs.IntVar(&c.BuildConc, "build-concurrency", conc, "builds that run at once (PAAS_BUILD_CONCURRENCY)")
 	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "newest releases whose images (or slugs) are kept; 0 keeps all (PAAS_KEEP_RELEASES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -138,5 +149,6 @@ func (c config) logAttrs() []any {
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
 		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
+		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
 	}
 }
