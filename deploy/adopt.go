@@ -25,7 +25,8 @@ func (s *Service) adopt(ctx context.Context, apps []paas.App) error {
 	}
 	insts, err := a.Adopt(ctx)
 	if err != nil {
-		return err
+		// The instances it could adopt are watched: supervise them too.
+		s.log.Error("adopting instances", "err", err)
 	}
 	byName := map[string]paas.App{}
 	for _, app := range apps {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"paas"
 	"paas/runtime"
 )
 
@@ -98,11 +99,17 @@ func (s *Service) restart(st *appState, old *instance) {
 		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BootTimeout)
-	defer cancel()
-	if err := s.waitListening(ctx, st, in); err == nil {
-		s.updateRoutes(st)
+	st.mu.Lock()
+	var checks []paas.Healthcheck
+	if st.release != nil {
+		checks = st.release.Healthchecks
 	}
+	st.mu.Unlock()
+	if err := s.waitUp(context.Background(), st, []*instance{in}, checks, nil); err != nil {
+		s.event(st.name, "%s restarted but is not healthy: %v", in.name(), err)
+		return
+	}
+	s.updateRoutes(st)
 }
 
 // forgetQuiet drops an instance that has already exited without logging a

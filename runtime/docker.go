@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +36,13 @@ type DockerConfig struct {
 	OnExit func(Exit)
 	// Host is the address web ports are published on; "127.0.0.1" when
 	// empty.
-	Host   string
+	Host string
+	// Owner tells this paasd's containers from those of others using the
+	// same engine (such as another paasd with its own data directory):
+	// every container it creates carries it as label paas.owner, and
+	// List and Adopt see only containers of the same owner. Empty: no
+	// label, and List and Adopt see every managed container.
+	Owner  string
 	Logger *slog.Logger
 }
 
@@ -53,12 +61,17 @@ type Docker struct {
 	insts   map[string]*dockerInst   // by container ID, until removed
 	oneoffs map[string]*dockerOneOff // running one-offs by container ID
 	closed  bool
+	// watchers counts running watch goroutines; it is only added to
+	// under mu while not closed.
+	watchers sync.WaitGroup
 }
 
 // dockerInst is an instance container this runtime watches.
 type dockerInst struct {
 	inst     Instance
 	stopping atomic.Bool
+	detached atomic.Bool // Detach was called: watching ends, the container stays
+	stream   *instanceStream
 	// done is closed once the container has exited, its output has been
 	// delivered and the container is removed.
 	done chan struct{}
@@ -158,20 +171,27 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 			return Instance{}, errors.New("the engine published no port")
 		}
 	}
-	di := &dockerInst{inst: inst, done: make(chan struct{})}
-	d.mu.Lock()
-	closed := d.closed
-	if !closed {
-		d.insts[id] = di
-	}
-	d.mu.Unlock()
-	if closed {
+	di := &dockerInst{inst: inst, stream: c.stream(), done: make(chan struct{})}
+	if !d.register(di) {
 		d.discard(id)
 		c.close()
 		return Instance{}, ErrShutdown
 	}
-	go d.watch(di, c)
+	go d.watch(di, di.stream)
 	return inst, nil
+}
+
+// register records a watched instance unless the runtime is closed, and
+// counts its watcher, which the caller must start when it returns true.
+func (d *Docker) register(di *dockerInst) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	d.insts[di.inst.ID] = di
+	d.watchers.Add(1)
+	return true
 }
 
 // checkImageSpec is checkSpec for images: an empty command is allowed and
@@ -209,6 +229,13 @@ func (d *Docker) create(ctx context.Context, cfg *container.Config, hc *containe
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 		string(hc.NetworkMode): {},
 	}}
+	if d.cfg.Owner != "" {
+		cfg.Labels = maps.Clone(cfg.Labels)
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[LabelOwner] = d.cfg.Owner
+	}
 	try := name
 	for attempt := 0; ; attempt++ {
 		resp, err := d.api.ContainerCreate(ctx, cfg, hc, nc, nil, try)
@@ -295,18 +322,13 @@ func (d *Docker) stopContainer(ctx context.Context, id string, grace time.Durati
 // List returns the running instance containers of app, or of every app
 // when app is "", as the engine reports them by their labels (so it
 // includes instances an earlier paasd started), sorted by app, type and
-// index. One-offs are not listed. An engine error is logged and yields
+// index. One-offs are not listed, nor containers of another Owner. An engine error is logged and yields
 // nil.
 func (d *Docker) List(app string) []Instance {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	f := filters.NewArgs(
-		filters.Arg("label", LabelManaged+"=true"),
-		filters.Arg("status", "running"),
-	)
-	if app != "" {
-		f.Add("label", LabelApp+"="+app)
-	}
+	f := d.managedFilter(app)
+	f.Add("status", "running")
 	cs, err := d.api.ContainerList(ctx, container.ListOptions{Filters: f})
 	if err != nil {
 		d.log.Error("listing containers", "app", app, "err", err)
@@ -343,10 +365,23 @@ func (d *Docker) List(app string) []Instance {
 	return out
 }
 
-// Shutdown stops every instance and one-off this runtime started, in
-// parallel, each with the given grace, and refuses new ones from then on.
-// Containers it did not start are left alone. It returns when all are
-// gone, or with ctx's error.
+// managedFilter selects the containers this runtime manages: of app, or
+// of every app when app is "", and of its owner when it has one.
+func (d *Docker) managedFilter(app string) filters.Args {
+	f := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
+	if app != "" {
+		f.Add("label", LabelApp+"="+app)
+	}
+	if d.cfg.Owner != "" {
+		f.Add("label", LabelOwner+"="+d.cfg.Owner)
+	}
+	return f
+}
+
+// Shutdown stops every instance this runtime started or adopted and every
+// one-off it started, in parallel, each with the given grace, and refuses
+// new ones from then on. Other containers are left alone. It returns when
+// all are gone, or with ctx's error.
 func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 	d.mu.Lock()
 	d.closed = true
@@ -376,16 +411,18 @@ func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 }
 
 // RemoveApp force-removes every container of app, instances and one-offs,
-// whoever started them, then the app's network. Instances this runtime
+// whoever started them (of its Owner only, when it has one), then the
+// app's network unless containers of another owner still use it. Instances this runtime
 // watches report their exit as stopped.
 func (d *Docker) RemoveApp(ctx context.Context, app string) error {
 	if app == "" {
 		return errors.New("removing app containers: no app given")
 	}
-	cs, err := d.api.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelApp+"="+app)),
-	})
+	f := filters.NewArgs(filters.Arg("label", LabelApp+"="+app))
+	if d.cfg.Owner != "" {
+		f.Add("label", LabelOwner+"="+d.cfg.Owner)
+	}
+	cs, err := d.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {
 		return fmt.Errorf("listing containers of %s: %w", app, err)
 	}
@@ -410,7 +447,12 @@ func (d *Docker) RemoveApp(ctx context.Context, app string) error {
 		}
 	}
 	if err := d.removeNetwork(ctx, app); err != nil {
-		errs = append(errs, err)
+		if d.cfg.Owner != "" && strings.Contains(err.Error(), "active endpoints") {
+			// Containers of another owner's app of the same name use it.
+			d.log.Info("app network still in use by other owners", "app", app)
+		} else {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing containers of %s: %w", app, err)

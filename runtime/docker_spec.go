@@ -21,6 +21,7 @@ const (
 	LabelIndex   = "paas.index"   // 1-based instance index
 	LabelOneOff  = "paas.oneoff"  // "true" on one-off containers
 	LabelCommand = "paas.command" // the Procfile command
+	LabelOwner   = "paas.owner"   // DockerConfig.Owner, when set
 )
 
 // ContainerWorkDir is the directory an app's image holds the app in: the
@@ -56,11 +57,31 @@ const launchScript = `if [ -n "${PAAS_TTY_SIZE-}" ]; then stty $PAAS_TTY_SIZE 2>
 // ttySizeEnv carries a one-off's initial terminal size to launchScript.
 const ttySizeEnv = "PAAS_TTY_SIZE"
 
+// instanceScript is the dyno script of a formation instance (not a
+// one-off). The engine's init passes SIGTERM only to its direct child, this
+// shell; the shell passes it on to every process of the container
+// (kill -1 spares the init and the shell itself), as a dyno's processes all
+// get SIGTERM, then waits until they have all exited, so that a process
+// draining its requests is not cut off by the container ending. It must
+// only ever run inside a container: kill -1 outside one would signal every
+// process of the host.
+const instanceScript = `for f in "$HOME"/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; unset f; ` +
+	`term=; trap 'trap "" TERM; term=1; kill -TERM -1 2>/dev/null' TERM; ` +
+	`eval "$1" & child=$!; ` +
+	`wait "$child"; status=$?; ` +
+	`if [ -n "$term" ]; then while kill -0 -1 2>/dev/null; do sleep 0.1; done; fi; ` +
+	`exit "$status"`
+
 // containerEntrypoint is the entrypoint of every container; the command
 // follows as the container's Cmd, so an image's own ENTRYPOINT and CMD
-// never apply.
-func containerEntrypoint() []string {
-	return []string{"/bin/sh", "-c", launchScript, "paas-launch", dynoScript}
+// never apply. Formation instances forward SIGTERM to all their
+// processes; one-offs run their command in the foreground, attached.
+func containerEntrypoint(instance bool) []string {
+	script := dynoScript
+	if instance {
+		script = instanceScript
+	}
+	return []string{"/bin/sh", "-c", launchScript, "paas-launch", script}
 }
 
 // containerName returns the name of an instance's container:
@@ -171,7 +192,7 @@ func instanceConfig(s Spec, host, workDir string) (*container.Config, *container
 		AttachStderr: true,
 	}
 	if s.Command != "" {
-		cfg.Entrypoint = containerEntrypoint()
+		cfg.Entrypoint = containerEntrypoint(true)
 		cfg.Cmd = []string{s.Command}
 	}
 	if s.StopTimeout > 0 {
@@ -211,7 +232,7 @@ func oneOffConfig(s Spec, stdio Stdio, workDir string) (*container.Config, *cont
 	}
 	cfg := &container.Config{
 		Image:        s.Slug,
-		Entrypoint:   containerEntrypoint(),
+		Entrypoint:   containerEntrypoint(false),
 		Cmd:          []string{s.Command},
 		Env:          env,
 		WorkingDir:   workDir,

@@ -168,9 +168,12 @@ func TestDockerSpecInstanceFromSummary(t *testing.T) {
 // and sh serves when there is no bash.
 func TestDockerSpecLauncher(t *testing.T) {
 	home := slug(t, map[string]string{".profile.d/a.sh": "export FROM_PROFILE=yes\n"})
-	ep := containerEntrypoint()
 	command := `echo "$0 $FROM_PROFILE ${PAAS_TTY_SIZE-unset}" '$(not run)'`
-	for _, path := range []string{"", "/nonexistent"} {
+	for _, c := range []struct {
+		path     string
+		instance bool
+	}{{"", false}, {"/nonexistent", false}, {"", true}, {"/nonexistent", true}} {
+		path, ep := c.path, containerEntrypoint(c.instance)
 		cmd := exec.Command(ep[0], append(ep[1:], command)...)
 		cmd.Env = []string{"HOME=" + home, "PAAS_TTY_SIZE=rows 1 cols 2"}
 		if path != "" {

@@ -39,14 +39,23 @@ func (a *attachment) close() {
 
 // exit waits for the container's exit and returns its status, or -1 and
 // the error when waiting failed.
-func (a *attachment) exit() (int, error) {
+func (a *attachment) exit() (int, error) { return waitResult(a.waitC, a.errC) }
+
+// stream returns the attachment as the output and exit watch follows.
+func (a *attachment) stream() *instanceStream {
+	return newInstanceStream(a.hj.Reader, a.hj.Close, a.exit, a.close)
+}
+
+// waitResult waits for the answer to a ContainerWait and returns the
+// container's status, or -1 and the error when waiting failed.
+func waitResult(waitC <-chan container.WaitResponse, errC <-chan error) (int, error) {
 	select {
-	case r := <-a.waitC:
+	case r := <-waitC:
 		if r.Error != nil && r.Error.Message != "" {
 			return int(r.StatusCode), errors.New(r.Error.Message)
 		}
 		return int(r.StatusCode), nil
-	case err := <-a.errC:
+	case err := <-errC:
 		return -1, fmt.Errorf("waiting for container: %w", err)
 	}
 }
@@ -77,29 +86,54 @@ func (d *Docker) launch(ctx context.Context, id string, stdin bool) (*attachment
 	return a, nil
 }
 
+// instanceStream is what watch follows for an instance: its output and
+// its pending exit.
+type instanceStream struct {
+	out      io.Reader
+	closeOut func()              // ends reading out
+	exit     func() (int, error) // waits for the exit
+	release  func()              // closes out and cancels the wait; idempotent
+}
+
+// newInstanceStream returns an instanceStream whose release runs once.
+func newInstanceStream(out io.Reader, closeOut func(), exit func() (int, error), release func()) *instanceStream {
+	var once sync.Once
+	return &instanceStream{
+		out:      out,
+		closeOut: closeOut,
+		exit:     exit,
+		release:  func() { once.Do(release) },
+	}
+}
+
 // watch delivers an instance's output until its container exits, then
-// removes the container, forgets the instance and reports the exit.
-func (d *Docker) watch(di *dockerInst, a *attachment) {
+// removes the container, forgets the instance and reports the exit. When
+// the instance was detached meanwhile, it just forgets the instance: the
+// container stays as it is, and nothing is reported.
+func (d *Docker) watch(di *dockerInst, s *instanceStream) {
+	defer d.watchers.Done()
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
-		d.readOutput(a.hj.Reader, di.inst)
+		d.readOutput(s.out, di.inst)
 	}()
-	code, err := a.exit()
+	code, err := s.exit()
+	if di.detached.Load() {
+		s.release()
+		<-drained
+		d.forget(di)
+		return
+	}
 	select {
 	case <-drained:
 	case <-time.After(dockerDrainTimeout):
 		d.log.Warn("output still open after exit", "app", di.inst.App, "instance", di.inst.Name())
-		a.hj.Close()
+		s.closeOut()
 		<-drained
 	}
-	a.close()
+	s.release()
 	d.remove(di.inst.ID)
-
-	d.mu.Lock()
-	delete(d.insts, di.inst.ID)
-	d.mu.Unlock()
-	close(di.done)
+	d.forget(di)
 
 	ex := Exit{Instance: di.inst, Code: code, Err: err, Stopped: di.stopping.Load(), At: time.Now()}
 	d.log.Info("instance exited", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(di.inst.ID),
@@ -109,14 +143,44 @@ func (d *Docker) watch(di *dockerInst, a *attachment) {
 	}
 }
 
-// remove removes an exited container; one already gone or being removed
-// is fine.
+// forget drops a watched instance and marks it done.
+func (d *Docker) forget(di *dockerInst) {
+	d.mu.Lock()
+	delete(d.insts, di.inst.ID)
+	d.mu.Unlock()
+	close(di.done)
+}
+
+// remove removes an exited container; one already gone is fine, and one
+// being removed by another request is awaited.
 func (d *Docker) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
-	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+	if isRemovalInProgress(err) {
+		// Someone else removes it: it is removed once they are done.
+		err = d.waitGone(ctx, id)
+	}
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		d.log.Warn("removing container", "id", shortID(id), "err", err)
+	}
+}
+
+// waitGone polls until the engine no longer knows container id, or ctx
+// ends.
+func (d *Docker) waitGone(ctx context.Context, id string) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := d.api.ContainerInspect(ctx, id)
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for removal: %w", ctx.Err())
+		case <-tick.C:
+		}
 	}
 }
 
@@ -151,7 +215,7 @@ func (d *Docker) readOutput(r io.Reader, inst Instance) {
 	outW.Close()
 	errW.Close()
 	wg.Wait()
-	if err != nil && !errors.Is(err, net.ErrClosed) {
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 		d.log.Warn("reading instance output", "app", inst.App, "instance", name, "err", err)
 	}
 }

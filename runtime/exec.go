@@ -32,8 +32,13 @@ type ExecConfig struct {
 	BasePath string
 	// Host is the address web instances bind and are reached on;
 	// "127.0.0.1" when empty.
-	Host   string
-	Logger *slog.Logger
+	Host string
+	// StateDir, when set, holds a small record per running instance (its
+	// process group and the leader's start time), so that a later paasd
+	// can kill the instances of one that died without stopping them
+	// (ReapOrphans). It is made when missing.
+	StateDir string
+	Logger   *slog.Logger
 }
 
 // Exec runs instances as local processes, children of this process, each
@@ -151,6 +156,12 @@ func (e *Exec) start(s Spec, home string, port int, inst Instance) (*proc, error
 	inst.Started = time.Now()
 	p := &proc{inst: inst, port: port, g: newGroup(cmd)}
 	e.procs[inst.ID] = p
+	// Written before anything can reap the process: its start time is
+	// read while the number is surely its own. Without the record the
+	// instance still runs; only a later paasd could not find it.
+	if err := e.writeRecord(p); err != nil {
+		e.log.Error("recording instance process group", "app", inst.App, "instance", inst.Name(), "err", err)
+	}
 
 	drained := make(chan struct{})
 	go func() {
@@ -179,6 +190,7 @@ func (e *Exec) watch(p *proc, drained <-chan struct{}, out *os.File) {
 	g := p.g
 	g.supervise(drained, func() { out.Close() }, func() {
 		out.Close()
+		e.removeRecord(p.inst.ID)
 		e.mu.Lock()
 		delete(e.procs, p.inst.ID)
 		if p.port != 0 {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -74,18 +76,29 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	var rt deploy.Runtime
 	if cli != nil {
 		defer cli.Close()
-		d, err := runtime.NewDocker(ctx, runtime.DockerConfig{Client: cli, Logs: agg, OnExit: onExit, Logger: log.With("part", "runtime")})
+		d, err := runtime.NewDocker(ctx, runtime.DockerConfig{
+			Client: cli, Logs: agg, OnExit: onExit, Owner: ownerLabel(dataDir), Logger: log.With("part", "runtime"),
+		})
 		if err != nil {
 			return err
 		}
-		removeOrphans(ctx, d, log)
 		rt = d
 		bcfg.Docker = cli
 		bcfg.StackImage = cfg.StackImage
 		bcfg.BuildMemory = cfg.BuildMemory
 		bcfg.MaxImageSize = cfg.MaxImageSize
 	} else {
-		rt = runtime.NewExec(runtime.ExecConfig{Logs: agg, OnExit: onExit, Logger: log.With("part", "runtime")})
+		e := runtime.NewExec(runtime.ExecConfig{
+			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
+		})
+		// Instances an earlier paasd left behind when it was killed are
+		// stopped; the formation is started afresh from the store.
+		if n, err := e.ReapOrphans(); err != nil {
+			log.Error("stopping processes left by an earlier run", "err", err)
+		} else if n > 0 {
+			log.Info("stopped processes left by an earlier run", "count", n)
+		}
+		rt = e
 	}
 	b, err := builder.New(bcfg)
 	if err != nil {
@@ -191,13 +204,9 @@ func urlFunc(domain string, addr net.Addr) func(string) string {
 	return func(app string) string { return "http://" + app + "." + domain + port }
 }
 
-// removeOrphans stops containers that an earlier paasd left running when
-// it did not stop cleanly; the formation is started afresh from the store.
-func removeOrphans(ctx context.Context, d *runtime.Docker, log *slog.Logger) {
-	for _, in := range d.List("") {
-		log.Info("removing container left by an earlier run", "app", in.App, "instance", in.Name(), "id", in.ID)
-		if err := d.Stop(ctx, in.ID, time.Second); err != nil {
-			log.Error("removing container", "id", in.ID, "err", err)
-		}
-	}
+// ownerLabel names this paasd's containers on a shared engine: the same
+// data directory is the same platform across restarts.
+func ownerLabel(dataDir string) string {
+	sum := sha256.Sum256([]byte(dataDir))
+	return "paasd-" + hex.EncodeToString(sum[:6])
 }
