@@ -85,17 +85,47 @@ type server struct {
 func startServer(t *testing.T, extraEnv ...string) *server {
 	t.Helper()
 	root := t.TempDir()
-	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519"), out: &syncBuffer{}, done: make(chan struct{})}
+	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519")}
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
+	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0"}, extraEnv...))
+	t.Cleanup(func() {
+		s.destroyAll()
+		s.stop()
+		if t.Failed() {
+			t.Logf("paasd output:\n%s", s.out.String())
+		}
+	})
+	return s
+}
+
+// successor starts another paasd on the same data dir, key and addresses,
+// while s may still run (it then hands over to the new one).
+func (s *server) successor(extraEnv ...string) *server {
+	s.t.Helper()
+	n := &server{t: s.t, dataDir: s.dataDir, keyFile: s.keyFile}
+	n.launch(append([]string{"PAAS_SSH_ADDR=" + s.sshAddr, "PAAS_HTTP_ADDR=" + s.httpAddr}, extraEnv...))
+	s.t.Cleanup(func() {
+		n.destroyAll()
+		n.stop()
+		if s.t.Failed() {
+			s.t.Logf("successor paasd output:\n%s", n.out.String())
+		}
+	})
+	return n
+}
+
+// launch starts the paasd process and waits until it listens.
+func (s *server) launch(env []string) {
+	t := s.t
+	t.Helper()
+	s.out, s.done = &syncBuffer{}, make(chan struct{})
 	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
 	s.cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + root,
+		"HOME=" + filepath.Dir(s.keyFile),
 		"PAAS_DATA_DIR=" + s.dataDir,
-		"PAAS_SSH_ADDR=127.0.0.1:0",
-		"PAAS_HTTP_ADDR=127.0.0.1:0",
 		"PAAS_DOMAIN=localhost",
 		"PAAS_AUTHORIZED_KEYS=" + s.keyFile + ".pub",
 		"PAAS_LOG_FORMAT=json",
@@ -105,7 +135,7 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 		"PAAS_CANARY_SECRET=do-not-leak",
 		"PAAS_STACK_IMAGE=" + stackImage(),
 		"DOCKER_HOST=" + os.Getenv("DOCKER_HOST"),
-	}, extraEnv...)
+	}, env...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = io.MultiWriter(s.out, pw)
 	s.cmd.Stderr = s.out
@@ -113,10 +143,11 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := s.done
 	go func() {
 		s.cmd.Wait()
 		pw.Close()
-		close(s.done)
+		close(done)
 	}()
 	addrs := make(chan [2]string, 1)
 	go func() {
@@ -133,19 +164,11 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 	select {
 	case a := <-addrs:
 		s.sshAddr, s.httpAddr = a[0], a[1]
-	case <-s.done:
+	case <-done:
 		t.Fatalf("paasd exited at start:\n%s", s.out.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(120 * time.Second):
 		t.Fatalf("paasd did not start:\n%s", s.out.String())
 	}
-	t.Cleanup(func() {
-		s.destroyAll()
-		s.stop()
-		if t.Failed() {
-			t.Logf("paasd output:\n%s", s.out.String())
-		}
-	})
-	return s
 }
 
 // destroyAll destroys every app, so that a docker runtime leaves no
@@ -224,6 +247,24 @@ func (s *server) run(dir, stdin string, name string, args ...string) result {
 		code = ee.ExitCode()
 	} else if err != nil {
 		s.t.Fatalf("running %s: %v", name, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// runQuiet is run without failing the test from another goroutine.
+func (s *server) runQuiet(dir string, name string, args ...string) result {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = s.env()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
 	}
 	return result{out.String(), errb.String(), code}
 }

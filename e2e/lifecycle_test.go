@@ -180,11 +180,22 @@ func killWeb(t *testing.T, s *server, rt, app string) {
 		}
 		return
 	}
-	// An exec instance runs in its slug directory: find the app's python
-	// there.
+	pids := webPIDs(s, app)
+	if len(pids) != 1 {
+		t.Fatalf("found %d web processes of %s, want 1", len(pids), app)
+	}
+	pid, _ := strconv.Atoi(pids[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// webPIDs finds the python web processes of an app on the exec runtime:
+// an instance runs in its slug directory.
+func webPIDs(s *server, app string) []string {
 	slugs := filepath.Join(s.dataDir, "slugs", app) + "/"
 	procs, _ := filepath.Glob("/proc/[0-9]*")
-	killed := 0
+	var pids []string
 	for _, p := range procs {
 		cwd, err := os.Readlink(p + "/cwd")
 		cmdline, _ := os.ReadFile(p + "/cmdline")
@@ -192,12 +203,8 @@ func killWeb(t *testing.T, s *server, rt, app string) {
 		if err != nil || !strings.HasPrefix(cwd, slugs) || !strings.Contains(filepath.Base(argv[0]), "python") || !slices.Contains(argv, "app.py") {
 			continue
 		}
-		pid, _ := strconv.Atoi(filepath.Base(p))
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			killed++
-		}
+		pids = append(pids, filepath.Base(p))
 	}
-	if killed != 1 {
-		t.Fatalf("killed %d web processes of %s, want 1", killed, app)
-	}
+	slices.Sort(pids)
+	return pids
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"paas"
@@ -41,11 +42,21 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
+	// A paasd already running on this data dir hands over to this one.
+	succ, inherited, err := takeOver(dataDir)
+	if err != nil {
+		return err
+	}
+	if succ != nil {
+		log.Info("taking over from the running paasd")
+	}
 	st, err := store.Open(filepath.Join(dataDir, "paas.db"))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	var closeStore sync.Once
+	releaseStore := func() { closeStore.Do(func() { st.Close() }) }
+	defer releaseStore()
 	if cfg.AuthorizedKeys != "" {
 		n, err := loadAuthorizedKeysFile(st, cfg.AuthorizedKeys)
 		if err != nil {
@@ -92,11 +103,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
 		})
 		// Instances an earlier paasd left behind when it was killed are
-		// stopped; the formation is started afresh from the store.
-		if n, err := e.ReapOrphans(); err != nil {
-			log.Error("stopping processes left by an earlier run", "err", err)
-		} else if n > 0 {
-			log.Info("stopped processes left by an earlier run", "count", n)
+		// stopped; the formation is started afresh from the store. (A
+		// paasd handing over stops its own once this one serves.)
+		if succ == nil {
+			if n, err := e.ReapOrphans(); err != nil {
+				log.Error("stopping processes left by an earlier run", "err", err)
+			} else if n > 0 {
+				log.Info("stopped processes left by an earlier run", "count", n)
+			}
 		}
 		rt = e
 	}
@@ -113,9 +127,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		bld = stackBuilder{Builder: b, cli: cli, image: cfg.StackImage, workDir: work}
 	}
 
-	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listening for HTTP: %w", err)
+	httpLn := inherited
+	if httpLn == nil {
+		if httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listening for HTTP: %w", err)
+		}
 	}
 	appURL := urlFunc(cfg.Domain, httpLn.Addr())
 	rtr := router.New(router.Config{
@@ -165,19 +181,44 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	go func() { errc <- httpSrv.Serve(httpLn) }()
 	go func() { errc <- gw.Serve() }()
 	log.Info("listening", "ssh", gw.Addr().String(), "http", httpLn.Addr().String())
+	if succ != nil {
+		succ.ready()
+	}
+	pred, err := listenHandoff(dataDir)
+	if err != nil {
+		return err
+	}
+	defer pred.close()
 
+	var takeover *net.UnixConn
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 		log.Error("server failed", "err", err)
+	case takeover = <-pred.requests:
+		pred.ln.SetUnlinkOnClose(false)
 	}
-	log.Info("shutting down")
-	// Open SSH sessions (a `logs -t`, a one-off) and HTTP requests get a
-	// few seconds; then the instances get their own grace period.
+	// Open SSH sessions (a `logs -t`, a one-off) get a few seconds.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gw.Shutdown(sctx)
-	httpSrv.Shutdown(sctx)
+	if takeover != nil {
+		log.Info("handing over to a new paasd")
+		if err := handOver(takeover, httpLn, releaseStore); err != nil {
+			log.Error("handing over", "err", err)
+		}
+		// Responses now say Connection: close, so that clients leave this
+		// process's connections on their own before they are closed.
+		httpSrv.SetKeepAlivesEnabled(false)
+		time.Sleep(time.Second)
+	} else {
+		log.Info("shutting down")
+	}
+	hctx, hcancel := context.WithTimeout(context.Background(), cfg.StopTimeout)
+	defer hcancel()
+	httpSrv.Shutdown(hctx)
+	// Then the instances get their grace period (docker ones are left
+	// running for the next paasd).
 	ictx, icancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
 	defer icancel()
 	svc.Shutdown(ictx)
