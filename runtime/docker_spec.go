@@ -69,7 +69,9 @@ const instanceScript = `for f in "$HOME"/.profile.d/*.sh; do [ -r "$f" ] && . "$
 	`term=; trap 'trap "" TERM; term=1; kill -TERM -1 2>/dev/null' TERM; ` +
 	`eval "$1" & child=$!; ` +
 	`wait "$child"; status=$?; ` +
-	`if [ -n "$term" ]; then while kill -0 -1 2>/dev/null; do sleep 0.1; done; fi; ` +
+	`if [ -n "$term" ]; then ` +
+	`if [ "$status" -gt 128 ]; then wait "$child"; status=$?; fi; ` +
+	`while kill -0 -1 2>/dev/null; do sleep 0.1; done; fi; ` +
 	`exit "$status"`
 
 // containerEntrypoint is the entrypoint of every container; the command
