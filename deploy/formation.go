@@ -28,14 +28,10 @@ func (s *Service) currentRelease(app string) (paas.App, paas.Release, error) {
 // SetStopped stops a process type (ps:stop: scaled to 0, its count
 // remembered) or starts it again with that count (ps:start).
 func (s *Service) SetStopped(ctx context.Context, app, typ string, stopped bool, out io.Writer) error {
-	if _, err := s.App(ctx, app); err != nil {
-		return err
-	}
 	if err := paas.ValidateProcessType(typ); err != nil {
 		return err
 	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return err
 	}
@@ -69,11 +65,7 @@ func (s *Service) SetStopped(ctx context.Context, app, typ string, stopped bool,
 // be healthy before its predecessor is drained and stopped; a replacement
 // that fails stops the restart and leaves the rest untouched.
 func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer) error {
-	if _, err := s.App(ctx, app); err != nil {
-		return err
-	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return err
 	}

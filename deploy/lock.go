@@ -9,6 +9,16 @@ import (
 	"paas"
 )
 
+// begin checks that app exists and takes its lock for one change.
+func (s *Service) begin(ctx context.Context, app string, out io.Writer) (*appState, func(), error) {
+	if _, err := s.App(ctx, app); err != nil {
+		return nil, nil, err
+	}
+	st := s.state(app)
+	unlock, err := s.lock(ctx, st, out)
+	return st, unlock, err
+}
+
 // lock takes the app's lock for one change. When another change holds it,
 // it says so on out and waits, or fails at once when the caller asked not
 // to wait (paas.NoWait).

@@ -78,11 +78,7 @@ type appRemover interface {
 
 // DestroyApp stops the app's instances and deletes everything it owns.
 func (s *Service) DestroyApp(ctx context.Context, name string) error {
-	if _, err := s.App(ctx, name); err != nil {
-		return err
-	}
-	st := s.state(name)
-	unlock, err := s.lock(ctx, st, nil)
+	st, unlock, err := s.begin(ctx, name, nil)
 	if err != nil {
 		return err
 	}
@@ -122,9 +118,6 @@ func (s *Service) Config(ctx context.Context, app string) (map[string]string, er
 // SetConfig changes config vars and, when the app has a release, makes a
 // new release and restarts the app's processes with it.
 func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error) {
-	if _, err := s.App(ctx, app); err != nil {
-		return paas.Release{}, err
-	}
 	for k := range set {
 		if err := paas.ValidateConfigKey(k); err != nil {
 			return paas.Release{}, err
@@ -135,8 +128,7 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 			return paas.Release{}, err
 		}
 	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return paas.Release{}, err
 	}
@@ -189,8 +181,7 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 			return paas.Errorf("invalid count %d for %s", n, t)
 		}
 	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return err
 	}
@@ -225,14 +216,10 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 // SetLimits sets the resource limits of a process type and replaces its
 // running instances with ones under the new limits.
 func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits, out io.Writer) error {
-	if _, err := s.App(ctx, app); err != nil {
-		return err
-	}
 	if err := paas.ValidateProcessType(typ); err != nil {
 		return err
 	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return err
 	}

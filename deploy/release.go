@@ -18,11 +18,7 @@ import (
 // Deploy builds a pushed commit, makes a release of it and rolls it out.
 func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	app := req.App
-	if _, err := s.App(ctx, app); err != nil {
-		return err
-	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, req.Out)
+	st, unlock, err := s.begin(ctx, app, req.Out)
 	if err != nil {
 		return err
 	}
@@ -75,8 +71,7 @@ func (s *Service) Rollback(ctx context.Context, app, by string, target int, out 
 	if err != nil {
 		return paas.Release{}, err
 	}
-	st := s.state(app)
-	unlock, err := s.lock(ctx, st, out)
+	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return paas.Release{}, err
 	}
