@@ -54,6 +54,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     # Handler threads are joined by server_close(): in-flight requests finish.
     daemon_threads = False
+    # The default backlog of 5 drops connections under load tests.
+    request_queue_size = 128
 
 
 def main():
