@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,6 +36,15 @@ func testZeroDowntime(t *testing.T, rt string) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// The web instances' lines, followed live: the router's request lines
+	// would push them out of the in-memory history during the load.
+	webLogs := &syncBuffer{}
+	tail := exec.CommandContext(ctx, filepath.Join(binDir, "paas"), "logs", "-t", "-n", "0", "--ps", "web")
+	tail.Dir, tail.Env, tail.Stdout = dir, s.env(), webLogs
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); tail.Wait() }()
 	load := loadgen.Start(ctx, loadgen.Config{
 		URL:     "http://" + s.httpAddr + "/?delay=0.02",
 		Host:    "steady.localhost",
@@ -124,7 +134,7 @@ func testZeroDowntime(t *testing.T, rt string) {
 		t.Fatalf("releases:info v5:\n%s", info)
 	}
 	// Old instances got SIGTERM and drained before exiting.
-	logs := s.paas(dir, "", "logs", "-n", "2000", "--ps", "web").stdout
+	logs := webLogs.String()
 	if !strings.Contains(logs, "got SIGTERM at") || !strings.Contains(logs, "drained, exiting") {
 		t.Fatalf("no graceful stop in the logs:\n%s", logs)
 	}

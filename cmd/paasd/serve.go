@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"paas"
@@ -176,7 +177,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
-	httpSrv := router.NewServer(cfg.HTTPAddr, rtr)
+	// While handing over to a successor, responses say Connection: close:
+	// clients then leave this process's connections on their own, and none
+	// is closed under a request that is being sent.
+	var handingOver atomic.Bool
+	httpSrv := router.NewServer(cfg.HTTPAddr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if handingOver.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		rtr.ServeHTTP(w, r)
+	}))
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(httpLn) }()
 	go func() { errc <- gw.Serve() }()
@@ -207,10 +217,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		if err := handOver(takeover, httpLn, releaseStore); err != nil {
 			log.Error("handing over", "err", err)
 		}
-		// Responses now say Connection: close, so that clients leave this
-		// process's connections on their own before they are closed.
-		httpSrv.SetKeepAlivesEnabled(false)
-		time.Sleep(time.Second)
+		handingOver.Store(true)
+		time.Sleep(2 * time.Second)
 	} else {
 		log.Info("shutting down")
 	}
