@@ -107,7 +107,7 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 // once it runs. s.Slug names the image. A web instance's port 5000 (its
 // PORT) is published on the configured host on a port the engine picks,
 // reported as Instance.Addr; the caller waits for it to listen
-// (WaitListening). ctx bounds starting only, not the instance's life.
+// (Probe: the engine's proxy answers first). ctx bounds starting only, not the instance's life.
 func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
