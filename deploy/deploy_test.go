@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -217,5 +218,62 @@ func TestFailedStartKeepsThePreviousRelease(t *testing.T) {
 	}
 	if code, _ := h.get("steady"); code != 200 {
 		t.Fatalf("after config change: %d", code)
+	}
+}
+
+// flakyServer crashes on /crash and fails its health check while the file
+// named by $MARK exists.
+const flakyServer = `import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/crash":
+            os._exit(3)
+        ok = self.path != "/health" or not os.path.exists(os.environ.get("MARK", "/nonexistent"))
+        self.send_response(200 if ok else 500)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`
+
+func TestUnhealthyRestartIsRetried(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	mark := filepath.Join(t.TempDir(), "unhealthy")
+	files := map[string]string{
+		"Procfile":  "web: python3 server.py\n",
+		"server.py": flakyServer,
+		"app.json":  `{"healthchecks": {"web": [{"path": "/health", "attempts": 2, "wait": 1, "timeout": 1}]}}`,
+	}
+	if err := h.deploy("flaky", files); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.SetConfig(context.Background(), "flaky", "tester", map[string]string{"MARK": mark}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mark, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crash := httptest.NewRequest("GET", "http://flaky.localhost/crash", nil)
+	h.router.ServeHTTP(httptest.NewRecorder(), crash)
+	waitUntil(t, "an unhealthy restart", func() bool {
+		for _, l := range h.logs.Tail("flaky", -1, logs.Filter{Source: logs.SourcePaas}) {
+			if strings.Contains(l.Text, "restarted but is not healthy") {
+				return true
+			}
+		}
+		return false
+	})
+	if code, _ := h.get("flaky"); code == 200 {
+		t.Fatal("an unhealthy instance was routed")
+	}
+	os.Remove(mark)
+	waitUntil(t, "a healthy restart", func() bool {
+		p := h.ps("flaky")["web.1"]
+		return p.State == "up" && p.Restarts >= 2
+	})
+	if code, body := h.get("flaky"); code != 200 || body != "ok" {
+		t.Fatalf("after recovery: %d %q", code, body)
 	}
 }

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"paas"
@@ -97,6 +99,7 @@ func (s *Service) restart(st *appState, old *instance) {
 	if err != nil {
 		s.event(st.name, "%s could not be restarted: %v", old.name(), err)
 		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)
+		s.retryLater(st, old.spec, old.restarts+1)
 		return
 	}
 	st.mu.Lock()
@@ -106,10 +109,48 @@ func (s *Service) restart(st *appState, old *instance) {
 	}
 	st.mu.Unlock()
 	if err := s.waitUp(context.Background(), st, []*instance{in}, checks, nil); err != nil {
-		s.event(st.name, "%s restarted but is not healthy: %v", in.name(), err)
+		if st.crashed(in) {
+			return // its exit has scheduled the next restart
+		}
+		msg, _ := paas.UserMessage(err)
+		s.event(st.name, "%s restarted but is not healthy (%s); stopping it to try again", in.name(), firstLine(msg))
+		s.stopInstance(context.Background(), st, in)
+		s.retryLater(st, in.spec, in.restarts)
 		return
 	}
 	s.updateRoutes(st)
+}
+
+// retryLater keeps a restart that failed in the process list as crashed
+// and tries again after the backoff, as after a crash.
+func (s *Service) retryLater(st *appState, spec runtime.Spec, restarts int) {
+	if s.isClosing() {
+		return
+	}
+	placeholder := &instance{
+		inst:     runtime.Instance{ID: fmt.Sprintf("retry.%s.%d", spec.Name(), time.Now().UnixNano()), App: spec.App},
+		spec:     spec,
+		state:    "crashed",
+		since:    time.Now().UTC(),
+		restarts: restarts,
+		exitCode: -1,
+	}
+	st.mu.Lock()
+	st.insts[placeholder.inst.ID] = placeholder
+	delay := s.scheduleRestart(st, placeholder)
+	st.mu.Unlock()
+	s.event(st.name, "%s restarting in %s", spec.Name(), delay)
+}
+
+func (s *Service) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // forgetQuiet drops an instance that has already exited without logging a
