@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -291,7 +292,7 @@ func indent(w io.Writer) *indentWriter { return &indentWriter{w: w} }
 func (iw *indentWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		i := strings.IndexByte(string(p), '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			iw.partial = append(iw.partial, p...)
 			return n, nil

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,7 +197,7 @@ type lineLogger struct {
 func (l *lineLogger) Write(p []byte) (int, error) {
 	l.buf = append(l.buf, p...)
 	for {
-		i := strings.IndexByte(string(l.buf), '\n')
+		i := bytes.IndexByte(l.buf, '\n')
 		if i < 0 {
 			break
 		}

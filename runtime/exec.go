@@ -86,7 +86,7 @@ func NewExec(cfg ExecConfig) *Exec {
 
 // Start starts an instance and returns once its process runs. A web
 // instance gets a free port on the configured host in PORT and reports
-// it as Instance.Addr; the caller waits for it to listen (Probe).
+// it as Instance.Addr; the caller probes it until it serves (Probe).
 // ctx bounds starting only, not the instance's life.
 func (e *Exec) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {

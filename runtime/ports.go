@@ -1,11 +1,9 @@
 package runtime
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 )
 
 // pickPort asks the kernel for a free TCP port on host: it listens on
@@ -31,26 +29,4 @@ func pickPort(host string, skip func(int) bool) (int, error) {
 // hostPort joins host and port into an address.
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
-}
-
-// WaitListening dials addr over TCP until a connection succeeds or ctx
-// ends. It is how a caller learns that a web instance is ready.
-func WaitListening(ctx context.Context, addr string) error {
-	const interval = 25 * time.Millisecond
-	var d net.Dialer
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		attempt, cancel := context.WithTimeout(ctx, time.Second)
-		c, err := d.DialContext(attempt, "tcp", addr)
-		cancel()
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s to listen: %w (last error: %v)", addr, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
 }
