@@ -69,6 +69,11 @@ type App struct {
 	// Stopped remembers the counts of process types stopped with ps:stop,
 	// for ps:start.
 	Stopped map[string]int `json:",omitempty"`
+	// Domains are the app's custom hosts, normalised (see
+	// NormalizeDomain), sorted; "*.example.com" is a wildcard.
+	Domains []string `json:",omitempty"`
+	// Proxy holds the app's router settings (proxy:set).
+	Proxy ProxySettings `json:",omitempty"`
 }
 
 // Limits are the resources one instance of a process type may use.

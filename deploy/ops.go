@@ -11,13 +11,10 @@ import (
 	"strings"
 
 	"paas"
-	"paas/gateway"
 	"paas/logs"
 	"paas/runtime"
 	"paas/shellwords"
 )
-
-var _ gateway.Platform = (*Service)(nil)
 
 // Authenticate maps a key fingerprint to the key's name.
 func (s *Service) Authenticate(fingerprint string) (string, bool) {

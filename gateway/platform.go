@@ -60,6 +60,28 @@ type Platform interface {
 	// follow is set, new lines until ctx is done.
 	Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error
 
+	// Domains lists the app's custom domains, sorted.
+	Domains(ctx context.Context, app string) ([]string, error)
+	// AddDomain routes host to the app and returns it normalised
+	// (paas.NormalizeDomain). A host another app has fails naming that
+	// app.
+	AddDomain(ctx context.Context, app, host string) (string, error)
+	// RemoveDomain stops routing host to the app.
+	RemoveDomain(ctx context.Context, app, host string) error
+	// SetProxy changes the app's router settings from KEY=VALUE pairs
+	// (https-redirect, hsts, default-domain, max-body, connect-timeout,
+	// response-timeout; an empty value restores the default) and returns
+	// them all.
+	SetProxy(ctx context.Context, app string, set map[string]string) (paas.ProxySettings, error)
+
+	// Certs lists the certificates serving the app's hosts.
+	Certs(ctx context.Context, app string) ([]paas.Cert, error)
+	// AddCert stores a certificate the user brings (PEM chain and its
+	// private key) for the hosts it names, which must be the app's.
+	AddCert(ctx context.Context, app string, certPEM, keyPEM []byte) (paas.Cert, error)
+	// RemoveCert removes the user certificate for host.
+	RemoveCert(ctx context.Context, app, host string) error
+
 	// Deploy builds the source tree (a tar stream of the pushed commit),
 	// makes a release and runs it, writing build output to out. A non-nil
 	// error rejects the push.

@@ -387,7 +387,7 @@ func TestAcquireAfterRetire(t *testing.T) {
 	if n := r.InFlight(a.Addr); n != 0 {
 		t.Fatalf("InFlight of the retired endpoint = %d", n)
 	}
-	_, tg := r.choose("app")
+	_, _, tg := r.choose("app.localhost")
 	if tg == nil || tg.Addr != b.Addr {
 		t.Fatalf("chose %+v", tg)
 	}

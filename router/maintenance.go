@@ -20,10 +20,8 @@ func (r *Router) SetMaintenance(app string, on bool) {
 		if old == nil && !on {
 			return nil
 		}
-		rt := &route{maintenance: on}
-		if old != nil {
-			rt.targets = old.targets
-		}
+		rt := old.clone()
+		rt.maintenance = on
 		return rt
 	})
 }

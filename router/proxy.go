@@ -30,8 +30,7 @@ func (r *Router) newProxy() *httputil.ReverseProxy {
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	id := requestID(req.Header.Get("X-Request-Id"))
-	app := appFor(normalizeHost(req.Host), r.domain)
-	rt, tg := r.choose(app)
+	app, rt, tg := r.choose(normalizeHost(req.Host))
 	if rt == nil {
 		w.Header().Set("X-Request-Id", id)
 		writePage(w, http.StatusNotFound, "No such app",
@@ -81,21 +80,18 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.logAccess(st, req, rw)
 }
 
-// choose returns app's route and, unless the app is in maintenance mode or
-// has no backend, the next backend with the request counted in flight to
-// it. The route is nil for an unknown app.
-func (r *Router) choose(app string) (*route, *target) {
-	if app == "" {
-		return nil, nil
-	}
+// choose returns the app host routes to, its route and, unless the app
+// is in maintenance mode or has no backend, the next backend with the
+// request counted in flight to it. The route is nil for an unknown host.
+func (r *Router) choose(host string) (string, *route, *target) {
 	for {
-		rt := r.lookup(app)
+		app, rt := r.routeFor(host)
 		if rt == nil || rt.maintenance {
-			return rt, nil
+			return app, rt, nil
 		}
 		tg := rt.pick()
 		if tg == nil || r.acquire(tg.ep) {
-			return rt, tg
+			return app, rt, tg
 		}
 		// tg was retired after rt was read: a newer table is published.
 	}

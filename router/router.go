@@ -54,19 +54,55 @@ type Router struct {
 	headerTimeout time.Duration
 
 	mu        sync.Mutex                 // serialises writers of routes; guards endpoints
-	routes    atomic.Pointer[routeTable] // read without locking
+	routes    atomic.Pointer[table] // read without locking
 	endpoints map[string]*endpoint       // by address: those routed and those not yet drained
 }
 
 // routeTable is an immutable map from app name to its route.
 type routeTable map[string]*route
 
+// table is one published, immutable state of routing: the routes and an
+// index of the custom hosts that name them.
+type table struct {
+	apps  routeTable
+	hosts map[string]string // custom host -> app
+	wild  map[string]string // "example.com" of "*.example.com" -> app
+}
+
+// newTable indexes apps' custom domains.
+func newTable(apps routeTable) *table {
+	t := &table{apps: apps, hosts: map[string]string{}, wild: map[string]string{}}
+	for name, rt := range apps {
+		for _, d := range rt.opts.Domains {
+			if rest, ok := strings.CutPrefix(d, "*."); ok {
+				t.wild[rest] = name
+			} else {
+				t.hosts[d] = name
+			}
+		}
+	}
+	return t
+}
+
 // route is the state of one app. It is never modified after it is
 // published.
 type route struct {
 	targets     []target
 	maintenance bool
+	opts        Options
 	next        atomic.Uint64 // round-robin counter
+}
+
+// clone returns a new route with old's state and no targets; old may be
+// nil.
+func (old *route) clone() *route {
+	rt := &route{}
+	if old != nil {
+		rt.targets = old.targets
+		rt.maintenance = old.maintenance
+		rt.opts = old.opts
+	}
+	return rt
 }
 
 // target is one backend of a route with its endpoint.
@@ -97,7 +133,7 @@ func New(cfg Config) *Router {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.proxy = r.newProxy()
-	r.routes.Store(&routeTable{})
+	r.routes.Store(newTable(routeTable{}))
 	return r
 }
 
@@ -108,10 +144,8 @@ func New(cfg Config) *Router {
 // kept.
 func (r *Router) Set(app string, backends []Backend) {
 	r.update(app, func(old *route) *route {
-		rt := &route{targets: make([]target, len(backends))}
-		if old != nil {
-			rt.maintenance = old.maintenance
-		}
+		rt := old.clone()
+		rt.targets = make([]target, len(backends))
 		for i, b := range backends {
 			rt.targets[i] = target{Backend: b, ep: r.endpointLocked(b.Addr)}
 		}
@@ -134,22 +168,19 @@ func (r *Router) update(app string, change func(old *route) *route) {
 	app = strings.ToLower(app)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t := maps.Clone(*r.routes.Load())
-	if t == nil {
-		t = routeTable{}
-	}
+	t := maps.Clone(r.routes.Load().apps)
 	if rt := change(t[app]); rt != nil {
 		t[app] = rt
 	} else {
 		delete(t, app)
 	}
-	r.routes.Store(&t)
+	r.routes.Store(newTable(t))
 	r.retireUnusedLocked(t)
 }
 
 // lookup returns the route of app, or nil.
 func (r *Router) lookup(app string) *route {
-	return (*r.routes.Load())[app]
+	return r.routes.Load().apps[app]
 }
 
 // pick returns the next backend in round-robin order, nil when there is

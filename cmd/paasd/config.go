@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,7 +34,27 @@ type config struct {
 	ReleaseTimeout time.Duration
 	RestartMax     time.Duration
 	BuildConc      int
+
+	// The HTTPS front door and its certificates.
+	HTTPSAddr string // "" turns HTTPS off
+	ACMEEmail string // "" turns ACME off (local CA for *.localhost still works)
+	ACMECA    string // ACME directory URL
+
+	// The router's limits; each app may override some with proxy:set.
+	TrustedProxies  []netip.Prefix // inbound X-Forwarded-* are kept from these peers
+	MaxBody         int64
+	MaxHeaderBytes  int64
+	HeaderTimeout   time.Duration
+	IdleTimeout     time.Duration
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration
 }
+
+// ACME directories known by a short name in PAAS_ACME_CA.
+const (
+	letsEncryptProduction = "https://acme-v02.api.letsencrypt.org/directory"
+	letsEncryptStaging    = "https://acme-staging-v02.api.letsencrypt.org/directory"
+)
 
 // loadConfig reads env (a getenv function) and then args as flags.
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -43,6 +65,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return fallback
 	}
 	var c config
+	var keep int
 	fs := flag.NewFlagSet("paasd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DataDir, "data-dir", def("PAAS_DATA_DIR", "./data"), "state directory (PAAS_DATA_DIR)")
@@ -52,6 +75,18 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "auto"), "process runtime: docker, exec, or auto: docker when an engine answers (PAAS_RUNTIME)")
 	fs.StringVar(&c.StackImage, "stack-image", def("PAAS_STACK_IMAGE", "paas/stack:bookworm"), "image builds and instances run on (PAAS_STACK_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
+	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, empty for none (PAAS_HTTPS_ADDR)")
+	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
+	fs.StringVar(&c.ACMECA, "acme-ca", def("PAAS_ACME_CA", "production"), "ACME directory URL, or production or staging for Let's Encrypt's (PAAS_ACME_CA)")
+	fs.Func("trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are kept (PAAS_TRUSTED_PROXIES)", func(v string) error {
+		p, err := parsePrefixes(v)
+		c.TrustedProxies = p
+		return err
+	})
+	var err error
+	if c.TrustedProxies, err = parsePrefixes(getenv("PAAS_TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("PAAS_TRUSTED_PROXIES: %w", err)
+	}
 	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
 	durations := []struct {
 		p        *time.Duration
@@ -65,6 +100,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&c.BuildTimeout, "build-timeout", "PAAS_BUILD_TIMEOUT", 15 * time.Minute, "longest build"},
 		{&c.ReleaseTimeout, "release-timeout", "PAAS_RELEASE_TIMEOUT", time.Hour, "longest release phase"},
 		{&c.RestartMax, "restart-max-delay", "PAAS_RESTART_MAX_DELAY", 5 * time.Minute, "longest wait between restarts of a crashing instance"},
+		{&c.HeaderTimeout, "header-timeout", "PAAS_HEADER_TIMEOUT", 10 * time.Second, "time a client has to send a request's headers"},
+		{&c.IdleTimeout, "idle-timeout", "PAAS_IDLE_TIMEOUT", 120 * time.Second, "idle keep-alive connections are closed after this"},
+		{&c.ConnectTimeout, "connect-timeout", "PAAS_CONNECT_TIMEOUT", 5 * time.Second, "time to connect to an instance"},
+		{&c.ResponseTimeout, "response-timeout", "PAAS_RESPONSE_TIMEOUT", 30 * time.Second, "time an instance has to start its response (then 504)"},
 	}
 	for _, d := range durations {
 		v := d.fallback
@@ -86,6 +125,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}{
 		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container"},
 		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit"},
+		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit"},
+		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)"},
 	}
 	for _, sz := range sizes {
 		v, err := paas.ParseMemory(def(sz.env, sz.fallback))
@@ -99,7 +140,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 			return err
 		})
 	}
-	keep, err := strconv.Atoi(def("PAAS_KEEP_RELEASES", "10"))
+	keep, err = strconv.Atoi(def("PAAS_KEEP_RELEASES", "10"))
 	if err != nil || keep < 0 {
 		return c, fmt.Errorf("PAAS_KEEP_RELEASES: want a whole number, not %q", def("PAAS_KEEP_RELEASES", "10"))
 	}
@@ -126,7 +167,42 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("PAAS_LOG_FORMAT: want text or json, not %q", c.LogFormat)
 	}
 	c.Domain = strings.ToLower(strings.TrimSuffix(c.Domain, "."))
+	switch c.ACMECA {
+	case "production", "":
+		c.ACMECA = letsEncryptProduction
+	case "staging":
+		c.ACMECA = letsEncryptStaging
+	default:
+		if u, err := url.Parse(c.ACMECA); err != nil || u.Scheme != "https" || u.Host == "" {
+			return c, fmt.Errorf("PAAS_ACME_CA: want production, staging or an https:// directory URL, not %q", c.ACMECA)
+		}
+	}
+	if c.MaxHeaderBytes < 1024 {
+		return c, fmt.Errorf("PAAS_MAX_HEADER_BYTES: want at least 1k")
+	}
 	return c, nil
+}
+
+// parsePrefixes reads a comma-separated list of addresses and CIDRs; a
+// bare address is a prefix of its full length.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // parseDuration accepts Go durations ("30s") and plain seconds ("30").
@@ -150,5 +226,9 @@ func (c config) logAttrs() []any {
 		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
+		"https_addr", c.HTTPSAddr, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,
+		"max_body", paas.FormatMemory(c.MaxBody), "max_header_bytes", c.MaxHeaderBytes,
+		"header_timeout", c.HeaderTimeout, "idle_timeout", c.IdleTimeout,
+		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
 	}
 }

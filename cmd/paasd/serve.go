@@ -162,7 +162,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		RunDir:      filepath.Join(dataDir, "run"),
 		HookCommand: []string{exe, "hook"},
 		AppURL:      appURL,
-		Platform:    svc,
+		Platform:    platform{Service: svc},
 		Logger:      log.With("part", "gateway"),
 	})
 	if err != nil {
