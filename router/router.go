@@ -53,9 +53,9 @@ type Router struct {
 	dialer        *net.Dialer
 	headerTimeout time.Duration
 
-	mu        sync.Mutex                 // serialises writers of routes; guards endpoints
+	mu        sync.Mutex            // serialises writers of routes; guards endpoints
 	routes    atomic.Pointer[table] // read without locking
-	endpoints map[string]*endpoint       // by address: those routed and those not yet drained
+	endpoints map[string]*endpoint  // by address: those routed and those not yet drained
 }
 
 // routeTable is an immutable map from app name to its route.
