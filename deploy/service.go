@@ -37,12 +37,14 @@ type Builder interface {
 
 // Config wires a Service.
 type Config struct {
-	Store       *store.Store
-	Runtime     Runtime
-	Builder     Builder
-	Router      *router.Router
-	Logs        *logs.Aggregator
-	AppURL      func(app string) string
+	Store   *store.Store
+	Runtime Runtime
+	Builder Builder
+	Router  *router.Router
+	Logs    *logs.Aggregator
+	AppURL  func(app string) string
+	// Domain is the platform domain: app X is served at X.<Domain>.
+	Domain      string
 	StopTimeout time.Duration // grace between SIGTERM and SIGKILL
 	BootTimeout time.Duration // how long a web instance may take to listen
 	// KeepReleases is how many of the newest releases keep their build's

@@ -89,7 +89,7 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
-	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0"}, extraEnv...))
+	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0"}, extraEnv...))
 	t.Cleanup(func() {
 		s.destroyAll()
 		s.stop()

@@ -136,6 +136,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	appURL := urlFunc(cfg.Domain, httpLn.Addr())
 	rtr := router.New(router.Config{
+		// ROUTER-CONFIG: the router's limits from cfg are wired here.
 		Domain:    cfg.Domain,
 		Logger:    log.With("part", "router"),
 		AccessLog: func(app, line string) { agg.Write(app, "paas", "router", line) },
@@ -147,6 +148,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Router:           rtr,
 		Logs:             agg,
 		AppURL:           appURL,
+		Domain:           cfg.Domain,
 		StopTimeout:      cfg.StopTimeout,
 		BootTimeout:      cfg.BootTimeout,
 		KeepReleases:     cfg.KeepReleases,
