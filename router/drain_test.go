@@ -378,7 +378,7 @@ func TestAcquireAfterRetire(t *testing.T) {
 	a := Backend{Name: "web.1", Addr: deadAddr(t)}
 	b := Backend{Name: "web.2", Addr: deadAddr(t)}
 	r.Set("app", []Backend{a})
-	stale := r.lookup("app").pick()
+	stale := r.lookup("app").pick(0)
 
 	r.Set("app", []Backend{b})
 	if r.acquire(stale.ep) {
@@ -387,7 +387,7 @@ func TestAcquireAfterRetire(t *testing.T) {
 	if n := r.InFlight(a.Addr); n != 0 {
 		t.Fatalf("InFlight of the retired endpoint = %d", n)
 	}
-	_, _, tg := r.choose("app.localhost")
+	_, tg := r.choose("app.localhost", r.lookup("app"), 0)
 	if tg == nil || tg.Addr != b.Addr {
 		t.Fatalf("chose %+v", tg)
 	}

@@ -3,6 +3,7 @@ package router
 import (
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // endpoint is everything the router keeps per backend address: the count
@@ -18,6 +19,7 @@ type endpoint struct {
 	addr      string
 	inflight  atomic.Int64
 	retired   atomic.Bool
+	downUntil atomic.Int64 // unix nanoseconds; refused a connection until then
 	transport *http.Transport
 	conns     *connTracker
 
@@ -33,7 +35,7 @@ func (r *Router) endpointLocked(addr string) *endpoint {
 		e.retired.Store(false)
 		return e
 	}
-	conns := newConnTracker(r.dialer.DialContext)
+	conns := newConnTracker(r.dial)
 	e := &endpoint{
 		addr:      addr,
 		transport: newTransport(r.headerTimeout, conns.DialContext),
@@ -43,6 +45,16 @@ func (r *Router) endpointLocked(addr string) *endpoint {
 	r.endpoints[addr] = e
 	return e
 }
+
+// downFor is how long an instance that refused a connection is passed
+// over when another one can take the request.
+const downFor = 3 * time.Second
+
+// markDown passes e over for a while: it refused a connection.
+func (e *endpoint) markDown(now int64) { e.downUntil.Store(now + int64(downFor)) }
+
+// isDown reports whether e refused a connection recently.
+func (e *endpoint) isDown(now int64) bool { return e.downUntil.Load() > now }
 
 // acquire counts a request in flight to e. It fails when e is retired:
 // the caller read an outdated route table and must look again.

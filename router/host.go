@@ -3,14 +3,26 @@ package router
 import (
 	"net"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
-// normalizeHost lowercases a host, drops a port and a trailing dot.
+// normalizeHost lowercases a host, drops a port and a trailing dot, and
+// turns an internationalised name into its ASCII form.
 func normalizeHost(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.TrimSuffix(host, ".")
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			a, err := idna.Lookup.ToASCII(host)
+			if err != nil {
+				return ""
+			}
+			return a
+		}
+	}
 	return strings.ToLower(host)
 }
 

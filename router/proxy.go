@@ -24,32 +24,61 @@ func (r *Router) newProxy() *httputil.ReverseProxy {
 	}
 }
 
-// ServeHTTP routes req by its host: 404 for an unknown app, 503 for an app
-// in maintenance mode or without web instances, else it forwards req to
-// the next instance and counts it in flight there until it ends.
+// ServeHTTP routes req by its host: 404 for an unknown host, 421 when the
+// TLS server name names another app, a redirect to HTTPS when the app asks
+// for one, 413 for a body over the limit, 503 for an app in maintenance
+// mode or without web instances; else it forwards req to the next
+// instance and counts it in flight there until it ends.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	id := requestID(req.Header.Get("X-Request-Id"))
-	app, rt, tg := r.choose(normalizeHost(req.Host))
+	host := normalizeHost(req.Host)
+	app, rt := r.routeFor(host)
 	if rt == nil {
 		w.Header().Set("X-Request-Id", id)
 		writePage(w, http.StatusNotFound, "No such app",
 			"There is no app configured at this address.", id)
 		return
 	}
-
-	st := &reqState{app: app, id: id, route: rt, start: start, target: tg}
+	st := &reqState{app: app, id: id, route: rt, start: start}
 	rw := &responseWriter{ResponseWriter: w}
+	if req.TLS != nil && req.TLS.ServerName != "" {
+		if sniApp, _ := r.routeFor(normalizeHost(req.TLS.ServerName)); sniApp != app {
+			st.code, st.desc = "H24", "Misdirected request"
+			r.refuse(st, rw, req, http.StatusMisdirectedRequest, "Misdirected request",
+				"This connection was opened for another site; open a new one for this address.")
+			return
+		}
+	}
+	if req.TLS == nil && rt.opts.HTTPSRedirect {
+		r.redirectHTTPS(st, rw, req, host)
+		return
+	}
+	limit := r.bodyLimit(rt)
+	if limit > 0 && req.ContentLength > limit {
+		st.code, st.desc = "H413", "Request body too large"
+		rw.Header().Set("Connection", "close")
+		r.refuse(st, rw, req, http.StatusRequestEntityTooLarge, "Request too large",
+			"The request body is larger than this app accepts.")
+		return
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		if limit <= 0 {
+			limit = -1
+		}
+		st.body = &body{rc: req.Body, left: limit}
+		req.Body = st.body
+	}
 	if rt.maintenance {
 		r.serveMaintenance(st, rw, req)
 		return
 	}
+	rt, tg := r.choose(host, rt, start.UnixNano())
+	st.route, st.target = rt, tg
 	if tg == nil {
 		st.code, st.desc = "H14", "No web processes running"
-		w.Header().Set("X-Request-Id", id)
-		writePage(rw, http.StatusServiceUnavailable, "No web processes running",
-			"This app has no web process running right now.", id)
-		r.logAccess(st, req, rw)
+		r.refuse(st, rw, req, http.StatusServiceUnavailable, "No web processes running",
+			"This app has no web process running right now.")
 		return
 	}
 	// The request leaves the count of whichever backend it ends on, even
@@ -72,7 +101,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}()
 
-	ctx := withState(req.Context(), st)
+	ctx, cancel := context.WithCancel(withState(req.Context(), st))
+	defer cancel()
+	st.cancel = cancel
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { st.gotConn() },
 	})
@@ -80,51 +111,58 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.logAccess(st, req, rw)
 }
 
-// choose returns the app host routes to, its route and, unless the app
-// is in maintenance mode or has no backend, the next backend with the
-// request counted in flight to it. The route is nil for an unknown host.
-func (r *Router) choose(host string) (string, *route, *target) {
+// choose returns the route of host to use, and the next backend with the
+// request counted in flight to it, nil when the route has none. rt is the
+// route already read; a newer one is read when its backend was retired
+// meanwhile.
+func (r *Router) choose(host string, rt *route, now int64) (*route, *target) {
 	for {
-		app, rt := r.routeFor(host)
-		if rt == nil || rt.maintenance {
-			return app, rt, nil
-		}
-		tg := rt.pick()
+		tg := rt.pick(now)
 		if tg == nil || r.acquire(tg.ep) {
-			return app, rt, tg
+			return rt, tg
 		}
 		// tg was retired after rt was read: a newer table is published.
+		if _, rt = r.routeFor(host); rt == nil {
+			return &route{}, nil
+		}
 	}
 }
 
-// rewrite points the outbound request at the chosen backend and sets the
-// forwarding headers. Forwarding headers from the client are not trusted:
-// the proxy has already removed Forwarded and X-Forwarded-{For,Host,Proto}.
-func (r *Router) rewrite(pr *httputil.ProxyRequest) {
-	st := stateFrom(pr.In.Context())
-	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = st.getBackend().Addr
-	pr.Out.Host = pr.In.Host
-	pr.SetXForwarded()
-	pr.Out.Header.Set("X-Forwarded-Port", forwardedPort(pr.In))
-	pr.Out.Header.Set("X-Request-Id", st.id)
-	pr.Out.Header.Del("X-Real-Ip")
-	pr.Out.Header.Del("X-Forwarded-Ssl")
+// bodyLimit is the largest request body rt's app accepts, 0 for any.
+func (r *Router) bodyLimit(rt *route) int64 {
+	if rt.opts.MaxBody > 0 {
+		return rt.opts.MaxBody
+	}
+	return r.maxBody
 }
 
-// modifyResponse stamps the request id on the response.
+// refuse answers a request with a page of the platform and logs it.
+func (r *Router) refuse(st *reqState, rw *responseWriter, req *http.Request, status int, title, detail string) {
+	rw.Header().Set("X-Request-Id", st.id)
+	writePage(rw, status, title, detail, st.id)
+	r.logAccess(st, req, rw)
+}
+
+// modifyResponse stamps the request id on the response, and HSTS on an
+// HTTPS response of an app that asks for it.
 func modifyResponse(res *http.Response) error {
 	if st := stateFrom(res.Request.Context()); st != nil {
 		st.upstreamStatus = res.StatusCode
 		res.Header.Set("X-Request-Id", st.id)
+		if st.route.opts.HSTS && res.Request.TLS != nil {
+			res.Header.Set("Strict-Transport-Security", hstsValue)
+		}
 	}
 	return nil
 }
 
+// hstsValue asks browsers to use HTTPS for a year.
+const hstsValue = "max-age=31536000"
+
 // proxyError answers a request the backend could not serve.
 func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error) {
 	st := stateFrom(req.Context())
-	status, code, desc := classify(req.Context(), err)
+	status, code, desc := classify(st, req.Context(), err)
 	st.code, st.desc = code, desc
 	r.log.Debug("proxy error", "app", st.app, "backend", st.getBackend().Addr,
 		"request_id", st.id, "code", code, "err", err)
@@ -136,6 +174,12 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 	switch status {
 	case http.StatusGatewayTimeout:
 		writePage(w, status, "Gateway timeout", "The app did not answer in time.", st.id)
+	case http.StatusRequestEntityTooLarge:
+		w.Header().Set("Connection", "close")
+		writePage(w, status, "Request too large", "The request body is larger than this app accepts.", st.id)
+	case http.StatusBadRequest:
+		w.Header().Set("Connection", "close")
+		writePage(w, status, "Bad request", "The request body could not be read.", st.id)
 	default:
 		writePage(w, status, "Bad gateway", "The app could not be reached.", st.id)
 	}
@@ -145,9 +189,16 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 const statusClientClosed = 499
 
 // classify maps a proxy error to a status and a Heroku-style error code.
-func classify(ctx context.Context, err error) (status int, code, desc string) {
+func classify(st *reqState, ctx context.Context, err error) (status int, code, desc string) {
 	var ne net.Error
+	bodyErr := st.body.failure()
 	switch {
+	case bodyErr == errBodyTooLarge:
+		return http.StatusRequestEntityTooLarge, "H413", "Request body too large"
+	case bodyErr != nil && ctx.Err() == nil:
+		return http.StatusBadRequest, "H400", "Bad request body"
+	case st.timedOut.Load():
+		return http.StatusGatewayTimeout, "H12", "Request timeout"
 	case ctx.Err() != nil:
 		return statusClientClosed, "H27", "Client Request Interrupted"
 	case isDialError(err) && errors.As(err, &ne) && ne.Timeout():
@@ -159,20 +210,4 @@ func classify(ctx context.Context, err error) (status int, code, desc string) {
 	default:
 		return http.StatusBadGateway, "H13", "Connection closed without response"
 	}
-}
-
-// forwardedPort is the port the client connected to.
-func forwardedPort(req *http.Request) string {
-	if a, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, port, err := net.SplitHostPort(a.String()); err == nil {
-			return port
-		}
-	}
-	if _, port, err := net.SplitHostPort(req.Host); err == nil && port != "" {
-		return port
-	}
-	if req.TLS != nil {
-		return "443"
-	}
-	return "80"
 }

@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +42,14 @@ type Config struct {
 	ResponseHeaderTimeout time.Duration
 	// DialTimeout bounds connecting to an instance. Zero means 5s.
 	DialTimeout time.Duration
+	// MaxBody is the largest request body in bytes; larger ones get 413.
+	// Zero means no limit. An app's Options.MaxBody overrides it.
+	MaxBody int64
+	// TrustedProxies are the peers whose inbound X-Forwarded-* headers
+	// are kept (and appended to); from anyone else they are replaced.
+	TrustedProxies []netip.Prefix
+	// HTTPSPort is the port HTTPS redirects point at; 0 means 443.
+	HTTPSPort int
 }
 
 // Router routes requests by host to app backends. It is an http.Handler and
@@ -52,6 +62,10 @@ type Router struct {
 	proxy         *httputil.ReverseProxy
 	dialer        *net.Dialer
 	headerTimeout time.Duration
+	dialTimeout   time.Duration
+	maxBody       int64
+	trusted       []netip.Prefix
+	httpsPort     string // ":8443", or "" for 443
 
 	mu        sync.Mutex            // serialises writers of routes; guards endpoints
 	routes    atomic.Pointer[table] // read without locking
@@ -125,12 +139,18 @@ func New(cfg Config) *Router {
 		domain:        normalizeHost(cfg.Domain),
 		log:           cfg.Logger,
 		accessLog:     cfg.AccessLog,
-		dialer:        &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		dialer:        &net.Dialer{KeepAlive: 30 * time.Second},
 		headerTimeout: headerTimeout,
+		dialTimeout:   dialTimeout,
+		maxBody:       cfg.MaxBody,
+		trusted:       cfg.TrustedProxies,
 		endpoints:     make(map[string]*endpoint),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPSPort != 0 && cfg.HTTPSPort != 443 {
+		r.httpsPort = ":" + strconv.Itoa(cfg.HTTPSPort)
 	}
 	r.proxy = r.newProxy()
 	r.routes.Store(newTable(routeTable{}))
@@ -183,14 +203,38 @@ func (r *Router) lookup(app string) *route {
 	return r.routes.Load().apps[app]
 }
 
-// pick returns the next backend in round-robin order, nil when there is
-// none.
-func (rt *route) pick() *target {
+// pick returns the next backend in round-robin order that is not marked
+// down, or the next one when all are; nil when there is none.
+func (rt *route) pick(now int64) *target {
 	n := uint64(len(rt.targets))
 	if n == 0 {
 		return nil
 	}
-	return &rt.targets[(rt.next.Add(1)-1)%n]
+	start := rt.next.Add(1) - 1
+	for k := range n {
+		if tg := &rt.targets[(start+k)%n]; !tg.ep.isDown(now) {
+			return tg
+		}
+	}
+	return &rt.targets[start%n]
+}
+
+// other returns the first backend after failed that is not marked down,
+// nil when there is none.
+func (rt *route) other(failed *target, now int64) *target {
+	n := len(rt.targets)
+	at := 0
+	for i := range rt.targets {
+		if &rt.targets[i] == failed {
+			at = i
+		}
+	}
+	for k := 1; k < n; k++ {
+		if tg := &rt.targets[(at+k)%n]; !tg.ep.isDown(now) {
+			return tg
+		}
+	}
+	return nil
 }
 
 // Handler returns the Router as an http.Handler.

@@ -14,6 +14,11 @@ type reqState struct {
 	id    string
 	route *route
 	start time.Time
+	// cancel ends the outbound request; timedOut says the app's response
+	// timeout did it.
+	cancel   context.CancelFunc
+	timedOut atomic.Bool
+	body     *body // the request body, nil without one
 
 	mu     sync.Mutex
 	target *target // the backend the request is counted against; nil if none

@@ -22,8 +22,8 @@ func newTransport(headerTimeout time.Duration, dial func(ctx context.Context, ne
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dial,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   256,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: time.Second,
@@ -32,11 +32,23 @@ func newTransport(headerTimeout time.Duration, dial func(ctx context.Context, ne
 	}
 }
 
+// dial connects to a backend within the connect timeout of the app whose
+// request asked for the connection (the transport's dial context keeps the
+// request's values), else the router's.
+func (r *Router) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	timeout := r.dialTimeout
+	if st := stateFrom(ctx); st != nil && st.route.opts.ConnectTimeout > 0 {
+		timeout = st.route.opts.ConnectTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return r.dialer.DialContext(ctx, network, addr)
+}
+
 // backendTransport sends a request through the transport of the backend
-// it holds. When connecting fails it moves the request to the next backend
-// of the same route that is still in service. Nothing reached the failed
-// backend, so this is safe for any method; only requests without a body
-// are retried, since the transport consumes the body on failure.
+// it holds. When connecting fails, the backend is marked down for a
+// while and an idempotent request without a body is sent once more, to
+// another backend of the route: nothing reached the first one.
 type backendTransport struct {
 	r *Router
 }
@@ -47,32 +59,59 @@ func (t backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("router: request without a backend")
 	}
 	failed := st.getTarget()
-	res, err := failed.ep.transport.RoundTrip(req)
+	res, err := t.send(st, failed, req)
 	if err == nil || !isDialError(err) {
 		return res, err
 	}
-	targets := st.route.targets
-	first := 0
-	for i := range targets {
-		if &targets[i] == failed {
-			first = i
-			break
-		}
+	now := time.Now().UnixNano()
+	failed.ep.markDown(now)
+	if !idempotent(req.Method) || (req.Body != nil && req.Body != http.NoBody) || req.Context().Err() != nil {
+		return res, err
 	}
-	for k := 1; k < len(targets) && err != nil && isDialError(err); k++ {
-		if (req.Body != nil && req.Body != http.NoBody) || req.Context().Err() != nil {
-			break
-		}
-		next := &targets[(first+k)%len(targets)]
-		if !t.r.acquire(next.ep) {
-			continue // being drained: no new work for it
-		}
-		t.r.release(st.swapTarget(next))
-		retry := req.Clone(req.Context())
-		retry.URL.Host = next.Addr
-		res, err = next.ep.transport.RoundTrip(retry)
+	next := st.route.other(failed, now)
+	if next == nil || !t.r.acquire(next.ep) {
+		return res, err
+	}
+	t.r.release(st.swapTarget(next))
+	retry := req.Clone(req.Context())
+	retry.URL.Host = next.Addr
+	return t.send(st, next, retry)
+}
+
+// send is one attempt on tg. An app's own response timeout, when it has
+// one, is enforced here; the transport enforces the router's.
+func (t backendTransport) send(st *reqState, tg *target, req *http.Request) (*http.Response, error) {
+	d := st.route.opts.ResponseTimeout
+	if d <= 0 || d == t.r.headerTimeout {
+		return tg.ep.transport.RoundTrip(req)
+	}
+	timer := time.AfterFunc(d, func() {
+		st.timedOut.Store(true)
+		st.cancel()
+	})
+	res, err := tg.ep.transport.RoundTrip(req)
+	if !timer.Stop() && err != nil {
+		err = errResponseTimeout
 	}
 	return res, err
+}
+
+// errResponseTimeout is an app's response timeout passing.
+var errResponseTimeout = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "timeout awaiting response headers" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// idempotent reports whether a request with method may be sent twice.
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // isDialError reports whether err is a failure to connect.
