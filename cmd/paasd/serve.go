@@ -137,9 +137,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	appURL := urlFunc(cfg.Domain, httpLn.Addr())
 	rtr := router.New(router.Config{
 		// ROUTER-CONFIG: the router's limits from cfg are wired here.
-		Domain:    cfg.Domain,
-		Logger:    log.With("part", "router"),
-		AccessLog: func(app, line string) { agg.Write(app, "paas", "router", line) },
+		Domain:                cfg.Domain,
+		MaxBody:               cfg.MaxBody,
+		TrustedProxies:        cfg.TrustedProxies,
+		DialTimeout:           cfg.ConnectTimeout,
+		ResponseHeaderTimeout: cfg.ResponseTimeout,
+		Logger:                log.With("part", "router"),
+		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
 	svc = deploy.New(deploy.Config{
 		Store:            st,
@@ -183,7 +187,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// clients then leave this process's connections on their own, and none
 	// is closed under a request that is being sent.
 	var handingOver atomic.Bool
-	httpSrv := router.NewServer(cfg.HTTPAddr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	limits := router.ServerLimits{
+		HeaderTimeout:  cfg.HeaderTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
+		MaxHeaderBytes: int(cfg.MaxHeaderBytes),
+	}
+	httpSrv := limits.Server(cfg.HTTPAddr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if handingOver.Load() {
 			w.Header().Set("Connection", "close")
 		}
