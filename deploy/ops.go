@@ -96,6 +96,8 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	if err := s.cfg.Store.DeleteApp(name); err != nil {
 		return userError(name, err)
 	}
+	// A domain change that raced with the removal above is undone.
+	s.pushOptions(name)
 	s.cfg.Logs.Remove(name)
 	s.mu.Lock()
 	delete(s.apps, name)

@@ -65,6 +65,11 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
+	// optionsMu orders pushes of router options: each push reads the
+	// app's latest state from the store and hands it to the router, so
+	// the router ends on the last saved state.
+	optionsMu sync.Mutex
+
 	mu      sync.Mutex
 	apps    map[string]*appState
 	byID    map[string]*appState
@@ -139,6 +144,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	for _, app := range apps {
 		s.cfg.Router.Set(app.Name, nil)
+		s.cfg.Router.SetOptions(app.Name, routerOptions(app))
 		s.cfg.Router.SetMaintenance(app.Name, app.Maintenance)
 		st := s.state(app.Name)
 		if app.Release == 0 {

@@ -222,6 +222,12 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 	if app.Maintenance {
 		fmt.Fprintf(w, "maintenance:\ton\n")
 	}
+	if len(app.Domains) > 0 {
+		fmt.Fprintf(w, "domains:\t%s\n", strings.Join(app.Domains, ", "))
+	}
+	if app.Proxy.NoDefaultDomain {
+		fmt.Fprintf(w, "default domain:\toff\n")
+	}
 	fmt.Fprintf(w, "created:\t%s by %s\n", formatTime(app.CreatedAt), orDash(app.CreatedBy))
 	return w.Flush()
 }

@@ -93,10 +93,15 @@ func (s *Store) Apps() ([]paas.App, error) {
 	return apps, err
 }
 
-// DeleteApp removes an app with its releases and builds.
+// DeleteApp removes an app with its releases and builds, and frees its
+// custom domains.
 func (s *Store) DeleteApp(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if _, err := loadApp(tx, name); err != nil {
+		rec, err := loadApp(tx, name)
+		if err != nil {
+			return err
+		}
+		if err := freeDomains(tx, rec); err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bucketReleases, bucketBuilds} {

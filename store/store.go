@@ -20,6 +20,7 @@ var (
 	bucketReleases = []byte("releases") // nested: one bucket per app
 	bucketBuilds   = []byte("builds")   // nested: one bucket per app
 	bucketKeys     = []byte("keys")
+	bucketDomains  = []byte("domains") // custom host -> app
 )
 
 // Store is the bbolt-backed state store.
@@ -38,7 +39,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys} {
+		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -122,20 +122,21 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		env      string
 		fallback string
 		usage    string
+		parse    func(string) (int64, error)
 	}{
-		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container"},
-		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit"},
-		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit"},
-		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)"},
+		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container", paas.ParseMemory},
+		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit", paas.ParseMemory},
+		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit", paas.ParseSize},
+		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)", paas.ParseSize},
 	}
 	for _, sz := range sizes {
-		v, err := paas.ParseMemory(def(sz.env, sz.fallback))
+		v, err := sz.parse(def(sz.env, sz.fallback))
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", sz.env, err)
 		}
 		*sz.p = v
 		fs.Func(sz.name, sz.usage+" ("+sz.env+", default "+sz.fallback+")", func(s string) error {
-			v, err := paas.ParseMemory(s)
+			v, err := sz.parse(s)
 			*sz.p = v
 			return err
 		})
