@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -27,61 +26,81 @@ func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Ti
 	} else if status == 0 {
 		status = st.upstreamStatus
 	}
-	total := end.Sub(st.start)
-	connect := time.Duration(st.connected.Load())
-	if connect == 0 {
-		connect = total
-	}
-	service := max(total-connect, 0)
 	if st.code == "" && status == 0 {
 		st.code, st.desc = "H13", "Connection closed without response"
 	}
+	e := accessEntry{
+		code: st.code, desc: st.desc,
+		method: req.Method, uri: req.URL.RequestURI(), host: normalizeHost(req.Host),
+		id: st.id, fwd: clientIP(req.RemoteAddr), backend: st.getBackend(),
+		total: end.Sub(st.start), connect: time.Duration(st.connected.Load()),
+		status: status, bytes: rw.bytes, https: req.TLS != nil,
+	}
+	return string(e.appendTo(make([]byte, 0, 256)))
+}
 
-	b := make([]byte, 0, 256)
-	if st.code == "" {
+// accessEntry is what one request's log line says.
+type accessEntry struct {
+	code, desc                 string // Heroku-style error code; empty on success
+	method, uri, host, id, fwd string
+	backend                    Backend       // zero when none was chosen
+	total                      time.Duration // from request start to the end
+	connect                    time.Duration // to a backend connection; 0 when none
+	status                     int
+	bytes                      int64
+	https                      bool
+}
+
+// appendTo appends the line to b.
+func (e *accessEntry) appendTo(b []byte) []byte {
+	connect := e.connect
+	if connect == 0 {
+		connect = e.total
+	}
+	service := max(e.total-connect, 0)
+	if e.code == "" {
 		b = append(b, "at=info"...)
 	} else {
 		b = append(b, "at=error code="...)
-		b = append(b, st.code...)
+		b = append(b, e.code...)
 		b = append(b, " desc="...)
-		b = strconv.AppendQuote(b, st.desc)
+		b = strconv.AppendQuote(b, e.desc)
 	}
 	b = append(b, " method="...)
-	b = append(b, token(req.Method)...)
+	b = appendToken(b, e.method)
 	b = append(b, " path="...)
-	b = strconv.AppendQuote(b, req.URL.RequestURI())
+	b = strconv.AppendQuote(b, e.uri)
 	b = append(b, " host="...)
-	b = append(b, token(normalizeHost(req.Host))...)
+	b = appendToken(b, e.host)
 	b = append(b, " request_id="...)
-	b = append(b, st.id...)
+	b = append(b, e.id...)
 	b = append(b, " fwd="...)
-	b = strconv.AppendQuote(b, clientIP(req.RemoteAddr))
-	backend := st.getBackend()
+	b = strconv.AppendQuote(b, e.fwd)
 	b = append(b, " dyno="...)
-	if backend.Addr != "" {
-		b = append(b, token(backend.Name)...)
+	if e.backend.Addr != "" {
+		b = appendToken(b, e.backend.Name)
 	}
 	b = append(b, " connect="...)
-	if backend.Addr != "" {
+	if e.backend.Addr != "" {
 		b = strconv.AppendInt(b, connect.Milliseconds(), 10)
 		b = append(b, "ms"...)
 	}
 	b = append(b, " service="...)
-	if st.connected.Load() != 0 {
+	if e.connect != 0 {
 		b = strconv.AppendInt(b, service.Milliseconds(), 10)
 		b = append(b, "ms"...)
 	}
 	b = append(b, " status="...)
-	b = strconv.AppendInt(b, int64(status), 10)
+	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, " bytes="...)
-	b = strconv.AppendInt(b, rw.bytes, 10)
+	b = strconv.AppendInt(b, e.bytes, 10)
 	b = append(b, " protocol="...)
-	if req.TLS != nil {
+	if e.https {
 		b = append(b, "https"...)
 	} else {
 		b = append(b, "http"...)
 	}
-	return string(b)
+	return b
 }
 
 // clientIP is the host part of a remote address.
@@ -92,16 +111,19 @@ func clientIP(remote string) string {
 	return remote
 }
 
-// token makes s safe as an unquoted logfmt value: spaces, quotes, equals
-// signs and control characters become '?'.
-func token(s string) string {
+// appendToken appends s as an unquoted logfmt value: spaces, quotes,
+// equals signs, control characters and other bytes outside printable
+// ASCII become '?'; an empty s is "-".
+func appendToken(b []byte, s string) []byte {
 	if s == "" {
-		return "-"
+		return append(b, '-')
 	}
-	return strings.Map(func(r rune) rune {
-		if r <= ' ' || r == '"' || r == '=' || r == 0x7f || r > 0x7e {
-			return '?'
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == '"' || c == '=' || c >= 0x7f {
+			c = '?'
 		}
-		return r
-	}, s)
+		b = append(b, c)
+	}
+	return b
 }

@@ -61,7 +61,7 @@ type result struct {
 }
 
 // getAsync sends a request to the router in the background.
-func getAsync(srv *httptest.Server, host string) <-chan result {
+func getAsync(srv *frontServer, host string) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", srv.URL, nil)

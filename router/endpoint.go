@@ -22,6 +22,7 @@ type endpoint struct {
 	downUntil atomic.Int64 // unix nanoseconds; refused a connection until then
 	transport *http.Transport
 	conns     *connTracker
+	pool      upPool // the fast path's idle connections
 
 	// Guarded by Router.mu.
 	reaped  bool
@@ -112,6 +113,7 @@ func (r *Router) reapLocked(e *endpoint) {
 		delete(r.endpoints, e.addr)
 	}
 	close(e.drained)
+	e.pool.closeAll()
 	e.conns.closeAll()
 	e.transport.CloseIdleConnections()
 	r.log.Debug("backend drained", "addr", e.addr)

@@ -164,11 +164,7 @@ func TestHeaderLimits(t *testing.T) {
 	r, _, _ := setup(t, Config{})
 	var a recorder
 	r.Set("a", []Backend{a.start(t, "web.1")})
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = ServerLimits{}.Server("", r)
-	srv.Start()
-	defer srv.Close()
-	addr := srv.Listener.Addr().String()
+	addr := startFront(t, r, ServerLimits{}).Listener.Addr().String()
 
 	ok := exchange(t, addr, "GET / HTTP/1.1\r\nHost: a.localhost\r\nX-Big: "+strings.Repeat("x", 12<<10)+"\r\n\r\n")
 	if len(ok) != 1 || !strings.HasPrefix(ok[0], "200") {
@@ -197,11 +193,7 @@ func TestSlowloris(t *testing.T) {
 	r, _, _ := setup(t, Config{})
 	var a recorder
 	r.Set("a", []Backend{a.start(t, "web.1")})
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = ServerLimits{HeaderTimeout: 300 * time.Millisecond}.Server("", r)
-	srv.Start()
-	defer srv.Close()
-	addr := srv.Listener.Addr().String()
+	addr := startFront(t, r, ServerLimits{HeaderTimeout: 300 * time.Millisecond}).Listener.Addr().String()
 
 	// A baseline with one request served, so lazily started goroutines
 	// are there already.
@@ -262,10 +254,6 @@ func TestSlowloris(t *testing.T) {
 	}
 }
 
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
-}
 
 func TestTrustedProxies(t *testing.T) {
 	spoof := http.Header{

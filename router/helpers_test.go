@@ -44,8 +44,9 @@ func (a *accessLogs) wait(t *testing.T, n int) ([]string, []string) {
 	}
 }
 
-// setup starts a router on a real listener.
-func setup(t *testing.T, cfg Config) (*Router, *httptest.Server, *accessLogs) {
+// setup starts a router on a real listener, served as paasd serves its
+// HTTP listener: the fast path, handing anything else to the general one.
+func setup(t *testing.T, cfg Config) (*Router, *frontServer, *accessLogs) {
 	t.Helper()
 	logs := &accessLogs{}
 	if cfg.Domain == "" {
@@ -53,10 +54,34 @@ func setup(t *testing.T, cfg Config) (*Router, *httptest.Server, *accessLogs) {
 	}
 	cfg.AccessLog = logs.add
 	r := New(cfg)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	srv := startFront(t, r, ServerLimits{})
 	t.Cleanup(r.Close)
 	return r, srv, logs
+}
+
+// frontServer is a Front serving on a loopback listener.
+type frontServer struct {
+	URL      string
+	Listener net.Listener
+	front    *Front
+}
+
+func startFront(t *testing.T, r *Router, limits ServerLimits) *frontServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFront(r, limits, r)
+	done := make(chan error, 1)
+	go func() { done <- f.Serve(ln) }()
+	t.Cleanup(func() {
+		f.Close()
+		if err := <-done; err != http.ErrServerClosed {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return &frontServer{URL: "http://" + ln.Addr().String(), Listener: ln, front: f}
 }
 
 // backend starts an instance that answers with its name and what it saw.
@@ -89,7 +114,7 @@ type seen struct {
 var client = &http.Client{Transport: &http.Transport{Proxy: nil}}
 
 // get sends a request to the router with the given Host header.
-func get(t *testing.T, srv *httptest.Server, host, path string, hdr http.Header) (*http.Response, []byte) {
+func get(t *testing.T, srv *frontServer, host, path string, hdr http.Header) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", srv.URL+path, nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -67,4 +68,25 @@ func (r *Router) routeFor(host string) (string, *route) {
 		}
 	}
 	return "", nil
+}
+
+// routeForBytes is routeFor for a normalised host held in bytes; it
+// allocates nothing.
+func (r *Router) routeForBytes(host []byte) *route {
+	t := r.routes.Load()
+	if app, ok := t.hosts[string(host)]; ok {
+		return t.apps[app]
+	}
+	if n := len(host) - len(r.domain) - 1; n > 0 && host[n] == '.' && string(host[n+1:]) == r.domain &&
+		bytes.IndexByte(host[:n], '.') < 0 {
+		if rt := t.apps[string(host[:n])]; rt != nil && !rt.opts.NoDefaultDomain {
+			return rt
+		}
+	}
+	if i := bytes.IndexByte(host, '.'); i >= 0 {
+		if app, ok := t.wild[string(host[i+1:])]; ok {
+			return t.apps[app]
+		}
+	}
+	return nil
 }

@@ -9,7 +9,7 @@ import (
 const maxRequestID = 200
 
 // validRequestID reports whether id matches ^[A-Za-z0-9._-]{1,200}$.
-func validRequestID(id string) bool {
+func validRequestID[T string | []byte](id T) bool {
 	if len(id) == 0 || len(id) > maxRequestID {
 		return false
 	}
@@ -30,6 +30,12 @@ func requestID(inbound string) string {
 	if validRequestID(inbound) {
 		return inbound
 	}
+	var s [36]byte
+	return string(appendRequestID(s[:0]))
+}
+
+// appendRequestID appends a new random UUID (version 4) to dst.
+func appendRequestID(dst []byte) []byte {
 	var b [16]byte
 	rand.Read(b[:])         // never fails
 	b[6] = b[6]&0x0f | 0x40 // version 4
@@ -44,5 +50,5 @@ func requestID(inbound string) string {
 	hex.Encode(s[19:23], b[8:10])
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	return append(dst, s[:]...)
 }

@@ -101,6 +101,7 @@ func newTable(apps routeTable) *table {
 // route is the state of one app. It is never modified after it is
 // published.
 type route struct {
+	app         string
 	targets     []target
 	maintenance bool
 	opts        Options
@@ -190,6 +191,7 @@ func (r *Router) update(app string, change func(old *route) *route) {
 	defer r.mu.Unlock()
 	t := maps.Clone(r.routes.Load().apps)
 	if rt := change(t[app]); rt != nil {
+		rt.app = app
 		t[app] = rt
 	} else {
 		delete(t, app)

@@ -18,6 +18,7 @@ import (
 
 	"paas"
 	"paas/builder"
+	"paas/certs"
 	"paas/deploy"
 	"paas/gateway"
 	"paas/logs"
@@ -44,7 +45,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
 	// A paasd already running on this data dir hands over to this one.
-	succ, inherited, err := takeOver(dataDir)
+	succ, inherited, inheritedTLS, err := takeOver(dataDir)
 	if err != nil {
 		return err
 	}
@@ -134,6 +135,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("listening for HTTP: %w", err)
 		}
 	}
+	httpsLn, err := listenHTTPS(cfg.HTTPSAddr, inheritedTLS)
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
 	appURL := urlFunc(cfg.Domain, httpLn.Addr())
 	rtr := router.New(router.Config{
 		// ROUTER-CONFIG: the router's limits from cfg are wired here.
@@ -145,6 +151,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Logger:                log.With("part", "router"),
 		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
+	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, log)
+	if err != nil {
+		return err
+	}
+	defer tlsCerts.Close()
 	svc = deploy.New(deploy.Config{
 		Store:            st,
 		Runtime:          rt,
@@ -168,7 +179,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		RunDir:      filepath.Join(dataDir, "run"),
 		HookCommand: []string{exe, "hook"},
 		AppURL:      appURL,
-		Platform:    platform{Service: svc},
+		Platform:    platform{Service: svc, certs: tlsCerts},
 		Logger:      log.With("part", "gateway"),
 	})
 	if err != nil {
@@ -192,16 +203,30 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		IdleTimeout:    cfg.IdleTimeout,
 		MaxHeaderBytes: int(cfg.MaxHeaderBytes),
 	}
-	httpSrv := limits.Server(cfg.HTTPAddr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The HTTP listener: the router's fast path, which hands anything
+	// unusual to the general one.
+	general := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if handingOver.Load() {
 			w.Header().Set("Connection", "close")
 		}
 		rtr.ServeHTTP(w, r)
-	}))
-	errc := make(chan error, 2)
+	})
+	// ACME HTTP-01 challenges are answered on the HTTP listener.
+	httpSrv := router.NewFront(rtr, limits, tlsCerts.HTTPHandler(general))
+	errc := make(chan error, 3)
 	go func() { errc <- httpSrv.Serve(httpLn) }()
 	go func() { errc <- gw.Serve() }()
-	log.Info("listening", "ssh", gw.Addr().String(), "http", httpLn.Addr().String())
+	// The HTTPS listener: the general path over TLS, HTTP/2 included.
+	var httpsSrv *http.Server
+	listening := []any{"ssh", gw.Addr().String(), "http", httpLn.Addr().String()}
+	if httpsLn != nil {
+		httpsSrv = limits.Server(cfg.HTTPSAddr, general)
+		httpsSrv.TLSConfig = tlsCerts.TLSConfig()
+		httpsSrv.ErrorLog = slog.NewLogLogger(log.With("part", "https").Handler(), slog.LevelDebug)
+		go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+		listening = append(listening, "https", httpsLn.Addr().String())
+	}
+	log.Info("listening", listening...)
 	if succ != nil {
 		succ.ready()
 	}
@@ -225,10 +250,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	gw.Shutdown(sctx)
 	if takeover != nil {
 		log.Info("handing over to a new paasd")
-		if err := handOver(takeover, httpLn, releaseStore); err != nil {
+		if err := handOver(takeover, httpLn, httpsLn, releaseStore); err != nil {
 			log.Error("handing over", "err", err)
 		}
 		handingOver.Store(true)
+		httpSrv.SetDraining(true)
+		if httpsSrv != nil {
+			httpsSrv.SetKeepAlivesEnabled(false)
+		}
 		time.Sleep(2 * time.Second)
 	} else {
 		log.Info("shutting down")
@@ -236,6 +265,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	hctx, hcancel := context.WithTimeout(context.Background(), cfg.StopTimeout)
 	defer hcancel()
 	httpSrv.Shutdown(hctx)
+	if httpsSrv != nil {
+		httpsSrv.Shutdown(hctx)
+	}
 	// Then the instances get their grace period (docker ones are left
 	// running for the next paasd).
 	ictx, icancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
@@ -269,4 +301,44 @@ func urlFunc(domain string, addr net.Addr) func(string) string {
 func ownerLabel(dataDir string) string {
 	sum := sha256.Sum256([]byte(dataDir))
 	return "paasd-" + hex.EncodeToString(sum[:6])
+}
+
+// listenHTTPS returns the HTTPS listener: the one a predecessor handed
+// over, else a new one on addr; nil when addr is empty (HTTPS off).
+func listenHTTPS(addr string, inherited net.Listener) (net.Listener, error) {
+	if addr == "" {
+		if inherited != nil {
+			inherited.Close()
+		}
+		return nil, nil
+	}
+	if inherited != nil {
+		return inherited, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for HTTPS: %w", err)
+	}
+	return ln, nil
+}
+
+// newCertManager sets up the HTTPS front door's certificates: a host gets
+// one only when the router routes it; challenges are answered on this
+// paasd's own listeners; the local CA's root is written to the data dir.
+func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Router, httpLn, httpsLn net.Listener, log *slog.Logger) (*certs.Manager, error) {
+	c := certs.Config{
+		Store:       st,
+		Email:       cfg.ACMEEmail,
+		CA:          cfg.ACMECA,
+		Allowed:     func(host string) bool { _, ok := rtr.AppFor(host); return ok },
+		AppFor:      rtr.AppFor,
+		HostsOf:     rtr.Hosts,
+		HTTPAddr:    httpLn.Addr().String(),
+		LocalCAFile: filepath.Join(dataDir, "local-ca.pem"),
+		Logger:      log.With("part", "certs"),
+	}
+	if httpsLn != nil {
+		c.HTTPSAddr = httpsLn.Addr().String()
+	}
+	return certs.New(c)
 }
