@@ -254,7 +254,6 @@ func TestSlowloris(t *testing.T) {
 	}
 }
 
-
 func TestTrustedProxies(t *testing.T) {
 	spoof := http.Header{
 		"X-Forwarded-For":   {"6.6.6.6, 7.7.7.7"},
