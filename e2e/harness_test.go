@@ -105,7 +105,9 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 func (s *server) successor(extraEnv ...string) *server {
 	s.t.Helper()
 	n := &server{t: s.t, dataDir: s.dataDir, keyFile: s.keyFile}
-	n.launch(append([]string{"PAAS_SSH_ADDR=" + s.sshAddr, "PAAS_HTTP_ADDR=" + s.httpAddr}, extraEnv...))
+	// A running predecessor hands over its HTTPS listener; without one,
+	// any free port.
+	n.launch(append([]string{"PAAS_SSH_ADDR=" + s.sshAddr, "PAAS_HTTP_ADDR=" + s.httpAddr, "PAAS_HTTPS_ADDR=127.0.0.1:0"}, extraEnv...))
 	s.t.Cleanup(func() {
 		n.destroyAll()
 		n.stop()

@@ -1,15 +1,102 @@
 package gateway
 
-import "paas"
+import (
+	"bytes"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"paas"
+)
+
+// maxCertInput bounds what certs:add reads from stdin: a chain and a key.
+const maxCertInput = 256 << 10
 
 func cmdCerts(s *Server, r *request, app string, args []string) error {
-	return paas.Errorf("certs: not implemented")
+	if len(args) != 0 {
+		return usageError(lookupCommand("certs"))
+	}
+	certs, err := s.cfg.Platform.Certs(r.ctx, app)
+	if err != nil {
+		return err
+	}
+	if len(certs) == 0 {
+		fmt.Fprintf(r.stdout, "%s has no certificates yet\n", app)
+		return nil
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "HOSTS\tISSUER\tEXPIRES\tSOURCE")
+	for _, c := range certs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", strings.Join(c.Hosts, ","), orDash(c.Issuer), formatTime(c.NotAfter), c.Source)
+	}
+	return w.Flush()
 }
 
 func cmdCertsAdd(s *Server, r *request, app string, args []string) error {
-	return paas.Errorf("certs:add: not implemented")
+	if len(args) != 0 {
+		return usageError(lookupCommand("certs:add"))
+	}
+	data, err := io.ReadAll(io.LimitReader(r.stdin, maxCertInput+1))
+	if err != nil {
+		return fmt.Errorf("reading the certificate: %w", err)
+	}
+	if len(data) > maxCertInput {
+		return paas.Errorf("the input is larger than %d KiB; send the certificate chain and its key only", maxCertInput>>10)
+	}
+	certPEM, keyPEM, err := splitPEM(data)
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Platform.AddCert(r.ctx, app, certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Added a certificate for %s on %s (issuer %s, expires %s)\n", strings.Join(c.Hosts, ", "), app, orDash(c.Issuer), formatTime(c.NotAfter))
+	return nil
 }
 
 func cmdCertsRemove(s *Server, r *request, app string, args []string) error {
-	return paas.Errorf("certs:remove: not implemented")
+	if len(args) != 1 {
+		return usageError(lookupCommand("certs:remove"))
+	}
+	if err := s.cfg.Platform.RemoveCert(r.ctx, app, args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "Removed the certificate for %s from %s\n", args[0], app)
+	return nil
+}
+
+// splitPEM separates PEM input into the certificates (in their order)
+// and the one private key; anything between the blocks is ignored.
+func splitPEM(data []byte) (certPEM, keyPEM []byte, err error) {
+	var certs, keys bytes.Buffer
+	nkeys := 0
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch {
+		case b.Type == "CERTIFICATE":
+			pem.Encode(&certs, b)
+		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
+			nkeys++
+			pem.Encode(&keys, b)
+		default:
+			return nil, nil, paas.Errorf("unexpected PEM block %q: send the certificate chain and its private key", b.Type)
+		}
+	}
+	switch {
+	case certs.Len() == 0:
+		return nil, nil, paas.Errorf("no certificate on stdin: send the PEM chain (leaf first) and its private key")
+	case nkeys == 0:
+		return nil, nil, paas.Errorf("no private key on stdin: send it after the certificate chain")
+	case nkeys > 1:
+		return nil, nil, paas.Errorf("more than one private key on stdin")
+	}
+	return certs.Bytes(), keys.Bytes(), nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -78,7 +80,16 @@ func Main(args []string, env Env) int {
 		}
 		words = append(words, t.App)
 	}
-	words = append(words, rest[1:]...)
+	cmdArgs := rest[1:]
+	if cmd == "certs:add" && len(cmdArgs) > 0 {
+		// The files are read here and sent on ssh's stdin.
+		in, err := readCertFiles(cmdArgs)
+		if err != nil {
+			return fail("%v", err)
+		}
+		env.Stdin, env.Exec, cmdArgs = in, nil, nil
+	}
+	words = append(words, cmdArgs...)
 	argv, err := sshArgv(env, t, words, cmd == "run" && env.StdinIsTerminal)
 	if err != nil {
 		return fail("%v", err)
@@ -199,4 +210,35 @@ func runSSH(env Env, argv []string) int {
 		fmt.Fprintf(env.Stderr, "paas: running %s: %v\n", argv[0], err)
 		return 1
 	}
+}
+
+// maxCertFile bounds a certificate or key file certs:add reads.
+const maxCertFile = 128 << 10
+
+// readCertFiles reads `certs:add CERT_FILE KEY_FILE`: the PEM chain and
+// its key, one after the other, for the server's stdin.
+func readCertFiles(args []string) (io.Reader, error) {
+	if len(args) != 2 {
+		return nil, errors.New("usage: paas certs:add CERT_FILE KEY_FILE (or the PEM chain and key on stdin)")
+	}
+	var all []byte
+	for _, name := range args {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		if len(data) > maxCertFile {
+			return nil, fmt.Errorf("%s is larger than %d KiB: not a certificate or key", name, maxCertFile>>10)
+		}
+		all = append(all, data...)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			all = append(all, '\n')
+		}
+	}
+	return bytes.NewReader(all), nil
 }

@@ -15,10 +15,11 @@ import (
 // over from it without dropping a request:
 //
 //  1. the new one connects to the running one's handoff socket and asks;
-//  2. the running one stops its SSH gateway, sends its HTTP listener over
-//     the socket, closes the store and says "released";
+//  2. the running one stops its SSH gateway, sends its HTTP listener (and
+//     its HTTPS one, when it has one) over the socket, closes the store
+//     and says "released";
 //  3. the new one opens the store, adopts or starts the instances, serves
-//     HTTP on the same listener (the kernel's queue of connections is
+//     HTTP(S) on the same listeners (the kernel's queue of connections is
 //     shared, so none is refused) and says "ready";
 //  4. the old one stops keeping connections alive, drains its requests,
 //     leaves docker instances running or stops its exec ones, and exits.
@@ -40,33 +41,43 @@ type successor struct {
 	r    *bufio.Reader
 }
 
-// takeOver asks a running paasd on dataDir to hand over. It returns nil,
-// nil when none answers. Otherwise it returns the HTTP listener of the
-// running paasd, once that one has released the store.
-func takeOver(dataDir string) (*successor, net.Listener, error) {
+// takeOver asks a running paasd on dataDir to hand over. It returns a nil
+// successor when none answers. Otherwise it returns the HTTP listener of
+// the running paasd and its HTTPS one (nil when it had none), once that
+// one has released the store.
+func takeOver(dataDir string) (succ *successor, httpLn, httpsLn net.Listener, err error) {
 	c, err := net.DialTimeout("unix", handoffSocket(dataDir), time.Second)
 	if err != nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	conn := c.(*net.UnixConn)
 	s := &successor{conn: conn, r: bufio.NewReader(conn)}
 	conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	if _, err := fmt.Fprintln(conn, msgTakeover); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("asking the running paasd to hand over: %w", err)
+		return nil, nil, nil, fmt.Errorf("asking the running paasd to hand over: %w", err)
 	}
-	ln, err := receiveListener(conn)
+	lns, err := receiveListeners(conn)
 	if err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("receiving the HTTP listener: %w", err)
+		return nil, nil, nil, fmt.Errorf("receiving the HTTP listeners: %w", err)
+	}
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
 	}
 	line, err := s.r.ReadString('\n')
 	if err != nil || line != msgReleased+"\n" {
-		ln.Close()
+		closeAll()
 		conn.Close()
-		return nil, nil, fmt.Errorf("the running paasd did not release the store: %q %v", line, err)
+		return nil, nil, nil, fmt.Errorf("the running paasd did not release the store: %q %v", line, err)
 	}
-	return s, ln, nil
+	httpLn = lns[0]
+	if len(lns) > 1 {
+		httpsLn = lns[1]
+	}
+	return s, httpLn, httpsLn, nil
 }
 
 // ready tells the old paasd that this one serves; it then exits.
@@ -115,12 +126,17 @@ func listenHandoff(dataDir string) (*predecessor, error) {
 
 func (p *predecessor) close() { p.ln.Close() }
 
-// handOver sends the HTTP listener to the successor on conn; release is
-// called (closing the store) before "released" is sent. It returns when
-// the successor says it is ready, or fails.
-func handOver(conn *net.UnixConn, httpLn net.Listener, release func()) error {
+// handOver sends the HTTP listener and the HTTPS one (when not nil) to
+// the successor on conn; release is called (closing the store) before
+// "released" is sent. It returns when the successor says it is ready, or
+// fails.
+func handOver(conn *net.UnixConn, httpLn, httpsLn net.Listener, release func()) error {
 	defer conn.Close()
-	if err := sendListener(conn, httpLn); err != nil {
+	lns := []net.Listener{httpLn}
+	if httpsLn != nil {
+		lns = append(lns, httpsLn)
+	}
+	if err := sendListeners(conn, lns); err != nil {
 		return err
 	}
 	release()
@@ -135,25 +151,34 @@ func handOver(conn *net.UnixConn, httpLn net.Listener, release func()) error {
 	return nil
 }
 
-// sendListener passes a duplicate of ln's socket over conn.
-func sendListener(conn *net.UnixConn, ln net.Listener) error {
-	tl, ok := ln.(*net.TCPListener)
-	if !ok {
-		return errors.New("the HTTP listener is not a TCP listener")
+// maxListeners is how many listening sockets one handoff passes.
+const maxListeners = 2
+
+// sendListeners passes duplicates of the listeners' sockets over conn, in
+// one message, in order.
+func sendListeners(conn *net.UnixConn, lns []net.Listener) error {
+	var fds []int
+	for _, ln := range lns {
+		tl, ok := ln.(*net.TCPListener)
+		if !ok {
+			return errors.New("a listener is not a TCP listener")
+		}
+		f, err := tl.File()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fds = append(fds, int(f.Fd()))
 	}
-	f, err := tl.File()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, _, err = conn.WriteMsgUnix([]byte("L"), syscall.UnixRights(int(f.Fd())), nil)
+	_, _, err := conn.WriteMsgUnix([]byte("L"), syscall.UnixRights(fds...), nil)
 	return err
 }
 
-// receiveListener takes a listening socket passed over conn.
-func receiveListener(conn *net.UnixConn) (net.Listener, error) {
+// receiveListeners takes the listening sockets passed over conn (one to
+// maxListeners), in the order they were sent.
+func receiveListeners(conn *net.UnixConn) ([]net.Listener, error) {
 	buf := make([]byte, 1)
-	oob := make([]byte, syscall.CmsgSpace(4))
+	oob := make([]byte, syscall.CmsgSpace(4*maxListeners))
 	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return nil, err
@@ -163,10 +188,27 @@ func receiveListener(conn *net.UnixConn) (net.Listener, error) {
 		return nil, fmt.Errorf("no socket in the message: %v", err)
 	}
 	fds, err := syscall.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("no socket in the message: %v", err)
+	if err != nil || len(fds) < 1 || len(fds) > maxListeners {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return nil, fmt.Errorf("want 1 to %d sockets in the message, got %d: %v", maxListeners, len(fds), err)
 	}
-	f := os.NewFile(uintptr(fds[0]), "http-listener")
-	defer f.Close()
-	return net.FileListener(f)
+	var lns []net.Listener
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "listener")
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			for _, rest := range fds[i+1:] {
+				syscall.Close(rest)
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }

@@ -148,6 +148,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		TrustedProxies:        cfg.TrustedProxies,
 		DialTimeout:           cfg.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.ResponseTimeout,
+		HTTPSPort:             listenerPort(httpsLn),
 		Logger:                log.With("part", "router"),
 		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
@@ -341,4 +342,15 @@ func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Rou
 		c.HTTPSAddr = httpsLn.Addr().String()
 	}
 	return certs.New(c)
+}
+
+// listenerPort is ln's TCP port, 0 without a listener.
+func listenerPort(ln net.Listener) int {
+	if ln == nil {
+		return 0
+	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
 }

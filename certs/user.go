@@ -1,0 +1,177 @@
+package certs
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"paas/store"
+)
+
+// userPrefix is where users' certificates live in the store:
+// user/APP/ID, ID being a hash of the leaf.
+const userPrefix = "user/"
+
+// userRecord is one stored user certificate.
+type userRecord struct {
+	App  string
+	Cert []byte // PEM chain, leaf first
+	Key  []byte // PEM private key
+}
+
+// userCert is a user certificate ready for handshakes.
+type userCert struct {
+	key   string // store key
+	app   string
+	names []string // normalised DNS names of the leaf
+	cert  *tls.Certificate
+}
+
+// userCerts indexes users' certificates by the names they cover; for a
+// name two certificates share, the newer one wins.
+type userCerts struct {
+	st *store.Store
+
+	wmu    sync.Mutex // serialises changes, so reloads land in order
+	mu     sync.RWMutex
+	byName map[string]*userCert
+	all    []*userCert // those that serve at least one name
+}
+
+func loadUserCerts(st *store.Store) (*userCerts, error) {
+	u := &userCerts{st: st}
+	return u, u.reload()
+}
+
+// reload rebuilds the index from the store, oldest first so that newer
+// certificates win, and deletes those no name points at any more.
+func (u *userCerts) reload() error {
+	blobs, err := u.st.CertBlobs(userPrefix)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(blobs, func(a, b store.CertBlob) int { return a.Modified.Compare(b.Modified) })
+	byName := map[string]*userCert{}
+	var loaded []*userCert
+	for _, b := range blobs {
+		var rec userRecord
+		if err := json.Unmarshal(b.Data, &rec); err != nil {
+			return fmt.Errorf("reading user certificate %s: %w", b.Key, err)
+		}
+		c, err := parseUserCert(rec.Cert, rec.Key)
+		if err != nil {
+			return fmt.Errorf("reading user certificate %s: %w", b.Key, err)
+		}
+		uc := &userCert{key: b.Key, app: rec.App, names: certNames(c), cert: c}
+		for _, n := range uc.names {
+			byName[n] = uc
+		}
+		loaded = append(loaded, uc)
+	}
+	var all []*userCert
+	for _, uc := range loaded {
+		if slices.ContainsFunc(uc.names, func(n string) bool { return byName[n] == uc }) {
+			all = append(all, uc)
+			continue
+		}
+		if err := u.st.DeleteCertBlobs(uc.key); err != nil {
+			return err
+		}
+	}
+	u.mu.Lock()
+	u.byName, u.all = byName, all
+	u.mu.Unlock()
+	return nil
+}
+
+// find returns the certificate serving name (exact, then wildcard).
+func (u *userCerts) find(name string) *userCert {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	if c := u.byName[name]; c != nil {
+		return c
+	}
+	if _, rest, ok := strings.Cut(name, "."); ok {
+		return u.byName["*."+rest]
+	}
+	return nil
+}
+
+// lookup returns the certificate for a handshake to name, when the
+// certificate's app is the one name is routed to.
+func (u *userCerts) lookup(name string, appFor func(string) (string, bool)) *tls.Certificate {
+	c := u.find(name)
+	if c == nil {
+		return nil
+	}
+	if appFor != nil {
+		if app, ok := appFor(name); !ok || app != c.app {
+			return nil
+		}
+	}
+	return c.cert
+}
+
+// of lists the app's certificates.
+func (u *userCerts) of(app string) []*userCert {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	var out []*userCert
+	for _, c := range u.all {
+		if c.app == app {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// add stores a certificate for app.
+func (u *userCerts) add(app string, certPEM, keyPEM []byte, c *tls.Certificate) error {
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	sum := sha256.Sum256(c.Certificate[0])
+	data, err := json.Marshal(userRecord{App: app, Cert: certPEM, Key: keyPEM})
+	if err != nil {
+		return err
+	}
+	if err := u.st.PutCertBlob(userPrefix+app+"/"+hex.EncodeToString(sum[:12]), data); err != nil {
+		return err
+	}
+	return u.reload()
+}
+
+// remove deletes one certificate.
+func (u *userCerts) remove(c *userCert) error {
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	if err := u.st.DeleteCertBlobs(c.key); err != nil {
+		return err
+	}
+	return u.reload()
+}
+
+// parseUserCert reads a PEM chain (leaf first) and its key.
+func parseUserCert(certPEM, keyPEM []byte) (*tls.Certificate, error) {
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// certNames lists the DNS names a certificate's leaf covers, normalised.
+func certNames(c *tls.Certificate) []string {
+	var names []string
+	for _, n := range c.Leaf.DNSNames {
+		n = normalizeName(n)
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}

@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoApp answers with the forwarding headers it was given.
+const echoApp = `import http.server, os
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("echo from %s proto=%s host=%s\n" % (
+            os.environ.get("DYNO", "?"),
+            self.headers.get("X-Forwarded-Proto"),
+            self.headers.get("Host"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
+`
+
+// TestHTTPS serves apps over TLS: a local CA certificate for APP.localhost
+// over HTTP/2, a certificate the user brings for a custom domain, no
+// certificate for a name nobody routes, and the same certificates after
+// a handover and after a restart. Exec runtime.
+func TestHTTPS(t *testing.T) {
+	s := startServer(t, "PAAS_RUNTIME=exec")
+	dir := s.newAppRepo("echo", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	addr := s.httpsAddr()
+	rootPEM, err := os.ReadFile(filepath.Join(s.dataDir, "local-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	localRoots := x509.NewCertPool()
+	if !localRoots.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("local-ca.pem holds no certificate")
+	}
+
+	t.Run("local CA", func(t *testing.T) {
+		resp, body := httpsGet(t, addr, "echo.localhost", localRoots)
+		if resp.ProtoMajor != 2 {
+			t.Errorf("served over %s, want HTTP/2", resp.Proto)
+		}
+		if !strings.Contains(body, "echo from web.1 proto=https host=echo.localhost") {
+			t.Errorf("body %q", body)
+		}
+		r := s.paas(dir, "", "certs")
+		requireOK(t, "certs", r)
+		if !strings.Contains(r.stdout, "echo.localhost") || !strings.Contains(r.stdout, "paas local CA") || !strings.Contains(r.stdout, "local") {
+			t.Errorf("certs:\n%s", r.stdout)
+		}
+	})
+
+	certDir := t.TempDir()
+	userCert := writeSelfSigned(t, certDir, "www.echo-shop.test")
+	userRoots := x509.NewCertPool()
+	userRoots.AddCert(userCert)
+	t.Run("user certificate", func(t *testing.T) {
+		requireFail(t, "certs:add before the domain is added",
+			s.paas(dir, "", "certs:add", filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")), "not a host of echo")
+		requireOK(t, "domains:add", s.paas(dir, "", "domains:add", "www.echo-shop.test"))
+		r := s.paas(dir, "", "certs:add", filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem"))
+		requireOK(t, "certs:add", r)
+		if !strings.Contains(r.stdout, "www.echo-shop.test") {
+			t.Errorf("certs:add said %q", r.stdout)
+		}
+		_, body := httpsGet(t, addr, "www.echo-shop.test", userRoots)
+		if !strings.Contains(body, "proto=https host=www.echo-shop.test") {
+			t.Errorf("body %q", body)
+		}
+		r = s.paas(dir, "", "certs")
+		requireOK(t, "certs", r)
+		if !strings.Contains(r.stdout, "www.echo-shop.test") || !strings.Contains(r.stdout, "user") {
+			t.Errorf("certs:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("unknown server name", func(t *testing.T) {
+		for _, name := range []string{"unknown.example.com", "nosuch.localhost", ""} {
+			conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, InsecureSkipVerify: true})
+			if err == nil {
+				conn.Close()
+				t.Errorf("handshake for %q succeeded", name)
+			}
+		}
+	})
+
+	// A successor takes over the HTTPS listener itself.
+	s2 := s.successor("PAAS_RUNTIME=exec")
+	if got := s2.httpsAddr(); got != addr {
+		t.Fatalf("successor serves HTTPS on %s, want the handed-over %s", got, addr)
+	}
+	requireLocalAndUser(t, s2.httpsAddr(), localRoots, userRoots)
+
+	// A restart on the same data dir keeps the local CA's root and the
+	// user's certificate. (The first paasd lets go of the listeners when
+	// it exits.)
+	s.stop()
+	s2.stop()
+	s3 := s2.successor("PAAS_RUNTIME=exec", "PAAS_HTTPS_ADDR=127.0.0.1:0")
+	again, err := os.ReadFile(filepath.Join(s3.dataDir, "local-ca.pem"))
+	if err != nil || string(again) != string(rootPEM) {
+		t.Fatalf("local-ca.pem changed across a restart (%v)", err)
+	}
+	requireLocalAndUser(t, s3.httpsAddr(), localRoots, userRoots)
+}
+
+func requireLocalAndUser(t *testing.T, addr string, localRoots, userRoots *x509.CertPool) {
+	t.Helper()
+	if _, body := httpsGet(t, addr, "echo.localhost", localRoots); !strings.Contains(body, "proto=https") {
+		t.Errorf("echo.localhost: body %q", body)
+	}
+	if _, body := httpsGet(t, addr, "www.echo-shop.test", userRoots); !strings.Contains(body, "proto=https") {
+		t.Errorf("www.echo-shop.test: body %q", body)
+	}
+}
+
+// httpsAddr is the HTTPS address from paasd's "listening" line.
+func (s *server) httpsAddr() string {
+	s.t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(s.out.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "listening" {
+			if a, ok := rec["https"].(string); ok {
+				return a
+			}
+		}
+	}
+	s.t.Fatalf("paasd's listening line has no https address:\n%s", s.out.String())
+	return ""
+}
+
+// newAppRepo makes a git repo of files with a paas remote for app.
+func (s *server) newAppRepo(app string, files map[string]string) string {
+	s.t.Helper()
+	dir := filepath.Join(s.t.TempDir(), app)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	s.git(dir, "init", "-q", "-b", "main")
+	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@127.0.0.1:%s/%s", s.port(), app))
+	s.commitAll(dir, "initial")
+	return dir
+}
+
+// httpsGet fetches https://name/ from addr, trusting roots, retrying
+// while the app is still starting (502/503).
+func httpsGet(t *testing.T, addr, name string, roots *x509.CertPool) (*http.Response, string) {
+	t.Helper()
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	_, port, _ := net.SplitHostPort(addr)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get("https://" + name + ":" + port + "/")
+		if err != nil {
+			t.Fatalf("GET https://%s/: %v", name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			return resp, string(body)
+		}
+		if (resp.StatusCode != 502 && resp.StatusCode != 503) || time.Now().After(deadline) {
+			t.Fatalf("GET https://%s/: %d %q", name, resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// writeSelfSigned writes cert.pem and key.pem for host into dir.
+func writeSelfSigned(t *testing.T, dir, host string) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "e2e self-signed"},
+		DNSNames:     []string{host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600)
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
