@@ -31,8 +31,8 @@ func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Ti
 	}
 	e := accessEntry{
 		code: st.code, desc: st.desc,
-		method: req.Method, uri: req.URL.RequestURI(), host: normalizeHost(req.Host),
-		id: st.id, fwd: clientIP(req.RemoteAddr), backend: st.getBackend(),
+		method: req.Method, uri: []byte(req.URL.RequestURI()), host: []byte(normalizeHost(req.Host)),
+		id: []byte(st.id), fwd: clientIP(req.RemoteAddr), backend: st.getBackend(),
 		total: end.Sub(st.start), connect: time.Duration(st.connected.Load()),
 		status: status, bytes: rw.bytes, https: req.TLS != nil,
 	}
@@ -41,14 +41,15 @@ func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Ti
 
 // accessEntry is what one request's log line says.
 type accessEntry struct {
-	code, desc                 string // Heroku-style error code; empty on success
-	method, uri, host, id, fwd string
-	backend                    Backend       // zero when none was chosen
-	total                      time.Duration // from request start to the end
-	connect                    time.Duration // to a backend connection; 0 when none
-	status                     int
-	bytes                      int64
-	https                      bool
+	code, desc    string // Heroku-style error code; empty on success
+	method, fwd   string
+	uri, host, id []byte
+	backend       Backend       // zero when none was chosen
+	total         time.Duration // from request start to the end
+	connect       time.Duration // to a backend connection; 0 when none
+	status        int
+	bytes         int64
+	https         bool
 }
 
 // appendTo appends the line to b.
@@ -67,9 +68,9 @@ func (e *accessEntry) appendTo(b []byte) []byte {
 		b = strconv.AppendQuote(b, e.desc)
 	}
 	b = append(b, " method="...)
-	b = appendToken(b, e.method)
+	b = appendToken(b, []byte(e.method))
 	b = append(b, " path="...)
-	b = strconv.AppendQuote(b, e.uri)
+	b = appendQuoted(b, e.uri)
 	b = append(b, " host="...)
 	b = appendToken(b, e.host)
 	b = append(b, " request_id="...)
@@ -78,7 +79,7 @@ func (e *accessEntry) appendTo(b []byte) []byte {
 	b = strconv.AppendQuote(b, e.fwd)
 	b = append(b, " dyno="...)
 	if e.backend.Addr != "" {
-		b = appendToken(b, e.backend.Name)
+		b = appendToken(b, []byte(e.backend.Name))
 	}
 	b = append(b, " connect="...)
 	if e.backend.Addr != "" {
@@ -114,8 +115,8 @@ func clientIP(remote string) string {
 // appendToken appends s as an unquoted logfmt value: spaces, quotes,
 // equals signs, control characters and other bytes outside printable
 // ASCII become '?'; an empty s is "-".
-func appendToken(b []byte, s string) []byte {
-	if s == "" {
+func appendToken(b []byte, s []byte) []byte {
+	if len(s) == 0 {
 		return append(b, '-')
 	}
 	for i := 0; i < len(s); i++ {
@@ -126,4 +127,22 @@ func appendToken(b []byte, s string) []byte {
 		b = append(b, c)
 	}
 	return b
+}
+
+// appendQuoted appends s in double quotes: quotes and backslashes are
+// escaped, bytes outside printable ASCII written as \xNN.
+func appendQuoted(b []byte, s []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < ' ' || c >= 0x7f:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

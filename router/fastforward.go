@@ -211,7 +211,7 @@ func (fc *frontConn) writeRequestHead(w *bufio.Writer, start time.Time) {
 	}
 	if h.contentLength >= 0 {
 		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(fc.scratch[:0], h.contentLength, 10))
+		w.Write(strconv.AppendInt(fc.num[:0], h.contentLength, 10))
 		w.WriteString("\r\n")
 	}
 	w.WriteString("X-Forwarded-For: ")
@@ -243,7 +243,7 @@ func (fc *frontConn) writeRequestHead(w *bufio.Writer, start time.Time) {
 	w.WriteString("\r\nX-Request-Id: ")
 	w.Write(fc.id)
 	w.WriteString("\r\nX-Request-Start: ")
-	w.Write(strconv.AppendInt(fc.scratch[:0], start.UnixMilli(), 10))
+	w.Write(strconv.AppendInt(fc.num[:0], start.UnixMilli(), 10))
 	w.WriteString("\r\nVia: 1.1 paas\r\n\r\n")
 }
 
@@ -299,9 +299,7 @@ func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 	if r.accessLog == nil {
 		return
 	}
-	e.uri = string(fc.target)
-	e.host = string(fc.hostBuf)
-	e.id = string(fc.id)
+	e.uri, e.host, e.id = fc.target, fc.hostBuf, fc.id
 	e.total = time.Since(start)
 	app := ""
 	if rt != nil {
@@ -309,7 +307,8 @@ func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 	} else if rt = r.routeForBytes(fc.hostBuf); rt != nil {
 		app = rt.app
 	}
-	r.accessLog(app, string(e.appendTo(fc.scratch[:0])))
+	fc.line = e.appendTo(fc.line[:0])
+	r.accessLog(app, string(fc.line))
 }
 
 // methodName returns the method as a constant string.

@@ -182,9 +182,10 @@ type frontConn struct {
 	peer     string // client address
 	port     []byte // local port, for X-Forwarded-Port
 	hostBuf  []byte
-	target   []byte // copy of the request target, for the log
-	id       []byte // the request id
-	scratch  []byte
+	target   []byte   // copy of the request target, for the log
+	id       []byte   // the request id
+	line     []byte   // the access log line
+	num      [20]byte // a number's digits
 	upHeader upHead
 }
 
@@ -219,9 +220,12 @@ func (fc *frontConn) serve() {
 		fc.port = []byte(port)
 	}
 
+	// A new connection is not idle: its client is about to send the
+	// first request, and Shutdown waits for it (the header timeout bounds
+	// the wait). Between requests, one is.
 	wait := f.limits.HeaderTimeout
-	for {
-		fc.idle.Store(fc.br.Buffered() == 0)
+	for first := true; ; first = false {
+		fc.idle.Store(!first && fc.br.Buffered() == 0)
 		if f.isClosed() && fc.br.Buffered() == 0 {
 			return
 		}

@@ -164,8 +164,8 @@ func TestHTTPSRedirectAndHSTS(t *testing.T) {
 			t.Errorf("HSTS over plain HTTP")
 		}
 	}
-	if lines, _ := logs.wait(t, 2); !strings.Contains(lines[0], "status=301") {
-		t.Errorf("line %q", lines[0])
+	if lines, _ := logs.wait(t, 2); !strings.Contains(strings.Join(lines, "\n"), "status=301") || !strings.Contains(strings.Join(lines, "\n"), "status=308") {
+		t.Errorf("lines %q", lines)
 	}
 
 	tlsSrv := httptest.NewUnstartedServer(r)
