@@ -16,7 +16,7 @@ func (r *Router) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        r.rewrite,
 		Transport:      backendTransport{r: r},
-		FlushInterval:  -1,
+		FlushInterval:  0, // event streams and bodies of unknown length are flushed as they come
 		BufferPool:     newBufferPool(),
 		ModifyResponse: modifyResponse,
 		ErrorHandler:   r.proxyError,

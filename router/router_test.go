@@ -252,7 +252,16 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
+// TestStreamingFlush streams through both paths: a plain request takes
+// the fast one, a Connection header naming another header the general
+// one.
 func TestStreamingFlush(t *testing.T) {
+	for name, conn := range map[string]string{"fast": "", "general": "X-Hop"} {
+		t.Run(name, func(t *testing.T) { testStreamingFlush(t, conn) })
+	}
+}
+
+func testStreamingFlush(t *testing.T, connection string) {
 	r, srv, _ := setup(t, Config{})
 	release := make(chan struct{})
 	stream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -281,6 +290,9 @@ func TestStreamingFlush(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("GET", srv.URL+"/stream", nil)
 		req.Host = "stream.localhost"
+		if connection != "" {
+			req.Header.Set("Connection", connection)
+		}
 		res, err := client.Do(req)
 		if err != nil {
 			got <- first{err: err}
@@ -308,6 +320,9 @@ func TestStreamingFlush(t *testing.T) {
 	rest, _ := io.ReadAll(f.br)
 	if string(rest) != "two\n" {
 		t.Errorf("rest %q", rest)
+	}
+	if fast := srv.front.FastRequests(); (fast == 1) != (connection == "") {
+		t.Errorf("fast path served %d requests", fast)
 	}
 }
 

@@ -1,0 +1,91 @@
+// Command router measures paas's HTTP router against nginx and HAProxy on
+// loopback. It starts one tiny backend (this program re-executed with
+// -role backend), paas's router as paasd builds it (-role router), nginx
+// twice (with upstream keep-alive, and without: Dokku's and CapRover's
+// default template) and HAProxy, each with a configuration written to a
+// temp dir, plus Caddy and kamal-proxy when they are on PATH. Then, for
+// each number of connections and each response size, it drives every
+// target with wrk in turn, round after round, and prints the median
+// requests/s, p50 and p99 latency, the router/nginx and router/direct
+// ratios, CPU time per request and resident memory of each proxy, the
+// router's allocations per request (go test -bench on package router)
+// and, last, the top of a CPU profile of the router under load. The
+// tables are written to bench/results/router.txt.
+//
+//	go run ./bench/router [-rounds 3] [-duration 5s] [-conns 32,256] [-profile=true]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const resultsFile = "bench/results/router.txt"
+
+func main() {
+	role := flag.String("role", "", "internal: run as the benchmark's backend or router")
+	backendAddr := flag.String("backend", "", "internal: the backend the router role forwards to")
+	cpuProfile := flag.String("cpuprofile", "", "internal: the router role writes a CPU profile here when stopped")
+	generalPath := flag.Bool("general", false, "internal: the router role serves with the general path only")
+	rounds := flag.Int("rounds", 3, "rounds over all targets; each figure is the median of the rounds")
+	duration := flag.Duration("duration", 5*time.Second, "length of one wrk run")
+	conns := flag.String("conns", "32,256", "comma-separated numbers of keep-alive connections")
+	threads := flag.Int("threads", 2, "wrk threads")
+	profile := flag.Bool("profile", true, "profile the router under load and print the top of the profile")
+	goBench := flag.Bool("gobench", true, "run the router's Go benchmarks for allocations per request")
+	flag.Parse()
+
+	var err error
+	switch *role {
+	case "backend":
+		err = runBackend()
+	case "router":
+		err = runRouter(*backendAddr, *cpuProfile, *generalPath)
+	case "":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		var cs []int
+		cs, err = parseConns(*conns)
+		if err == nil {
+			err = run(ctx, settings{
+				rounds: *rounds, duration: *duration, conns: cs, threads: *threads,
+				profile: *profile, goBench: *goBench,
+			})
+		}
+	default:
+		err = fmt.Errorf("unknown role %q", *role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the benchmark's parameters.
+type settings struct {
+	rounds   int
+	duration time.Duration
+	conns    []int
+	threads  int
+	profile  bool
+	goBench  bool
+}
+
+func parseConns(s string) ([]int, error) {
+	var cs []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad -conns %q: want numbers like 32,256", s)
+		}
+		cs = append(cs, n)
+	}
+	return cs, nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// writeMachine prints the machine and the tools measured.
+func writeMachine(w io.Writer) {
+	cpus, _ := exec.Command("nproc").Output()
+	fmt.Fprintf(w, "machine: %s cores, load average at start %s\n", strings.TrimSpace(string(cpus)), loadAverage())
+	fmt.Fprintf(w, "%s\n", toolVersions())
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages: other
+// work on the machine takes cores from the targets and from wrk.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// toolVersions names the versions of the load generator and proxies.
+func toolVersions() string {
+	first := func(name string, args ...string) string {
+		out, _ := exec.Command(name, args...).CombinedOutput()
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		if line == "" {
+			return name + " (absent)"
+		}
+		return line
+	}
+	vs := []string{first("wrk", "-v"), first("nginx", "-v"), first("haproxy", "-v")}
+	if _, err := exec.LookPath("caddy"); err == nil {
+		vs = append(vs, "caddy version: "+first("caddy", "version"))
+	}
+	return strings.Join(vs, "; ")
+}
+
+// writeTables prints, for each number of connections and response size,
+// the median of each target's rounds, then the ratios of the router to
+// nginx and to the backend, then the proxies' memory.
+func writeTables(w io.Writer, s settings, ts []*target, samples map[cell][]sample) {
+	fmt.Fprintf(w, "\nload: wrk -t%d -cN -d%s --latency -H 'Host: %s', keep-alive; all on loopback, sharing the machine's cores with the backend and wrk\n",
+		s.threads, s.duration, benchHost)
+	fmt.Fprintf(w, "each figure is the median of %d round(s); targets interleaved within a round\n", s.rounds)
+	fmt.Fprintf(w, "how to read: share = req/s as a share of direct (the backend alone); router/nginx >= 1.00 is the goal; cpu/req is the proxy's own CPU time (utime+stime from /proc) per request; rss is its resident memory at most during the run\n")
+	fmt.Fprintf(w, "\ntargets:\n")
+	for _, t := range ts {
+		fmt.Fprintf(w, "  %-18s %s\n", t.name, t.note)
+	}
+	for _, conns := range s.conns {
+		for _, sz := range sizes {
+			fmt.Fprintf(w, "\n%d connections, %s responses\n", conns, sizeName(sz.size))
+			fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "rss max", "errors")
+			direct := medianOf(samples[cell{"direct", conns, sz.size}], func(s sample) float64 { return s.rps })
+			for _, t := range ts {
+				sm := samples[cell{t.name, conns, sz.size}]
+				if len(sm) == 0 {
+					continue
+				}
+				rps := medianOf(sm, func(s sample) float64 { return s.rps })
+				cpu, mem := "-", "-"
+				if len(t.pids) > 0 {
+					cpu = fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.cpuPerReq) })/1e3)
+					mem = mib(maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
+				}
+				fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %9s %7.0f\n", t.name, rps,
+					latency(medianOf(sm, func(s sample) float64 { return float64(s.p50) })),
+					latency(medianOf(sm, func(s sample) float64 { return float64(s.p99) })),
+					rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.errors) }))
+			}
+			writeRatios(w, samples, conns, sz.size)
+		}
+	}
+	fmt.Fprintf(w, "\nload average after the rounds (wrk, the backend and a proxy keep about 3 of it busy): %s\n", loadAverage())
+	fmt.Fprintf(w, "\nresident memory (VmRSS, all processes of the proxy)\n%-18s %9s %12s\n", "target", "idle", "under load")
+	for _, t := range ts[1:] {
+		var peak float64
+		for c, sm := range samples {
+			if c.target == t.name {
+				peak = max(peak, maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
+			}
+		}
+		fmt.Fprintf(w, "%-18s %9s %12s\n", t.name, mib(float64(t.idleRSS)), mib(peak))
+	}
+}
+
+// writeRatios prints the router's req/s and p99 against nginx's and the
+// backend's.
+func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int) {
+	med := func(name string, f func(sample) float64) float64 {
+		return medianOf(samples[cell{name, conns, size}], f)
+	}
+	rps := func(s sample) float64 { return s.rps }
+	p99 := func(s sample) float64 { return float64(s.p99) }
+	router := med("router", rps)
+	line := fmt.Sprintf("router/nginx %.2f req/s, p99 %.2fx nginx's; router/direct %.2f",
+		router/med("nginx", rps), med("router", p99)/med("nginx", p99), router/med("direct", rps))
+	for _, other := range []string{"router-general", "nginx-nokeepalive", "caddy", "kamal-proxy"} {
+		if len(samples[cell{other, conns, size}]) > 0 {
+			line += fmt.Sprintf("; router/%s %.2f", other, router/med(other, rps))
+		}
+	}
+	fmt.Fprintln(w, line)
+}
+
+// writeGoBench prints the router's allocations per request.
+func writeGoBench(w io.Writer, bs []goBench, err error) {
+	fmt.Fprintf(w, "\nrouter allocations per request (%s)\n", strings.Join(goBenchCmd, " "))
+	fmt.Fprintf(w, "ServeHTTP: the handler alone into a discarding ResponseWriter; Server: router.NewServer over one keep-alive client connection\n")
+	if err != nil {
+		fmt.Fprintf(w, "failed: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "%-28s %12s %10s %10s\n", "benchmark", "ns/op", "B/op", "allocs/op")
+	for _, b := range bs {
+		fmt.Fprintf(w, "%-28s %12.0f %10d %10d\n", b.name, b.nsPerOp, b.bytesPerOp, b.allocsPerOp)
+	}
+}
+
+func sizeName(n int) string {
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// latency formats nanoseconds as milliseconds.
+func latency(ns float64) string {
+	return fmt.Sprintf("%.2fms", ns/float64(time.Millisecond))
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.1fMiB", b/(1<<20)) }
+
+func medianOf(ss []sample, f func(sample) float64) float64 {
+	if len(ss) == 0 {
+		return 0
+	}
+	vs := make([]float64, len(ss))
+	for i, s := range ss {
+		vs[i] = f(s)
+	}
+	slices.Sort(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2]
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+}
+
+func maxOf(ss []sample, f func(sample) float64) float64 {
+	var m float64
+	for _, s := range ss {
+		m = max(m, f(s))
+	}
+	return m
+}
+
+func sumOf(ss []sample, f func(sample) float64) float64 {
+	var n float64
+	for _, s := range ss {
+		n += f(s)
+	}
+	return n
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// sizes are the responses measured: the backend's two paths.
+var sizes = []struct {
+	path string
+	size int
+}{{smallPath, smallSize}, {largePath, largeSize}}
+
+// cell names one table cell: a target at a number of connections and a
+// response size.
+type cell struct {
+	target string
+	conns  int
+	size   int
+}
+
+// sample is one wrk run against a target, with the target's CPU time per
+// request and its largest resident memory during the run.
+type sample struct {
+	wrkResult
+	cpuPerReq time.Duration
+	maxRSS    int64
+}
+
+func run(ctx context.Context, s settings) error {
+	if _, err := os.Stat("router/router.go"); err != nil {
+		return fmt.Errorf("run from the repository root: %w", err)
+	}
+	root, err := os.MkdirTemp("", "paas-bench-router")
+	if err != nil {
+		return fmt.Errorf("making a temp dir: %w", err)
+	}
+	defer os.RemoveAll(root)
+
+	var out bytes.Buffer
+	w := io.MultiWriter(os.Stdout, &out)
+	writeMachine(w)
+
+	// The Go benchmarks run first, alone on the machine.
+	var gb []goBench
+	var gbErr error
+	if s.goBench {
+		fmt.Fprintln(os.Stderr, "running", goBenchCmd)
+		gb, gbErr = runGoBench(ctx)
+	}
+
+	backend, err := startSelf("backend")
+	if err != nil {
+		return err
+	}
+	defer backend.stop()
+	ts, err := startTargets(w, root, backend)
+	if err != nil {
+		return err
+	}
+	samples, err := measureAll(ctx, s, ts)
+	stopTargets(ts)
+	if err != nil {
+		return err
+	}
+	writeTables(w, s, ts, samples)
+	if s.goBench {
+		writeGoBench(w, gb, gbErr)
+	}
+	if s.profile {
+		fmt.Fprintln(os.Stderr, "profiling the router")
+		prof, err := profileRouter(ctx, root, backend, s.threads, s.conns[len(s.conns)-1], s.duration)
+		if err != nil {
+			fmt.Fprintf(w, "\nprofile failed: %v\n", err)
+		} else {
+			fmt.Fprintf(w, "\n%s", prof)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(resultsFile), 0o755); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	if err := os.WriteFile(resultsFile, out.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	return gbErr
+}
+
+// measureAll warms every target up, then runs wrk against each target for
+// each number of connections and response size, round after round. Within
+// a round the targets take turns, starting one further along each round,
+// so slow drifts of the machine's load spread over all of them.
+func measureAll(ctx context.Context, s settings, ts []*target) (map[cell][]sample, error) {
+	for _, t := range ts {
+		if err := verify(t); err != nil {
+			return nil, err
+		}
+		if _, err := runWrk(ctx, "http://"+t.p.addr+smallPath, s.threads, s.conns[len(s.conns)-1], time.Second); err != nil {
+			return nil, fmt.Errorf("warming up %s: %w", t.name, err)
+		}
+	}
+	samples := map[cell][]sample{}
+	for round := range s.rounds {
+		for _, conns := range s.conns {
+			for _, sz := range sizes {
+				for i := range ts {
+					t := ts[(i+round)%len(ts)]
+					fmt.Fprintf(os.Stderr, "round %d/%d: %-18s -c%-4d %s\n", round+1, s.rounds, t.name, conns, sizeName(sz.size))
+					sm, err := measure(ctx, s, t, conns, sz.path)
+					if err != nil {
+						return nil, err
+					}
+					c := cell{t.name, conns, sz.size}
+					samples[c] = append(samples[c], sm)
+				}
+			}
+		}
+	}
+	return samples, nil
+}
+
+// measure runs wrk once against t, reading t's CPU time before and after
+// and sampling its memory during the run.
+func measure(ctx context.Context, s settings, t *target, conns int, path string) (sample, error) {
+	before := sumUsage(t.pids)
+	rs := sampleRSS(t.pids)
+	res, err := runWrk(ctx, "http://"+t.p.addr+path, s.threads, conns, s.duration)
+	maxRSS := rs.done()
+	after := sumUsage(t.pids)
+	if err != nil {
+		return sample{}, err
+	}
+	if dead, why := t.p.exited(); dead {
+		return sample{}, fmt.Errorf("%s stopped during the run: %v\n%s", t.name, why, t.p.out)
+	}
+	sm := sample{wrkResult: res, maxRSS: maxRSS}
+	if res.requests > 0 && len(t.pids) > 0 {
+		sm.cpuPerReq = (after.cpu - before.cpu) / time.Duration(res.requests)
+	}
+	return sm, nil
+}
