@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// BenchmarkFrontFastPath sends keep-alive requests through the fast path
+// BenchmarkRouterFastPath sends keep-alive requests through the fast path
 // to an instance that answers 12 bytes; client and instance are raw
 // loops that allocate nothing, so allocs/op are the router's.
-func BenchmarkFrontFastPath(b *testing.B) {
+func BenchmarkRouterFastPath(b *testing.B) {
 	r := New(Config{Domain: "localhost", AccessLog: func(app, line string) {}})
 	defer r.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
