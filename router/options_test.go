@@ -168,14 +168,32 @@ func TestHTTPSRedirectAndHSTS(t *testing.T) {
 		t.Errorf("lines %q", lines)
 	}
 
+	// A trusted proxy that terminated TLS is not redirected.
+	trusting, trustSrv, _ := setup(t, Config{TrustedProxies: mustPrefixes(t, "127.0.0.1/32")})
+	trusting.Set("secure", []Backend{b})
+	trusting.SetOptions("secure", Options{ProxySettings: paas.ProxySettings{HTTPSRedirect: true, HSTS: true}})
+	res, _ := get(t, trustSrv, "secure.localhost", "/", http.Header{"X-Forwarded-Proto": {"https"}})
+	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("HTTPS at a trusted proxy: %d, HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
+	}
+	spoofed, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	spoofed.Host = "secure.localhost"
+	spoofed.Header.Set("X-Forwarded-Proto", "https")
+	if res, err := noFollow.Do(spoofed); err != nil || res.StatusCode != 301 {
+		t.Errorf("X-Forwarded-Proto from an untrusted client: %v %v, want 301", res.StatusCode, err)
+	} else {
+		res.Body.Close()
+	}
+
 	tlsSrv := httptest.NewUnstartedServer(r)
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
-	res, _ := tlsGet(t, tlsSrv, "secure.localhost", "secure.localhost")
+	res2, _ := tlsGet(t, tlsSrv, "secure.localhost", "secure.localhost")
+	res = res2.Response
 	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
 		t.Errorf("over HTTPS: %d HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
 	}
-	if body := decode(t, res.body); body.Header.Get("X-Forwarded-Proto") != "https" {
+	if body := decode(t, res2.body); body.Header.Get("X-Forwarded-Proto") != "https" {
 		t.Errorf("X-Forwarded-Proto %q", body.Header.Get("X-Forwarded-Proto"))
 	}
 }

@@ -50,7 +50,11 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	if req.TLS == nil && rt.opts.HTTPSRedirect {
+	// Behind a trusted proxy that terminated TLS, its X-Forwarded-Proto
+	// says whether the client used HTTPS.
+	st.secure = req.TLS != nil || (rt.opts.HTTPSRedirect || rt.opts.HSTS) &&
+		req.Header.Get("X-Forwarded-Proto") == "https" && r.trustedPeer(clientIP(req.RemoteAddr))
+	if !st.secure && rt.opts.HTTPSRedirect {
 		r.redirectHTTPS(st, rw, req, host)
 		return
 	}
@@ -149,7 +153,7 @@ func modifyResponse(res *http.Response) error {
 	if st := stateFrom(res.Request.Context()); st != nil {
 		st.upstreamStatus = res.StatusCode
 		res.Header.Set("X-Request-Id", st.id)
-		if st.route.opts.HSTS && res.Request.TLS != nil {
+		if st.route.opts.HSTS && st.secure {
 			res.Header.Set("Strict-Transport-Security", hstsValue)
 		}
 	}

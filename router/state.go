@@ -19,6 +19,7 @@ type reqState struct {
 	cancel   context.CancelFunc
 	timedOut atomic.Bool
 	body     *body // the request body, nil without one
+	secure   bool  // the client used HTTPS (here, or to a trusted proxy)
 
 	mu     sync.Mutex
 	target *target // the backend the request is counted against; nil if none
