@@ -101,10 +101,8 @@ func parseHead(head []byte, h *fastHead) bool {
 	if !fastMethod(h.method) || h.target[0] != '/' || bytes.HasPrefix(h.target, acmePath) {
 		return false
 	}
-	for _, c := range h.target {
-		if c <= ' ' || c >= 0x7f {
-			return false
-		}
+	if !originForm(h.target) {
+		return false
 	}
 
 	for len(rest) > 2 {
@@ -305,4 +303,23 @@ func normalizeHostBytes(dst []byte, host []byte) ([]byte, bool) {
 		dst = append(dst, c)
 	}
 	return dst, true
+}
+
+// originForm reports whether target is a path and query of visible ASCII
+// whose percent signs each start an escape, as net/http requires.
+func originForm(target []byte) bool {
+	for i := 0; i < len(target); i++ {
+		c := target[i]
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+		if c == '%' && (i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

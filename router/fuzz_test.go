@@ -1,8 +1,11 @@
 package router
 
 import (
+	"bufio"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzAppFor(f *testing.F) {
@@ -38,5 +41,54 @@ func FuzzRequestID(f *testing.F) {
 		if validRequestID(in) != (id == in) {
 			t.Fatalf("requestID(%q) = %q", in, id)
 		}
+	})
+}
+
+// FuzzFastHead: a head the fast path takes means to net/http exactly what
+// it meant to the fast path, and the head it forwards does too, so no
+// request can hide in another.
+func FuzzFastHead(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: a.localhost\r\n\r\n",
+		"POST /x?y=1 HTTP/1.1\r\nHost: a.localhost:8080\r\nContent-Length: 5\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: close, keep-alive\r\nVia: 1.0 x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n Folded: x\r\n\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		br := bufio.NewReaderSize(strings.NewReader(raw), 4096)
+		var h fastHead
+		if readHead(br, &h) != headFast {
+			return
+		}
+		std, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw[:h.size])))
+		if err != nil {
+			t.Fatalf("fast path took %q, net/http refuses it: %v", raw[:h.size], err)
+		}
+		check := func(what string, req *http.Request) {
+			t.Helper()
+			if req.Method != string(h.method) || req.RequestURI != string(h.target) || req.Host != string(h.host) ||
+				req.ContentLength != max(h.contentLength, 0) || len(req.TransferEncoding) != 0 || req.Close != h.close {
+				t.Fatalf("%s: net/http reads %q %q host %q length %d TE %v close %v; fast path %q %q %q %d %v",
+					what, req.Method, req.RequestURI, req.Host, req.ContentLength, req.TransferEncoding, req.Close,
+					h.method, h.target, h.host, h.contentLength, h.close)
+			}
+		}
+		check("client head", std)
+
+		fc := &frontConn{f: &Front{r: New(Config{Domain: "localhost"})}, head: h, peer: "127.0.0.1", port: []byte("80"), id: []byte("id")}
+		var out strings.Builder
+		w := bufio.NewWriter(&out)
+		fc.writeRequestHead(w, time.Unix(0, 0))
+		w.Flush()
+		fwd, err := http.ReadRequest(bufio.NewReader(strings.NewReader(out.String())))
+		if err != nil {
+			t.Fatalf("forwarded head %q: %v", out.String(), err)
+		}
+		h.close = false // the forwarded head never asks to close
+		check("forwarded head", fwd)
 	})
 }
