@@ -59,7 +59,7 @@ func (s *Service) adopt(ctx context.Context, apps []paas.App) error {
 		st.mu.Unlock()
 		s.register(st, in)
 		touched[st] = true
-		s.event(inst.App, "%s (v%d) adopted after a restart of paasd", inst.Name(), inst.Release)
+		s.eventRel(inst.App, inst.Release, "%s (v%d) adopted after a restart of paasd", inst.Name(), inst.Release)
 	}
 	for st := range touched {
 		s.updateRoutes(st)

@@ -141,6 +141,8 @@ func exitHint(code int) string {
 		return " (command not found: check the Procfile)"
 	case 137:
 		return " (killed: out of memory, or SIGKILL)"
+	case -1:
+		return " (killed by a signal)"
 	}
 	return ""
 }
@@ -221,7 +223,7 @@ func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, b
 	if !spec.Web {
 		in.state = "up"
 	}
-	s.event(st.name, "%s started (v%d): %s", spec.Name(), spec.Release, spec.Command)
+	s.eventRel(st.name, spec.Release, "%s started (v%d): %s", spec.Name(), spec.Release, spec.Command)
 	s.register(st, in)
 	return in, nil
 }
@@ -266,7 +268,7 @@ func (s *Service) forget(st *appState, in *instance) {
 	delete(s.byID, in.inst.ID)
 	s.mu.Unlock()
 	if known {
-		s.event(st.name, "%s stopped (v%d)", in.name(), in.spec.Release)
+		s.eventRel(st.name, in.spec.Release, "%s stopped (v%d)", in.name(), in.spec.Release)
 	}
 }
 
@@ -290,6 +292,7 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, che
 				}
 				st.mu.Unlock()
 			} else if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				s.eventRel(st.name, in.spec.Release, "Health check of %s failed: %s", in.name(), reasonOf(err))
 				err = s.withRecentLines(st, in, err)
 			}
 			errs <- err

@@ -56,7 +56,7 @@ func (s *Service) SetStopped(ctx context.Context, app, typ string, stopped bool,
 	if stopped {
 		verb = "Stopped"
 	}
-	s.event(app, "%s %s", verb, typ)
+	s.eventRel(app, rel.Version, "%s %s", verb, typ)
 	return s.converge(ctx, st, rel, a, out)
 }
 
@@ -93,7 +93,7 @@ func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer
 		}
 		return x.spec.Index - y.spec.Index
 	})
-	s.event(app, "Restarting %d instance(s)", len(olds))
+	s.eventRel(app, rel.Version, "Restarting %d instance(s)", len(olds))
 	for _, old := range olds {
 		spec := s.spec(rel, old.spec.Type, old.spec.Index, a.Limits[old.spec.Type], st.getGrace())
 		in, err := s.startInstance(st, spec, 0, true)
@@ -131,7 +131,8 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool) error
 	if _, err := s.App(ctx, app); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.SetMaintenance(app, on); err != nil {
+	a, err := s.cfg.Store.SetMaintenance(app, on)
+	if err != nil {
 		return userError(app, err)
 	}
 	s.cfg.Router.SetMaintenance(app, on)
@@ -139,7 +140,7 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool) error
 	if on {
 		state = "on"
 	}
-	s.event(app, "Maintenance mode %s", state)
+	s.eventRel(app, a.Release, "Maintenance mode %s", state)
 	return nil
 }
 
@@ -158,6 +159,6 @@ func (s *Service) SetStopTimeout(ctx context.Context, app string, d time.Duratio
 		return userError(app, err)
 	}
 	s.state(app).setGrace(s.grace(a))
-	s.event(app, "Stop timeout set to %s", s.grace(a))
+	s.eventRel(app, a.Release, "Stop timeout set to %s", s.grace(a))
 	return nil
 }

@@ -132,17 +132,23 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, err
 	}
 	defer unlock()
+	// The new values are masked in platform lines from now on, before
+	// their release is current.
+	done := s.rollingConfig(app, set)
+	defer done()
 	rel, err := s.cfg.Store.ChangeConfig(app, set, unset, by)
 	if err != nil {
 		return paas.Release{}, userError(app, err)
 	}
-	keys := slices.Sorted(maps.Keys(set))
-	keys = append(keys, unset...)
-	s.event(app, "Config vars changed by %s: %s", by, strings.Join(keys, ", "))
+	relVersion := 0
+	if rel != nil {
+		relVersion = rel.Version
+	}
+	s.eventRel(app, relVersion, "Config vars changed by %s: %s", by, configChange(set, unset))
 	if rel == nil {
 		return paas.Release{}, nil
 	}
-	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
 		return *rel, err
 	}
@@ -208,7 +214,7 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 	for _, t := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
-	s.event(app, "Scaled to %s", strings.Join(parts, " "))
+	s.eventRel(app, a.Release, "Scaled to %s", strings.Join(parts, " "))
 	return s.converge(ctx, st, rel, a, out)
 }
 
@@ -227,7 +233,7 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 	if err != nil {
 		return userError(app, err)
 	}
-	s.event(app, "Limits of %s set to %s", typ, l)
+	s.eventRel(app, a.Release, "Limits of %s set to %s", typ, l)
 	if a.Release == 0 {
 		return nil
 	}
@@ -263,47 +269,20 @@ func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio 
 		Slug:    rel.Slug,
 	}
 	spec.Env = instanceEnv(rel, spec.Name())
-	s.event(app, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
+	s.eventRel(app, rel.Version, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
 	code, err := s.cfg.Runtime.Run(ctx, spec, stdio)
 	if err != nil {
 		return code, fmt.Errorf("running one-off: %w", err)
 	}
-	s.event(app, "%s exited with status %d", spec.Name(), code)
+	s.eventRel(app, rel.Version, "%s exited with status %d%s", spec.Name(), code, exitHint(code))
 	return code, nil
 }
 
-// Logs writes the app's recent log lines, then follows when asked.
-func (s *Service) Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error {
+// Logs writes the app's lines q selects in format f, then, when q.Follow
+// is set, new lines until ctx is done.
+func (s *Service) Logs(ctx context.Context, app string, q logs.Query, f logs.Format, w io.Writer) error {
 	if _, err := s.App(ctx, app); err != nil {
 		return err
 	}
-	f := logs.Filter{Proc: proc}
-	if !follow {
-		for _, l := range s.cfg.Logs.Tail(app, n, f) {
-			if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	history, live, cancel := s.cfg.Logs.Follow(app, n, f)
-	defer cancel()
-	for _, l := range history {
-		if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
-			return err
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case l, ok := <-live:
-			if !ok {
-				return nil
-			}
-			if _, err := io.WriteString(w, l.String()+"\n"); err != nil {
-				return err
-			}
-		}
-	}
+	return s.cfg.Logs.Stream(ctx, app, q, f, w)
 }

@@ -13,6 +13,7 @@ import (
 	"paas"
 	"paas/builder"
 	"paas/gateway"
+	"paas/logs"
 	"paas/runtime"
 )
 
@@ -44,7 +45,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	})
 	release()
 	if err != nil {
-		s.event(app, "Build %d failed after %s", n, time.Since(start).Round(time.Millisecond))
+		s.event(app, "Build %d failed after %s: %s", n, time.Since(start).Round(time.Millisecond), reasonOf(err))
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
@@ -55,7 +56,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return userError(app, err)
 	}
-	s.event(app, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
+	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
 	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
 	if err := s.rollout(ctx, st, rel, req.Out, true); err != nil {
 		return err
@@ -95,7 +96,7 @@ func (s *Service) Rollback(ctx context.Context, app, by string, target int, out 
 		}
 		return paas.Release{}, err
 	}
-	s.event(app, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	if out != nil {
 		fmt.Fprintf(out, "-----> Rolling back %s to v%d as %s\n", app, target, rel.Name())
 	}
@@ -122,25 +123,21 @@ func (s *Service) previousRelease(a paas.App) (int, error) {
 // becomes current; on failure it is marked failed, with the reason, and the
 // previous release keeps running.
 func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, out io.Writer, releasePhase bool) error {
+	done := s.rollingConfig(rel.App, rel.Config)
+	defer done()
 	err := s.rolloutSteps(ctx, st, rel, out, releasePhase)
 	if err != nil {
-		reason, ok := paas.UserMessage(err)
-		if !ok {
-			reason = err.Error()
-		}
-		if first, _, _ := strings.Cut(reason, "\n"); first != "" {
-			reason = first
-		}
+		reason := reasonOf(err)
 		if ferr := s.cfg.Store.FailRelease(rel.App, rel.Version, reason); ferr != nil {
 			s.log.Error("marking release failed", "app", rel.App, "release", rel.Name(), "err", ferr)
 		}
-		s.event(rel.App, "Release %s failed: %s", rel.Name(), reason)
+		s.eventRel(rel.App, rel.Version, "Release %s failed: %s", rel.Name(), reason)
 		return err
 	}
 	if err := s.cfg.Store.Activate(rel.App, rel.Version); err != nil {
 		return fmt.Errorf("activating %s: %w", rel.Name(), err)
 	}
-	s.event(rel.App, "Release %s is live", rel.Name())
+	s.eventRel(rel.App, rel.Version, "Release %s is live", rel.Name())
 	return nil
 }
 
@@ -165,12 +162,12 @@ func (s *Service) releasePhase(ctx context.Context, rel paas.Release, cmd string
 		out = io.Discard
 	}
 	fmt.Fprintf(out, "-----> Running release command: %s\n", cmd)
-	s.event(rel.App, "Release phase of %s started: %s", rel.Name(), cmd)
+	s.eventRel(rel.App, rel.Version, "Release phase of %s started: %s", rel.Name(), cmd)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReleaseTimeout)
 	defer cancel()
 	spec := runtime.Spec{App: rel.App, Release: rel.Version, Type: "release", Index: 1, Command: cmd, Slug: rel.Slug}
 	spec.Env = instanceEnv(rel, spec.Name())
-	lw := &lineLogger{write: func(line string) { s.cfg.Logs.Write(rel.App, "app", spec.Name(), line) }}
+	lw := &lineLogger{write: func(line string) { s.cfg.Logs.WriteRelease(rel.App, logs.SourceApp, spec.Name(), rel.Version, line) }}
 	w := &lockedWriter{w: io.MultiWriter(out, lw)}
 	code, err := s.cfg.Runtime.Run(ctx, spec, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: w, Stderr: w})
 	lw.flush()
@@ -184,7 +181,7 @@ func (s *Service) releasePhase(ctx context.Context, rel paas.Release, cmd string
 	case code != 0:
 		return paas.Errorf("release phase failed: %q exited with status %d%s", cmd, code, exitHint(code))
 	}
-	s.event(rel.App, "Release phase of %s succeeded", rel.Name())
+	s.eventRel(rel.App, rel.Version, "Release phase of %s succeeded", rel.Name())
 	return nil
 }
 
@@ -224,4 +221,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// reasonOf is the first line of an error's message for a platform line:
+// the user message when there is one, else the error text.
+func reasonOf(err error) string {
+	reason, ok := paas.UserMessage(err)
+	if !ok {
+		reason = err.Error()
+	}
+	if first, _, _ := strings.Cut(reason, "\n"); first != "" {
+		return first
+	}
+	return reason
 }

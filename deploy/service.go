@@ -76,6 +76,11 @@ type Service struct {
 	early   map[string]runtime.Exit // exits that arrived before their Start returned
 	builds  chan struct{}           // build slots
 	closing bool
+
+	// secretsMu guards rolling: the configs of releases being rolled
+	// out, whose values platform lines mask.
+	secretsMu sync.Mutex
+	rolling   map[string][]*rollingEntry
 }
 
 // New makes a Service. Call Start to bring up the apps the store knows.
@@ -133,7 +138,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	for _, r := range failed {
-		s.event(r.App, "Release %s failed: interrupted by a stop of paasd", r.Name())
+		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
 	}
 	apps, err := s.cfg.Store.Apps()
 	if err != nil {
@@ -160,7 +165,7 @@ func (s *Service) Start(ctx context.Context) error {
 		<-st.lock
 		if err != nil {
 			s.log.Error("starting app", "app", app.Name, "err", err)
-			s.event(app.Name, "Starting %s failed: %v", rel.Name(), err)
+			s.eventRel(app.Name, rel.Version, "Starting %s failed: %s", rel.Name(), reasonOf(err))
 		}
 	}
 	return nil
@@ -198,11 +203,6 @@ func (s *Service) Shutdown(ctx context.Context) {
 		}
 	}
 	wg.Wait()
-}
-
-// event writes a platform line to the app's log stream.
-func (s *Service) event(app, format string, args ...any) {
-	s.cfg.Logs.Write(app, "paas", "deploy", fmt.Sprintf(format, args...))
 }
 
 // userError turns store sentinels into messages for the user.

@@ -24,7 +24,9 @@ type instance struct {
 	booting bool
 	// exitCode is the last exit status of a crashed instance.
 	exitCode int
-	timer    *time.Timer
+	// backoff is the delay its pending restart waited.
+	backoff time.Duration
+	timer   *time.Timer
 }
 
 func (in *instance) name() string { return in.spec.Name() }

@@ -60,13 +60,13 @@ func (s *Service) onExit(e runtime.Exit) {
 	if in.booting || closing {
 		// The converge that started it reports the failure.
 		st.mu.Unlock()
-		s.event(st.name, "%s crashed with status %d", in.name(), e.Code)
+		s.eventRel(st.name, in.spec.Release, "%s crashed with status %d%s", in.name(), e.Code, exitHint(e.Code))
 		return
 	}
 	delay := s.scheduleRestart(st, in)
 	st.mu.Unlock()
 
-	s.event(st.name, "%s crashed with status %d; restarting in %s", in.name(), e.Code, delay)
+	s.eventRel(st.name, in.spec.Release, "%s crashed with status %d%s; restarting in %s", in.name(), e.Code, exitHint(e.Code), delay)
 	s.updateRoutes(st)
 }
 
@@ -74,6 +74,7 @@ func (s *Service) onExit(e runtime.Exit) {
 // delay. The caller holds st.mu.
 func (s *Service) scheduleRestart(st *appState, in *instance) time.Duration {
 	delay := restartDelay(in.restarts, s.cfg.RestartMaxDelay)
+	in.backoff = delay
 	in.timer = time.AfterFunc(delay, func() { s.restart(st, in) })
 	return delay
 }
@@ -85,6 +86,7 @@ func (s *Service) restart(st *appState, old *instance) {
 	closing := s.closing
 	s.mu.Unlock()
 	st.mu.Lock()
+	backoff, restarts := old.backoff, old.restarts+1
 	obsolete := old.stopping || closing || old.spec.Release != st.target
 	if !obsolete {
 		// Claim it so a concurrent converge does not stop it twice.
@@ -95,13 +97,14 @@ func (s *Service) restart(st *appState, old *instance) {
 	if obsolete {
 		return
 	}
-	in, err := s.startInstance(st, old.spec, old.restarts+1, false)
+	in, err := s.startInstance(st, old.spec, restarts, false)
 	if err != nil {
-		s.event(st.name, "%s could not be restarted: %v", old.name(), err)
+		s.eventRel(st.name, old.spec.Release, "%s could not be restarted: %s", old.name(), reasonOf(err))
 		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)
-		s.retryLater(st, old.spec, old.restarts+1)
+		s.retryLater(st, old.spec, restarts)
 		return
 	}
+	s.eventRel(st.name, in.spec.Release, "%s restarted in %s (v%d, restart %d)", in.name(), backoff, in.spec.Release, restarts)
 	st.mu.Lock()
 	var checks []paas.Healthcheck
 	if st.release != nil {
@@ -113,7 +116,7 @@ func (s *Service) restart(st *appState, old *instance) {
 			return // its exit has scheduled the next restart
 		}
 		msg, _ := paas.UserMessage(err)
-		s.event(st.name, "%s restarted but is not healthy (%s); stopping it to try again", in.name(), firstLine(msg))
+		s.eventRel(st.name, in.spec.Release, "%s restarted but is not healthy (%s); stopping it to try again", in.name(), firstLine(msg))
 		s.stopInstance(context.Background(), st, in)
 		s.retryLater(st, in.spec, in.restarts)
 		return
@@ -139,7 +142,7 @@ func (s *Service) retryLater(st *appState, spec runtime.Spec, restarts int) {
 	st.insts[placeholder.inst.ID] = placeholder
 	delay := s.scheduleRestart(st, placeholder)
 	st.mu.Unlock()
-	s.event(st.name, "%s restarting in %s", spec.Name(), delay)
+	s.eventRel(st.name, spec.Release, "%s restarting in %s", spec.Name(), delay)
 }
 
 func (s *Service) isClosing() bool {

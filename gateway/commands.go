@@ -83,8 +83,11 @@ func init() {
 		{name: "certs", usage: "APP", takesApp: true, summary: "list the certificates serving the app, with issuer and expiry", run: cmdCerts},
 		{name: "certs:add", usage: "APP < CHAIN_AND_KEY.pem", takesApp: true, summary: "use your own certificate: PEM chain and key on stdin", run: cmdCertsAdd},
 		{name: "certs:remove", usage: "APP HOST", takesApp: true, summary: "remove your own certificate for HOST", run: cmdCertsRemove},
+		{name: "drains", usage: "APP", takesApp: true, summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
+		{name: "drains:add", usage: "APP URL", takesApp: true, summary: "send the app's logs to URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...", run: cmdDrainsAdd},
+		{name: "drains:remove", usage: "APP URL|N", takesApp: true, summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
 		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
-		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N]", takesApp: true, summary: "show recent logs (100 lines by default), -t to follow", run: cmdLogs},
+		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", takesApp: true, summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "help", summary: "show this help", run: cmdHelp},
 		{name: "version", summary: "show the platform version", run: cmdVersion},
 	}
@@ -492,49 +495,4 @@ func (s *Server) runOneOff(r *request, c *command, app string, args []string) in
 		status = 255
 	}
 	return status
-}
-
-const defaultLogLines = 100
-
-func cmdLogs(s *Server, r *request, app string, args []string) error {
-	c := lookupCommand("logs")
-	fl, rest, err := parseFlags(args, map[string]bool{"-n": true, "--num": true, "-t": false, "--tail": false, "--ps": true})
-	if err != nil {
-		return err
-	}
-	if len(rest) != 0 {
-		return usageError(c)
-	}
-	n := defaultLogLines
-	for _, f := range []string{"-n", "--num"} {
-		if v, ok := fl[f]; ok {
-			n, err = strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return paas.Errorf("invalid line count %q: use a whole number", v)
-			}
-		}
-	}
-	_, t1 := fl["-t"]
-	_, t2 := fl["--tail"]
-	proc := fl["--ps"]
-	if _, ok := fl["--ps"]; ok {
-		if err := validateProcFilter(proc); err != nil {
-			return err
-		}
-	}
-	return s.cfg.Platform.Logs(r.ctx, app, n, proc, t1 || t2, r.stdout)
-}
-
-// validateProcFilter accepts "TYPE" or "TYPE.N".
-func validateProcFilter(p string) error {
-	t, idx, hasIdx := strings.Cut(p, ".")
-	if err := paas.ValidateProcessType(t); err != nil {
-		return err
-	}
-	if hasIdx {
-		if n, err := strconv.Atoi(idx); err != nil || n < 1 || idx != strconv.Itoa(n) {
-			return paas.Errorf("invalid process %q: use TYPE or TYPE.N", p)
-		}
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/logs"
 	"paas/runtime"
 )
 
@@ -29,7 +30,10 @@ type fakePlatform struct {
 	deploys    []fakeDeploy
 	scaled     []map[string]int
 	logsCalls  []logsCall
-	runs       []runCall
+	// logsQueries and logsFormats are the full arguments of each Logs call.
+	logsQueries []logs.Query
+	logsFormats []logs.Format
+	runs        []runCall
 	// gate, when set, is waited on by Deploy after it wrote "step one".
 	gate chan struct{}
 }
@@ -283,13 +287,15 @@ func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, s
 	return 127, nil
 }
 
-func (f *fakePlatform) Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error {
+func (f *fakePlatform) Logs(ctx context.Context, app string, q logs.Query, format logs.Format, w io.Writer) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.apps[app]; !ok {
 		return notFound(app)
 	}
-	f.logsCalls = append(f.logsCalls, logsCall{app, n, proc, follow})
+	f.logsCalls = append(f.logsCalls, logsCall{app, q.N, q.Proc, q.Follow})
+	f.logsQueries = append(f.logsQueries, q)
+	f.logsFormats = append(f.logsFormats, format)
 	fmt.Fprintln(w, "app[web.1]: hello")
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"paas"
+	"paas/drains"
+	"paas/logs"
 	"paas/runtime"
 )
 
@@ -55,10 +57,10 @@ type Platform interface {
 	// returns its exit status.
 	Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error)
 
-	// Logs writes the last n lines of the app's stream matching proc (a
-	// process type "web" or instance "web.1"; empty for all), then, when
-	// follow is set, new lines until ctx is done.
-	Logs(ctx context.Context, app string, n int, proc string, follow bool, w io.Writer) error
+	// Logs writes the lines of the app's stream q selects (the last q.N
+	// matching q.Proc, q.Source and q.Since) in format f, then, when
+	// q.Follow is set, new lines until ctx is done.
+	Logs(ctx context.Context, app string, q logs.Query, f logs.Format, w io.Writer) error
 
 	// Domains lists the app's custom domains, sorted.
 	Domains(ctx context.Context, app string) ([]string, error)
@@ -86,6 +88,15 @@ type Platform interface {
 	// makes a release and runs it, writing build output to out. A non-nil
 	// error rejects the push.
 	Deploy(ctx context.Context, req DeployRequest) error
+
+	// Drains lists the app's log drains, URLs masked, in the order added.
+	Drains(ctx context.Context, app string) ([]drains.Status, error)
+	// AddDrain validates url and starts sending the app's log stream to
+	// it.
+	AddDrain(ctx context.Context, app, url string) (drains.Status, error)
+	// RemoveDrain stops the drain which names (its URL as given or as
+	// listed, or its 1-based number) and returns its masked URL.
+	RemoveDrain(ctx context.Context, app, which string) (string, error)
 }
 
 // DeployRequest is one push to deploy.

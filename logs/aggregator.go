@@ -1,47 +1,144 @@
 package logs
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Aggregator keeps the recent lines of every app and serves live
-// followers. Writes never block on readers. It is safe for concurrent use.
-type Aggregator struct {
-	perApp int
+// Defaults of Config.
+const (
+	DefaultRetention = 10 << 20 // bytes of history per app on disk
+	DefaultTailLines = 1000     // lines per app kept in memory
+	syncInterval     = 500 * time.Millisecond
+)
 
-	mu   sync.Mutex
-	apps map[string]*appLog
+// Config configures an Aggregator.
+type Config struct {
+	// Dir holds each app's history in Dir/APP/; empty keeps the history
+	// in memory only (TailLines lines per app).
+	Dir string
+	// Retention is the size of each app's history on disk in bytes;
+	// 0 means DefaultRetention.
+	Retention int64
+	// TailLines is how many recent lines per app stay in memory to answer
+	// reads of recent lines without the disk; 0 means DefaultTailLines.
+	TailLines int
+	Logger    *slog.Logger
+}
+
+// Aggregator keeps the stream of every app: a small tail of recent lines
+// in memory, the history on disk, live followers and subscribers. Writes
+// never block on readers. It is safe for concurrent use.
+type Aggregator struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	apps   map[string]*appLog
+	closed bool // Close was called: no more disk writes
+
+	subMu sync.Mutex // serialises Subscribe and cancel
+	subs  atomic.Pointer[subscribers]
+
+	stop chan struct{}
+	done chan struct{}
 }
 
 // appLog is the stream of one app.
 type appLog struct {
 	mu        sync.Mutex
 	seq       uint64
+	last      time.Time // time of the newest line: times never go back
 	history   *ring
+	disk      *diskLog // nil when the history is in memory only
 	followers map[*follower]struct{}
 	removed   bool // set by Remove: writers must look the app up again
 }
 
 // New returns an Aggregator that keeps the last perApp lines of each app
-// (at least 1).
+// (at least 1) in memory and nothing on disk.
 func New(perApp int) *Aggregator {
-	return &Aggregator{
-		perApp: max(perApp, 1),
-		apps:   make(map[string]*appLog),
-	}
+	a, _ := Open(Config{TailLines: max(perApp, 1)})
+	return a
 }
 
-// get returns the app's log, creating it when create is set; nil when
-// absent and not created.
+// Open returns an Aggregator keeping each app's history under cfg.Dir and
+// starts its background flusher, which writes buffered lines and syncs
+// them to disk at least once a second. Close stops it.
+func Open(cfg Config) (*Aggregator, error) {
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.TailLines <= 0 {
+		cfg.TailLines = DefaultTailLines
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Aggregator{
+		cfg:  cfg,
+		log:  cfg.Logger,
+		apps: make(map[string]*appLog),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	a.subs.Store(&subscribers{})
+	if cfg.Dir == "" {
+		close(a.done)
+		return a, nil
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating log directory: %w", err)
+	}
+	go a.flusher()
+	return a, nil
+}
+
+// onDisk reports whether app's history may live on disk: a plain
+// directory name.
+func onDisk(app string) bool {
+	return app != "" && app != "." && app != ".." && !strings.ContainsAny(app, `/\`) && !strings.HasPrefix(app, ".")
+}
+
+// get returns the app's log, creating it (and reading its history's state
+// from disk) when create is set or the app has a history on disk; nil
+// otherwise.
 func (a *Aggregator) get(app string, create bool) *appLog {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	l := a.apps[app]
-	if l == nil && create {
-		l = &appLog{history: newRing(a.perApp), followers: make(map[*follower]struct{})}
-		a.apps[app] = l
+	if l != nil {
+		return l
 	}
+	useDisk := a.cfg.Dir != "" && !a.closed && onDisk(app)
+	dir := ""
+	if useDisk {
+		dir = filepath.Join(a.cfg.Dir, app)
+		if !create {
+			if _, err := os.Stat(dir); err != nil {
+				return nil
+			}
+		}
+	} else if !create {
+		return nil
+	}
+	l = &appLog{history: newRing(a.cfg.TailLines), followers: make(map[*follower]struct{})}
+	if useDisk {
+		d, last, err := openDiskLog(dir, a.cfg.Retention)
+		if err != nil {
+			a.log.Error("opening log history; keeping this app's lines in memory", "app", app, "err", err)
+		} else {
+			l.disk, l.seq = d, last
+		}
+	}
+	a.apps[app] = l
 	return l
 }
 
@@ -58,82 +155,196 @@ func (a *Aggregator) lock(app string) *appLog {
 	}
 }
 
+// all returns every app's log.
+func (a *Aggregator) all() []*appLog {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	list := make([]*appLog, 0, len(a.apps))
+	for _, l := range a.apps {
+		list = append(list, l)
+	}
+	return list
+}
+
+// quiesce takes and releases every app's lock once.
+func (a *Aggregator) quiesce() {
+	for _, l := range a.all() {
+		l.mu.Lock()
+		//lint:ignore SA2001 the empty section waits for callbacks in flight
+		l.mu.Unlock()
+	}
+}
+
 // Write adds text to the app's stream as lines from source and proc. Text
 // is split on newlines (one trailing newline ends the last line), carriage
-// returns are dropped, other control characters except tab become '?',
-// invalid UTF-8 becomes U+FFFD and overlong lines are cut. Empty text is
-// one empty line.
+// returns are dropped, other control characters except tab are escaped
+// (\x1b), invalid UTF-8 becomes U+FFFD and a line longer than
+// MaxTextBytes is split into several. Empty text is one empty line.
 func (a *Aggregator) Write(app, source, proc, text string) {
+	a.WriteRelease(app, source, proc, 0, text)
+}
+
+// WriteRelease is Write for lines that belong to a release: an instance's
+// output or a platform event about one.
+func (a *Aggregator) WriteRelease(app, source, proc string, release int, text string) {
 	texts := splitLines(text)
-	t := time.Now().UTC()
 	l := a.lock(app)
 	defer l.mu.Unlock()
+	t := time.Now().UTC()
+	if t.Before(l.last) {
+		t = l.last
+	}
+	l.last = t
 	for _, s := range texts {
 		l.seq++
-		line := Line{Seq: l.seq, Time: t, App: app, Source: source, Proc: proc, Text: s}
+		line := Line{Seq: l.seq, Time: t, App: app, Source: source, Proc: proc, Release: release, Text: s}
 		l.history.add(line)
+		if l.disk != nil {
+			if err := l.disk.append(&line); err != nil {
+				a.diskFailed(app, l.disk, err)
+			}
+		}
 		for f := range l.followers {
 			f.deliver(line)
 		}
+		a.publish(line)
 	}
+}
+
+// diskFailed logs a write error once per run of failures.
+func (a *Aggregator) diskFailed(app string, d *diskLog, err error) {
+	if d.failed == nil {
+		a.log.Error("writing log history", "app", app, "err", err)
+	}
+	d.failed = err
 }
 
 // Line adds one line an instance wrote to stdout or stderr. It makes an
 // Aggregator a runtime.LineSink.
-func (a *Aggregator) Line(app, instance string, b []byte) {
-	a.Write(app, SourceApp, instance, string(b))
+func (a *Aggregator) Line(app, instance string, release int, b []byte) {
+	a.WriteRelease(app, SourceApp, instance, release, string(b))
 }
 
-// Tail returns up to n of the app's most recent lines matching f, oldest
-// first. A negative n means every retained matching line.
-func (a *Aggregator) Tail(app string, n int, f Filter) []Line {
-	l := a.get(app, false)
-	if l == nil {
-		return nil
+// Announce writes a platform line from proc to every app that has a
+// stream, in memory or on disk: "paasd started".
+func (a *Aggregator) Announce(proc, text string) {
+	names := map[string]bool{}
+	a.mu.Lock()
+	for app := range a.apps {
+		names[app] = true
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.history.last(n, f)
-}
-
-// Follow returns up to n recent lines matching f (as Tail) and a channel
-// of the matching lines written after them: no line is missed or repeated
-// between the two. The channel holds FollowBuffer lines; when the reader
-// falls further behind, lines are dropped for it and, before its next
-// line, it receives a synthetic line (Seq 0, Source "paas", Proc "logs")
-// saying how many were lost. The channel is closed by cancel or when the
-// app is removed. cancel may be called more than once.
-func (a *Aggregator) Follow(app string, n int, f Filter) (history []Line, live <-chan Line, cancel func()) {
-	fl := &follower{ch: make(chan Line, FollowBuffer), filter: f}
-	l := a.lock(app)
-	history = l.history.last(n, f)
-	l.followers[fl] = struct{}{}
-	l.mu.Unlock()
-
-	cancel = func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.followers, fl)
-		fl.close()
+	dir, closed := a.cfg.Dir, a.closed
+	a.mu.Unlock()
+	if dir != "" && !closed {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			a.log.Error("listing log histories", "err", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && onDisk(e.Name()) {
+				names[e.Name()] = true
+			}
+		}
 	}
-	return history, fl.ch, cancel
+	for app := range names {
+		a.Write(app, SourcePaas, proc, text)
+	}
 }
 
-// Remove forgets the app's history and closes its followers' channels. A
-// later Write starts a new stream at sequence number 1.
+// Remove forgets the app's history, on disk too, and closes its
+// followers' channels. A later Write starts a new stream at sequence
+// number 1.
 func (a *Aggregator) Remove(app string) {
 	a.mu.Lock()
 	l := a.apps[app]
 	delete(a.apps, app)
+	dir := ""
+	if a.cfg.Dir != "" && onDisk(app) {
+		dir = filepath.Join(a.cfg.Dir, app)
+	}
 	a.mu.Unlock()
-	if l == nil {
-		return
+	if l != nil {
+		l.mu.Lock()
+		l.removed = true
+		for f := range l.followers {
+			f.close()
+		}
+		clear(l.followers)
+		if l.disk != nil {
+			if err := l.disk.remove(); err != nil {
+				a.log.Error("removing log history", "app", app, "err", err)
+			}
+			l.disk = nil
+		}
+		l.mu.Unlock()
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.removed = true
-	for f := range l.followers {
-		f.close()
+	if dir != "" {
+		if err := os.RemoveAll(dir); err != nil {
+			a.log.Error("removing log history", "app", app, "err", err)
+		}
 	}
-	clear(l.followers)
+}
+
+// flusher writes and syncs every app's buffered lines each syncInterval
+// until Close.
+func (a *Aggregator) flusher() {
+	defer close(a.done)
+	t := time.NewTicker(syncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			a.Sync()
+		}
+	}
+}
+
+// Sync writes every app's buffered lines to its files and syncs them.
+func (a *Aggregator) Sync() {
+	for _, l := range a.all() {
+		l.mu.Lock()
+		var f *os.File
+		var err error
+		if l.disk != nil {
+			f, err = l.disk.syncTarget()
+		}
+		l.mu.Unlock()
+		if err != nil {
+			a.log.Error("writing log history", "err", err)
+		}
+		if f != nil {
+			if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+				a.log.Error("syncing log history", "err", err)
+			}
+		}
+	}
+}
+
+// Close stops the flusher and writes, syncs and closes every history.
+// Lines written afterwards stay in memory only: a paasd handing over to
+// its successor calls it when it releases the data directory.
+func (a *Aggregator) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
+	if a.cfg.Dir != "" {
+		close(a.stop)
+	}
+	<-a.done
+	var errs []error
+	for _, l := range a.all() {
+		l.mu.Lock()
+		if l.disk != nil {
+			errs = append(errs, l.disk.close())
+			l.disk = nil
+		}
+		l.mu.Unlock()
+	}
+	return errors.Join(errs...)
 }

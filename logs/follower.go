@@ -7,7 +7,7 @@ import (
 
 // FollowBuffer is the number of lines a follower's channel holds. A
 // follower that falls further behind loses lines and is told how many.
-const FollowBuffer = 1024
+const FollowBuffer = 8192
 
 // follower is one live reader of an app's stream. Its fields are guarded
 // by the appLog's mutex.
@@ -15,7 +15,10 @@ type follower struct {
 	ch      chan Line
 	filter  Filter
 	dropped uint64 // lines lost since the last delivered line
-	closed  bool
+	// dropFrom and dropTo are the sequence numbers of the first and last
+	// of those lines, for a reader that fetches them from the history.
+	dropFrom, dropTo uint64
+	closed           bool
 }
 
 // deliver hands l to the follower without blocking. When lines were lost
@@ -30,11 +33,17 @@ func (f *follower) deliver(l Line) {
 		need = 2
 	}
 	if cap(f.ch)-len(f.ch) < need {
+		if f.dropped == 0 {
+			f.dropFrom = l.Seq
+		}
+		f.dropTo = l.Seq
 		f.dropped++
 		return
 	}
 	if f.dropped > 0 {
-		f.ch <- dropLine(l.App, f.dropped)
+		m := dropLine(l.App, f.dropped)
+		m.gapFrom, m.gapTo = f.dropFrom, f.dropTo
+		f.ch <- m
 		f.dropped = 0
 	}
 	f.ch <- l

@@ -16,9 +16,9 @@ const (
 	SourcePaas = "paas" // written by the platform (router, deploy, api)
 )
 
-// MaxTextBytes bounds the text of one line; longer text is cut at a rune
-// boundary and marked with a trailing "…".
-const MaxTextBytes = 32 << 10
+// MaxTextBytes bounds the text of one line; longer text is split into
+// several lines at rune boundaries, nothing is dropped.
+const MaxTextBytes = 10000
 
 // timeLayout is RFC 3339 in UTC with exactly six fractional digits.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
@@ -30,7 +30,14 @@ type Line struct {
 	App    string
 	Source string // "app" or "paas"
 	Proc   string // "web.1", "run.4711", "deploy", "router", "api", "logs"
-	Text   string // the message, never containing a newline
+	// Release is the release of the instance that wrote the line; 0 when
+	// unknown and for most platform lines.
+	Release int
+	Text    string // the message, never containing a newline
+
+	// gapFrom and gapTo are set on a drop marker: the sequence numbers of
+	// the first and last line it stands for.
+	gapFrom, gapTo uint64
 }
 
 // String formats the line the way `paas logs` prints it:
@@ -48,43 +55,63 @@ func (l Line) String() string {
 	return b.String()
 }
 
-// splitLines splits text into sanitized lines. One trailing newline ends
-// the last line rather than starting an empty one; empty text is one empty
-// line.
+// splitLines splits text into sanitized lines of at most MaxTextBytes
+// bytes. One trailing newline ends the last line rather than starting an
+// empty one; empty text is one empty line.
 func splitLines(text string) []string {
 	text = strings.TrimSuffix(text, "\n")
-	parts := strings.Split(text, "\n")
-	for i, p := range parts {
-		parts[i] = sanitize(p)
+	if !strings.Contains(text, "\n") && clean(text) {
+		return []string{text}
 	}
-	return parts
+	var out []string
+	for p := range strings.SplitSeq(text, "\n") {
+		out = appendPieces(out, sanitize(p))
+	}
+	return out
 }
 
-// sanitize makes s safe to print on one terminal line: carriage returns
-// are removed, other control characters (C0, DEL, C1) except tab become
-// '?', invalid UTF-8 becomes U+FFFD, and the result is cut to
-// MaxTextBytes.
+// appendPieces appends s cut into pieces of at most MaxTextBytes bytes,
+// each ending at a rune boundary.
+func appendPieces(out []string, s string) []string {
+	for len(s) > MaxTextBytes {
+		cut := MaxTextBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+	}
+	return append(out, s)
+}
+
+// sanitize makes s safe to print on one terminal line: a carriage return
+// is removed, other control characters (C0, DEL, C1) except tab are
+// escaped as \xNN or \u00NN, and invalid UTF-8 becomes U+FFFD.
 func sanitize(s string) string {
 	if clean(s) {
 		return s
 	}
+	const hex = "0123456789abcdef"
 	var b strings.Builder
-	b.Grow(min(len(s), MaxTextBytes+len("…")))
+	b.Grow(len(s) + 8)
 	for _, r := range s {
 		switch {
 		case r == '\r':
-			continue
 		case r == '\t':
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
-			r = '?'
+			b.WriteByte('\t')
+		case r < 0x20 || r == 0x7f:
+			b.WriteString(`\x`)
+			b.WriteByte(hex[r>>4])
+			b.WriteByte(hex[r&0xf])
+		case r >= 0x80 && r <= 0x9f:
+			b.WriteString(`\u00`)
+			b.WriteByte(hex[r>>4])
+			b.WriteByte(hex[r&0xf])
+		default:
+			// utf8.RuneError stands both for itself and for an invalid
+			// byte; WriteRune writes U+FFFD for either.
+			b.WriteRune(r)
 		}
-		// utf8.RuneError stands both for itself and for an invalid byte;
-		// WriteRune writes U+FFFD for either.
-		if b.Len()+utf8.RuneLen(r) > MaxTextBytes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
@@ -92,16 +119,28 @@ func sanitize(s string) string {
 // clean reports whether s needs no change: short enough, valid UTF-8,
 // no control characters other than tab.
 func clean(s string) bool {
-	if len(s) > MaxTextBytes || !utf8.ValidString(s) {
+	if len(s) > MaxTextBytes {
 		return false
 	}
-	for _, r := range s {
-		if r == '\t' {
-			continue
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return utf8.ValidString(s[i:]) && !hasC1(s[i:])
 		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
 			return false
 		}
 	}
 	return true
+}
+
+// hasC1 reports whether s has a C1 control character or an ASCII control
+// character other than tab.
+func hasC1(s string) bool {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
 }

@@ -33,7 +33,7 @@ func TestLineString(t *testing.T) {
 func TestWriteOrderAndSeq(t *testing.T) {
 	a := New(100)
 	a.Write("hello", "app", "web.1", "one\ntwo\r\n")
-	a.Line("hello", "web.2", []byte("three"))
+	a.Line("hello", "web.2", 1, []byte("three"))
 	a.Write("hello", "paas", "deploy", "")
 	a.Write("other", "app", "web.1", "elsewhere")
 
@@ -68,9 +68,9 @@ func TestSanitize(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"plain\ttab", "plain\ttab"},
 		{"cr\rin middle", "crin middle"},
-		{"\x1b[31mred\x1b[0m", "?[31mred?[0m"},
-		{"nul\x00del\x7f", "nul?del?"},
-		{"c1\u0085x", "c1?x"},
+		{"\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"nul\x00del\x7f", `nul\x00del\x7f`},
+		{"c1\u0085x", `c1\u0085x`},
 		{"bad\xffutf8", "bad\uFFFDutf8"},
 		{"ünïcode ✓", "ünïcode ✓"},
 	}
@@ -79,10 +79,24 @@ func TestSanitize(t *testing.T) {
 			t.Errorf("sanitize(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-	long := strings.Repeat("é", MaxTextBytes)
-	got := sanitize(long)
-	if len(got) > MaxTextBytes+len("…") || !strings.HasSuffix(got, "…") {
-		t.Errorf("long line: len %d, suffix %q", len(got), got[len(got)-5:])
+}
+
+func TestLongLinesSplit(t *testing.T) {
+	a := New(100)
+	long := strings.Repeat("é", MaxTextBytes) // twice MaxTextBytes bytes
+	a.Write("app", "app", "web.1", long+"\nshort")
+	got := a.Tail("app", -1, Filter{})
+	if len(got) != 3 || got[2].Text != "short" {
+		t.Fatalf("%d lines", len(got))
+	}
+	if got[0].Text+got[1].Text != long || len(got[0].Text) > MaxTextBytes || len(got[1].Text) > MaxTextBytes {
+		t.Fatalf("pieces of %d and %d bytes", len(got[0].Text), len(got[1].Text))
+	}
+	// Escaping can make a line longer than the limit: it is split too.
+	a.Write("app", "app", "web.1", strings.Repeat("\x1b", MaxTextBytes))
+	got = a.Tail("app", 5, Filter{})
+	if len(got) != 5 || got[0].Text != "short" || strings.Join(texts(got[1:]), "") != strings.Repeat(`\x1b`, MaxTextBytes) {
+		t.Fatalf("escaped: %d lines", len(got))
 	}
 }
 
@@ -140,6 +154,20 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// follow is Follow collecting the history.
+func follow(t *testing.T, a *Aggregator, app string, q Query) ([]Line, <-chan Line, func()) {
+	t.Helper()
+	var history []Line
+	live, cancel, err := a.Follow(app, q, func(l Line) error {
+		history = append(history, l)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return history, live, cancel
+}
+
 // recv reads one line or fails after a deadline.
 func recv(t *testing.T, ch <-chan Line) (Line, bool) {
 	t.Helper()
@@ -172,7 +200,7 @@ func TestFollowConcurrentWriters(t *testing.T) {
 	}
 	close(start)
 	// Follow while the writers run: history and live must join seamlessly.
-	history, live, cancel := a.Follow("app", -1, Filter{})
+	history, live, cancel := follow(t, a, "app", Query{N: -1})
 	defer cancel()
 	wg.Wait()
 	a.Write("app", "paas", "api", "end")
@@ -221,7 +249,7 @@ func TestFollowFilterAndHistory(t *testing.T) {
 	a.Write("app", "app", "web.1", "w1")
 	a.Write("app", "app", "worker.1", "k1")
 	a.Write("app", "app", "web.2", "w2")
-	history, live, cancel := a.Follow("app", 1, Filter{Proc: "web"})
+	history, live, cancel := follow(t, a, "app", Query{N: 1, Filter: Filter{Proc: "web"}})
 	defer cancel()
 	if strings.Join(texts(history), ",") != "w2" {
 		t.Fatalf("history %q", texts(history))
@@ -235,7 +263,7 @@ func TestFollowFilterAndHistory(t *testing.T) {
 
 func TestSlowReaderDropsAndWriterNotBlocked(t *testing.T) {
 	a := New(10)
-	_, live, cancel := a.Follow("app", 0, Filter{})
+	_, live, cancel := follow(t, a, "app", Query{})
 	defer cancel()
 	total := FollowBuffer + 100
 	done := make(chan struct{})
@@ -275,7 +303,7 @@ func TestSlowReaderDropsAndWriterNotBlocked(t *testing.T) {
 func TestRemoveClosesFollowers(t *testing.T) {
 	a := New(10)
 	a.Write("app", "app", "web.1", "old")
-	_, live, cancel := a.Follow("app", 0, Filter{})
+	_, live, cancel := follow(t, a, "app", Query{})
 	a.Remove("app")
 	if _, ok := recv(t, live); ok {
 		t.Fatal("channel still open after Remove")
@@ -293,7 +321,7 @@ func TestRemoveClosesFollowers(t *testing.T) {
 
 func TestCancelClosesAndStopsDelivery(t *testing.T) {
 	a := New(10)
-	_, live, cancel := a.Follow("app", 0, Filter{})
+	_, live, cancel := follow(t, a, "app", Query{})
 	cancel()
 	if _, ok := recv(t, live); ok {
 		t.Fatal("channel open after cancel")
@@ -321,7 +349,7 @@ func TestRemoveWhileWriting(t *testing.T) {
 		}()
 	}
 	for range 200 {
-		_, live, cancel := a.Follow("app", 1, Filter{})
+		_, live, cancel := follow(t, a, "app", Query{N: 1})
 		a.Remove("app")
 		for range live {
 		}

@@ -1,8 +1,8 @@
 package logs
 
-// ring is the bounded in-memory history of one app: the last cap lines in
-// arrival order. It is the seam where an on-disk history can take over.
-// It is not safe for concurrent use; appLog guards it.
+// ring is the bounded in-memory tail of one app: the last limit lines in
+// arrival order. Older lines are read from disk. It is not safe for
+// concurrent use; appLog guards it.
 type ring struct {
 	lines []Line
 	next  int // where the next line goes once lines is full
@@ -23,26 +23,44 @@ func (r *ring) add(l Line) {
 	r.next = (r.next + 1) % r.limit
 }
 
-// last returns up to n of the newest lines matching f, oldest first. A
-// negative n means every retained matching line.
-func (r *ring) last(n int, f Filter) []Line {
-	if n == 0 || len(r.lines) == 0 {
-		return nil
+// oldest returns the sequence number of the oldest line held, 0 when
+// empty.
+func (r *ring) oldest() uint64 {
+	if len(r.lines) == 0 {
+		return 0
 	}
-	if n < 0 || n > len(r.lines) {
-		n = len(r.lines)
+	if len(r.lines) < r.limit {
+		return r.lines[0].Seq
 	}
-	out := make([]Line, 0, min(n, 64))
-	// Walk from newest to oldest, then reverse.
+	return r.lines[r.next].Seq
+}
+
+// collect returns the lines q asks for, oldest first, when the ring holds
+// all of them: complete is false when older lines than the ring holds may
+// belong to the answer.
+func (r *ring) collect(q Query) (out []Line, complete bool) {
 	size := len(r.lines)
-	for i := 0; i < size && len(out) < n; i++ {
+	// Walk from newest to oldest, then reverse.
+	complete = false
+	for i := 0; i < size; i++ {
+		if q.N >= 0 && len(out) >= q.N {
+			complete = true
+			break
+		}
 		l := r.lines[(r.next-1-i+2*size)%size]
-		if f.Match(l) {
+		if !q.Since.IsZero() && l.Time.Before(q.Since) {
+			complete = true
+			break
+		}
+		if q.Filter.Match(l) {
 			out = append(out, l)
 		}
+	}
+	if q.N >= 0 && len(out) >= q.N {
+		complete = true
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
 	}
-	return out
+	return out, complete
 }

@@ -197,7 +197,7 @@ func (d *Docker) readOutput(r io.Reader, inst Instance) {
 	name := inst.Name()
 	emit := func(line []byte) {
 		if d.cfg.Logs != nil {
-			d.cfg.Logs.Line(inst.App, name, slices.Clone(line))
+			d.cfg.Logs.Line(inst.App, name, inst.Release, slices.Clone(line))
 		}
 	}
 	outR, outW := io.Pipe()

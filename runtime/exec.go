@@ -177,7 +177,7 @@ func (e *Exec) readLines(r *os.File, inst Instance) {
 	name := inst.Name()
 	err := splitLines(r, MaxLineLength, func(line []byte) {
 		if e.cfg.Logs != nil {
-			e.cfg.Logs.Line(inst.App, name, slices.Clone(line))
+			e.cfg.Logs.Line(inst.App, name, inst.Release, slices.Clone(line))
 		}
 	})
 	if err != nil && !errors.Is(err, os.ErrClosed) {

@@ -58,7 +58,7 @@ type sink struct {
 
 func newSink() *sink { return &sink{lines: map[string][]string{}} }
 
-func (s *sink) Line(app, instance string, line []byte) {
+func (s *sink) Line(app, instance string, release int, line []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := app + "/" + instance

@@ -73,7 +73,7 @@ type Exit struct {
 // LineSink receives every line an instance writes to stdout or stderr,
 // without its trailing newline.
 type LineSink interface {
-	Line(app string, instance string, line []byte)
+	Line(app, instance string, release int, line []byte)
 }
 
 // WindowSize is a terminal size.

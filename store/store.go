@@ -21,6 +21,7 @@ var (
 	bucketBuilds   = []byte("builds")   // nested: one bucket per app
 	bucketKeys     = []byte("keys")
 	bucketDomains  = []byte("domains") // custom host -> app
+	bucketDrains   = []byte("drains")  // nested: one bucket per app
 )
 
 // Store is the bbolt-backed state store.
@@ -39,7 +40,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains} {
+		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -34,6 +34,7 @@ type config struct {
 	ReleaseTimeout time.Duration
 	RestartMax     time.Duration
 	BuildConc      int
+	LogRetention   int64 // bytes of log history kept on disk per app
 
 	// The HTTPS front door and its certificates.
 	HTTPSAddr string // "" turns HTTPS off
@@ -49,6 +50,9 @@ type config struct {
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration
 }
+
+// minLogRetention is the smallest log history per app paasd accepts.
+const minLogRetention = 64 << 10
 
 // ACME directories known by a short name in PAAS_ACME_CA.
 const (
@@ -128,6 +132,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit", paas.ParseMemory},
 		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit", paas.ParseSize},
 		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)", paas.ParseSize},
+		{&c.LogRetention, "log-retention", "PAAS_LOG_RETENTION", "10m", "log history kept on disk per app", paas.ParseSize},
 	}
 	for _, sz := range sizes {
 		v, err := sz.parse(def(sz.env, sz.fallback))
@@ -156,6 +161,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.LogRetention < minLogRetention {
+		return c, fmt.Errorf("PAAS_LOG_RETENTION: want at least 64k, not %d bytes", c.LogRetention)
 	}
 	switch c.Runtime {
 	case "exec", "docker", "auto":

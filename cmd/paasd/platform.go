@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"paas"
 	"paas/certs"
 	"paas/deploy"
+	"paas/drains"
 	"paas/gateway"
+	"paas/store"
 )
 
 // platform is what the gateway serves: apps, releases and processes from
-// deploy, certificates from the TLS front door.
+// deploy, certificates from the TLS front door, log drains from the drain
+// manager.
 type platform struct {
 	*deploy.Service
-	certs *certs.Manager
+	certs  *certs.Manager
+	drains *drains.Manager
 }
 
 var _ gateway.Platform = platform{}
@@ -40,4 +45,69 @@ func (p platform) RemoveCert(ctx context.Context, app, host string) error {
 		return err
 	}
 	return p.certs.Remove(ctx, app, host)
+}
+
+// DestroyApp destroys the app, then stops and forgets its log drains.
+func (p platform) DestroyApp(ctx context.Context, name string) error {
+	if err := p.Service.DestroyApp(ctx, name); err != nil {
+		return err
+	}
+	return p.drains.RemoveApp(name)
+}
+
+// Drains lists the app's log drains.
+func (p platform) Drains(ctx context.Context, app string) ([]drains.Status, error) {
+	if _, err := p.App(ctx, app); err != nil {
+		return nil, err
+	}
+	return p.drains.List(app), nil
+}
+
+// AddDrain starts sending the app's log stream to url.
+func (p platform) AddDrain(ctx context.Context, app, url string) (drains.Status, error) {
+	if _, err := p.App(ctx, app); err != nil {
+		return drains.Status{}, err
+	}
+	return p.drains.Add(app, url)
+}
+
+// RemoveDrain stops one of the app's log drains.
+func (p platform) RemoveDrain(ctx context.Context, app, which string) (string, error) {
+	if _, err := p.App(ctx, app); err != nil {
+		return "", err
+	}
+	return p.drains.Remove(app, which)
+}
+
+// drainStore keeps log drains in the store.
+type drainStore struct{ st *store.Store }
+
+func (d drainStore) AddDrain(r drains.Record) error {
+	return d.st.AddDrain(r.App, store.Drain{URL: r.URL, Token: r.Token, Added: r.Added})
+}
+
+func (d drainStore) RemoveDrain(app, url string) error { return d.st.RemoveDrain(app, url) }
+
+func (d drainStore) DeleteDrains(app string) error { return d.st.DeleteDrains(app) }
+
+// AllDrains returns the stored drains of existing apps; those of an app
+// that is gone are deleted.
+func (d drainStore) AllDrains() ([]drains.Record, error) {
+	all, err := d.st.AllDrains()
+	if err != nil {
+		return nil, err
+	}
+	var out []drains.Record
+	for app, ds := range all {
+		if _, err := d.st.App(app); errors.Is(err, paas.ErrAppNotFound) {
+			if err := d.st.DeleteDrains(app); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, r := range ds {
+			out = append(out, drains.Record{App: app, URL: r.URL, Token: r.Token, Added: r.Added})
+		}
+	}
+	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"paas/builder"
 	"paas/certs"
 	"paas/deploy"
+	"paas/drains"
 	"paas/gateway"
 	"paas/logs"
 	"paas/router"
@@ -71,7 +72,27 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("finding own executable: %w", err)
 	}
-	agg := logs.New(logLinesPerApp)
+	agg, err := logs.Open(logs.Config{
+		Dir: filepath.Join(dataDir, "logs"), Retention: cfg.LogRetention, TailLines: logLinesPerApp,
+		Logger: log.With("part", "logs"),
+	})
+	if err != nil {
+		return err
+	}
+	defer agg.Close()
+	// The history is the data directory's too: a paasd handing over
+	// closes it with the store, before its successor opens it.
+	closeStoreOnly := releaseStore
+	releaseStore = func() { agg.Close(); closeStoreOnly() }
+	agg.Announce("api", "paasd started")
+	// Log drains start before any instance does, so they see its first
+	// lines; they stop (after a short grace to deliver) before the
+	// aggregator closes.
+	logDrains := drains.New(drains.Config{Logs: agg, Store: drainStore{st}, Logger: log.With("part", "drains")})
+	if err := logDrains.Start(); err != nil {
+		return err
+	}
+	defer logDrains.Close()
 	cli, err := pickRuntime(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -180,7 +201,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		RunDir:      filepath.Join(dataDir, "run"),
 		HookCommand: []string{exe, "hook"},
 		AppURL:      appURL,
-		Platform:    platform{Service: svc, certs: tlsCerts},
+		Platform:    platform{Service: svc, certs: tlsCerts, drains: logDrains},
 		Logger:      log.With("part", "gateway"),
 	})
 	if err != nil {

@@ -1,0 +1,355 @@
+// Command logs measures paasd's log path: lines per second from app
+// instances to a live `logs -t` reader over SSH and to the on-disk
+// history, with 1, 4 and 16 writing instances. Each instance (a Python
+// worker) writes its share of 100-byte numbered, timestamped lines as
+// fast as it can. The reader checks every number arrives once and in
+// order per instance or is counted in a drop marker, and measures the
+// delay from the writer's timestamp to arrival (p50, p99). Afterwards the
+// history is read back and counted. paasd's CPU time and memory come from
+// /proc. It prints a table and writes it to bench/results/logs.txt.
+//
+//	go run ./bench/logs [-lines 1500000] [-instances 1,4,16] [-runtimes exec]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// writerApp prints LINES lines of exactly 100 bytes: a name, a number, the
+// send time in ns, padding; then "NAME end" every second.
+const writerApp = `import os, sys, time
+n = int(os.environ["LINES"])
+rate = float(os.environ.get("RATE", "0"))
+start = time.monotonic()
+name = (os.environ["TAG"] + os.environ.get("DYNO", "?")).encode().ljust(12)
+pad = b"x" * 55
+w = sys.stdout.buffer
+i = 0
+while i < n:
+    ts = b"%019d" % time.time_ns()
+    k = min(256, n - i)
+    w.write(b"".join([name + b" " + (b"%010d" % j) + b" " + ts + b" " + pad + b"\n" for j in range(i, i + k)]))
+    i += k
+    if rate > 0:
+        w.flush()
+        ahead = start + i / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+w.flush()
+while True:
+    time.sleep(1)
+    w.write(name + b" end\n")
+    w.flush()
+`
+
+func main() {
+	lines := flag.Int("lines", 1500000, "lines written per measurement, shared by the instances")
+	instances := flag.String("instances", "1,4,16", "writing instance counts")
+	paced := flag.Int("paced", 200000, "total lines/s of an extra row of 4 paced writers (its p99 is the tail's delay when the reader keeps up); 0 for none")
+	runtimes := flag.String("runtimes", "exec", "runtimes to measure (exec, docker)")
+	flag.Parse()
+	var counts []int
+	for _, s := range strings.Split(*instances, ",") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "bench: bad -instances")
+			os.Exit(2)
+		}
+		counts = append(counts, n)
+	}
+	if err := run(*lines, counts, *paced, strings.Split(*runtimes, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(total int, counts []int, paced int, runtimes []string) error {
+	root, err := os.MkdirTemp("", "paas-bench-logs")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	paasd := filepath.Join(root, "paasd")
+	build := exec.Command("go", "build", "-o", paasd, "./cmd/paasd")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building paasd: %v\n%s", err, out)
+	}
+	var table bytes.Buffer
+	w := io.MultiWriter(os.Stdout, &table)
+	host, _ := os.Hostname()
+	cpus, _ := exec.Command("nproc").Output()
+	fmt.Fprintf(w, "machine: %s, %s cores; %d lines of 100 bytes per row\n\n", host, strings.TrimSpace(string(cpus)), total)
+	fmt.Fprintf(w, "%-7s %4s %12s %12s %9s %9s %8s %8s %11s %9s %9s %7s %7s\n",
+		"runtime", "inst", "ingest l/s", "reader l/s", "received", "dropped", "lost", "on disk", "history l/s", "p50", "p99", "cpu", "rss MB")
+	for _, rt := range runtimes {
+		if rt == "docker" {
+			if err := dockerBaseline(w, total); err != nil {
+				fmt.Fprintf(w, "docker baseline skipped: %v\n", err)
+				continue
+			}
+		}
+		srv, err := startServer(paasd, filepath.Join(root, rt), rt)
+		if err != nil {
+			fmt.Fprintf(w, "%-7s skipped: %v\n", rt, err)
+			continue
+		}
+		err = srv.measure(w, rt, root, total, counts, paced)
+		srv.stop()
+		if err != nil {
+			return fmt.Errorf("%s: %w", rt, err)
+		}
+	}
+	fmt.Fprintf(w, "\ningest: lines/s into the aggregator (and its disk history), from paasd's receive timestamps\n")
+	fmt.Fprintf(w, "reader: lines/s arriving at an ssh `logs -t` reader; lost = written - received - dropped\n")
+	if paced > 0 {
+		fmt.Fprintf(w, "*: the writers are paced at %d lines/s in all, with their p50 and p99 delays to the tail\n", paced)
+	}
+	fmt.Fprintf(w, "history l/s: the whole history read back with `logs -n` over ssh\n")
+	fmt.Fprintf(w, "p50/p99: writer timestamp to arrival at the reader; cpu: paasd CPU time / wall time; rss: paasd peak\n")
+	if err := os.MkdirAll("bench/results", 0o755); err == nil {
+		os.WriteFile("bench/results/logs.txt", table.Bytes(), 0o644)
+	}
+	return nil
+}
+
+// measure pushes the writer app and runs one row per instance count.
+func (s *server) measure(w io.Writer, rt, root string, total int, counts []int, paced int) error {
+	dir := filepath.Join(root, rt+"-app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{"Procfile": "worker: python3 writer.py\n", "requirements.txt": "", "writer.py": writerApp}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"remote", "add", "paas", "ssh://paas@127.0.0.1:" + s.sshPort + "/bench"}, {"add", "-A"}, {"commit", "-q", "-m", "writer"}, {"push", "-q", "paas", "main"}} {
+		if err := s.git(dir, args...); err != nil {
+			return err
+		}
+	}
+	type row struct{ n, rate int }
+	var rows []row
+	for _, n := range counts {
+		rows = append(rows, row{n, 0})
+	}
+	if paced > 0 {
+		rows = append(rows, row{4, paced})
+	}
+	for i, r := range rows {
+		n := r.n
+		tag := fmt.Sprintf("r%d", i)
+		if _, err := s.ssh("ps:scale bench worker=0"); err != nil {
+			return err
+		}
+		if _, err := s.ssh(fmt.Sprintf("config:set bench TAG=%s LINES=%d RATE=%d", tag, total/n, r.rate/n)); err != nil {
+			return err
+		}
+		label := rt
+		if r.rate > 0 {
+			label = rt + "*"
+		}
+		row, err := s.round(tag, n, (total/n)*n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%-7s %4d %12.0f %12.0f %9d %9d %8d %8d %11.0f %9s %9s %6.0f%% %7.0f\n", label, n, row.ingest, row.reader,
+			row.received, row.dropped, row.lost, row.onDisk, row.history, row.p50.Round(100*time.Microsecond), row.p99.Round(100*time.Microsecond),
+			row.cpu*100, float64(row.hwm)/(1<<20))
+	}
+	s.ssh("ps:scale bench worker=0")
+	return nil
+}
+
+// result is one row.
+type result struct {
+	ingest, reader    float64
+	history           float64
+	received, dropped int
+	lost, onDisk      int
+	p50, p99          time.Duration
+	cpu               float64
+	hwm               int64
+}
+
+// round starts n writers with a reader attached and waits until every
+// line is accounted for or nothing arrives for 10 s.
+func (s *server) round(tag string, n, total int) (result, error) {
+	var res result
+	cmd := exec.Command("ssh", s.sshArgs("logs bench -t -n 0 --ps worker")...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return res, err
+	}
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	rd := &reader{tag: tag, next: map[string]int{}}
+	readDone := make(chan struct{})
+	go func() { rd.read(out); close(readDone) }()
+	time.Sleep(500 * time.Millisecond) // the reader's session is attached
+	before := procUsage(s.cmd.Process.Pid)
+	start := time.Now()
+	if _, err := s.ssh(fmt.Sprintf("ps:scale bench worker=%d", n)); err != nil {
+		return res, err
+	}
+	lastProgress, lastCount := time.Now(), 0
+	for {
+		time.Sleep(100 * time.Millisecond)
+		rd.mu.Lock()
+		c := rd.received + rd.dropped
+		rd.mu.Unlock()
+		if c >= total {
+			break
+		}
+		if c != lastCount {
+			lastProgress, lastCount = time.Now(), c
+		} else if time.Since(lastProgress) > 10*time.Second {
+			break
+		}
+	}
+	after := procUsage(s.cmd.Process.Pid)
+	cmd.Process.Kill()
+	<-readDone
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.err != nil {
+		return res, rd.err
+	}
+	res.received, res.dropped = rd.received, rd.dropped
+	res.lost = total - rd.received - rd.dropped
+	if d := rd.lastArrival.Sub(rd.firstArrival); d > 0 {
+		res.reader = float64(rd.received) / d.Seconds()
+	}
+	if d := rd.lastRecv.Sub(rd.firstRecv); d > 0 {
+		res.ingest = float64(rd.received+rd.dropped) / d.Seconds()
+	}
+	slices.Sort(rd.delays)
+	if len(rd.delays) > 0 {
+		res.p50 = rd.delays[len(rd.delays)/2]
+		res.p99 = rd.delays[len(rd.delays)*99/100]
+	}
+	res.cpu = float64(after.cpu-before.cpu) / float64(time.Since(start))
+	res.hwm = after.hwm
+	disk, err := s.countHistory(tag)
+	if err != nil {
+		return res, err
+	}
+	res.onDisk = disk
+	// The history read back over ssh into /dev/null: the SSH path's rate
+	// without a reader process in the way.
+	hs := time.Now()
+	if err := exec.Command("ssh", s.sshArgs("logs bench --ps worker -n 100000000")...).Run(); err != nil {
+		return res, err
+	}
+	res.history = float64(disk) / time.Since(hs).Seconds()
+	return res, nil
+}
+
+// countHistory reads the whole history back and counts the tag's lines.
+func (s *server) countHistory(tag string) (int, error) {
+	cmd := exec.Command("ssh", s.sshArgs("logs bench --ps worker -n 100000000")...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(out)
+	count := 0
+	for sc.Scan() {
+		_, text, ok := strings.Cut(sc.Text(), "]: ")
+		if f := strings.Fields(text); ok && len(f) == 4 && strings.HasPrefix(f[0], tag+"worker.") {
+			count++
+		}
+	}
+	return count, cmd.Wait()
+}
+
+// reader checks and times the lines of one round.
+type reader struct {
+	tag string
+
+	mu                        sync.Mutex
+	next                      map[string]int
+	received, dropped         int
+	firstArrival, lastArrival time.Time
+	firstRecv, lastRecv       time.Time
+	delays                    []time.Duration
+	err                       error
+}
+
+func (r *reader) read(out io.Reader) {
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 256<<10), 1<<20)
+	prefix := []byte(r.tag + "worker.")
+	sep := []byte("]: ")
+	var firstHead, lastHead []byte
+	for sc.Scan() {
+		now := time.Now()
+		line := sc.Bytes()
+		i := bytes.Index(line, sep)
+		if i < 27 {
+			continue
+		}
+		head, text := line[:i], line[i+3:]
+		if bytes.HasSuffix(head, []byte("paas[logs")) {
+			var n int
+			fmt.Sscanf(string(text), "%d lines dropped for this reader", &n)
+			r.mu.Lock()
+			r.dropped += n
+			r.mu.Unlock()
+			continue
+		}
+		// NAME(12) SEQ(10) TS(19) PAD: fixed offsets.
+		if len(text) != 99 || !bytes.HasPrefix(text, prefix) {
+			continue
+		}
+		name := string(bytes.TrimRight(text[:12], " "))
+		seq := atoiBytes(text[13:23])
+		ts := atoiBytes(text[24:43])
+		r.mu.Lock()
+		if seq < r.next[name] && r.err == nil {
+			r.err = fmt.Errorf("%s: line %d after %d", name, seq, r.next[name]-1)
+		}
+		r.next[name] = seq + 1
+		r.received++
+		if r.firstArrival.IsZero() {
+			r.firstArrival = now
+			firstHead = append(firstHead[:0], head[:27]...)
+			r.firstRecv, _ = time.Parse("2006-01-02T15:04:05.000000Z", string(firstHead))
+		}
+		r.lastArrival = now
+		lastHead = append(lastHead[:0], head[:27]...)
+		r.delays = append(r.delays, now.Sub(time.Unix(0, int64(ts))))
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	r.lastRecv, _ = time.Parse("2006-01-02T15:04:05.000000Z", string(lastHead))
+	r.mu.Unlock()
+}
+
+// atoiBytes parses decimal digits.
+func atoiBytes(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

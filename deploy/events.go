@@ -1,0 +1,124 @@
+package deploy
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"paas/logs"
+)
+
+// eventProc is the proc of every platform line deploy writes: they show
+// as paas[deploy].
+const eventProc = "deploy"
+
+// minScrubbed is the shortest config value that is masked in platform
+// lines. Shorter values ("1", "true", "web") are too common in ordinary
+// text to mask without garbling it, and the event formats never include
+// values in the first place: masking is the second line of defence for
+// error text that comes from elsewhere (a builder, a runtime).
+const minScrubbed = 6
+
+// scrubMask replaces a config value found in a platform line.
+const scrubMask = "***"
+
+// event writes a platform line about the app as a whole, tied to no
+// release.
+func (s *Service) event(app, format string, args ...any) {
+	s.eventRel(app, 0, format, args...)
+}
+
+// eventRel writes a platform line about release rel of app (0 when the
+// line is about no release in particular) to the app's stream. Any config
+// value of the app, current or being rolled out, is masked first, and the
+// event stays one line whatever its arguments hold.
+func (s *Service) eventRel(app string, rel int, format string, args ...any) {
+	text := s.scrub(app, fmt.Sprintf(format, args...))
+	text = strings.ReplaceAll(text, "\n", " ")
+	s.cfg.Logs.WriteRelease(app, logs.SourcePaas, eventProc, rel, text)
+}
+
+// scrub masks the app's config values in text: those of its current
+// config and of any release being rolled out.
+func (s *Service) scrub(app, text string) string {
+	var values []string
+	add := func(cfg map[string]string) {
+		for _, v := range cfg {
+			// A multi-line value (a PEM key) is masked whole and line
+			// by line, so a quoted fragment of it is masked too.
+			for _, part := range append(strings.Split(v, "\n"), v) {
+				if part = strings.TrimSpace(part); len(part) >= minScrubbed {
+					values = append(values, part)
+				}
+			}
+		}
+	}
+	if cfg, err := s.cfg.Store.Config(app); err == nil {
+		add(cfg)
+	}
+	s.secretsMu.Lock()
+	for _, e := range s.rolling[app] {
+		add(e.cfg)
+	}
+	s.secretsMu.Unlock()
+	return maskValues(text, values)
+}
+
+// maskValues replaces every occurrence of each value in text with
+// scrubMask, longest values first so that a value containing another is
+// masked whole.
+func maskValues(text string, values []string) string {
+	slices.SortFunc(values, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, v := range values {
+		if v != "" && strings.Contains(text, v) {
+			text = strings.ReplaceAll(text, v, scrubMask)
+		}
+	}
+	return text
+}
+
+// rollingConfig registers the config of a release being rolled out so
+// that platform lines mask its values before it becomes the app's current
+// config. The returned func unregisters it.
+func (s *Service) rollingConfig(app string, cfg map[string]string) (done func()) {
+	e := &rollingEntry{cfg: maps.Clone(cfg)}
+	s.secretsMu.Lock()
+	if s.rolling == nil {
+		s.rolling = map[string][]*rollingEntry{}
+	}
+	s.rolling[app] = append(s.rolling[app], e)
+	s.secretsMu.Unlock()
+	return func() {
+		s.secretsMu.Lock()
+		defer s.secretsMu.Unlock()
+		list := slices.DeleteFunc(s.rolling[app], func(x *rollingEntry) bool { return x == e })
+		if len(list) == 0 {
+			delete(s.rolling, app)
+		} else {
+			s.rolling[app] = list
+		}
+	}
+}
+
+// rollingEntry is the config of one release being rolled out.
+type rollingEntry struct {
+	cfg map[string]string
+}
+
+// configChange describes a config change by its key names only: "set A,
+// B; unset C". Values never appear.
+func configChange(set map[string]string, unset []string) string {
+	var parts []string
+	if len(set) > 0 {
+		parts = append(parts, "set "+strings.Join(slices.Sorted(maps.Keys(set)), ", "))
+	}
+	if len(unset) > 0 {
+		parts = append(parts, "unset "+strings.Join(slices.Sorted(slices.Values(unset)), ", "))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
+}

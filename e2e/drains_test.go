@@ -1,0 +1,352 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syslogFrame matches one RFC 5424 message as paasd writes it:
+// <PRI>1 TIMESTAMP(µs, UTC) HOSTNAME APP-NAME PROCID MSGID - MSG.
+var syslogFrame = regexp.MustCompile(`^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z) ([!-~]{1,255}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) - (.*)$`)
+
+// syslogMsg is one message a drain receiver parsed.
+type syslogMsg struct {
+	host, app, proc, msgID, text string
+	raw                          string
+}
+
+// syslogReceiver is a loopback syslog receiver (TCP, octet-counted
+// framing) that parses every frame strictly.
+type syslogReceiver struct {
+	t  *testing.T
+	ln net.Listener
+
+	mu    sync.Mutex
+	msgs  []syslogMsg
+	raw   strings.Builder // every payload byte received
+	open  map[net.Conn]bool
+	wrong []string
+}
+
+func newSyslogReceiver(t *testing.T) *syslogReceiver {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &syslogReceiver{t: t, ln: ln, open: map[net.Conn]bool{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		r.mu.Lock()
+		for c := range r.open {
+			c.Close()
+		}
+		r.mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r.mu.Lock()
+			r.open[c] = true
+			r.mu.Unlock()
+			wg.Go(func() { r.serve(c) })
+		}
+	})
+	return r
+}
+
+func (r *syslogReceiver) serve(c net.Conn) {
+	defer func() {
+		c.Close()
+		r.mu.Lock()
+		delete(r.open, c)
+		r.mu.Unlock()
+	}()
+	br := bufio.NewReader(c)
+	for {
+		head, err := br.ReadString(' ')
+		if err != nil {
+			if head != "" {
+				r.fail("a frame ends in its length %q: %v", head, err)
+			}
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(head, " "))
+		if err != nil || n <= 0 || head[0] == '0' {
+			r.fail("bad octet count %q", head)
+			return
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			r.fail("a frame of %d octets ends early: %v", n, err)
+			return
+		}
+		m := syslogFrame.FindStringSubmatch(string(buf))
+		if m == nil {
+			r.fail("malformed RFC 5424 message %q", buf)
+			return
+		}
+		if pri, _ := strconv.Atoi(m[1]); pri > 191 {
+			r.fail("PRI %d", pri)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, m[2]); err != nil {
+			r.fail("timestamp %q: %v", m[2], err)
+		}
+		r.mu.Lock()
+		r.raw.Write(buf)
+		r.msgs = append(r.msgs, syslogMsg{host: m[3], app: m[4], proc: m[5], msgID: m[6], text: m[7], raw: string(buf)})
+		r.mu.Unlock()
+	}
+}
+
+func (r *syslogReceiver) fail(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wrong = append(r.wrong, fmt.Sprintf(format, args...))
+}
+
+func (r *syslogReceiver) url() string { return "syslog://" + r.ln.Addr().String() }
+
+// check fails the test for anything malformed received so far.
+func (r *syslogReceiver) check() {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.wrong) > 0 {
+		r.t.Fatalf("the drain receiver got malformed data: %v", r.wrong)
+	}
+}
+
+// waitFor polls until a message satisfies match, failing after 30 s.
+func (r *syslogReceiver) waitFor(what string, match func(syslogMsg) bool) syslogMsg {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r.check()
+		r.mu.Lock()
+		for _, m := range r.msgs {
+			if match(m) {
+				r.mu.Unlock()
+				return m
+			}
+		}
+		n := len(r.msgs)
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the drain receiver got no %s in %d messages", what, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// has reports whether any message satisfies match.
+func (r *syslogReceiver) has(match func(syslogMsg) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.msgs {
+		if match(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// conns is the number of connections open now.
+func (r *syslogReceiver) conns() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.open)
+}
+
+func served(path string) func(syslogMsg) bool {
+	return func(m syslogMsg) bool {
+		return m.app == "hello" && strings.HasPrefix(m.proc, "web.") && m.msgID == "app" && strings.HasPrefix(m.text, "served "+path+" ")
+	}
+}
+
+// TestDrains sends an app's log stream to syslog receivers run by the
+// test: the app's lines and the platform's arrive as well-formed RFC 5424
+// frames naming the app and the instance; URLs are masked wherever shown;
+// a config value never reaches a drain; drains survive a paasd restart,
+// drains:remove stops delivery, and apps:destroy forgets them. Exec
+// runtime.
+func TestDrains(t *testing.T) {
+	s := startServer(t, "PAAS_RUNTIME=exec")
+	dir := s.newRepo("python", "hello")
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	s.mustGet("hello", "/", "hello one from web.1")
+
+	a := newSyslogReceiver(t)
+	r := s.ssh("drains:add hello " + a.url())
+	requireOK(t, "drains:add", r)
+	if !strings.HasPrefix(r.stdout, "Added log drain "+a.url()+" to hello (token d.") {
+		t.Fatalf("drains:add said %q", r.stdout)
+	}
+	token := strings.TrimSuffix(strings.TrimPrefix(r.stdout[strings.Index(r.stdout, "(token ")+len("(token "):], ""), ")\n")
+
+	// A drain with secrets in its URL, to a port nothing listens on.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	const pw, qtoken = "drain-password-42", "drain-query-token-42"
+	secretURL := "https://alice:" + pw + "@" + deadAddr + "/logs?token=" + qtoken
+	maskedURL := "https://alice:***@" + deadAddr + "/logs?token=***"
+	r = s.ssh("drains:add hello '" + secretURL + "'")
+	requireOK(t, "drains:add with secrets", r)
+	if !strings.Contains(r.stdout, maskedURL) {
+		t.Fatalf("drains:add said %q", r.stdout)
+	}
+
+	t.Run("delivery", func(t *testing.T) {
+		s.mustGet("hello", "/drained-1", "hello one")
+		m := a.waitFor("app line", served("/drained-1"))
+		if m.host != token {
+			t.Fatalf("HOSTNAME %q, want the drain token %q", m.host, token)
+		}
+		a.waitFor("router line", func(m syslogMsg) bool {
+			return m.app == "hello" && m.proc == "router" && m.msgID == "paas" && strings.Contains(m.text, "/drained-1")
+		})
+	})
+
+	t.Run("canary", func(t *testing.T) {
+		const canary = "canary-value-7f3a9c"
+		requireOK(t, "config:set", s.ssh("config:set hello DRAIN_CANARY="+canary))
+		s.mustGet("hello", "/after-config", "hello one")
+		a.waitFor("a line of the new release", served("/after-config"))
+		a.waitFor("a platform line", func(m syslogMsg) bool { return m.msgID == "paas" && m.proc != "router" })
+		a.mu.Lock()
+		payload := a.raw.String()
+		a.mu.Unlock()
+		if strings.Contains(payload, canary) {
+			t.Fatalf("a config value reached the drain:\n%s", payload)
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		var out string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r := s.ssh("drains hello")
+			requireOK(t, "drains", r)
+			out = r.stdout
+			if strings.Contains(out, "failing") && strings.Contains(out, "refused") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the dead drain is not shown failing:\n%s", out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || !strings.Contains(lines[1], a.url()) || !strings.Contains(lines[1], " up ") ||
+			!strings.Contains(lines[1], token) || !strings.Contains(lines[2], maskedURL) {
+			t.Fatalf("drains:\n%s", out)
+		}
+	})
+
+	t.Run("bad URLs", func(t *testing.T) {
+		for url, want := range map[string]string{
+			"http://127.0.0.1:1":         "plain http is not supported",
+			"syslog://127.0.0.1":         "a port is needed",
+			"syslog://127.0.0.1:99999":   "1 to 65535",
+			"tcp://127.0.0.1:514":        "the scheme must be",
+			"syslog://u:hunter2@h.x:514": "invalid drain URL syslog://u:***@h.x:514",
+			"'" + secretURL + "'":        "hello already has the drain " + maskedURL,
+		} {
+			r := s.ssh("drains:add hello " + url)
+			requireFail(t, "drains:add "+url, r, want)
+			if strings.Contains(r.stderr, "hunter2") || strings.Contains(r.stderr, pw) {
+				t.Fatalf("an error shows a secret: %q", r.stderr)
+			}
+		}
+		requireFail(t, "drains:add for an unknown app", s.ssh("drains:add nope "+a.url()), "app nope not found")
+		requireFail(t, "drains:remove of a missing drain", s.ssh("drains:remove hello 7"), "hello has no drain number 7")
+		if r := s.ssh("drains hello"); strings.Count(r.stdout, "\n") != 3 {
+			t.Fatalf("refused input changed the drains:\n%s", r.stdout)
+		}
+	})
+
+	outs := []*syncBuffer{s.out}
+	t.Run("restart", func(t *testing.T) {
+		s.stop()
+		n := s.successor("PAAS_RUNTIME=exec")
+		*s = *n
+		outs = append(outs, s.out)
+		r := s.ssh("drains hello")
+		requireOK(t, "drains after restart", r)
+		if !strings.Contains(r.stdout, a.url()) || !strings.Contains(r.stdout, maskedURL) || !strings.Contains(r.stdout, token) {
+			t.Fatalf("drains after restart:\n%s", r.stdout)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for code, _, _ := s.get("hello", "/after-restart"); code != 200; code, _, _ = s.get("hello", "/after-restart") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the app did not serve after the restart")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		a.waitFor("a line after the restart", served("/after-restart"))
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		b := newSyslogReceiver(t)
+		requireOK(t, "drains:add b", s.ssh("drains:add hello "+b.url()))
+		r := s.ssh("drains:remove hello " + a.url())
+		requireOK(t, "drains:remove", r)
+		if r.stdout != "Removed log drain "+a.url()+" from hello\n" {
+			t.Fatalf("drains:remove said %q", r.stdout)
+		}
+		// The removed drain's connection is closed; b still receives.
+		deadline := time.Now().Add(10 * time.Second)
+		for a.conns() > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the removed drain's connection stays open")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		s.mustGet("hello", "/after-remove", "hello one")
+		b.waitFor("a line at the remaining drain", served("/after-remove"))
+		if a.has(served("/after-remove")) {
+			t.Fatal("a removed drain still receives lines")
+		}
+		r = s.ssh("drains:remove hello '" + maskedURL + "'")
+		requireOK(t, "drains:remove by masked URL", r)
+		if r := s.ssh("drains hello"); strings.Contains(r.stdout, deadAddr) || !strings.Contains(r.stdout, b.url()) {
+			t.Fatalf("drains after removal:\n%s", r.stdout)
+		}
+		b.check()
+	})
+
+	t.Run("destroy", func(t *testing.T) {
+		requireOK(t, "apps:destroy", s.ssh("apps:destroy hello --confirm hello"))
+		requireOK(t, "apps:create", s.ssh("apps:create hello"))
+		r := s.ssh("drains hello")
+		requireOK(t, "drains of a new app", r)
+		if !strings.Contains(r.stdout, "no log drains") {
+			t.Fatalf("a destroyed app's drains came back:\n%s", r.stdout)
+		}
+	})
+
+	// Neither the drain URL's secrets nor the config value are in
+	// paasd's own log.
+	a.check()
+	for _, o := range outs {
+		if out := o.String(); strings.Contains(out, pw) || strings.Contains(out, qtoken) || strings.Contains(out, "canary-value-7f3a9c") || !strings.Contains(out, "drain") {
+			t.Fatalf("paasd's log shows a secret:\n%s", out)
+		}
+	}
+}
