@@ -15,13 +15,15 @@ const defaultLogLines = 100
 // cmdLogs shows the app's log stream: `logs APP [-n N] [-t|--tail]
 // [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]`.
 // Without -n it shows the last 100 lines, or every line since --since.
-// Lines are coloured by instance when the session has a terminal.
+// Lines are coloured by instance when the session has a terminal or the
+// client asks with --color (the paas client does when its output is a
+// terminal).
 func cmdLogs(s *Server, r *request, app string, args []string) error {
 	q, f, err := parseLogsArgs(args, time.Now())
 	if err != nil {
 		return err
 	}
-	f.Color = r.tty != nil && !f.JSON
+	f.Color = (f.Color || r.tty != nil) && !f.JSON
 	return s.cfg.Platform.Logs(r.ctx, app, q, f, r.stdout)
 }
 
@@ -31,7 +33,7 @@ func parseLogsArgs(args []string, now time.Time) (logs.Query, logs.Format, error
 	var f logs.Format
 	fl, rest, err := parseFlags(args, map[string]bool{
 		"-n": true, "--num": true, "-t": false, "--tail": false, "--ps": true,
-		"--source": true, "--since": true, "--json": false,
+		"--source": true, "--since": true, "--json": false, "--color": false,
 	})
 	if err != nil {
 		return q, f, err
@@ -73,6 +75,7 @@ func parseLogsArgs(args []string, now time.Time) (logs.Query, logs.Format, error
 		q.Source = v
 	}
 	_, f.JSON = fl["--json"]
+	_, f.Color = fl["--color"]
 	return q, f, nil
 }
 

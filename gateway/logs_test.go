@@ -21,6 +21,7 @@ func TestParseLogsArgs(t *testing.T) {
 		{[]string{"-n", "5", "-t", "--ps", "web.2"}, logs.Query{N: 5, Follow: true, Filter: logs.Filter{Proc: "web.2"}}, logs.Format{}},
 		{[]string{"--source", "paas", "--json", "--tail"}, logs.Query{N: 100, Follow: true, Filter: logs.Filter{Source: "paas"}}, logs.Format{JSON: true}},
 		{[]string{"--since", "10m"}, logs.Query{N: -1, Since: now.Add(-10 * time.Minute)}, logs.Format{}},
+		{[]string{"-t", "--color"}, logs.Query{N: 100, Follow: true}, logs.Format{Color: true}},
 		{[]string{"--since=2026-11-26T10:00:00Z", "-n", "3"}, logs.Query{N: 3, Since: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}, logs.Format{}},
 	}
 	for _, c := range good {
@@ -35,7 +36,7 @@ func TestParseLogsArgs(t *testing.T) {
 		`invalid line count "-2"`:     {"-n", "-2"},
 		"flag --json takes no value":  {"--json=yes"},
 		"flag --since needs a value":  {"--since"},
-		"unknown flag --color":        {"--color"},
+		"unknown flag --colour":       {"--colour"},
 	}
 	for want, args := range bad {
 		_, _, err := parseLogsArgs(args, now)

@@ -18,6 +18,8 @@ type Env struct {
 	Stdin           io.Reader
 	Stdout, Stderr  io.Writer
 	StdinIsTerminal bool
+	// StdoutIsTerminal asks logs for colour.
+	StdoutIsTerminal bool
 	// GitRemote returns the URL of the named git remote of the current
 	// repository, "" when there is none.
 	GitRemote func(name string) string
@@ -90,6 +92,9 @@ func Main(args []string, env Env) int {
 		env.Stdin, env.Exec, cmdArgs = in, nil, nil
 	}
 	words = append(words, cmdArgs...)
+	if cmd == "logs" && env.StdoutIsTerminal {
+		words = append(words, "--color")
+	}
 	argv, err := sshArgv(env, t, words, cmd == "run" && env.StdinIsTerminal)
 	if err != nil {
 		return fail("%v", err)

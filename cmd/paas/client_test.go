@@ -146,13 +146,18 @@ func TestMain_(t *testing.T) {
 		{[]string{"apps:create", "new-app"}, map[string]string{"PAAS_HOST": "h"}, "",
 			[]string{"-T", "paas@h", "apps:create new-app"}},
 		{[]string{"version"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "version"}},
+		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t"}},
+		// On a terminal, logs asks for colour (the last case runs with a
+		// terminal on stdout).
+		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		vars := map[string]string{"PAAS_SSH_COMMAND": script}
 		for k, v := range tt.vars {
 			vars[k] = v
 		}
 		env := envOf(vars, tt.remote)
+		env.StdoutIsTerminal = i == len(tests)-1
 		var out, errb bytes.Buffer
 		env.Stdout, env.Stderr = &out, &errb
 		st := Main(tt.args, env)

@@ -12,13 +12,14 @@ import (
 
 func main() {
 	os.Exit(Main(os.Args[1:], Env{
-		Getenv:          os.Getenv,
-		Stdin:           os.Stdin,
-		Stdout:          os.Stdout,
-		Stderr:          os.Stderr,
-		StdinIsTerminal: isTerminal(os.Stdin),
-		GitRemote:       gitRemote,
-		Exec:            execProgram,
+		Getenv:           os.Getenv,
+		Stdin:            os.Stdin,
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		StdinIsTerminal:  isTerminal(os.Stdin),
+		StdoutIsTerminal: isTerminal(os.Stdout),
+		GitRemote:        gitRemote,
+		Exec:             execProgram,
 	}))
 }
 
