@@ -128,7 +128,8 @@ func parseHead(head []byte, h *fastHead) bool {
 			}
 			h.contentLength = atoi(value)
 		case equalFold(name, "connection"):
-			if !connectionTokens(value, &h.close) {
+			// Headers named here are stripped by the general path.
+			if named := connectionTokens(value, &h.close, nil); len(named) > 0 {
 				return false
 			}
 		case equalFold(name, "transfer-encoding"), equalFold(name, "upgrade"),
@@ -166,10 +167,10 @@ func fastMethod(m []byte) bool {
 	return false
 }
 
-// connectionTokens reads a Connection value: close and keep-alive are
-// understood; any other token names a header to strip, which the general
-// path does.
-func connectionTokens(v []byte, close *bool) bool {
+// connectionTokens reads a Connection value: it sets *close for "close",
+// passes over "keep-alive", and appends any other token (the name of a
+// header to strip) to names.
+func connectionTokens(v []byte, close *bool, names [][]byte) [][]byte {
 	for len(v) > 0 {
 		var tok []byte
 		if i := bytes.IndexByte(v, ','); i >= 0 {
@@ -182,10 +183,10 @@ func connectionTokens(v []byte, close *bool) bool {
 		case equalFold(tok, "close"):
 			*close = true
 		default:
-			return false
+			names = append(names, tok)
 		}
 	}
-	return true
+	return names
 }
 
 // token reports whether b is an RFC 9110 token.

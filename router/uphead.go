@@ -101,21 +101,7 @@ func parseUpHead(head []byte, uh *upHead) bool {
 		line := l[:end]
 		l = l[end+2:]
 		if colon := bytes.IndexByte(line, ':'); colon > 0 && equalFold(line[:colon], "connection") {
-			for v := line[colon+1:]; len(v) > 0; {
-				var tok []byte
-				if i := bytes.IndexByte(v, ','); i >= 0 {
-					tok, v = trimOWS(v[:i]), v[i+1:]
-				} else {
-					tok, v = trimOWS(v), nil
-				}
-				switch {
-				case len(tok) == 0, equalFold(tok, "keep-alive"):
-				case equalFold(tok, "close"):
-					uh.close = true
-				default:
-					uh.strip = append(uh.strip, tok)
-				}
-			}
+			uh.strip = connectionTokens(line[colon+1:], &uh.close, uh.strip)
 		}
 	}
 
