@@ -247,7 +247,11 @@ func (fc *frontConn) serve() {
 			handedOver = fc.handOver()
 			return
 		}
-		if !keep || f.draining.Load() {
+		// A response that did not say Connection: close keeps the
+		// connection, even when draining began while it was sent: the
+		// client may already be sending its next request, which then
+		// gets Connection: close.
+		if !keep {
 			return
 		}
 		wait = f.limits.IdleTimeout
