@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 )
 
 func writeHeader(w io.Writer, redeploys, conns int) {
-	cpus, _ := exec.Command("nproc").Output()
-	fmt.Fprintf(w, "machine: %s cores\n\n", strings.TrimSpace(string(cpus)))
-	fmt.Fprintf(w, "%d redeploys (git push of a changed commit) under load: %d keep-alive connections through the router\n", redeploys, conns)
+	fmt.Fprintf(w, "\n%d redeploys (git push of a changed commit) under load: %d keep-alive connections through the router\n", redeploys, conns)
 	fmt.Fprintf(w, "switch = first response from the new release minus the end of git push (negative: before git push returned)\n")
 	fmt.Fprintf(w, "%-8s %10s %8s %11s %11s %11s\n", "runtime", "requests", "failed", "switch p50", "switch max", "push p50")
 }

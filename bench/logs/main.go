@@ -6,25 +6,29 @@
 // order per instance or is counted in a drop marker, and measures the
 // delay from the writer's timestamp to arrival (p50, p99). Afterwards the
 // history is read back and counted. paasd's CPU time and memory come from
-// /proc. It prints a table and writes it to bench/results/logs.txt.
+// /proc. It prints a table and writes it to bench/results/logs.txt (or
+// the file -out names).
 //
-//	go run ./bench/logs [-lines 1500000] [-instances 1,4,16] [-runtimes exec]
+//	go run ./bench/logs [-lines 1500000] [-instances 1,4,16] [-runtimes exec] [-out FILE]
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"testing/fstest"
 	"time"
+
+	"paas/bench/internal/paasd"
+	"paas/bench/internal/results"
 )
 
 // writerApp prints LINES lines of exactly 100 bytes: a name, a number, the
@@ -59,39 +63,26 @@ func main() {
 	instances := flag.String("instances", "1,4,16", "writing instance counts")
 	paced := flag.Int("paced", 200000, "total lines/s of an extra row of 4 paced writers (its p99 is the tail's delay when the reader keeps up); 0 for none")
 	runtimes := flag.String("runtimes", "exec", "runtimes to measure (exec, docker)")
-	flag.Parse()
-	var counts []int
-	for _, s := range strings.Split(*instances, ",") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			fmt.Fprintln(os.Stderr, "bench: bad -instances")
-			os.Exit(2)
+	results.Main("logs", func(ctx context.Context, w *results.Table) error {
+		var counts []int
+		for _, s := range strings.Split(*instances, ",") {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return fmt.Errorf("bad -instances %q", *instances)
+			}
+			counts = append(counts, n)
 		}
-		counts = append(counts, n)
-	}
-	if err := run(*lines, counts, *paced, strings.Split(*runtimes, ",")); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+		return run(ctx, w, *lines, counts, *paced, strings.Split(*runtimes, ","))
+	})
 }
 
-func run(total int, counts []int, paced int, runtimes []string) error {
-	root, err := os.MkdirTemp("", "paas-bench-logs")
+func run(ctx context.Context, w *results.Table, total int, counts []int, paced int, runtimes []string) error {
+	ws, err := paasd.NewWorkspace(ctx, "paas-bench-logs")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(root)
-	paasd := filepath.Join(root, "paasd")
-	build := exec.Command("go", "build", "-o", paasd, "./cmd/paasd")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building paasd: %v\n%s", err, out)
-	}
-	var table bytes.Buffer
-	w := io.MultiWriter(os.Stdout, &table)
-	host, _ := os.Hostname()
-	cpus, _ := exec.Command("nproc").Output()
-	fmt.Fprintf(w, "machine: %s, %s cores; %d lines of 100 bytes per row\n\n", host, strings.TrimSpace(string(cpus)), total)
+	defer ws.Close()
+	fmt.Fprintf(w, "%d lines of 100 bytes per row\n\n", total)
 	fmt.Fprintf(w, "%-7s %4s %12s %12s %9s %9s %8s %8s %11s %9s %9s %7s %7s\n",
 		"runtime", "inst", "ingest l/s", "reader l/s", "received", "dropped", "lost", "on disk", "history l/s", "p50", "p99", "cpu", "rss MB")
 	for _, rt := range runtimes {
@@ -101,13 +92,15 @@ func run(total int, counts []int, paced int, runtimes []string) error {
 				continue
 			}
 		}
-		srv, err := startServer(paasd, filepath.Join(root, rt), rt)
+		srv, err := ws.Start(rt, "PAAS_STOP_TIMEOUT=2s", "PAAS_LOG_RETENTION=1g")
 		if err != nil {
 			fmt.Fprintf(w, "%-7s skipped: %v\n", rt, err)
 			continue
 		}
-		err = srv.measure(w, rt, root, total, counts, paced)
-		srv.stop()
+		err = measure(ctx, srv, w, rt, total, counts, paced)
+		if stopErr := srv.Stop(); err == nil {
+			err = stopErr
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", rt, err)
 		}
@@ -119,28 +112,22 @@ func run(total int, counts []int, paced int, runtimes []string) error {
 	}
 	fmt.Fprintf(w, "history l/s: the whole history read back with `logs -n` over ssh\n")
 	fmt.Fprintf(w, "p50/p99: writer timestamp to arrival at the reader; cpu: paasd CPU time / wall time; rss: paasd peak\n")
-	if err := os.MkdirAll("bench/results", 0o755); err == nil {
-		os.WriteFile("bench/results/logs.txt", table.Bytes(), 0o644)
-	}
-	return nil
+	return w.Save()
 }
 
 // measure pushes the writer app and runs one row per instance count.
-func (s *server) measure(w io.Writer, rt, root string, total int, counts []int, paced int) error {
-	dir := filepath.Join(root, rt+"-app")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func measure(ctx context.Context, s *paasd.Server, w io.Writer, rt string, total int, counts []int, paced int) error {
+	app := fstest.MapFS{
+		"Procfile":         {Data: []byte("worker: python3 writer.py\n")},
+		"requirements.txt": {},
+		"writer.py":        {Data: []byte(writerApp)},
+	}
+	repo, err := s.NewRepo(ctx, "bench", app)
+	if err != nil {
 		return err
 	}
-	files := map[string]string{"Procfile": "worker: python3 writer.py\n", "requirements.txt": "", "writer.py": writerApp}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			return err
-		}
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"remote", "add", "paas", "ssh://paas@127.0.0.1:" + s.sshPort + "/bench"}, {"add", "-A"}, {"commit", "-q", "-m", "writer"}, {"push", "-q", "paas", "main"}} {
-		if err := s.git(dir, args...); err != nil {
-			return err
-		}
+	if _, err := repo.Push(ctx, 0); err != nil {
+		return err
 	}
 	type row struct{ n, rate int }
 	var rows []row
@@ -153,17 +140,17 @@ func (s *server) measure(w io.Writer, rt, root string, total int, counts []int, 
 	for i, r := range rows {
 		n := r.n
 		tag := fmt.Sprintf("r%d", i)
-		if _, err := s.ssh("ps:scale bench worker=0"); err != nil {
+		if _, err := s.SSH(ctx, "ps:scale bench worker=0"); err != nil {
 			return err
 		}
-		if _, err := s.ssh(fmt.Sprintf("config:set bench TAG=%s LINES=%d RATE=%d", tag, total/n, r.rate/n)); err != nil {
+		if _, err := s.SSH(ctx, fmt.Sprintf("config:set bench TAG=%s LINES=%d RATE=%d", tag, total/n, r.rate/n)); err != nil {
 			return err
 		}
 		label := rt
 		if r.rate > 0 {
 			label = rt + "*"
 		}
-		row, err := s.round(tag, n, (total/n)*n)
+		row, err := round(ctx, s, tag, n, (total/n)*n)
 		if err != nil {
 			return err
 		}
@@ -171,8 +158,8 @@ func (s *server) measure(w io.Writer, rt, root string, total int, counts []int, 
 			row.received, row.dropped, row.lost, row.onDisk, row.history, row.p50.Round(100*time.Microsecond), row.p99.Round(100*time.Microsecond),
 			row.cpu*100, float64(row.hwm)/(1<<20))
 	}
-	s.ssh("ps:scale bench worker=0")
-	return nil
+	_, err = s.SSH(ctx, "ps:scale bench worker=0")
+	return err
 }
 
 // result is one row.
@@ -188,9 +175,9 @@ type result struct {
 
 // round starts n writers with a reader attached and waits until every
 // line is accounted for or nothing arrives for 10 s.
-func (s *server) round(tag string, n, total int) (result, error) {
+func round(ctx context.Context, s *paasd.Server, tag string, n, total int) (result, error) {
 	var res result
-	cmd := exec.Command("ssh", s.sshArgs("logs bench -t -n 0 --ps worker")...)
+	cmd := exec.Command("ssh", s.SSHArgs("logs bench -t -n 0 --ps worker")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return res, err
@@ -203,9 +190,9 @@ func (s *server) round(tag string, n, total int) (result, error) {
 	readDone := make(chan struct{})
 	go func() { rd.read(out); close(readDone) }()
 	time.Sleep(500 * time.Millisecond) // the reader's session is attached
-	before := procUsage(s.cmd.Process.Pid)
+	before := procUsage(s.Pid())
 	start := time.Now()
-	if _, err := s.ssh(fmt.Sprintf("ps:scale bench worker=%d", n)); err != nil {
+	if _, err := s.SSH(ctx, fmt.Sprintf("ps:scale bench worker=%d", n)); err != nil {
 		return res, err
 	}
 	lastProgress, lastCount := time.Now(), 0
@@ -223,7 +210,7 @@ func (s *server) round(tag string, n, total int) (result, error) {
 			break
 		}
 	}
-	after := procUsage(s.cmd.Process.Pid)
+	after := procUsage(s.Pid())
 	cmd.Process.Kill()
 	<-readDone
 	rd.mu.Lock()
@@ -246,7 +233,7 @@ func (s *server) round(tag string, n, total int) (result, error) {
 	}
 	res.cpu = float64(after.cpu-before.cpu) / float64(time.Since(start))
 	res.hwm = after.hwm
-	disk, err := s.countHistory(tag)
+	disk, err := countHistory(s, tag)
 	if err != nil {
 		return res, err
 	}
@@ -254,7 +241,7 @@ func (s *server) round(tag string, n, total int) (result, error) {
 	// The history read back over ssh into /dev/null: the SSH path's rate
 	// without a reader process in the way.
 	hs := time.Now()
-	if err := exec.Command("ssh", s.sshArgs("logs bench --ps worker -n 100000000")...).Run(); err != nil {
+	if err := exec.Command("ssh", s.SSHArgs("logs bench --ps worker -n 100000000")...).Run(); err != nil {
 		return res, err
 	}
 	res.history = float64(disk) / time.Since(hs).Seconds()
@@ -262,8 +249,8 @@ func (s *server) round(tag string, n, total int) (result, error) {
 }
 
 // countHistory reads the whole history back and counts the tag's lines.
-func (s *server) countHistory(tag string) (int, error) {
-	cmd := exec.Command("ssh", s.sshArgs("logs bench --ps worker -n 100000000")...)
+func countHistory(s *paasd.Server, tag string) (int, error) {
+	cmd := exec.Command("ssh", s.SSHArgs("logs bench --ps worker -n 100000000")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err

@@ -8,23 +8,25 @@
 // router switches). Last, it compares the p50 of `ssh … apps` round trips
 // with `ssh localhost true` against the machine's own OpenSSH server, when
 // one answers on port 22 (the floor for a command over a fresh SSH
-// connection). It prints a table and writes it to bench/results/push.txt.
+// connection). It prints a table and writes it to bench/results/push.txt
+// (or the file -out names).
 //
-//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node]
+//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node] [-out FILE]
 package main
 
 import (
-	"bytes"
+	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"paas/bench/internal/paasd"
+	"paas/bench/internal/results"
 )
 
 func main() {
@@ -32,36 +34,24 @@ func main() {
 	sshRuns := flag.Int("ssh", 30, "ssh round trips for each p50")
 	runtimes := flag.String("runtimes", "exec,docker", "runtimes to measure")
 	apps := flag.String("apps", "python,go,node", "test apps to push")
-	flag.Parse()
-	if err := run(*pushes, *sshRuns, strings.Split(*runtimes, ","), strings.Split(*apps, ",")); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	results.Main("push", func(ctx context.Context, w *results.Table) error {
+		return run(ctx, w, *pushes, *sshRuns, strings.Split(*runtimes, ","), strings.Split(*apps, ","))
+	})
 }
 
-func run(pushes, sshRuns int, runtimes, apps []string) error {
-	root, err := os.MkdirTemp("", "paas-bench")
+func run(ctx context.Context, w *results.Table, pushes, sshRuns int, runtimes, apps []string) error {
+	ws, err := paasd.NewWorkspace(ctx, "paas-bench-push")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(root)
-	paasd := filepath.Join(root, "paasd")
-	build := exec.Command("go", "build", "-o", paasd, "./cmd/paasd")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building paasd: %v\n%s", err, out)
-	}
-	var table bytes.Buffer
-	w := io.MultiWriter(os.Stdout, &table)
-	host, _ := os.Hostname()
-	cpus, _ := exec.Command("nproc").Output()
-	fmt.Fprintf(w, "machine: %s, %s cores\n\n", host, strings.TrimSpace(string(cpus)))
+	defer ws.Close()
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "push to serving (git push start to the new release answering through the router)\n")
 	fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", "runtime", "app", "cold", "warm p50", "warm max", "config:set p50")
 
-	var srv *server
+	var srv *paasd.Server
 	for _, rt := range runtimes {
-		srv, err = startServer(paasd, filepath.Join(root, rt), rt)
+		srv, err = ws.Start(rt, "PAAS_STOP_TIMEOUT=5s")
 		if err != nil {
 			if rt == "docker" {
 				fmt.Fprintf(w, "%-8s skipped: %v\n", rt, err)
@@ -70,25 +60,25 @@ func run(pushes, sshRuns int, runtimes, apps []string) error {
 			return err
 		}
 		for _, app := range apps {
-			res, err := srv.measureApp(app, pushes)
+			res, err := measureApp(ctx, srv, app, pushes)
 			if err != nil {
-				srv.stop()
-				return fmt.Errorf("%s on %s: %w", app, rt, err)
+				stop(srv)
+				return fmt.Errorf("%s on %s: %w\npaasd's last log lines:\n%s", app, rt, err, srv.Tail())
 			}
 			fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", rt, app, ms(res.cold), ms(p50(res.warm)), ms(slices.Max(res.warm)), ms(p50(res.config)))
 		}
 		if rt != runtimes[len(runtimes)-1] {
-			srv.stop()
+			stop(srv)
 		}
 	}
 	if srv == nil {
 		return fmt.Errorf("no runtime could be measured")
 	}
-	defer srv.stop()
+	defer stop(srv)
 
 	fmt.Fprintf(w, "\nSSH command round trip, a fresh connection each, p50 of %d\n", sshRuns)
 	fmt.Fprintf(w, "%-34s %10s\n", "command", "p50")
-	paasP50, err := timeRuns(sshRuns, "ssh", srv.sshArgs("apps")...)
+	paasP50, err := timeRuns(sshRuns, "ssh", srv.SSHArgs("apps")...)
 	if err != nil {
 		return err
 	}
@@ -105,10 +95,14 @@ func run(pushes, sshRuns int, runtimes, apps []string) error {
 	} else {
 		fmt.Fprintf(w, "no OpenSSH server on 127.0.0.1:22: floor not measured\n")
 	}
-	if err := os.MkdirAll("bench/results", 0o755); err == nil {
-		os.WriteFile("bench/results/push.txt", table.Bytes(), 0o644)
+	return w.Save()
+}
+
+// stop stops srv, saying on stderr what did not go cleanly.
+func stop(srv *paasd.Server) {
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
-	return nil
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"paas/bench/internal/paasd"
+)
+
+type appResult struct {
+	cold   time.Duration
+	warm   []time.Duration
+	config []time.Duration
+}
+
+// measureApp pushes the test app pushes times and changes its config
+// three times, timing each until the new release serves.
+func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (appResult, error) {
+	var res appResult
+	name := "bench-" + app
+	repo, err := s.NewRepo(ctx, name, os.DirFS(filepath.Join("e2e/testdata/apps", app)))
+	if err != nil {
+		return res, err
+	}
+	release := 0
+	for i := 1; i <= pushes; i++ {
+		took, err := repo.Push(ctx, i)
+		if err != nil {
+			return res, err
+		}
+		end := time.Now()
+		release++
+		if err := waitRelease(ctx, s, name, release, 5*time.Minute); err != nil {
+			return res, err
+		}
+		if i == 1 {
+			res.cold = took + time.Since(end)
+		} else {
+			res.warm = append(res.warm, took+time.Since(end))
+		}
+	}
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		if _, err := s.SSH(ctx, fmt.Sprintf("config:set %s BENCH=%d", name, i)); err != nil {
+			return res, err
+		}
+		release++
+		if err := waitRelease(ctx, s, name, release, time.Minute); err != nil {
+			return res, err
+		}
+		res.config = append(res.config, time.Since(start))
+	}
+	return res, nil
+}
+
+// waitRelease polls the app through the router until release vN answers.
+func waitRelease(ctx context.Context, s *paasd.Server, app string, v int, limit time.Duration) error {
+	_, err := s.WaitRelease(ctx, app, limit, func(got int) bool { return got == v })
+	return err
+}
