@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"paas"
+	"paas/internal/syncbuf"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -219,7 +220,7 @@ func TestBuildCanceled(t *testing.T) {
 	writeFiles(t, slow, map[string]string{"bin/compile": "#!/usr/bin/env bash\necho started\nexec sleep 300\n"})
 	b := testBuilder(t, 0)
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	errc := make(chan error, 1)
 	go func() {
 		_, err := b.Build(ctx, Request{App: "app", Build: 1, Out: out,

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"paas"
+	"paas/internal/syncbuf"
 )
 
 func TestExtractTar(t *testing.T) {
@@ -184,7 +185,7 @@ func TestHumanSize(t *testing.T) {
 }
 
 func TestIndentWriter(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := indent(&out)
 	w.Write([]byte("one\ntw"))
 	w.Write([]byte("o\nthree"))

@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"paas"
+	"paas/internal/syncbuf"
 )
 
 // file is one entry of a test tarball.
@@ -84,28 +84,10 @@ func testBuilder(t *testing.T, timeout time.Duration) *Builder {
 	return b
 }
 
-// syncBuffer is a bytes.Buffer safe for the build output writer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // build runs one build and fails the test on error.
 func build(t *testing.T, b *Builder, req Request) (Result, string) {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	req.Out = &out
 	if req.App == "" {
 		req.App = "app"
@@ -130,7 +112,7 @@ func build(t *testing.T, b *Builder, req Request) (Result, string) {
 // that it left no slug, and returns the error message and the output.
 func buildErr(t *testing.T, b *Builder, req Request) (string, string) {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	req.Out = &out
 	if req.App == "" {
 		req.App = "app"

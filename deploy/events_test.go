@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"paas"
 	"paas/builder"
+	"paas/internal/syncbuf"
 	"paas/logs"
 	"paas/store"
 )
@@ -71,24 +70,6 @@ func (leakyBuilder) Build(_ context.Context, req builder.Request) (builder.Resul
 	return builder.Result{}, fmt.Errorf("compile failed: environment was %v", req.Config)
 }
 
-// syncWriter is an io.Writer safe for the concurrent writes of a logger.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // TestPlatformEvents drives an app through a failed build, a deploy, a
 // scale, a crash, a release failing its health check, a config change, a
 // rollback, a restart, maintenance, limits and a stop timeout, and checks
@@ -97,7 +78,7 @@ func (w *syncWriter) String() string {
 // service's own log, even where an error or a command quotes it.
 func TestPlatformEvents(t *testing.T) {
 	h := newHarness(t, 10*time.Second)
-	slogOut := &syncWriter{}
+	slogOut := &syncbuf.Buffer{}
 	h.svc.log = slog.New(slog.NewTextHandler(slogOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	const app, canary = "evt", "canary-5f1d9e0b7a"

@@ -1,7 +1,6 @@
 package drains
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/internal/syncbuf"
 	"paas/logs"
 )
 
@@ -68,30 +68,12 @@ func (s *memStore) AllDrains() ([]Record, error) {
 	return slices.Clone(s.recs), nil
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // testManager starts a Manager on a fresh aggregator with fast retries;
 // change adjusts its config first. The Manager's own log is returned.
-func testManager(t *testing.T, st Store, change func(*Config)) (*Manager, *logs.Aggregator, *syncBuffer) {
+func testManager(t *testing.T, st Store, change func(*Config)) (*Manager, *logs.Aggregator, *syncbuf.Buffer) {
 	t.Helper()
 	agg := logs.New(100)
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	cfg := Config{
 		Logs:       agg,
 		Store:      st,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/syncbuf"
 )
 
 // syslogFrame matches one RFC 5424 message as paasd writes it:
@@ -281,7 +283,7 @@ func TestDrains(t *testing.T) {
 		}
 	})
 
-	outs := []*syncBuffer{s.out}
+	outs := []*syncbuf.Buffer{s.out}
 	t.Run("restart", func(t *testing.T) {
 		s.stop()
 		n := s.successor("PAAS_RUNTIME=exec")

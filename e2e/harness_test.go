@@ -16,10 +16,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"paas/internal/syncbuf"
 )
 
 var binDir string
@@ -50,24 +51,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server is one running paasd.
 type server struct {
 	t        *testing.T
@@ -76,7 +59,7 @@ type server struct {
 	keyFile  string
 	sshAddr  string
 	httpAddr string
-	out      *syncBuffer
+	out      *syncbuf.Buffer
 	done     chan struct{}
 }
 
@@ -122,7 +105,7 @@ func (s *server) successor(extraEnv ...string) *server {
 func (s *server) launch(env []string) {
 	t := s.t
 	t.Helper()
-	s.out, s.done = &syncBuffer{}, make(chan struct{})
+	s.out, s.done = &syncbuf.Buffer{}, make(chan struct{})
 	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
 	s.cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"paas/internal/syncbuf"
 	"paas/loadgen"
 )
 
@@ -38,7 +39,7 @@ func testZeroDowntime(t *testing.T, rt string) {
 	defer cancel()
 	// The web instances' lines, followed live: the router's request lines
 	// would push them out of the in-memory history during the load.
-	webLogs := &syncBuffer{}
+	webLogs := &syncbuf.Buffer{}
 	tail := exec.CommandContext(ctx, filepath.Join(binDir, "paas"), "logs", "-t", "-n", "0", "--ps", "web")
 	tail.Dir, tail.Env, tail.Stdout = dir, s.env(), webLogs
 	if err := tail.Start(); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+
+	"paas/internal/syncbuf"
 )
 
 // adoptingDocker returns a second runtime on e's engine, as a restarted
@@ -185,7 +187,7 @@ func TestDockerDetachKillsOneOffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	ran := make(chan error, 1)
 	go func() {
 		_, err := e.d.Run(t.Context(), e.spec("run", 5, `echo started; exec sleep 1000`), Stdio{Stdout: out})

@@ -13,6 +13,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"paas/internal/syncbuf"
 )
 
 // testLabel marks every container and image the docker tests make, so
@@ -206,7 +208,7 @@ func (e *dockerEnv) spec(typ string, index int, command string) Spec {
 // test when Run fails.
 func (e *dockerEnv) runOut(t *testing.T, s Spec) (int, string) {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.d.Run(t.Context(), s, Stdio{Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("run %q: %v", s.Command, err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"paas/internal/syncbuf"
 )
 
 func TestDockerRunExitStatus(t *testing.T) {
@@ -36,7 +38,7 @@ func TestDockerRunExitStatus(t *testing.T) {
 
 func TestDockerRunPipes(t *testing.T) {
 	e := testDocker(t)
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	input := strings.Repeat("some input line\n", 10000) + "no newline"
 	s := e.spec("run", 4711, `cat; echo "$DYNO $CONFIG ${PORT-noport} $HOME $(pwd)" >&2`)
 	s.Env = map[string]string{"CONFIG": "c"}
@@ -59,7 +61,7 @@ func TestDockerRunNameAndNoPort(t *testing.T) {
 	s.Web = true
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -86,7 +88,7 @@ func TestDockerRunStdinNeverEnds(t *testing.T) {
 	e := testDocker(t)
 	r, w := io.Pipe()
 	defer w.Close()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.d.Run(t.Context(), e.spec("run", 1, "echo done"), Stdio{Stdin: r, Stdout: &out})
 	if err != nil || code != 0 || out.String() != "done\n" {
 		t.Errorf("status %d, err %v, out %q", code, err, out.String())
@@ -96,7 +98,7 @@ func TestDockerRunStdinNeverEnds(t *testing.T) {
 func TestDockerRunCancelKills(t *testing.T) {
 	e := testDocker(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	type result struct {
 		code int
 		err  error
@@ -123,7 +125,7 @@ func TestDockerRunCancelKills(t *testing.T) {
 
 func TestDockerRunTTY(t *testing.T) {
 	e := testDocker(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.d.Run(t.Context(), e.spec("run", 1, `tty; stty size; echo "term=$TERM"; echo err >&2`),
 		Stdio{TTY: true, Term: "vt100", Window: WindowSize{Cols: 123, Rows: 45}, Stdout: &out})
 	if err != nil || code != 0 {
@@ -137,7 +139,7 @@ func TestDockerRunTTY(t *testing.T) {
 
 func TestDockerRunTTYStdinAndStatus(t *testing.T) {
 	e := testDocker(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.d.Run(t.Context(), e.spec("run", 1, `read -r x; echo "got:$x"; exit 3`),
 		Stdio{TTY: true, Stdin: strings.NewReader("abc\n"), Stdout: &out})
 	if err != nil || code != 3 {
@@ -153,7 +155,7 @@ func TestDockerRunTTYResize(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	resize := make(chan WindowSize)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.d.Run(ctx, e.spec("run", 1, `trap 'stty size' WINCH; echo ready; while :; do sleep 0.05; done`),

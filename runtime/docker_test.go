@@ -13,6 +13,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+
+	"paas/internal/syncbuf"
 )
 
 func TestDockerWebInstance(t *testing.T) {
@@ -291,7 +293,7 @@ func TestDockerRemoveApp(t *testing.T) {
 	}
 	// A one-off running meanwhile goes too.
 	oneOff := make(chan error, 1)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	go func() {
 		_, err := e.d.Run(t.Context(), e.spec("run", 77, `echo started; exec sleep 1000`), Stdio{Stdout: out})
 		oneOff <- err

@@ -1,34 +1,16 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRunExitStatus(t *testing.T) {
 	e, sink, _ := testExec(t)
@@ -58,7 +40,7 @@ func TestRunPipes(t *testing.T) {
 	t.Setenv("PAAS_RUNTIME_TEST_LEAK", "x")
 	e, _, _ := testExec(t)
 	dir := slug(t, map[string]string{".profile.d/a.sh": "export FROM_PROFILE=yes\n"})
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	input := strings.Repeat("some input line\n", 10000) + "no newline"
 	code, err := e.Run(t.Context(), Spec{
 		App: "a", Index: 4711, Slug: dir, Env: map[string]string{"CONFIG": "c"},
@@ -81,7 +63,7 @@ func TestRunStdinNeverEnds(t *testing.T) {
 	// finishes and Run returns.
 	r, w := io.Pipe()
 	defer w.Close()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.Run(t.Context(), Spec{App: "a", Slug: slug(t, nil), Command: "echo done"},
 		Stdio{Stdin: r, Stdout: &out})
 	if err != nil || code != 0 || out.String() != "done\n" {
@@ -93,7 +75,7 @@ func TestRunCancelKillsGroup(t *testing.T) {
 	e, _, _ := testExec(t)
 	dir := slug(t, nil)
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	type result struct {
 		code int
 		err  error
@@ -122,7 +104,7 @@ func TestRunCancelKillsGroup(t *testing.T) {
 func TestRunTTY(t *testing.T) {
 	e, _, _ := testExec(t)
 	dir := slug(t, nil)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.Run(t.Context(), Spec{App: "a", Slug: dir, Command: `tty; stty size; echo "term=$TERM"; echo err >&2`},
 		Stdio{TTY: true, Term: "vt100", Window: WindowSize{Cols: 123, Rows: 45}, Stdout: &out})
 	if err != nil || code != 0 {
@@ -136,7 +118,7 @@ func TestRunTTY(t *testing.T) {
 
 func TestRunTTYStdinAndStatus(t *testing.T) {
 	e, _, _ := testExec(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code, err := e.Run(t.Context(), Spec{App: "a", Slug: slug(t, nil), Command: `read -r x; echo "got:$x"; exit 3`},
 		Stdio{TTY: true, Stdin: strings.NewReader("abc\n"), Stdout: &out})
 	if err != nil || code != 3 {
@@ -152,7 +134,7 @@ func TestRunTTYResize(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	resize := make(chan WindowSize)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.Run(ctx, Spec{App: "a", Slug: slug(t, nil),
@@ -172,7 +154,7 @@ func TestRunTTYResize(t *testing.T) {
 func TestRunKillsLeftovers(t *testing.T) {
 	e, _, _ := testExec(t)
 	dir := slug(t, nil)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	// The background sleep holds stdout open; Run still returns when the
 	// command ends, and the sleep is killed.
 	code, err := e.Run(t.Context(), Spec{App: "a", Slug: dir,
