@@ -163,7 +163,6 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	appURL := urlFunc(cfg.Domain, httpLn.Addr())
 	rtr := router.New(router.Config{
-		// ROUTER-CONFIG: the router's limits from cfg are wired here.
 		Domain:                cfg.Domain,
 		MaxBody:               cfg.MaxBody,
 		TrustedProxies:        cfg.TrustedProxies,
