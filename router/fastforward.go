@@ -120,13 +120,13 @@ func (fc *frontConn) forward() (keep, ok bool) {
 			return false, true
 		case isTimeout(err):
 			e.code, e.desc = "H12", "Request timeout"
-			return fc.fail(&e, start, http.StatusGatewayTimeout, "Gateway timeout", "The app did not answer in time.", false)
+			return fc.fail(&e, start, http.StatusGatewayTimeout, "Gateway timeout", "The app did not answer in time.", hasBody)
 		case isDialError(err):
 			e.code, e.desc = "H19", "Backend connection failed"
 		default:
 			e.code, e.desc = "H13", "Connection closed without response"
 		}
-		return fc.fail(&e, start, http.StatusBadGateway, "Bad gateway", "The app could not be reached.", false)
+		return fc.fail(&e, start, http.StatusBadGateway, "Bad gateway", "The app could not be reached.", hasBody)
 	}
 
 	// The response.

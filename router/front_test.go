@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -168,5 +169,53 @@ func TestFrontStaleUpstream(t *testing.T) {
 	}
 	if srv.front.FastRequests() != 5 {
 		t.Errorf("fast path served %d", srv.front.FastRequests())
+	}
+}
+
+// TestFrontFailedBodyCloses: when an instance fails a request with a body,
+// the client's connection is closed after the error page, since some of
+// the body may still be on the way and must not be read as a request.
+func TestFrontFailedBodyCloses(t *testing.T) {
+	r, srv, _ := setup(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil || len(line) == 2 {
+						break
+					}
+				}
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close() // a reset, body unread, no response
+			}()
+		}
+	}()
+	r.Set("rude", []Backend{{Name: "web.1", Addr: ln.Addr().String()}})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	body := strings.Repeat("x", 1<<20)
+	go io.WriteString(c, "POST /up HTTP/1.1\r\nHost: rude.localhost\r\nContent-Length: "+fmt.Sprint(len(body))+"\r\n\r\n"+body)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 502 || !res.Close {
+		t.Errorf("status %d, close %v; want 502 and the connection closed", res.StatusCode, res.Close)
 	}
 }
