@@ -447,7 +447,7 @@ func chunkSize(line []byte) (int64, bool) {
 	line = line[:len(line)-2]
 	var n int64
 	i := 0
-	for ; i < len(line) && i < 16; i++ {
+	for ; i < len(line) && i < 15; i++ { // 15 hex digits cannot overflow
 		c := line[i]
 		var d byte
 		switch {

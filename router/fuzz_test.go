@@ -3,6 +3,7 @@ package router
 import (
 	"bufio"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +91,29 @@ func FuzzFastHead(f *testing.F) {
 		}
 		h.close = false // the forwarded head never asks to close
 		check("forwarded head", fwd)
+	})
+}
+
+// FuzzChunkSize: a size line the fast path accepts gives a size that is
+// never negative and that strconv reads alike.
+func FuzzChunkSize(f *testing.F) {
+	for _, s := range []string{"0\r\n", "1a\r\n", "ffffffffffffffff\r\n", "5;ext=1\r\n", "x\r\n", "7fffffffffffffff\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		n, ok := chunkSize([]byte(line))
+		if !ok {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("chunkSize(%q) = %d", line, n)
+		}
+		hexDigits := strings.TrimRight(line[:len(line)-2], "\t ;")
+		if i := strings.IndexAny(hexDigits, "; \t"); i >= 0 {
+			hexDigits = hexDigits[:i]
+		}
+		if want, err := strconv.ParseInt(hexDigits, 16, 64); err != nil || want != n {
+			t.Fatalf("chunkSize(%q) = %d, strconv: %d %v", line, n, want, err)
+		}
 	})
 }
