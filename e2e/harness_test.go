@@ -219,6 +219,26 @@ type result struct {
 // run runs a command with the server's env in dir, with stdin.
 func (s *server) run(dir, stdin string, name string, args ...string) result {
 	s.t.Helper()
+	r, err := s.command(dir, stdin, name, args...)
+	if err != nil {
+		s.t.Fatalf("running %s: %v", name, err)
+	}
+	return r
+}
+
+// runQuiet is run without failing the test from another goroutine: a
+// command that cannot start has code -1.
+func (s *server) runQuiet(dir string, name string, args ...string) result {
+	r, err := s.command(dir, "", name, args...)
+	if err != nil {
+		r.code = -1
+	}
+	return r
+}
+
+// command runs name in dir with the client environment; err is set only
+// when it could not run at all.
+func (s *server) command(dir, stdin string, name string, args ...string) (result, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = s.env()
@@ -226,32 +246,11 @@ func (s *server) run(dir, stdin string, name string, args ...string) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		s.t.Fatalf("running %s: %v", name, err)
+		return result{out.String(), errb.String(), ee.ExitCode()}, nil
 	}
-	return result{out.String(), errb.String(), code}
-}
-
-// runQuiet is run without failing the test from another goroutine.
-func (s *server) runQuiet(dir string, name string, args ...string) result {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = s.env()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1
-	}
-	return result{out.String(), errb.String(), code}
+	return result{out.String(), errb.String(), 0}, err
 }
 
 // ssh runs one server command over the real OpenSSH client; args are
