@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"paas"
 	"paas/logs"
 )
 
-// refusedPort returns a loopback port nothing listens on.
+// refusedPort returns a loopback port nothing listens on, held so for
+// the rest of the test.
 func refusedPort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port, _ := reservePort(t)
 	return port
 }
 
@@ -93,12 +93,9 @@ func TestDeadDrain(t *testing.T) {
 // TestDropMarker: lines lost while a receiver was down are announced to
 // it by a platform line when it comes back.
 func TestDropMarker(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	// The port is held, refusing connections, until the receiver listens
+	// on it: nothing else can take it meanwhile.
+	port, release := reservePort(t)
 	m, agg, _ := testManager(t, newMemStore("blog"), func(c *Config) {
 		c.BufferLines = 10
 		c.BatchLines = 5
@@ -109,10 +106,11 @@ func TestDropMarker(t *testing.T) {
 	numbered(agg, "blog", 100)
 	st := waitStatus(t, m, "blog", 0, "failing", func(s Status) bool { return s.State == StateFailing })
 	r := &receiver{t: t}
-	ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	ln, err := reusePortConfig.Listen(t.Context(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
-		t.Skipf("the port was taken meanwhile: %v", err)
+		t.Fatal(err)
 	}
+	release()
 	r.ln = ln
 	startReceiver(t, r)
 	// Once delivered, what was buffered arrives with one marker before
@@ -291,4 +289,42 @@ func TestStalledReceiver(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("removing a stalled drain hangs")
 	}
+}
+
+// reusePortConfig listens with SO_REUSEPORT, so that it can bind a port
+// reservePort holds.
+var reusePortConfig = net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}}
+
+// reservePort binds a loopback port without listening on it: connections
+// to it are refused, and no other socket can bind it but one made with
+// reusePortConfig. release frees it.
+func reservePort(t *testing.T) (port int, release func()) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { syscall.Close(fd) }) }
+	t.Cleanup(release)
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port, release
 }
