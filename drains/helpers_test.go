@@ -72,7 +72,9 @@ func (s *memStore) AllDrains() ([]Record, error) {
 // change adjusts its config first. The Manager's own log is returned.
 func testManager(t *testing.T, st Store, change func(*Config)) (*Manager, *logs.Aggregator, *syncbuf.Buffer) {
 	t.Helper()
-	agg := logs.New(100)
+	// The tail in memory holds every line a test writes, for a reader
+	// that reads only afterwards.
+	agg := logs.New(logs.DefaultTailLines)
 	var logBuf syncbuf.Buffer
 	cfg := Config{
 		Logs:       agg,

@@ -15,7 +15,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultRetention = 10 << 20 // bytes of history per app on disk
-	DefaultTailLines = 1000     // lines per app kept in memory
+	DefaultTailLines = 4096     // lines per app kept in memory
 	syncInterval     = 500 * time.Millisecond
 )
 
@@ -34,8 +34,10 @@ type Config struct {
 }
 
 // Aggregator keeps the stream of every app: a small tail of recent lines
-// in memory, the history on disk, live followers and subscribers. Writes
-// never block on readers. It is safe for concurrent use.
+// in memory, the history on disk, live readers and subscribers. Writes
+// never wait for readers: a reader keeps its own place in the stream and
+// reads from memory or, when it has fallen behind, from disk. It is safe
+// for concurrent use.
 type Aggregator struct {
 	cfg Config
 	log *slog.Logger
@@ -53,13 +55,49 @@ type Aggregator struct {
 
 // appLog is the stream of one app.
 type appLog struct {
-	mu        sync.Mutex
-	seq       uint64
-	last      time.Time // time of the newest line: times never go back
-	history   *ring
-	disk      *diskLog // nil when the history is in memory only
-	followers map[*follower]struct{}
-	removed   bool // set by Remove: writers must look the app up again
+	mu      sync.Mutex
+	seq     uint64
+	last    time.Time // time of the newest line: times never go back
+	history *ring
+	disk    *diskLog // nil when the history is in memory only
+	// wake is closed when lines are added, for readers that have read
+	// everything; nil when no reader waits.
+	wake    chan struct{}
+	readers int  // live readers (cursors)
+	removed bool // set by Remove: writers must look the app up again
+}
+
+// add gives line the next sequence number and adds it to the tail, the
+// history on disk and the subscribers. l is locked.
+func (a *Aggregator) add(l *appLog, line Line) {
+	l.seq++
+	line.Seq = l.seq
+	l.history.add(line)
+	if l.disk != nil {
+		if err := l.disk.append(&line); err != nil {
+			a.diskFailed(line.App, l.disk, err)
+		}
+	}
+	a.publish(line)
+}
+
+// now returns the receive time of lines added now: never before the
+// newest line's. l is locked.
+func (l *appLog) now() time.Time {
+	t := time.Now().UTC()
+	if t.Before(l.last) {
+		t = l.last
+	}
+	l.last = t
+	return t
+}
+
+// wakeReaders tells waiting readers that lines were added. l is locked.
+func (l *appLog) wakeReaders() {
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
 }
 
 // New returns an Aggregator that keeps the last perApp lines of each app
@@ -129,7 +167,7 @@ func (a *Aggregator) get(app string, create bool) *appLog {
 	} else if !create {
 		return nil
 	}
-	l = &appLog{history: newRing(a.cfg.TailLines), followers: make(map[*follower]struct{})}
+	l = &appLog{history: newRing(a.cfg.TailLines)}
 	if useDisk {
 		d, last, err := openDiskLog(dir, a.cfg.Retention)
 		if err != nil {
@@ -190,25 +228,11 @@ func (a *Aggregator) WriteRelease(app, source, proc string, release int, text st
 	texts := splitLines(text)
 	l := a.lock(app)
 	defer l.mu.Unlock()
-	t := time.Now().UTC()
-	if t.Before(l.last) {
-		t = l.last
-	}
-	l.last = t
+	t := l.now()
 	for _, s := range texts {
-		l.seq++
-		line := Line{Seq: l.seq, Time: t, App: app, Source: source, Proc: proc, Release: release, Text: s}
-		l.history.add(line)
-		if l.disk != nil {
-			if err := l.disk.append(&line); err != nil {
-				a.diskFailed(app, l.disk, err)
-			}
-		}
-		for f := range l.followers {
-			f.deliver(line)
-		}
-		a.publish(line)
+		a.add(l, Line{Time: t, App: app, Source: source, Proc: proc, Release: release, Text: s})
 	}
+	l.wakeReaders()
 }
 
 // diskFailed logs a write error once per run of failures.
@@ -219,10 +243,36 @@ func (a *Aggregator) diskFailed(app string, d *diskLog, err error) {
 	d.failed = err
 }
 
-// Line adds one line an instance wrote to stdout or stderr. It makes an
-// Aggregator a runtime.LineSink.
-func (a *Aggregator) Line(app, instance string, release int, b []byte) {
-	a.WriteRelease(app, SourceApp, instance, release, string(b))
+// Lines adds lines an instance wrote to stdout or stderr, in order, as
+// Write does. It makes an Aggregator a runtime.LineSink.
+func (a *Aggregator) Lines(app, instance string, release int, lines [][]byte) {
+	// One string holds the batch: one allocation, not one per line.
+	n := 0
+	for _, b := range lines {
+		n += len(b)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, b := range lines {
+		sb.Write(b)
+	}
+	all := sb.String()
+	l := a.lock(app)
+	defer l.mu.Unlock()
+	t := l.now()
+	off := 0
+	for _, b := range lines {
+		text := all[off : off+len(b)]
+		off += len(b)
+		if clean(text) {
+			a.add(l, Line{Time: t, App: app, Source: SourceApp, Proc: instance, Release: release, Text: text})
+			continue
+		}
+		for _, s := range splitLines(text) {
+			a.add(l, Line{Time: t, App: app, Source: SourceApp, Proc: instance, Release: release, Text: s})
+		}
+	}
+	l.wakeReaders()
 }
 
 // Announce writes a platform line from proc to every app that has a
@@ -251,8 +301,7 @@ func (a *Aggregator) Announce(proc, text string) {
 	}
 }
 
-// Remove forgets the app's history, on disk too, and closes its
-// followers' channels. A later Write starts a new stream at sequence
+// Remove forgets the app's history, on disk too, and ends its readers. A later Write starts a new stream at sequence
 // number 1.
 func (a *Aggregator) Remove(app string) {
 	a.mu.Lock()
@@ -266,10 +315,7 @@ func (a *Aggregator) Remove(app string) {
 	if l != nil {
 		l.mu.Lock()
 		l.removed = true
-		for f := range l.followers {
-			f.close()
-		}
-		clear(l.followers)
+		l.wakeReaders()
 		if l.disk != nil {
 			if err := l.disk.remove(); err != nil {
 				a.log.Error("removing log history", "app", app, "err", err)

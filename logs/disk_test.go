@@ -253,7 +253,7 @@ func TestFormat(t *testing.T) {
 
 func TestForgedPlatformLineStaysAppLine(t *testing.T) {
 	a := New(10)
-	a.Line("app", "web.1", 9, []byte("\x1b[2K\rpaas[deploy]: release v9 created by admin"))
+	a.Lines("app", "web.1", 9, [][]byte{[]byte("\x1b[2K\rpaas[deploy]: release v9 created by admin")})
 	got := a.Tail("app", -1, Filter{Source: SourcePaas})
 	if len(got) != 0 {
 		t.Fatalf("forged line counted as platform: %+v", got)
@@ -280,19 +280,23 @@ func TestSubscribe(t *testing.T) {
 
 func TestStreamCatchesUpFromHistory(t *testing.T) {
 	seen, dropped := slowStream(t, 0)
-	if seen != FollowBuffer*3 || dropped != 0 {
+	if seen != stalledLines || dropped != 0 {
 		t.Fatalf("seen %d, dropped %d: want every line from the history", seen, dropped)
 	}
 }
 
 func TestStreamReportsLinesRetentionRemoved(t *testing.T) {
 	seen, dropped := slowStream(t, 64<<10)
-	if dropped == 0 || seen+dropped != FollowBuffer*3 {
-		t.Fatalf("seen %d + dropped %d != %d", seen, dropped, FollowBuffer*3)
+	if dropped == 0 || seen+dropped != stalledLines {
+		t.Fatalf("seen %d + dropped %d != %d", seen, dropped, stalledLines)
 	}
 }
 
-// slowStream streams to a reader that stalls while FollowBuffer*3 lines
+// stalledLines is how many lines are written while a reader stalls: far
+// more than the tail in memory holds.
+const stalledLines = 30000
+
+// slowStream streams to a reader that stalls while stalledLines lines
 // are written, then reads everything; it checks order and returns how
 // many numbered lines arrived and how many were reported dropped.
 func slowStream(t *testing.T, retention int64) (seen, dropped int) {
@@ -309,7 +313,7 @@ func slowStream(t *testing.T, retention int64) (seen, dropped int) {
 	// The reader does not read: the writer must not block.
 	wrote := make(chan struct{})
 	go func() {
-		for i := range FollowBuffer * 3 {
+		for i := range stalledLines {
 			a.Write("app", "app", "web.1", fmt.Sprint("l", i, strings.Repeat(" ", 100)))
 		}
 		close(wrote)
@@ -391,14 +395,14 @@ func slowStream(t *testing.T, retention int64) (seen, dropped int) {
 	return seen, dropped
 }
 
-// waitFollowers waits until app has n live followers.
+// waitFollowers waits until app has n live readers.
 func waitFollowers(t *testing.T, a *Aggregator, app string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		l := a.get(app, true)
 		l.mu.Lock()
-		got := len(l.followers)
+		got := l.readers
 		l.mu.Unlock()
 		if got == n {
 			return

@@ -1,29 +1,72 @@
 package logs
 
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
 // Follow registers a live reader of the app's lines matching q, then
 // calls fn with the history q selects (as History). The channel receives
-// the matching lines written after that history: none is missed or
-// repeated between the two. It holds FollowBuffer lines; when the reader
-// falls further behind, lines are dropped for it and, before its next
-// line, it receives a synthetic line (Seq 0, Source "paas", Proc "logs")
-// saying how many were lost. The channel is closed by cancel or when the
-// app is removed. cancel may be called more than once. When fn fails,
-// Follow cancels and returns its error.
+// the matching lines written after that history, at the pace the caller
+// reads them: none is missed or repeated between the two. Lines the
+// reader could not get before the retention removed them are replaced by
+// one synthetic line (Seq 0, Source "paas", Proc "logs") saying how many
+// were lost. The channel is closed after cancel or when the app is
+// removed. cancel may be called more than once. When fn fails, Follow
+// returns its error.
 func (a *Aggregator) Follow(app string, q Query, fn func(Line) error) (live <-chan Line, cancel func(), err error) {
-	fl := &follower{ch: make(chan Line, FollowBuffer), filter: q.Filter}
-	l := a.lock(app)
-	lines, segs, upto := l.snapshot(q)
-	l.followers[fl] = struct{}{}
-	l.mu.Unlock()
-	cancel = func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.followers, fl)
-		fl.close()
+	c, err := a.follow(app, q, fn)
+	if err != nil {
+		return nil, func() {}, err
 	}
-	if err := emitHistory(app, q, lines, segs, upto, fn); err != nil {
-		cancel()
-		return nil, cancel, err
+	ch := make(chan Line)
+	done := make(chan struct{})
+	var once sync.Once
+	cancel = func() { once.Do(func() { close(done) }) }
+	go func() {
+		defer close(ch)
+		defer c.close()
+		send := func(l Line) bool {
+			select {
+			case ch <- l:
+				return true
+			case <-done:
+				return false
+			}
+		}
+		for {
+			lines, lost, wait, err := c.read()
+			if err != nil {
+				return
+			}
+			if lost > 0 && !send(dropLine(c.app, lost)) {
+				return
+			}
+			for _, l := range lines {
+				if !send(l) {
+					return
+				}
+			}
+			if wait != nil {
+				select {
+				case <-wait:
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
+	return ch, cancel, nil
+}
+
+// dropLine is the synthetic line that tells a reader about lost lines.
+func dropLine(app string, n uint64) Line {
+	return Line{
+		Time:   time.Now().UTC(),
+		App:    app,
+		Source: SourcePaas,
+		Proc:   "logs",
+		Text:   fmt.Sprintf("%d lines dropped for this reader", n),
 	}
-	return fl.ch, cancel, nil
 }

@@ -33,7 +33,7 @@ func TestLineString(t *testing.T) {
 func TestWriteOrderAndSeq(t *testing.T) {
 	a := New(100)
 	a.Write("hello", "app", "web.1", "one\ntwo\r\n")
-	a.Line("hello", "web.2", 1, []byte("three"))
+	a.Lines("hello", "web.2", 1, [][]byte{[]byte("three")})
 	a.Write("hello", "paas", "deploy", "")
 	a.Write("other", "app", "web.1", "elsewhere")
 
@@ -261,11 +261,15 @@ func TestFollowFilterAndHistory(t *testing.T) {
 	}
 }
 
-func TestSlowReaderDropsAndWriterNotBlocked(t *testing.T) {
+func TestSlowReaderLosesOnlyWhatMemoryCannotHold(t *testing.T) {
+	// Memory only, 10 lines: a reader that does not read while 1000
+	// lines are written gets what it had already taken, a marker that
+	// counts exactly what it lost, then the last 10 lines; the writer
+	// never waits for it.
 	a := New(10)
 	_, live, cancel := follow(t, a, "app", Query{})
 	defer cancel()
-	total := FollowBuffer + 100
+	const total = 1000
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -278,12 +282,30 @@ func TestSlowReaderDropsAndWriterNotBlocked(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("writer blocked by a reader that does not read")
 	}
-	// The reader now drains: the first FollowBuffer lines arrive.
-	for i := range FollowBuffer {
-		l, _ := recv(t, live)
-		if l.Text != fmt.Sprint(i) {
-			t.Fatalf("line %d = %q", i, l.Text)
+	next, seen, dropped, markers := 0, 0, 0, 0
+	for next < total {
+		l, ok := recv(t, live)
+		if !ok {
+			t.Fatal("channel closed")
 		}
+		if l.Seq == 0 {
+			var n int
+			if _, err := fmt.Sscanf(l.Text, "%d lines dropped for this reader", &n); err != nil || l.Source != "paas" || l.Proc != "logs" {
+				t.Fatalf("marker = %+v", l)
+			}
+			next += n
+			dropped += n
+			markers++
+			continue
+		}
+		if l.Text != fmt.Sprint(next) {
+			t.Fatalf("got %q, want %d", l.Text, next)
+		}
+		next++
+		seen++
+	}
+	if seen+dropped != total || seen < 10 || markers == 0 {
+		t.Fatalf("seen %d, dropped %d in %d markers", seen, dropped, markers)
 	}
 	select {
 	case l := <-live:
@@ -291,12 +313,8 @@ func TestSlowReaderDropsAndWriterNotBlocked(t *testing.T) {
 	default:
 	}
 	a.Write("app", "app", "web.1", "after")
-	l, _ := recv(t, live)
-	if l.Seq != 0 || l.Source != "paas" || l.Proc != "logs" || l.Text != "100 lines dropped for this reader" {
-		t.Fatalf("marker = %+v", l)
-	}
 	if l, _ := recv(t, live); l.Text != "after" {
-		t.Fatalf("after marker: %q", l.Text)
+		t.Fatalf("after: %q", l.Text)
 	}
 }
 

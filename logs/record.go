@@ -51,6 +51,23 @@ func appendRecord(b []byte, l *Line) []byte {
 	return b
 }
 
+// recordLen returns the length of the record at the start of data and
+// whether data holds all of it. A length beyond any real record counts as
+// whole, for decodeRecord to report as corrupt.
+func recordLen(data []byte) (int, bool) {
+	if len(data) < recordHeader {
+		return 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(data))
+	if n > maxRecordBody {
+		return recordHeader, true
+	}
+	if len(data)-recordHeader < n {
+		return 0, false
+	}
+	return recordHeader + n, true
+}
+
 // decodeRecord decodes the record at the start of data; s is the same
 // bytes as a string, which the line's strings share. It returns the line
 // (App unset) and the record's length.

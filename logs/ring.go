@@ -64,3 +64,25 @@ func (r *ring) collect(q Query) (out []Line, complete bool) {
 	}
 	return out, complete
 }
+
+// appendFrom appends to dst the held lines numbered from on that match f,
+// oldest first, up to max lines, and returns it with the sequence number
+// after the last line it looked at. from must be held: at least oldest()
+// and at most the newest line's number.
+func (r *ring) appendFrom(dst []Line, from uint64, f Filter, max int) ([]Line, uint64) {
+	size := len(r.lines)
+	start := 0
+	if size == r.limit {
+		start = r.next
+	}
+	i := int(from - r.oldest())
+	next := from
+	for ; i < size && len(dst) < max; i++ {
+		l := r.lines[(start+i)%size]
+		next = l.Seq + 1
+		if f.Match(l) {
+			dst = append(dst, l)
+		}
+	}
+	return dst, next
+}

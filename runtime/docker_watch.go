@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,26 +194,16 @@ func isRemovalInProgress(err error) bool {
 // ends.
 func (d *Docker) readOutput(r io.Reader, inst Instance) {
 	name := inst.Name()
-	emit := func(line []byte) {
+	emit := func(lines [][]byte) {
 		if d.cfg.Logs != nil {
-			d.cfg.Logs.Line(inst.App, name, inst.Release, slices.Clone(line))
+			d.cfg.Logs.Lines(inst.App, name, inst.Release, lines)
 		}
 	}
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	var wg sync.WaitGroup
-	for _, pr := range []*io.PipeReader{outR, errR} {
-		wg.Go(func() {
-			// A split error is a read error of the pipe, which carries
-			// the stream's error: reported below.
-			_ = splitLines(pr, MaxLineLength, emit)
-			_, _ = io.Copy(io.Discard, pr)
-		})
-	}
-	_, err := stdcopy.StdCopy(outW, errW, r)
-	outW.Close()
-	errW.Close()
-	wg.Wait()
+	stdout := newSplitter(MaxLineLength, emit)
+	stderr := newSplitter(MaxLineLength, emit)
+	_, err := stdcopy.StdCopy(stdout, stderr, r)
+	stdout.Close()
+	stderr.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 		d.log.Warn("reading instance output", "app", inst.App, "instance", name, "err", err)
 	}

@@ -175,9 +175,9 @@ func (e *Exec) start(s Spec, home string, port int, inst Instance) (*proc, error
 // readLines hands every line of r to the configured sink.
 func (e *Exec) readLines(r *os.File, inst Instance) {
 	name := inst.Name()
-	err := splitLines(r, MaxLineLength, func(line []byte) {
+	err := splitLines(r, MaxLineLength, func(lines [][]byte) {
 		if e.cfg.Logs != nil {
-			e.cfg.Logs.Line(inst.App, name, inst.Release, slices.Clone(line))
+			e.cfg.Logs.Lines(inst.App, name, inst.Release, lines)
 		}
 	})
 	if err != nil && !errors.Is(err, os.ErrClosed) {

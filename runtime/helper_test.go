@@ -58,11 +58,13 @@ type sink struct {
 
 func newSink() *sink { return &sink{lines: map[string][]string{}} }
 
-func (s *sink) Line(app, instance string, release int, line []byte) {
+func (s *sink) Lines(app, instance string, release int, lines [][]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := app + "/" + instance
-	s.lines[k] = append(s.lines[k], string(line))
+	for _, l := range lines {
+		s.lines[k] = append(s.lines[k], string(l))
+	}
 }
 
 func (s *sink) get(app, instance string) []string {

@@ -11,58 +11,104 @@ import (
 // is dropped.
 const MaxLineLength = 10000
 
-// splitLines reads r until EOF or a read error and calls emit once per
-// line, without the trailing newline. A line longer than max bytes is cut
-// into pieces of at most max bytes, never inside a UTF-8 sequence when a
-// shorter cut avoids it. A final line without a newline is emitted too.
-// emit's argument is only valid during the call.
-func splitLines(r io.Reader, max int, emit func([]byte)) error {
-	buf := make([]byte, 0, max+1)
-	chunk := make([]byte, 32*1024)
+// splitBuffer is the size of a splitter's buffer: many lines per read, so
+// that a sink receives them in batches.
+const splitBuffer = 64 << 10
+
+// splitter cuts a byte stream into lines and hands them to emit in
+// batches: every complete line of what one Write (or read) added. A line
+// longer than max bytes is cut into pieces of at most max bytes, never
+// inside a UTF-8 sequence when a shorter cut avoids it. emit's argument
+// and the lines in it are only valid during the call.
+type splitter struct {
+	max   int
+	buf   []byte // an unfinished line (at most max bytes), then new bytes
+	lines [][]byte
+	emit  func([][]byte)
+}
+
+// newSplitter returns a splitter for lines of at most limit bytes.
+func newSplitter(limit int, emit func([][]byte)) *splitter {
+	return &splitter{
+		max:  limit,
+		buf:  make([]byte, 0, max(splitBuffer, 2*(limit+1))),
+		emit: emit,
+	}
+}
+
+// Write adds p to the stream and emits the lines it completes.
+func (s *splitter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(s.buf[len(s.buf):cap(s.buf)], p)
+		s.buf = s.buf[:len(s.buf)+k]
+		p = p[k:]
+		s.scan(false)
+	}
+	return n, nil
+}
+
+// readFrom reads r into the buffer until EOF or a read error, emitting
+// lines as they complete; the final unfinished line is emitted at the
+// end. It returns the read error, nil at EOF.
+func (s *splitter) readFrom(r io.Reader) error {
 	for {
-		n, err := r.Read(chunk)
-		data := chunk[:n]
-		for len(data) > 0 {
-			// Fill the buffer up to max+1 bytes: enough to decide whether
-			// the pending line fits.
-			room := max + 1 - len(buf)
-			take := min(room, len(data))
-			buf = append(buf, data[:take]...)
-			data = data[take:]
-			buf = emitComplete(buf, max, emit)
-		}
+		k, err := r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+k]
 		if err != nil {
-			if len(buf) > 0 {
-				emit(buf)
-			}
+			s.scan(true)
 			if err == io.EOF {
 				return nil
 			}
 			return err
 		}
+		s.scan(false)
 	}
 }
 
-// emitComplete emits every complete line of buf and every full piece of an
-// overlong line, and returns what remains (at most max bytes, no newline).
-func emitComplete(buf []byte, max int, emit func([]byte)) []byte {
+// Close emits the unfinished line, if any.
+func (s *splitter) Close() error {
+	s.scan(true)
+	return nil
+}
+
+// scan emits every complete line in the buffer and every full piece of an
+// overlong one, and the unfinished rest too when final is set. What
+// remains (at most max bytes, no newline) moves to the buffer's start.
+func (s *splitter) scan(final bool) {
+	s.lines = s.lines[:0]
 	start := 0
 	for {
-		rest := buf[start:]
+		rest := s.buf[start:]
 		i := bytes.IndexByte(rest, '\n')
-		switch {
-		case i >= 0 && i <= max:
-			emit(rest[:i])
+		if i >= 0 && i <= s.max {
+			s.lines = append(s.lines, rest[:i])
 			start += i + 1
-		case len(rest) > max:
-			cut := utf8Cut(rest, max)
-			emit(rest[:cut])
-			start += cut
-		default:
-			n := copy(buf, rest)
-			return buf[:n]
+			continue
 		}
+		if len(rest) > s.max {
+			cut := utf8Cut(rest, s.max)
+			s.lines = append(s.lines, rest[:cut])
+			start += cut
+			continue
+		}
+		if final && len(rest) > 0 {
+			s.lines = append(s.lines, rest)
+			start += len(rest)
+		}
+		break
 	}
+	if len(s.lines) > 0 {
+		s.emit(s.lines)
+	}
+	s.buf = s.buf[:copy(s.buf, s.buf[start:])]
+}
+
+// splitLines reads r until EOF or a read error and hands its lines to
+// emit in batches, as a splitter does. A final line without a newline is
+// emitted too.
+func splitLines(r io.Reader, max int, emit func([][]byte)) error {
+	return newSplitter(max, emit).readFrom(r)
 }
 
 // utf8Cut returns where to cut b (longer than max) so that the first

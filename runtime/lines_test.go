@@ -12,7 +12,11 @@ import (
 func collect(t *testing.T, r io.Reader, max int) []string {
 	t.Helper()
 	var got []string
-	if err := splitLines(r, max, func(b []byte) { got = append(got, string(b)) }); err != nil {
+	if err := splitLines(r, max, func(lines [][]byte) {
+		for _, b := range lines {
+			got = append(got, string(b))
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return got
@@ -50,7 +54,11 @@ func TestSplitLines(t *testing.T) {
 func TestSplitLinesReadError(t *testing.T) {
 	r := io.MultiReader(strings.NewReader("a\npartial"), iotest.ErrReader(io.ErrUnexpectedEOF))
 	var got []string
-	err := splitLines(r, 100, func(b []byte) { got = append(got, string(b)) })
+	err := splitLines(r, 100, func(lines [][]byte) {
+		for _, b := range lines {
+			got = append(got, string(b))
+		}
+	})
 	if err != io.ErrUnexpectedEOF || strings.Join(got, "|") != "a|partial" {
 		t.Errorf("got %q, %v", got, err)
 	}
@@ -65,8 +73,10 @@ func FuzzSplitLines(f *testing.F) {
 			max = 4 + (max&0xff)%61
 		}
 		var got [][]byte
-		err := splitLines(iotest.HalfReader(bytes.NewReader(in)), max, func(b []byte) {
-			got = append(got, bytes.Clone(b))
+		err := splitLines(iotest.HalfReader(bytes.NewReader(in)), max, func(lines [][]byte) {
+			for _, b := range lines {
+				got = append(got, bytes.Clone(b))
+			}
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -93,5 +103,59 @@ func FuzzSplitLines(f *testing.F) {
 		if n := bytes.Count(in, []byte("\n")); len(got) < n {
 			t.Fatalf("%d lines for %d newlines", len(got), n)
 		}
+		// Written in pieces of any size, the same lines come out.
+		var written [][]byte
+		s := newSplitter(max, func(lines [][]byte) {
+			for _, b := range lines {
+				written = append(written, bytes.Clone(b))
+			}
+		})
+		for rest, k := in, 1; len(rest) > 0; k = k*3%17 + 1 {
+			k = min(k, len(rest))
+			s.Write(rest[:k])
+			rest = rest[k:]
+		}
+		s.Close()
+		if len(written) != len(got) {
+			t.Fatalf("written in pieces: %d lines, read: %d", len(written), len(got))
+		}
+		for i := range got {
+			if !bytes.Equal(written[i], got[i]) {
+				t.Fatalf("line %d written in pieces %q, read %q", i, written[i], got[i])
+			}
+		}
 	})
+}
+
+func TestSplitterBatchesTheLinesOfOneRead(t *testing.T) {
+	in := strings.Repeat("0123456789\n", 1000)
+	var batches, lines int
+	err := splitLines(strings.NewReader(in), MaxLineLength, func(b [][]byte) {
+		batches++
+		lines += len(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines != 1000 || batches != 1 {
+		t.Fatalf("%d lines in %d batches, want 1000 in 1", lines, batches)
+	}
+}
+
+func TestSplitterKeepsAnUnfinishedLineAcrossWrites(t *testing.T) {
+	var got []string
+	s := newSplitter(MaxLineLength, func(b [][]byte) {
+		for _, l := range b {
+			got = append(got, string(l))
+		}
+	})
+	s.Write([]byte("a\nhal"))
+	s.Write([]byte("f\nend"))
+	if strings.Join(got, "|") != "a|half" {
+		t.Fatalf("before Close: %q", got)
+	}
+	s.Close()
+	if strings.Join(got, "|") != "a|half|end" {
+		t.Fatalf("after Close: %q", got)
+	}
 }

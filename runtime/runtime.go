@@ -70,10 +70,12 @@ type Exit struct {
 	At      time.Time
 }
 
-// LineSink receives every line an instance writes to stdout or stderr,
-// without its trailing newline.
+// LineSink receives the lines instances write to stdout and stderr,
+// without their trailing newlines, in batches: the lines of one batch
+// come from one instance, in the order it wrote them. Neither the slice
+// nor the lines may be kept after the call returns.
 type LineSink interface {
-	Line(app, instance string, release int, line []byte)
+	Lines(app, instance string, release int, lines [][]byte)
 }
 
 // WindowSize is a terminal size.
