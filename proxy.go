@@ -27,8 +27,10 @@ type ProxySettings struct {
 type Cert struct {
 	Hosts    []string  // names the certificate covers
 	Issuer   string    // issuer's common name (or organisation)
-	NotAfter time.Time // expiry
+	NotAfter time.Time // expiry; zero when not issued yet
 	// Source is "acme" (obtained automatically), "local" (paasd's own CA,
-	// for hosts under localhost) or "user" (certs:add).
+	// for hosts under localhost), "user" (certs:add), "none" (ACME is off
+	// and no certificate covers the host) or "unused" (a certs:add
+	// certificate that serves none of the app's hosts now).
 	Source string
 }

@@ -2,6 +2,7 @@ package certs
 
 import (
 	"context"
+	"crypto/x509"
 	"slices"
 	"strings"
 	"testing"
@@ -87,10 +88,12 @@ func TestACMERestartReusesStoredCertificate(t *testing.T) {
 		Allowed: r.allowed, AppFor: r.appFor, HostsOf: r.hostsOf, disableARI: true,
 	}
 	first := serve(t, cfg, httpLn, httpsLn)
+	requireListed(t, first.m, "blog", nil)
 	leaf1, err := handshake(first.httpsAddr, "blog.example.com", a.issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	requireListed(t, first.m, "blog", leaf1)
 	first.stop()
 	st.Close()
 
@@ -98,6 +101,8 @@ func TestACMERestartReusesStoredCertificate(t *testing.T) {
 	t.Cleanup(func() { cfg.Store.Close() })
 	httpLn, httpsLn = first.relisten(t)
 	second := serve(t, cfg, httpLn, httpsLn)
+	// Read from the store before any handshake: listing orders nothing.
+	requireListed(t, second.m, "blog", leaf1)
 	leaf2, err := handshake(second.httpsAddr, "blog.example.com", a.issuer)
 	if err != nil {
 		t.Fatal(err)
@@ -146,5 +151,22 @@ func TestACMERenewal(t *testing.T) {
 	}
 	if n := a.orders.Load(); n < 2 {
 		t.Errorf("%d orders, want a second one for the renewal", n)
+	}
+}
+
+// requireListed checks that m lists app's one host as an ACME certificate:
+// leaf's, or none yet when leaf is nil.
+func requireListed(t *testing.T, m *Manager, app string, leaf *x509.Certificate) {
+	t.Helper()
+	list, err := m.List(context.Background(), app)
+	if err != nil || len(list) != 1 || list[0].Source != SourceACME {
+		t.Fatalf("List = %+v, %v; want one ACME row", list, err)
+	}
+	got := list[0]
+	switch {
+	case leaf == nil && (!got.NotAfter.IsZero() || got.Issuer != ""):
+		t.Errorf("listed %+v before any certificate was obtained", got)
+	case leaf != nil && (!got.NotAfter.Equal(leaf.NotAfter) || got.Issuer != leaf.Issuer.CommonName):
+		t.Errorf("listed %+v, want the stored certificate (issuer %q, expiry %s)", got, leaf.Issuer.CommonName, leaf.NotAfter)
 	}
 }

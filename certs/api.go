@@ -2,92 +2,16 @@ package certs
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/caddyserver/certmagic"
-
 	"paas"
-)
-
-// Certificate sources, as paas.Cert.Source.
-const (
-	SourceACME  = "acme"
-	SourceLocal = "local"
-	SourceUser  = "user"
 )
 
 // maxPEM bounds a certificate chain and key a user brings.
 const maxPEM = 64 << 10
-
-// List describes the certificates serving app's hosts: the user's, local
-// CA leaves for hosts under localhost and the ACME certificates obtained
-// so far. A host with no certificate yet is left out.
-func (m *Manager) List(ctx context.Context, app string) ([]paas.Cert, error) {
-	var out []paas.Cert
-	covered := map[string]bool{}
-	for _, c := range m.users.of(app) {
-		out = append(out, describe(c.cert.Leaf, c.names, SourceUser))
-		for _, n := range c.names {
-			covered[n] = true
-		}
-	}
-	for _, host := range m.cfg.HostsOf(app) {
-		if uc := m.users.find(host); covered[host] || (uc != nil && uc.app == app) {
-			continue
-		}
-		switch {
-		case isLocalHost(host):
-			if strings.HasPrefix(host, "*.") {
-				continue
-			}
-			leaf, err := m.local.leaf(host)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, describe(leaf.Leaf, []string{host}, SourceLocal))
-		case m.magic != nil:
-			leaf, err := m.acmeLeaf(ctx, host)
-			if err != nil {
-				return nil, err
-			}
-			if leaf != nil {
-				out = append(out, describe(leaf, []string{host}, SourceACME))
-			}
-		}
-	}
-	return out, nil
-}
-
-// acmeLeaf returns the stored ACME certificate for host, nil when none
-// has been obtained.
-func (m *Manager) acmeLeaf(ctx context.Context, host string) (*x509.Certificate, error) {
-	key := certmagic.StorageKeys.SiteCert(m.issuer.IssuerKey(), host)
-	data, err := m.magic.Storage.Load(ctx, key)
-	if err != nil {
-		if m.magic.Storage.Exists(ctx, key) {
-			return nil, err
-		}
-		return nil, nil
-	}
-	b, _ := pem.Decode(data)
-	if b == nil {
-		return nil, fmt.Errorf("stored certificate for %s is not PEM", host)
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
-func describe(leaf *x509.Certificate, hosts []string, source string) paas.Cert {
-	issuer := leaf.Issuer.CommonName
-	if issuer == "" && len(leaf.Issuer.Organization) > 0 {
-		issuer = leaf.Issuer.Organization[0]
-	}
-	return paas.Cert{Hosts: slices.Clone(hosts), Issuer: issuer, NotAfter: leaf.NotAfter.UTC(), Source: source}
-}
 
 // Add stores a certificate the user brings for app: certPEM is the chain
 // (leaf first), keyPEM its private key. Every name of the leaf must be one
@@ -172,5 +96,19 @@ func (m *Manager) Remove(ctx context.Context, app, host string) error {
 		return fmt.Errorf("removing the certificate of %s: %w", app, err)
 	}
 	m.log.Info("user certificate removed", "app", app, "hosts", c.names)
+	return nil
+}
+
+// RemoveApp deletes every certificate the user brought for app, when the
+// app is destroyed. Certificates obtained automatically are left: they
+// belong to hosts, not apps, and expire on their own.
+func (m *Manager) RemoveApp(app string) error {
+	n, err := m.users.removeApp(app)
+	if err != nil {
+		return fmt.Errorf("removing the certificates of %s: %w", app, err)
+	}
+	if n > 0 {
+		m.log.Info("user certificates removed with their app", "app", app, "count", n)
+	}
 	return nil
 }

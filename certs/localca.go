@@ -146,6 +146,17 @@ func (ca *localCA) rootPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.rootDER})
 }
 
+// peek returns the leaf made for host earlier, nil when there is none
+// or it has expired; it makes none.
+func (ca *localCA) peek(host string) *x509.Certificate {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if c := ca.leaves[host]; c != nil && ca.now().Before(c.Leaf.NotAfter) {
+		return c.Leaf
+	}
+	return nil
+}
+
 // leaf returns a certificate for host, made now or earlier.
 func (ca *localCA) leaf(host string) (*tls.Certificate, error) {
 	ca.mu.Lock()

@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
 
+	"paas/internal/tlstest"
 	"paas/store"
 )
 
@@ -219,22 +219,11 @@ func handshake(addr, name string, roots *x509.CertPool) (*x509.Certificate, erro
 // get fetches https://name/ through addr over HTTP/2.
 func get(t *testing.T, addr, name string, roots *x509.CertPool) string {
 	t.Helper()
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: roots},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	resp, err := c.Get("https://" + name + "/")
+	_, body, err := tlstest.Get(addr, "https://"+name+"/", roots, 60*time.Second)
 	if err != nil {
 		t.Fatalf("GET https://%s/: %v", name, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return body
 }
 
 func dbPath(t *testing.T) string { return filepath.Join(t.TempDir(), "paas.db") }

@@ -155,6 +155,24 @@ func (u *userCerts) remove(c *userCert) error {
 	return u.reload()
 }
 
+// removeApp deletes every certificate of app and reports how many
+// there were.
+func (u *userCerts) removeApp(app string) (int, error) {
+	if app == "" || strings.Contains(app, "/") {
+		return 0, fmt.Errorf("bad app name %q", app)
+	}
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	keys, err := u.st.CertKeys(userPrefix + app + "/")
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	if err := u.st.DeleteCertBlobs(userPrefix + app); err != nil {
+		return 0, err
+	}
+	return len(keys), u.reload()
+}
+
 // parseUserCert reads a PEM chain (leaf first) and its key.
 func parseUserCert(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 	c, err := tls.X509KeyPair(certPEM, keyPEM)

@@ -9,109 +9,25 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/syslogtest"
 )
 
 // message is one parsed RFC 5424 message.
-type message struct {
-	Pri      int
-	Time     time.Time
-	Hostname string
-	AppName  string
-	ProcID   string
-	MsgID    string
-	Text     string
-}
+type message = syslogtest.Message
 
-// readFrame reads one octet-counted frame (RFC 6587 3.4.1) from r and
-// parses it strictly; io.EOF only at a frame boundary.
-func readFrame(r *bufio.Reader) (message, error) {
-	var n int
-	for i := 0; ; i++ {
-		c, err := r.ReadByte()
-		if err != nil {
-			if i == 0 && err == io.EOF {
-				return message{}, io.EOF
-			}
-			return message{}, fmt.Errorf("reading the length: %w", err)
-		}
-		if c == ' ' && i > 0 {
-			break
-		}
-		if c < '0' || c > '9' || (i == 0 && c == '0') || i > 7 {
-			return message{}, fmt.Errorf("bad octet count byte %q", c)
-		}
-		n = n*10 + int(c-'0')
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return message{}, fmt.Errorf("reading %d octets: %w", n, err)
-	}
-	return parseMessage(string(buf))
-}
+// readFrame reads one octet-counted frame and parses it strictly.
+func readFrame(r *bufio.Reader) (message, error) { return syslogtest.ReadFrame(r) }
 
-// parseMessage parses RFC 5424's SYSLOG-MSG as this package writes it:
-// microsecond UTC timestamps, no structured data.
-func parseMessage(s string) (message, error) {
-	var m message
-	rest, ok := strings.CutPrefix(s, "<")
-	if !ok {
-		return m, fmt.Errorf("no PRI in %q", s)
-	}
-	pri, rest, ok := strings.Cut(rest, ">")
-	if !ok || len(pri) == 0 || len(pri) > 3 || (len(pri) > 1 && pri[0] == '0') {
-		return m, fmt.Errorf("bad PRI in %q", s)
-	}
-	p, err := strconv.Atoi(pri)
-	if err != nil || p > 191 {
-		return m, fmt.Errorf("bad PRI %q", pri)
-	}
-	m.Pri = p
-	rest, ok = strings.CutPrefix(rest, "1 ")
-	if !ok {
-		return m, fmt.Errorf("bad VERSION in %q", s)
-	}
-	fields := make([]string, 6)
-	for i := range fields {
-		var f string
-		f, rest, ok = strings.Cut(rest, " ")
-		if !ok && i < 5 {
-			return m, fmt.Errorf("header ends early in %q", s)
-		}
-		fields[i] = f
-	}
-	limits := []int{32, 255, 48, 128, 32}
-	for i, f := range fields[:5] {
-		if f == "" || len(f) > limits[i] {
-			return m, fmt.Errorf("header field %d is %q", i, f)
-		}
-		for _, c := range []byte(f) {
-			if c < 33 || c > 126 {
-				return m, fmt.Errorf("header field %d has byte %q", i, c)
-			}
-		}
-	}
-	if len(fields[0]) != len("2006-01-02T15:04:05.000000Z") {
-		return m, fmt.Errorf("timestamp %q is not microseconds in UTC", fields[0])
-	}
-	if m.Time, err = time.Parse(time.RFC3339Nano, fields[0]); err != nil || !strings.HasSuffix(fields[0], "Z") {
-		return m, fmt.Errorf("timestamp %q: %v", fields[0], err)
-	}
-	m.Hostname, m.AppName, m.ProcID, m.MsgID = fields[1], fields[2], fields[3], fields[4]
-	if fields[5] != "-" {
-		return m, fmt.Errorf("structured data %q", fields[5])
-	}
-	m.Text = rest
-	return m, nil
-}
+// parseMessage parses one RFC 5424 SYSLOG-MSG strictly.
+func parseMessage(s string) (message, error) { return syslogtest.Parse(s) }
 
 // receiver is a syslog receiver on loopback that records what it parses;
 // a malformed frame fails the test.

@@ -2,28 +2,20 @@ package e2e
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
-	"io"
 	"net"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"paas/internal/syncbuf"
+	"paas/internal/syslogtest"
 )
 
-// syslogFrame matches one RFC 5424 message as paasd writes it:
-// <PRI>1 TIMESTAMP(µs, UTC) HOSTNAME APP-NAME PROCID MSGID - MSG.
-var syslogFrame = regexp.MustCompile(`^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z) ([!-~]{1,255}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) - (.*)$`)
-
 // syslogMsg is one message a drain receiver parsed.
-type syslogMsg struct {
-	host, app, proc, msgID, text string
-	raw                          string
-}
+type syslogMsg = syslogtest.Message
 
 // syslogReceiver is a loopback syslog receiver (TCP, octet-counted
 // framing) that parses every frame strictly.
@@ -78,37 +70,16 @@ func (r *syslogReceiver) serve(c net.Conn) {
 	}()
 	br := bufio.NewReader(c)
 	for {
-		head, err := br.ReadString(' ')
+		m, err := syslogtest.ReadFrame(br)
 		if err != nil {
-			if head != "" {
-				r.fail("a frame ends in its length %q: %v", head, err)
+			if errors.Is(err, syslogtest.ErrMalformed) {
+				r.fail("%v", err)
 			}
 			return
 		}
-		n, err := strconv.Atoi(strings.TrimSuffix(head, " "))
-		if err != nil || n <= 0 || head[0] == '0' {
-			r.fail("bad octet count %q", head)
-			return
-		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			r.fail("a frame of %d octets ends early: %v", n, err)
-			return
-		}
-		m := syslogFrame.FindStringSubmatch(string(buf))
-		if m == nil {
-			r.fail("malformed RFC 5424 message %q", buf)
-			return
-		}
-		if pri, _ := strconv.Atoi(m[1]); pri > 191 {
-			r.fail("PRI %d", pri)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, m[2]); err != nil {
-			r.fail("timestamp %q: %v", m[2], err)
-		}
 		r.mu.Lock()
-		r.raw.Write(buf)
-		r.msgs = append(r.msgs, syslogMsg{host: m[3], app: m[4], proc: m[5], msgID: m[6], text: m[7], raw: string(buf)})
+		r.raw.WriteString(m.Raw)
+		r.msgs = append(r.msgs, m)
 		r.mu.Unlock()
 	}
 }
@@ -174,7 +145,7 @@ func (r *syslogReceiver) conns() int {
 
 func served(path string) func(syslogMsg) bool {
 	return func(m syslogMsg) bool {
-		return m.app == "hello" && strings.HasPrefix(m.proc, "web.") && m.msgID == "app" && strings.HasPrefix(m.text, "served "+path+" ")
+		return m.AppName == "hello" && strings.HasPrefix(m.ProcID, "web.") && m.MsgID == "app" && strings.HasPrefix(m.Text, "served "+path+" ")
 	}
 }
 
@@ -217,11 +188,11 @@ func TestDrains(t *testing.T) {
 	t.Run("delivery", func(t *testing.T) {
 		s.mustGet("hello", "/drained-1", "hello one")
 		m := a.waitFor("app line", served("/drained-1"))
-		if m.host != token {
-			t.Fatalf("HOSTNAME %q, want the drain token %q", m.host, token)
+		if m.Hostname != token {
+			t.Fatalf("HOSTNAME %q, want the drain token %q", m.Hostname, token)
 		}
 		a.waitFor("router line", func(m syslogMsg) bool {
-			return m.app == "hello" && m.proc == "router" && m.msgID == "paas" && strings.Contains(m.text, "/drained-1")
+			return m.AppName == "hello" && m.ProcID == "router" && m.MsgID == "paas" && strings.Contains(m.Text, "/drained-1")
 		})
 	})
 
@@ -230,7 +201,7 @@ func TestDrains(t *testing.T) {
 		requireOK(t, "config:set", s.ssh("config:set hello DRAIN_CANARY="+canary))
 		s.mustGet("hello", "/after-config", "hello one")
 		a.waitFor("a line of the new release", served("/after-config"))
-		a.waitFor("a platform line", func(m syslogMsg) bool { return m.msgID == "paas" && m.proc != "router" })
+		a.waitFor("a platform line", func(m syslogMsg) bool { return m.MsgID == "paas" && m.ProcID != "router" })
 		a.mu.Lock()
 		payload := a.raw.String()
 		a.mu.Unlock()

@@ -2,25 +2,20 @@ package e2e
 
 import (
 	"bufio"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"paas/internal/tlstest"
 )
 
 // echoApp answers with the forwarding headers it was given.
@@ -63,6 +58,7 @@ func TestHTTPS(t *testing.T) {
 	}
 
 	t.Run("local CA", func(t *testing.T) {
+		requireCertRow(t, s.paas(dir, "", "certs"), "echo.localhost", "local", "paas local CA", "issued on first HTTPS request")
 		resp, body := httpsGet(t, addr, "echo.localhost", localRoots)
 		if resp.ProtoMajor != 2 {
 			t.Errorf("served over %s, want HTTP/2", resp.Proto)
@@ -70,11 +66,7 @@ func TestHTTPS(t *testing.T) {
 		if !strings.Contains(body, "echo from web.1 proto=https host=echo.localhost") {
 			t.Errorf("body %q", body)
 		}
-		r := s.paas(dir, "", "certs")
-		requireOK(t, "certs", r)
-		if !strings.Contains(r.stdout, "echo.localhost") || !strings.Contains(r.stdout, "paas local CA") || !strings.Contains(r.stdout, "local") {
-			t.Errorf("certs:\n%s", r.stdout)
-		}
+		requireCertRow(t, s.paas(dir, "", "certs"), "echo.localhost", "local", "paas local CA", time.Now().Add(7*24*time.Hour))
 	})
 
 	certDir := t.TempDir()
@@ -85,6 +77,8 @@ func TestHTTPS(t *testing.T) {
 		requireFail(t, "certs:add before the domain is added",
 			s.paas(dir, "", "certs:add", filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")), "not a host of echo")
 		requireOK(t, "domains:add", s.paas(dir, "", "domains:add", "www.echo-shop.test"))
+		// ACME is off: nothing serves the new domain until certs:add.
+		requireCertRow(t, s.paas(dir, "", "certs"), "www.echo-shop.test", "none", "-", "-")
 		r := s.paas(dir, "", "certs:add", filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem"))
 		requireOK(t, "certs:add", r)
 		if !strings.Contains(r.stdout, "www.echo-shop.test") {
@@ -94,11 +88,7 @@ func TestHTTPS(t *testing.T) {
 		if !strings.Contains(body, "proto=https host=www.echo-shop.test") {
 			t.Errorf("body %q", body)
 		}
-		r = s.paas(dir, "", "certs")
-		requireOK(t, "certs", r)
-		if !strings.Contains(r.stdout, "www.echo-shop.test") || !strings.Contains(r.stdout, "user") {
-			t.Errorf("certs:\n%s", r.stdout)
-		}
+		requireCertRow(t, s.paas(dir, "", "certs"), "www.echo-shop.test", "user", "e2e self-signed", userCert.NotAfter)
 	})
 
 	t.Run("unknown server name", func(t *testing.T) {
@@ -129,6 +119,47 @@ func TestHTTPS(t *testing.T) {
 		t.Fatalf("local-ca.pem changed across a restart (%v)", err)
 	}
 	requireLocalAndUser(t, s3.httpsAddr(), localRoots, userRoots)
+
+	// The user's certificate goes with its app: an app made again under
+	// the same name, with the same domain, does not get it back.
+	requireOK(t, "apps:destroy", s3.ssh("apps:destroy echo --confirm echo"))
+	requireOK(t, "apps:create", s3.ssh("apps:create echo"))
+	requireOK(t, "domains:add", s3.ssh("domains:add echo www.echo-shop.test"))
+	requireCertRow(t, s3.ssh("certs echo"), "www.echo-shop.test", "none", "-", "-")
+	if conn, err := tls.Dial("tcp", s3.httpsAddr(), &tls.Config{ServerName: "www.echo-shop.test", RootCAs: userRoots}); err == nil {
+		conn.Close()
+		t.Error("the destroyed app's certificate still serves www.echo-shop.test")
+	}
+}
+
+// columnGap separates the columns of a paas listing.
+var columnGap = regexp.MustCompile(`\s{2,}`)
+
+// requireCertRow checks that a certs listing has host's row with the
+// source, issuer and expiry (or note) given; an expiry given as a time is
+// checked to within a minute.
+func requireCertRow(t *testing.T, r result, host, source, issuer string, expires any) {
+	t.Helper()
+	requireOK(t, "certs", r)
+	for _, line := range strings.Split(r.stdout, "\n") {
+		f := columnGap.Split(strings.TrimSpace(line), -1)
+		if f[0] != host {
+			continue
+		}
+		ok := len(f) == 4 && f[1] == source && f[2] == issuer
+		switch want := expires.(type) {
+		case string:
+			ok = ok && f[3] == want
+		case time.Time:
+			got, err := time.Parse("2006-01-02 15:04:05 UTC", f[3])
+			ok = ok && err == nil && got.Sub(want).Abs() < time.Minute
+		}
+		if !ok {
+			t.Errorf("certs row %q, want %s %s %s %v", f, host, source, issuer, expires)
+		}
+		return
+	}
+	t.Errorf("certs lists no %s:\n%s", host, r.stdout)
 }
 
 func requireLocalAndUser(t *testing.T, addr string, localRoots, userRoots *x509.CertPool) {
@@ -180,29 +211,19 @@ func (s *server) newAppRepo(app string, files map[string]string) string {
 // while the app is still starting (502/503).
 func httpsGet(t *testing.T, addr, name string, roots *x509.CertPool) (*http.Response, string) {
 	t.Helper()
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: roots},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	_, port, _ := net.SplitHostPort(addr)
+	url := "https://" + name + ":" + port + "/"
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := client.Get("https://" + name + ":" + port + "/")
+		resp, body, err := tlstest.Get(addr, url, roots, 10*time.Second)
 		if err != nil {
-			t.Fatalf("GET https://%s/: %v", name, err)
+			t.Fatalf("GET %s: %v", url, err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode == 200 {
-			return resp, string(body)
+			return resp, body
 		}
 		if (resp.StatusCode != 502 && resp.StatusCode != 503) || time.Now().After(deadline) {
-			t.Fatalf("GET https://%s/: %d %q", name, resp.StatusCode, body)
+			t.Fatalf("GET %s: %d %q", url, resp.StatusCode, body)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -211,32 +232,11 @@ func httpsGet(t *testing.T, addr, name string, roots *x509.CertPool) (*http.Resp
 // writeSelfSigned writes cert.pem and key.pem for host into dir.
 func writeSelfSigned(t *testing.T, dir, host string) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "e2e self-signed"},
-		DNSNames:     []string{host},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600)
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
+	certPEM, keyPEM, c := tlstest.SelfSigned(t, "e2e self-signed", []string{host}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	for name, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }

@@ -14,6 +14,8 @@ import (
 // maxCertInput bounds what certs:add reads from stdin: a chain and a key.
 const maxCertInput = 256 << 10
 
+// cmdCerts lists the app's hosts and how each is served over HTTPS: the
+// certificate's source, issuer and expiry, or when one will be issued.
 func cmdCerts(s *Server, r *request, app string, args []string) error {
 	if len(args) != 0 {
 		return usageError(lookupCommand("certs"))
@@ -23,15 +25,43 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	if len(certs) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no certificates yet\n", app)
+		fmt.Fprintf(r.stdout, "%s has no hosts to serve over HTTPS: add one with domains:add\n", app)
 		return nil
 	}
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "HOSTS\tISSUER\tEXPIRES\tSOURCE")
+	fmt.Fprintln(w, "HOST\tSOURCE\tISSUER\tEXPIRES")
+	unserved := false
 	for _, c := range certs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", strings.Join(c.Hosts, ","), orDash(c.Issuer), formatTime(c.NotAfter), c.Source)
+		source, expires := certSource(c)
+		unserved = unserved || c.Source == "none"
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", strings.Join(c.Hosts, ","), source, orDash(c.Issuer), expires)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if unserved {
+		fmt.Fprintln(r.stdout, "Hosts with source none get no certificate automatically (ACME is off): bring one with certs:add.")
+	}
+	return nil
+}
+
+// certSource renders how a listed certificate is served: its source as
+// shown, and its expiry or when it will be issued. A Cert with a zero
+// NotAfter has not been issued yet; "none" is a host nothing serves, and
+// "unused" a certificate of the user's that serves none of the app's
+// hosts.
+func certSource(c paas.Cert) (source, expires string) {
+	switch {
+	case c.Source == "none":
+		return c.Source, "-"
+	case c.Source == "unused":
+		return "user (unused)", formatTime(c.NotAfter)
+	case !c.NotAfter.IsZero():
+		return c.Source, formatTime(c.NotAfter)
+	case len(c.Hosts) == 1 && strings.HasPrefix(c.Hosts[0], "*."):
+		return c.Source, "issued per name on its first HTTPS request"
+	}
+	return c.Source, "issued on first HTTPS request"
 }
 
 func cmdCertsAdd(s *Server, r *request, app string, args []string) error {

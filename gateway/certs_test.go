@@ -5,6 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"paas"
 )
 
 const (
@@ -21,7 +24,7 @@ func runIn(s *Server, stdin string, args ...string) result {
 
 func TestCertsCommands(t *testing.T) {
 	s, f := newTestServer(t)
-	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "web-app has no certificates yet\n" {
+	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "web-app has no hosts to serve over HTTPS: add one with domains:add\n" {
 		t.Errorf("certs (none): %+v", r)
 	}
 	// Key first, then the chain, with text around: the chain keeps its
@@ -35,7 +38,7 @@ func TestCertsCommands(t *testing.T) {
 	if len(got) != 1 || string(got[0][0]) != testCertPEM+testCAPEM || string(got[0][1]) != testKeyPEM {
 		t.Errorf("platform got %q", got)
 	}
-	want := "HOSTS            ISSUER   EXPIRES                  SOURCE\nwww.example.com  Test CA  2027-01-02 03:04:05 UTC  user\n"
+	want := "HOST             SOURCE  ISSUER   EXPIRES\nwww.example.com  user    Test CA  2027-01-02 03:04:05 UTC\n"
 	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
 		t.Errorf("certs: %+v, want\n%s", r, want)
 	}
@@ -44,6 +47,48 @@ func TestCertsCommands(t *testing.T) {
 	}
 	if rm := f.certState().removed; len(rm) != 1 || rm[0] != "web-app www.example.com" {
 		t.Errorf("removed %q", rm)
+	}
+}
+
+// TestCertsListing shows one row per host: issued certificates with their
+// expiry, those to come with when, hosts nothing serves with a note, and
+// unused user certificates.
+func TestCertsListing(t *testing.T) {
+	s, f := newTestServer(t)
+	exp := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	f.mu.Lock()
+	f.certState().listed["web-app"] = []paas.Cert{
+		{Hosts: []string{"web-app.localhost"}, Issuer: "paas local CA", NotAfter: exp, Source: "local"},
+		{Hosts: []string{"*.web-app.localhost"}, Issuer: "paas local CA", Source: "local"},
+		{Hosts: []string{"www.web.test"}, Issuer: "R11", NotAfter: exp, Source: "acme"},
+		{Hosts: []string{"api.web.test"}, Source: "acme"},
+		{Hosts: []string{"old.web.test", "*.old.web.test"}, Issuer: "Test CA", NotAfter: exp, Source: "unused"},
+	}
+	f.mu.Unlock()
+	want := `HOST                         SOURCE         ISSUER         EXPIRES
+web-app.localhost            local          paas local CA  2026-03-04 05:06:07 UTC
+*.web-app.localhost          local          paas local CA  issued per name on its first HTTPS request
+www.web.test                 acme           R11            2026-03-04 05:06:07 UTC
+api.web.test                 acme           -              issued on first HTTPS request
+old.web.test,*.old.web.test  user (unused)  Test CA        2026-03-04 05:06:07 UTC
+`
+	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
+		t.Errorf("certs: %+v, want\n%s", r, want)
+	}
+
+	f.mu.Lock()
+	f.certState().listed["web-app"] = []paas.Cert{
+		{Hosts: []string{"web-app.localhost"}, Issuer: "paas local CA", Source: "local"},
+		{Hosts: []string{"www.web.test"}, Source: "none"},
+	}
+	f.mu.Unlock()
+	want = `HOST               SOURCE  ISSUER         EXPIRES
+web-app.localhost  local   paas local CA  issued on first HTTPS request
+www.web.test       none    -              -
+Hosts with source none get no certificate automatically (ACME is off): bring one with certs:add.
+`
+	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
+		t.Errorf("certs with ACME off: %+v, want\n%s", r, want)
 	}
 }
 

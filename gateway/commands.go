@@ -80,7 +80,7 @@ func init() {
 		{name: "domains:remove", usage: "APP HOST", takesApp: true, summary: "stop routing HOST to the app", run: cmdDomainsRemove},
 		{name: "proxy", usage: "APP", takesApp: true, summary: "show the app's router settings", run: cmdProxy},
 		{name: "proxy:set", usage: "APP KEY=VALUE...", takesApp: true, summary: "change router settings: https-redirect, hsts, default-domain, max-body, connect-timeout, response-timeout", run: cmdProxySet},
-		{name: "certs", usage: "APP", takesApp: true, summary: "list the certificates serving the app, with issuer and expiry", run: cmdCerts},
+		{name: "certs", usage: "APP", takesApp: true, summary: "list the app's hosts and how HTTPS serves each: source, issuer, expiry", run: cmdCerts},
 		{name: "certs:add", usage: "APP < CHAIN_AND_KEY.pem", takesApp: true, summary: "use your own certificate: PEM chain and key on stdin", run: cmdCertsAdd},
 		{name: "certs:remove", usage: "APP HOST", takesApp: true, summary: "remove your own certificate for HOST", run: cmdCertsRemove},
 		{name: "drains", usage: "APP", takesApp: true, summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},

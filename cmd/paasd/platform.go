@@ -23,7 +23,8 @@ type platform struct {
 
 var _ gateway.Platform = platform{}
 
-// Certs lists the certificates serving the app's hosts.
+// Certs lists the app's hosts, each with the certificate serving it (or
+// the one to come), then its user certificates that serve none.
 func (p platform) Certs(ctx context.Context, app string) ([]paas.Cert, error) {
 	if _, err := p.App(ctx, app); err != nil {
 		return nil, err
@@ -47,12 +48,13 @@ func (p platform) RemoveCert(ctx context.Context, app, host string) error {
 	return p.certs.Remove(ctx, app, host)
 }
 
-// DestroyApp destroys the app, then stops and forgets its log drains.
+// DestroyApp destroys the app, then stops and forgets its log drains and
+// deletes the certificates the user brought for it.
 func (p platform) DestroyApp(ctx context.Context, name string) error {
 	if err := p.Service.DestroyApp(ctx, name); err != nil {
 		return err
 	}
-	return p.drains.RemoveApp(name)
+	return errors.Join(p.drains.RemoveApp(name), p.certs.RemoveApp(name))
 }
 
 // Drains lists the app's log drains.
