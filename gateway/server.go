@@ -82,6 +82,11 @@ func New(cfg Config) (*Server, error) {
 			return ok
 		},
 		PtyCallback: func(ssh.Context, ssh.Pty) bool { return true },
+		ServerConfigCallback: func(ssh.Context) *gossh.ServerConfig {
+			c := &gossh.ServerConfig{}
+			c.Ciphers = ciphers()
+			return c
+		},
 		// Sessions only: no port forwarding, no subsystems (SFTP), no
 		// global requests.
 		ChannelHandlers:   map[string]ssh.ChannelHandler{"session": ssh.DefaultSessionHandler},
