@@ -352,13 +352,20 @@ func (a *Aggregator) Sync() {
 	for _, l := range a.all() {
 		l.mu.Lock()
 		var f *os.File
+		var retired []*os.File
 		var err error
 		if l.disk != nil {
-			f, err = l.disk.syncTarget()
+			f, retired, err = l.disk.syncTargets()
 		}
 		l.mu.Unlock()
 		if err != nil {
 			a.log.Error("writing log history", "err", err)
+		}
+		for _, r := range retired {
+			if err := r.Sync(); err != nil {
+				a.log.Error("syncing log history", "err", err)
+			}
+			r.Close()
 		}
 		if f != nil {
 			if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {

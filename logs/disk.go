@@ -36,6 +36,9 @@ type diskLog struct {
 	f         *os.File  // the last segment, nil until the first append
 	pending   []byte    // encoded records not yet written to f
 	dirty     bool      // written to f since the last sync
+	// retired are full segments written out but not yet synced: the
+	// flusher syncs and closes them, so that no writer waits for it.
+	retired []*os.File
 	failed    error     // the last write error, reported once
 }
 
@@ -153,10 +156,7 @@ func (d *diskLog) rotate(seq uint64) error {
 		if err := d.flush(); err != nil {
 			return err
 		}
-		if err := d.f.Sync(); err != nil {
-			return fmt.Errorf("syncing log segment: %w", err)
-		}
-		d.f.Close()
+		d.retired = append(d.retired, d.f)
 		d.f = nil
 		d.dirty = false
 	}
@@ -208,16 +208,18 @@ func (d *diskLog) flush() error {
 	return nil
 }
 
-// syncTarget flushes and returns the file to fsync when anything was
-// written since the last sync, or nil. The caller syncs it without
-// holding the app's lock; a file closed meanwhile was synced by rotate.
-func (d *diskLog) syncTarget() (*os.File, error) {
-	err := d.flush()
+// syncTargets flushes and returns the files to fsync: the open segment
+// when anything was written to it since the last sync, and the retired
+// ones, which the caller closes after syncing. The caller syncs them
+// without holding the app's lock; a file closed meanwhile needs no sync.
+func (d *diskLog) syncTargets() (current *os.File, retired []*os.File, err error) {
+	err = d.flush()
+	retired, d.retired = d.retired, nil
 	if !d.dirty {
-		return nil, err
+		return nil, retired, err
 	}
 	d.dirty = false
-	return d.f, err
+	return d.f, retired, err
 }
 
 // snapshot returns the segments to read for lines up to now, after
@@ -235,12 +237,22 @@ func (d *diskLog) firstSeq() uint64 {
 	return d.segs[0].first
 }
 
-// close writes the buffer, syncs and closes the file.
+// close writes the buffer, syncs and closes the files.
 func (d *diskLog) close() error {
-	if d.f == nil {
-		return nil
+	var err error
+	for _, f := range d.retired {
+		if serr := f.Sync(); err == nil && serr != nil {
+			err = fmt.Errorf("syncing log segment: %w", serr)
+		}
+		f.Close()
 	}
-	err := d.flush()
+	d.retired = nil
+	if d.f == nil {
+		return err
+	}
+	if ferr := d.flush(); err == nil {
+		err = ferr
+	}
 	if serr := d.f.Sync(); err == nil && serr != nil {
 		err = fmt.Errorf("syncing log segment: %w", serr)
 	}
@@ -251,6 +263,10 @@ func (d *diskLog) close() error {
 
 // remove closes the history and deletes its directory.
 func (d *diskLog) remove() error {
+	for _, f := range d.retired {
+		f.Close()
+	}
+	d.retired = nil
 	if d.f != nil {
 		d.f.Close()
 		d.f = nil
