@@ -39,7 +39,7 @@ type diskLog struct {
 	// retired are full segments written out but not yet synced: the
 	// flusher syncs and closes them, so that no writer waits for it.
 	retired []*os.File
-	failed    error     // the last write error, reported once
+	failed  error // the last write error, reported once
 }
 
 // segmentSize is the segment size for a retention: small enough that
