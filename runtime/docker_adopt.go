@@ -22,7 +22,7 @@ const staleCreated = time.Minute
 
 // Adopt starts watching the running instance containers of every app
 // (label paas.managed=true, not one-offs): it resumes streaming their
-// stdout/stderr lines (from now on: Since = now, no replay of old output)
+// stdout/stderr lines (from now on: attached, no replay of old output)
 // into Logs and reports their exits through OnExit, exactly as for
 // containers Start created. It returns the instances (as List does).
 //
@@ -118,39 +118,32 @@ func (d *Docker) adoptOne(ctx context.Context, c container.Summary) (Instance, b
 	return inst, true, nil
 }
 
-// follow registers a wait for a running container's exit, then streams
-// its output from now on. When the engine cannot stream the output (a
-// logging driver that keeps none), only the exit is followed.
+// follow registers a wait for a running container's exit, then attaches
+// to its output, which streams from now on. The output is read as it is
+// written, not from the engine's log file, so a fast writer loses nothing
+// when the engine rotates that file. When the engine cannot attach, only
+// the exit is followed.
 func (d *Docker) follow(ctx context.Context, inst Instance) (*instanceStream, error) {
-	since := time.Now()
 	waitCtx, cancelWait := context.WithCancel(context.Background())
 	// Not running rather than next exit: a container that ended since it
 	// was listed answers at once.
 	waitC, errC := d.api.ContainerWait(waitCtx, inst.ID, container.WaitConditionNotRunning)
-	logsCtx, cancelLogs := context.WithCancel(context.Background())
-	rc, err := d.api.ContainerLogs(logsCtx, inst.ID, container.LogsOptions{
-		ShowStdout: true,
-		ShowStderr: true,
-		Follow:     true,
-		Since:      fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			cancelLogs()
-			cancelWait()
-			return nil, fmt.Errorf("following %s: %w", shortID(inst.ID), ctx.Err())
-		}
+	var out io.Reader = strings.NewReader("")
+	closeOut := func() {}
+	hj, err := d.api.ContainerAttach(ctx, inst.ID, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	switch {
+	case err == nil:
+		out, closeOut = hj.Reader, hj.Close
+	case ctx.Err() != nil:
+		cancelWait()
+		return nil, fmt.Errorf("following %s: %w", shortID(inst.ID), ctx.Err())
+	default:
 		d.log.Warn("instance output cannot be followed", "app", inst.App, "instance", inst.Name(),
 			"id", shortID(inst.ID), "err", err)
-		rc = io.NopCloser(strings.NewReader(""))
-	}
-	closeOut := func() {
-		cancelLogs()
-		_ = rc.Close()
 	}
 	// Without a TTY the stream is multiplexed, as an attached one is:
 	// readOutput splits it the same way.
-	return newInstanceStream(rc, closeOut,
+	return newInstanceStream(out, closeOut,
 		func() (int, error) { return waitResult(waitC, errC) },
 		func() { closeOut(); cancelWait() }), nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,59 @@ func TestDockerOwnerScopesAdoption(t *testing.T) {
 	}
 	if !containerGone(t, e.cli, exited.ID) {
 		t.Error("exited container of the owner not removed")
+	}
+}
+
+// TestDockerAdoptedBurstLosesNothing: an adopted instance that writes far
+// more than the engine's log keeps, faster than it is read, still hands
+// every line to the sink, in order: its output is read attached, not
+// from the engine's rotating log file.
+func TestDockerAdoptedBurstLosesNothing(t *testing.T) {
+	e := testDocker(t)
+	const total = 300000 // 100-byte lines, more than the engine's log keeps
+	// The burst starts once /tmp/go exists, created after adoption.
+	cmd := `echo ready; exec python3 -c 'import os, sys, time
+while not os.path.exists("/tmp/go"):
+    time.sleep(0.01)
+w = sys.stdout.buffer
+w.writelines(b"%09d %s\n" % (i, b"x" * 90) for i in range(` + strconv.Itoa(total) + `))
+w.write(b"done\n"); w.flush()
+time.sleep(1000)'`
+	inst, err := e.d.Start(t.Context(), e.spec("worker", 1, cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sink.waitLine(t, e.app, "worker.1", "ready")
+	e.d.Detach()
+	d2, sink2, _ := adoptingDocker(t, e)
+	if got, err := d2.adopt(t.Context(), e.app); err != nil || len(got) != 1 || got[0].ID != inst.ID {
+		t.Fatalf("adopted %+v, %v", got, err)
+	}
+	ex, err := e.cli.ContainerExecCreate(t.Context(), inst.ID, container.ExecOptions{Cmd: []string{"touch", "/tmp/go"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cli.ContainerExecStart(t.Context(), ex.ID, container.ExecStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !slices.Contains(sink2.get(e.app, "worker.1"), "done") {
+		if time.Now().After(deadline) {
+			t.Fatalf("adopted instance's output incomplete: %d lines", len(sink2.get(e.app, "worker.1")))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	next := 0
+	for _, l := range sink2.get(e.app, "worker.1") {
+		if l == "done" {
+			break
+		}
+		if n, err := strconv.Atoi(l[:min(9, len(l))]); err != nil || n != next || len(l) != 100 {
+			t.Fatalf("line %q where line %d was due", l, next)
+		}
+		next++
+	}
+	if next != total {
+		t.Fatalf("%d of %d lines received", next, total)
 	}
 }

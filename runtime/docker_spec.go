@@ -168,6 +168,31 @@ func containerResources(s Spec) container.Resources {
 	}
 }
 
+// Every container's output is also kept by the engine's log driver. paas
+// keeps its own history and reads output attached, never from the
+// engine's copy, which is there for `docker logs` only. So the engine
+// keeps little of it: the local driver, in at most containerLogFiles
+// files of containerLogSize each, uncompressed (compressing would only
+// cost the engine CPU while a chatty app writes). The json-file default
+// would keep everything and fill the disk.
+const (
+	containerLogDriver = "local"
+	containerLogSize   = "10m"
+	containerLogFiles  = "2"
+)
+
+// containerLogConfig returns the bounded log storage of every container.
+func containerLogConfig() container.LogConfig {
+	return container.LogConfig{
+		Type: containerLogDriver,
+		Config: map[string]string{
+			"max-size": containerLogSize,
+			"max-file": containerLogFiles,
+			"compress": "false",
+		},
+	}
+}
+
 // stopSeconds rounds d up to whole seconds, the engine's unit for stop
 // timeouts.
 func stopSeconds(d time.Duration) int {
@@ -207,6 +232,7 @@ func instanceConfig(s Spec, host, workDir string) (*container.Config, *container
 		Resources:     containerResources(s),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		NetworkMode:   container.NetworkMode(networkName(s.App)),
+		LogConfig:     containerLogConfig(),
 	}
 	if s.Web {
 		p := natPort(containerPort(s))
@@ -252,6 +278,7 @@ func oneOffConfig(s Spec, stdio Stdio, workDir string) (*container.Config, *cont
 		Resources:     containerResources(s),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		NetworkMode:   container.NetworkMode(networkName(s.App)),
+		LogConfig:     containerLogConfig(),
 	}
 	return cfg, hc, nil
 }
