@@ -16,6 +16,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,15 +28,21 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"paas/bench/internal/paasd"
 	"paas/bench/internal/results"
 )
 
-// writerApp prints LINES lines of exactly 100 bytes: a name, a number, the
-// send time in ns, padding; then "NAME end" every second.
+// writerApp waits until START_AT (ns since the epoch, when set), then
+// prints LINES lines of exactly 100 bytes: a name, a number, the send time
+// in ns, padding; then "NAME end" every second.
 const writerApp = `import os, sys, time
 n = int(os.environ["LINES"])
 rate = float(os.environ.get("RATE", "0"))
+wait = (int(os.environ.get("START_AT", "0")) - time.time_ns()) / 1e9
+if wait > 0:
+    time.sleep(wait)
 start = time.monotonic()
 name = (os.environ["TAG"] + os.environ.get("DYNO", "?")).encode().ljust(12)
 pad = b"x" * 55
@@ -83,21 +90,28 @@ func run(ctx context.Context, w *results.Table, total int, counts []int, paced i
 	}
 	defer ws.Close()
 	fmt.Fprintf(w, "%d lines of 100 bytes per row\n\n", total)
-	fmt.Fprintf(w, "%-7s %4s %12s %12s %9s %9s %8s %8s %11s %9s %9s %7s %7s\n",
-		"runtime", "inst", "ingest l/s", "reader l/s", "received", "dropped", "lost", "on disk", "history l/s", "p50", "p99", "cpu", "rss MB")
+	fmt.Fprintf(w, "%-7s %4s %12s %12s %9s %9s %8s %8s %11s %9s %9s %7s %7s %8s\n",
+		"runtime", "inst", "ingest l/s", "reader l/s", "received", "dropped", "lost", "on disk", "history l/s", "p50", "p99", "cpu", "rss MB", "skew")
 	for _, rt := range runtimes {
+		var engine *client.Client
 		if rt == "docker" {
-			if err := dockerBaseline(w, total); err != nil {
-				fmt.Fprintf(w, "docker baseline skipped: %v\n", err)
+			if engine, err = newEngineClient(ctx); err != nil {
+				fmt.Fprintf(w, "%-7s skipped: %v\n", rt, err)
 				continue
 			}
 		}
 		srv, err := ws.Start(rt, "PAAS_STOP_TIMEOUT=2s", "PAAS_LOG_RETENTION=1g")
 		if err != nil {
+			if engine != nil {
+				engine.Close()
+			}
 			fmt.Fprintf(w, "%-7s skipped: %v\n", rt, err)
 			continue
 		}
-		err = measure(ctx, srv, w, rt, total, counts, paced)
+		err = measure(ctx, srv, engine, w, rt, total, counts, paced)
+		if engine != nil {
+			engine.Close()
+		}
 		if stopErr := srv.Stop(); err == nil {
 			err = stopErr
 		}
@@ -105,18 +119,29 @@ func run(ctx context.Context, w *results.Table, total int, counts []int, paced i
 			return fmt.Errorf("%s: %w", rt, err)
 		}
 	}
-	fmt.Fprintf(w, "\ningest: lines/s into the aggregator (and its disk history), from paasd's receive timestamps\n")
+	fmt.Fprintf(w, "\nEvery row's writers wait for one common start time, set after the reader is attached and far enough\n")
+	fmt.Fprintf(w, "ahead for all instances to have started, so container start-up is outside every rate below.\n")
+	fmt.Fprintf(w, "ingest: lines/s into the aggregator (and its disk history), from paasd's receive timestamps of the\n")
+	fmt.Fprintf(w, "  first and the last line\n")
+	fmt.Fprintf(w, "engine: the engine's own rate before each docker row, with as many writers: plain containers of the\n")
+	fmt.Fprintf(w, "  stack image with the json-file log driver, each attached before it starts and its output stream read\n")
+	fmt.Fprintf(w, "  directly (no `docker logs`); ingest is lines/s from the first line read to the last, over all of\n")
+	fmt.Fprintf(w, "  them; cpu is dockerd's CPU time over that time\n")
 	fmt.Fprintf(w, "reader: lines/s arriving at an ssh `logs -t` reader; lost = written - received - dropped\n")
 	if paced > 0 {
 		fmt.Fprintf(w, "*: the writers are paced at %d lines/s in all, with their p50 and p99 delays to the tail\n", paced)
 	}
 	fmt.Fprintf(w, "history l/s: the whole history read back with `logs -n` over ssh\n")
-	fmt.Fprintf(w, "p50/p99: writer timestamp to arrival at the reader; cpu: paasd CPU time / wall time; rss: paasd peak\n")
+	fmt.Fprintf(w, "p50/p99: writer timestamp to arrival at the reader; cpu: paasd CPU time / wall time from the common\n")
+	fmt.Fprintf(w, "  start to the last line; rss: paasd peak\n")
+	fmt.Fprintf(w, "skew: the spread of the instances' first line timestamps (how far from together they started)\n")
 	return w.Save()
 }
 
 // measure pushes the writer app and runs one row per instance count.
-func measure(ctx context.Context, s *paasd.Server, w io.Writer, rt string, total int, counts []int, paced int) error {
+// With an engine client, each unpaced row is preceded by the engine's own
+// rate with as many writers.
+func measure(ctx context.Context, s *paasd.Server, engine *client.Client, w io.Writer, rt string, total int, counts []int, paced int) error {
 	app := fstest.MapFS{
 		"Procfile":         {Data: []byte("worker: python3 writer.py\n")},
 		"requirements.txt": {},
@@ -137,26 +162,54 @@ func measure(ctx context.Context, s *paasd.Server, w io.Writer, rt string, total
 	if paced > 0 {
 		rows = append(rows, row{4, paced})
 	}
-	for i, r := range rows {
-		n := r.n
-		tag := fmt.Sprintf("r%d", i)
+	// stopAll stops the writers of the row before and waits until the
+	// engine removed their containers, so that none of them is stopping
+	// while the next measurement runs.
+	stopAll := func() error {
 		if _, err := s.SSH(ctx, "ps:scale bench worker=0"); err != nil {
 			return err
 		}
-		if _, err := s.SSH(ctx, fmt.Sprintf("config:set bench TAG=%s LINES=%d RATE=%d", tag, total/n, r.rate/n)); err != nil {
+		if engine != nil {
+			return waitNoContainers(ctx, engine, "paas.app=bench")
+		}
+		return nil
+	}
+	for i, r := range rows {
+		n := r.n
+		if err := stopAll(); err != nil {
+			return err
+		}
+		if engine != nil && r.rate == 0 {
+			e, err := retryLate(func(attempt int, margin time.Duration) (engineResult, error) {
+				return engineBaseline(ctx, engine, fmt.Sprintf("e%d%d", i, attempt), n, total, time.Now().Add(margin))
+			}, n)
+			if err != nil {
+				return fmt.Errorf("engine baseline: %w", err)
+			}
+			fmt.Fprintf(w, "%-7s %4d %12.0f %12s %9d %9s %8d %8s %11s %9s %9s %6.0f%% %7s %8s\n", "engine", n, e.rate, "-",
+				e.received, "-", (total/n)*n-e.received, "-", "-", "-", "-", e.cpu*100, "-", e.skew.Round(100*time.Microsecond))
+		}
+		row, err := retryLate(func(attempt int, margin time.Duration) (result, error) {
+			tag := fmt.Sprintf("r%d%d", i, attempt)
+			if err := stopAll(); err != nil {
+				return result{}, err
+			}
+			startAt := time.Now().Add(margin)
+			if _, err := s.SSH(ctx, fmt.Sprintf("config:set bench TAG=%s LINES=%d RATE=%d START_AT=%d", tag, total/n, r.rate/n, startAt.UnixNano())); err != nil {
+				return result{}, err
+			}
+			return round(ctx, s, tag, n, (total/n)*n, startAt)
+		}, n)
+		if err != nil {
 			return err
 		}
 		label := rt
 		if r.rate > 0 {
 			label = rt + "*"
 		}
-		row, err := round(ctx, s, tag, n, (total/n)*n)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "%-7s %4d %12.0f %12.0f %9d %9d %8d %8d %11.0f %9s %9s %6.0f%% %7.0f\n", label, n, row.ingest, row.reader,
+		fmt.Fprintf(w, "%-7s %4d %12.0f %12.0f %9d %9d %8d %8d %11.0f %9s %9s %6.0f%% %7.0f %8s\n", label, n, row.ingest, row.reader,
 			row.received, row.dropped, row.lost, row.onDisk, row.history, row.p50.Round(100*time.Microsecond), row.p99.Round(100*time.Microsecond),
-			row.cpu*100, float64(row.hwm)/(1<<20))
+			row.cpu*100, float64(row.hwm)/(1<<20), row.skew.Round(100*time.Microsecond))
 	}
 	_, err = s.SSH(ctx, "ps:scale bench worker=0")
 	return err
@@ -171,11 +224,38 @@ type result struct {
 	p50, p99          time.Duration
 	cpu               float64
 	hwm               int64
+	skew              time.Duration
+}
+
+// lateError is returned when the writers' common start time passed by
+// late before all of them had started.
+type lateError struct{ late time.Duration }
+
+func (e *lateError) Error() string {
+	return fmt.Sprintf("instances started %v after the writers' start time", e.late.Round(time.Millisecond))
+}
+
+// retryLate runs one measurement of n writers starting a margin from now,
+// and again, with a margin half as long again as the start-up took, while
+// they started late: at most three times in all. The margin covers
+// setting the start time, attaching the reader and starting n instances.
+// attempt (0, 1, 2) keeps the tags of the attempts apart.
+func retryLate[T any](measure func(attempt int, margin time.Duration) (T, error), n int) (T, error) {
+	margin := 2*time.Second + time.Duration(n)*500*time.Millisecond
+	for attempt := 0; ; attempt++ {
+		res, err := measure(attempt, margin)
+		var le *lateError
+		if !errors.As(err, &le) || attempt == 2 {
+			return res, err
+		}
+		margin = (margin + le.late) * 3 / 2
+	}
 }
 
 // round starts n writers with a reader attached and waits until every
-// line is accounted for or nothing arrives for 10 s.
-func round(ctx context.Context, s *paasd.Server, tag string, n, total int) (result, error) {
+// line is accounted for or nothing arrives for 10 s. The writers start
+// writing at startAt.
+func round(ctx context.Context, s *paasd.Server, tag string, n, total int, startAt time.Time) (result, error) {
 	var res result
 	cmd := exec.Command("ssh", s.SSHArgs("logs bench -t -n 0 --ps worker")...)
 	out, err := cmd.StdoutPipe()
@@ -186,15 +266,19 @@ func round(ctx context.Context, s *paasd.Server, tag string, n, total int) (resu
 		return res, err
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	rd := &reader{tag: tag, next: map[string]int{}}
+	rd := &reader{tag: tag, next: map[string]int{}, firstTS: map[string]int64{}}
 	readDone := make(chan struct{})
 	go func() { rd.read(out); close(readDone) }()
 	time.Sleep(500 * time.Millisecond) // the reader's session is attached
-	before := procUsage(s.Pid())
-	start := time.Now()
 	if _, err := s.SSH(ctx, fmt.Sprintf("ps:scale bench worker=%d", n)); err != nil {
 		return res, err
 	}
+	if late := time.Since(startAt); late > 0 {
+		return res, &lateError{late}
+	}
+	time.Sleep(time.Until(startAt))
+	before := procUsage(s.Pid())
+	start := time.Now()
 	lastProgress, lastCount := time.Now(), 0
 	for {
 		time.Sleep(100 * time.Millisecond)
@@ -232,6 +316,14 @@ func round(ctx context.Context, s *paasd.Server, tag string, n, total int) (resu
 		res.p99 = rd.delays[len(rd.delays)*99/100]
 	}
 	res.cpu = float64(after.cpu-before.cpu) / float64(time.Since(start))
+	var firstTS, lastTS int64
+	for _, ts := range rd.firstTS {
+		if firstTS == 0 || ts < firstTS {
+			firstTS = ts
+		}
+		lastTS = max(lastTS, ts)
+	}
+	res.skew = time.Duration(lastTS - firstTS)
 	res.hwm = after.hwm
 	disk, err := countHistory(s, tag)
 	if err != nil {
@@ -275,6 +367,7 @@ type reader struct {
 
 	mu                        sync.Mutex
 	next                      map[string]int
+	firstTS                   map[string]int64 // each instance's first line's timestamp
 	received, dropped         int
 	firstArrival, lastArrival time.Time
 	firstRecv, lastRecv       time.Time
@@ -316,6 +409,9 @@ func (r *reader) read(out io.Reader) {
 			r.err = fmt.Errorf("%s: line %d after %d", name, seq, r.next[name]-1)
 		}
 		r.next[name] = seq + 1
+		if _, ok := r.firstTS[name]; !ok {
+			r.firstTS[name] = int64(ts)
+		}
 		r.received++
 		if r.firstArrival.IsZero() {
 			r.firstArrival = now

@@ -43,3 +43,21 @@ func procUsage(pid int) usage {
 	}
 	return u
 }
+
+// pidOf returns the id of a process whose command name is comm, or 0.
+func pidOf(comm string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(b)) == comm {
+			return pid
+		}
+	}
+	return 0
+}
