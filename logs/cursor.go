@@ -74,8 +74,8 @@ func (c *cursor) read() (lines []Line, lost uint64, wait <-chan struct{}, err er
 	if oldest != 0 && c.next >= oldest {
 		c.batch, c.next = l.history.appendFrom(c.batch[:0], c.next, c.filter, maxBatch)
 		l.mu.Unlock()
-		// Back in memory: the place on disk is no use any more.
-		c.seg.close()
+		// The place on disk stays: should the reader fall behind again,
+		// it reads on from there, skipping only what it got from memory.
 		return c.batch, 0, nil, nil
 	}
 	// Behind the tail in memory: the lines before it are on disk, if
