@@ -26,6 +26,9 @@ type Env struct {
 	// Exec, when set, replaces the process with argv (it returns only on
 	// failure); otherwise ssh runs as a child process.
 	Exec func(argv []string) error
+	// WidenStdout, when set, is called before logs runs with stdout not
+	// a terminal: it enlarges a pipe on stdout, see widenPipe.
+	WidenStdout func()
 }
 
 const usage = `usage: paas [-a APP] COMMAND [ARGS...]
@@ -94,6 +97,9 @@ func Main(args []string, env Env) int {
 	words = append(words, cmdArgs...)
 	if cmd == "logs" && env.StdoutIsTerminal {
 		words = append(words, "--color")
+	}
+	if cmd == "logs" && !env.StdoutIsTerminal && env.WidenStdout != nil {
+		env.WidenStdout()
 	}
 	argv, err := sshArgv(env, t, words, cmd == "run" && env.StdinIsTerminal)
 	if err != nil {

@@ -20,6 +20,7 @@ func main() {
 		StdoutIsTerminal: isTerminal(os.Stdout),
 		GitRemote:        gitRemote,
 		Exec:             execProgram,
+		WidenStdout:      func() { widenPipe(os.Stdout) },
 	}))
 }
 
