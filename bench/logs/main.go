@@ -13,6 +13,10 @@
 package main
 
 import (
+	"os"
+
+	"golang.org/x/sys/unix"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -68,7 +72,7 @@ while True:
 func main() {
 	lines := flag.Int("lines", 1500000, "lines written per measurement, shared by the instances")
 	instances := flag.String("instances", "1,4,16", "writing instance counts")
-	paced := flag.Int("paced", 200000, "total lines/s of an extra row of 4 paced writers (its p99 is the tail's delay when the reader keeps up); 0 for none")
+	paced := flag.Int("paced", 250000, "total lines/s of an extra row of 4 paced writers, the target rate (its p99 is the tail's delay at that rate); 0 for none")
 	runtimes := flag.String("runtimes", "exec", "runtimes to measure (exec, docker)")
 	results.Main("logs", func(ctx context.Context, w *results.Table) error {
 		var counts []int
@@ -262,6 +266,9 @@ func round(ctx context.Context, s *paasd.Server, tag string, n, total int, start
 	if err != nil {
 		return res, err
 	}
+	if err := widenPipe(out); err != nil {
+		return res, err
+	}
 	if err := cmd.Start(); err != nil {
 		return res, err
 	}
@@ -435,4 +442,24 @@ func atoiBytes(b []byte) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// readerPipe is the size of the pipe between the ssh client and the
+// reader. With Linux's default of 64 KiB, OpenSSH's client reads up to
+// 256 KiB from the connection per turn of its loop but writes 64 KiB:
+// its buffer fills to the channel window, and moving that buffer for
+// every write costs it a whole core during a burst, which the window
+// passes back to paasd as a stall of up to a second.
+const readerPipe = 1 << 20
+
+// widenPipe sets the size of the pipe r reads from to readerPipe.
+func widenPipe(r io.Reader) error {
+	f, ok := r.(*os.File)
+	if !ok {
+		return fmt.Errorf("reader pipe is a %T", r)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, readerPipe); err != nil {
+		return fmt.Errorf("sizing the reader pipe: %w", err)
+	}
+	return nil
 }
