@@ -168,29 +168,15 @@ func containerResources(s Spec) container.Resources {
 	}
 }
 
-// Every container's output is also kept by the engine's log driver. paas
-// keeps its own history and reads output attached, never from the
-// engine's copy, which is there for `docker logs` only. So the engine
-// keeps little of it: the local driver, in at most containerLogFiles
-// files of containerLogSize each, uncompressed (compressing would only
-// cost the engine CPU while a chatty app writes). The json-file default
-// would keep everything and fill the disk.
-const (
-	containerLogDriver = "local"
-	containerLogSize   = "10m"
-	containerLogFiles  = "2"
-)
-
-// containerLogConfig returns the bounded log storage of every container.
+// containerLogConfig returns the engine's log settings of every
+// container: none. paasd reads each container's output attached, as it
+// is written, and keeps the history itself; a second copy in the engine
+// would cost the engine more CPU than everything else it does for a
+// chatty app (it halves the lines per second a container can write) and
+// the json-file default would fill the disk. `docker logs` has nothing
+// to show: `paas logs` has it all.
 func containerLogConfig() container.LogConfig {
-	return container.LogConfig{
-		Type: containerLogDriver,
-		Config: map[string]string{
-			"max-size": containerLogSize,
-			"max-file": containerLogFiles,
-			"compress": "false",
-		},
-	}
+	return container.LogConfig{Type: "none"}
 }
 
 // stopSeconds rounds d up to whole seconds, the engine's unit for stop
