@@ -130,7 +130,8 @@ func run(ctx context.Context, w *results.Table, total int, counts []int, paced i
 	fmt.Fprintf(w, "engine: the engine's own rate before each docker row, with as many writers: plain containers of the\n")
 	fmt.Fprintf(w, "  stack image with the json-file log driver, each attached before it starts and its output stream read\n")
 	fmt.Fprintf(w, "  directly (no `docker logs`); ingest is lines/s from the first line read to the last, over all of\n")
-	fmt.Fprintf(w, "  them; cpu is dockerd's CPU time over that time\n")
+	fmt.Fprintf(w, "  them; cpu is dockerd's CPU time over that time. paas's own containers run with the engine's log\n")
+	fmt.Fprintf(w, "  driver off (paasd reads them attached and keeps the history)\n")
 	fmt.Fprintf(w, "reader: lines/s arriving at an ssh `logs -t` reader; lost = written - received - dropped\n")
 	if paced > 0 {
 		fmt.Fprintf(w, "*: the writers are paced at %d lines/s in all, with their p50 and p99 delays to the tail\n", paced)
