@@ -3,6 +3,7 @@ package logs
 import (
 	"encoding/json"
 	"hash/fnv"
+	"time"
 )
 
 // Format says how a reader wants lines printed.
@@ -36,15 +37,20 @@ const (
 
 // Append appends l as one output line, newline included, to b.
 func (f Format) Append(b []byte, l Line) []byte {
+	return f.appendStamped(b, l.Time.UTC().AppendFormat(nil, timeLayout), l)
+}
+
+// appendStamped is Append with l's time already formatted.
+func (f Format) appendStamped(b, stamp []byte, l Line) []byte {
 	if f.JSON {
 		j, _ := json.Marshal(jsonLine{
-			Time: l.Time.UTC().Format(timeLayout), Seq: l.Seq, Source: l.Source,
+			Time: string(stamp), Seq: l.Seq, Source: l.Source,
 			Instance: l.Proc, Release: l.Release, Message: l.Text,
 		})
 		b = append(b, j...)
 		return append(b, '\n')
 	}
-	b = l.Time.UTC().AppendFormat(b, timeLayout)
+	b = append(b, stamp...)
 	b = append(b, ' ')
 	if f.Color {
 		b = append(b, colorOf(l)...)
@@ -59,6 +65,23 @@ func (f Format) Append(b []byte, l Line) []byte {
 	b = append(b, ' ')
 	b = append(b, l.Text...)
 	return append(b, '\n')
+}
+
+// printer formats lines in one Format, formatting each receive time once:
+// the lines an instance wrote in one go share theirs.
+type printer struct {
+	f     Format
+	t     time.Time
+	stamp []byte
+}
+
+// append appends l as Format.Append does.
+func (p *printer) append(b []byte, l Line) []byte {
+	if p.stamp == nil || !l.Time.Equal(p.t) {
+		p.t = l.Time
+		p.stamp = l.Time.UTC().AppendFormat(p.stamp[:0], timeLayout)
+	}
+	return p.f.appendStamped(b, p.stamp, l)
 }
 
 // colorOf picks l's colour: one per instance name, stable across runs.

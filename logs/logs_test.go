@@ -376,3 +376,22 @@ func TestRemoveWhileWriting(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestPrinterMatchesAppend(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
+	lines := []Line{
+		{Seq: 1, Time: t0, Source: SourceApp, Proc: "web.1", Release: 3, Text: "a"},
+		{Seq: 2, Time: t0, Source: SourceApp, Proc: "web.2", Release: 3, Text: "b"},
+		{Seq: 3, Time: t0.Add(time.Microsecond), Source: SourcePaas, Proc: "router", Text: "c"},
+		{Seq: 4, Time: t0.Add(time.Microsecond).In(time.FixedZone("X", 3600)), Source: SourceApp, Proc: "web.1", Text: "d"},
+		{Seq: 5, Time: t0, Source: SourceApp, Proc: "web.1", Text: "e"},
+	}
+	for _, f := range []Format{{}, {JSON: true}, {Color: true}} {
+		p := printer{f: f}
+		for _, l := range lines {
+			if got, want := string(p.append(nil, l)), string(f.Append(nil, l)); got != want {
+				t.Fatalf("%+v: printer %q, Append %q", f, got, want)
+			}
+		}
+	}
+}

@@ -22,8 +22,9 @@ const batchDelay = 2 * time.Millisecond
 func (a *Aggregator) Stream(ctx context.Context, app string, q Query, f Format, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	var buf []byte
+	pr := printer{f: f}
 	write := func(l Line) error {
-		buf = f.Append(buf[:0], l)
+		buf = pr.append(buf[:0], l)
 		_, err := bw.Write(buf)
 		return err
 	}
