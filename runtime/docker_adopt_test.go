@@ -330,24 +330,5 @@ time.sleep(1000)'`
 	if err := e.cli.ContainerExecStart(t.Context(), ex.ID, container.ExecStartOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for !slices.Contains(sink2.get(e.app, "worker.1"), "done") {
-		if time.Now().After(deadline) {
-			t.Fatalf("adopted instance's output incomplete: %d lines", len(sink2.get(e.app, "worker.1")))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	next := 0
-	for _, l := range sink2.get(e.app, "worker.1") {
-		if l == "done" {
-			break
-		}
-		if n, err := strconv.Atoi(l[:min(9, len(l))]); err != nil || n != next || len(l) != 100 {
-			t.Fatalf("line %q where line %d was due", l, next)
-		}
-		next++
-	}
-	if next != total {
-		t.Fatalf("%d of %d lines received", next, total)
-	}
+	waitNumbered(t, sink2, e.app, "worker.1", total)
 }

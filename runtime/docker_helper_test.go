@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -224,4 +226,30 @@ func imageExists(t *testing.T, cli *client.Client, ref string) bool {
 		t.Fatalf("inspecting image %s: %v", ref, err)
 	}
 	return err == nil
+}
+
+// waitNumbered waits until instance has written "done", then checks that
+// before it came exactly total 100-byte lines numbered from 0, in order.
+func waitNumbered(t *testing.T, s *sink, app, instance string, total int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !slices.Contains(s.get(app, instance), "done") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's output incomplete: %d lines", instance, len(s.get(app, instance)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	next := 0
+	for _, l := range s.get(app, instance) {
+		if l == "done" {
+			break
+		}
+		if n, err := strconv.Atoi(l[:min(9, len(l))]); err != nil || n != next || len(l) != 100 {
+			t.Fatalf("line %q where line %d was due", l, next)
+		}
+		next++
+	}
+	if next != total {
+		t.Fatalf("%d of %d lines received", next, total)
+	}
 }

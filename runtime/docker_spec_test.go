@@ -228,24 +228,5 @@ func TestDockerOutputOnlyAttached(t *testing.T) {
 	if lc := info.HostConfig.LogConfig; lc.Type != "none" {
 		t.Errorf("engine's log config = %+v", lc)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for !slices.Contains(e.sink.get(e.app, "worker.1"), "done") {
-		if time.Now().After(deadline) {
-			t.Fatalf("instance's output incomplete: %d lines", len(e.sink.get(e.app, "worker.1")))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	next := 0
-	for _, l := range e.sink.get(e.app, "worker.1") {
-		if l == "done" {
-			break
-		}
-		if n, err := strconv.Atoi(l[:min(9, len(l))]); err != nil || n != next || len(l) != 100 {
-			t.Fatalf("line %q where line %d was due", l, next)
-		}
-		next++
-	}
-	if next != total {
-		t.Fatalf("%d of %d lines received", next, total)
-	}
+	waitNumbered(t, e.sink, e.app, "worker.1", total)
 }
