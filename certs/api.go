@@ -2,6 +2,7 @@ package certs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,6 +104,29 @@ func (m *Manager) Remove(ctx context.Context, app, host string) error {
 // app is destroyed. Certificates obtained automatically are left: they
 // belong to hosts, not apps, and expire on their own.
 func (m *Manager) RemoveApp(app string) error {
+	return m.removeApp(app)
+}
+
+// RemoveGone deletes the certificates of every app that has some but no
+// longer exists: apps destroyed while paasd stopped between destroying
+// the app and its certificates. exists reports whether an app exists;
+// when unsure, it must say so.
+func (m *Manager) RemoveGone(exists func(app string) bool) error {
+	apps, err := m.users.apps()
+	if err != nil {
+		return fmt.Errorf("listing the apps with certificates: %w", err)
+	}
+	var errs []error
+	for _, app := range apps {
+		if !exists(app) {
+			errs = append(errs, m.removeApp(app))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeApp is RemoveApp.
+func (m *Manager) removeApp(app string) error {
 	n, err := m.users.removeApp(app)
 	if err != nil {
 		return fmt.Errorf("removing the certificates of %s: %w", app, err)

@@ -175,3 +175,40 @@ func TestRemoveApp(t *testing.T) {
 		t.Errorf("store keys left: %q, %v", keys, err)
 	}
 }
+
+func TestRemoveGone(t *testing.T) {
+	r := routes{"shop.test": "shop", "blog.test": "blog", "shopping.test": "shopping"}
+	st := openStore(t, dbPath(t))
+	t.Cleanup(func() { st.Close() })
+	m, err := New(Config{Store: st, Allowed: r.allowed, AppFor: r.appFor, HostsOf: r.hostsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	for _, a := range [][2]string{{"shop", "shop.test"}, {"blog", "blog.test"}, {"shopping", "shopping.test"}} {
+		c, k := selfSigned(t, []string{a[1]}, now.Add(-time.Hour), now.Add(48*time.Hour))
+		if _, err := m.Add(ctx, a[0], c, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var asked []string
+	err = m.RemoveGone(func(app string) bool {
+		asked = append(asked, app)
+		return app != "shop"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{"blog", "shop", "shopping"}) {
+		t.Errorf("asked about %v", asked)
+	}
+	if _, err := m.getCertificate(helloFor("shop.test")); err == nil {
+		t.Error("the certificate of a gone app is still served")
+	}
+	for _, h := range []string{"blog.test", "shopping.test"} {
+		if _, err := m.getCertificate(helloFor(h)); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+}

@@ -155,6 +155,23 @@ func (u *userCerts) remove(c *userCert) error {
 	return u.reload()
 }
 
+// apps lists the apps that have certificates stored, sorted.
+func (u *userCerts) apps() ([]string, error) {
+	keys, err := u.st.CertKeys(userPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range keys {
+		app, _, ok := strings.Cut(strings.TrimPrefix(k, userPrefix), "/")
+		if ok && app != "" && !slices.Contains(out, app) {
+			out = append(out, app)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // removeApp deletes every certificate of app and reports how many
 // there were.
 func (u *userCerts) removeApp(app string) (int, error) {

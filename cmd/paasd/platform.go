@@ -113,3 +113,12 @@ func (d drainStore) AllDrains() ([]drains.Record, error) {
 	}
 	return out, nil
 }
+
+// appExists reports whether an app exists; a store error counts as yes,
+// so that nothing is deleted on a doubt.
+func appExists(st *store.Store) func(app string) bool {
+	return func(app string) bool {
+		_, err := st.App(app)
+		return !errors.Is(err, paas.ErrAppNotFound)
+	}
+}

@@ -177,6 +177,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	defer tlsCerts.Close()
+	if err := tlsCerts.RemoveGone(appExists(st)); err != nil {
+		log.Error("removing the certificates of destroyed apps", "err", err)
+	}
 	svc = deploy.New(deploy.Config{
 		Store:            st,
 		Runtime:          rt,
