@@ -90,13 +90,17 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	}
 	uh := &fc.upHeader
 	for attempt := 0; ; attempt++ {
+		uh.started = false // nothing of this response read yet
 		err = fc.send(uc, start)
 		if err == nil {
-			uc.SetReadDeadline(time.Now().Add(timeout))
-			err = readUpHead(uc.br, uh)
+			deadline := time.Now().Add(timeout)
+			if err = fc.awaitResponse(uc, deadline); err == nil {
+				uc.SetReadDeadline(deadline)
+				err = readUpHead(uc.br, uh)
+			}
 			uc.SetReadDeadline(time.Time{})
 		}
-		if err == nil || !reused || !retryable || attempt > 0 || isTimeout(err) || uh.started {
+		if err == nil || !reused || !retryable || attempt > 0 || isTimeout(err) || uh.started || errors.Is(err, errClientGone) {
 			break
 		}
 		uc.Close()
@@ -113,7 +117,9 @@ func (fc *frontConn) forward() (keep, ok bool) {
 			uc.Close()
 		}
 		switch {
-		case errors.Is(err, errClientBody):
+		case errors.Is(err, errClientBody), errors.Is(err, errClientGone):
+			// The instance saw its connection close: the request is
+			// abandoned there too.
 			e.code, e.desc = "H27", "Client Request Interrupted"
 			e.status = statusClientClosed
 			fc.log(rt, &e, start)

@@ -3,6 +3,7 @@ package router
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -268,5 +269,50 @@ func TestAppResponseTimeout(t *testing.T) {
 	}
 	if lines, _ := logs.wait(t, 1); !strings.Contains(lines[0], "code=H12") {
 		t.Errorf("line %q", lines[0])
+	}
+}
+
+// TestClientGoneAbandonsRequest: a client that disconnects while its
+// request waits for a slow instance has the request abandoned at the
+// instance too, on the fast path as on the general one.
+func TestClientGoneAbandonsRequest(t *testing.T) {
+	r, srv, logs := setup(t, Config{})
+	arrived := make(chan struct{}, 1)
+	abandoned := make(chan time.Duration, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		arrived <- struct{}{}
+		start := time.Now()
+		select {
+		case <-time.After(10 * time.Second):
+		case <-req.Context().Done():
+			abandoned <- time.Since(start)
+		}
+	}))
+	defer slow.Close()
+	r.Set("slow", []Backend{{Name: "web.1", Addr: slow.Listener.Addr().String()}})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: slow.localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	closed := time.Now()
+	c.Close()
+	select {
+	case <-abandoned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the instance still serves a request whose client left")
+	}
+	if d := time.Since(closed); d > 2*time.Second {
+		t.Errorf("abandoned %v after the client left", d)
+	}
+	lines, _ := logs.wait(t, 1)
+	if !strings.Contains(lines[0], "code=H27") || !strings.Contains(lines[0], "status=499") {
+		t.Errorf("line %q", lines[0])
+	}
+	if srv.front.FastRequests() != 1 {
+		t.Errorf("%d requests on the fast path, want 1", srv.front.FastRequests())
 	}
 }
