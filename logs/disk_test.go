@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -411,5 +412,44 @@ func waitFollowers(t *testing.T, a *Aggregator, app string, n int) {
 			t.Fatalf("%d followers, want %d", got, n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStreamBehindStopsWhenCancelled: a reader far behind that goes away
+// is not fed the rest of the history.
+func TestStreamBehindStopsWhenCancelled(t *testing.T) {
+	a := openTest(t, t.TempDir(), 0, 10)
+	a.Write("app", "app", "web.1", "first")
+	pr, pw := newBlockingPipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Stream(ctx, "app", Query{N: 0, Follow: true}, Format{}, pw) }()
+	waitFollowers(t, a, "app", 1)
+	const total = 50000
+	for i := range total {
+		a.Write("app", "app", "web.1", fmt.Sprint("line ", i))
+	}
+	cancel()
+	n := 0
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			n++
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stream still running after its context ended")
+	}
+	pw.Close()
+	<-readDone
+	if n >= total/2 {
+		t.Fatalf("%d of %d lines written after the reader went away", n, total)
 	}
 }

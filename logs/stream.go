@@ -76,6 +76,10 @@ func (a *Aggregator) Stream(ctx context.Context, app string, q Query, f Format, 
 			due = time.Time{}
 		}
 		if wait == nil {
+			// Behind: read on, unless the reader is gone.
+			if ctx.Err() != nil {
+				return nil
+			}
 			continue
 		}
 		// Caught up: wait for new lines, and write out what is gathered
