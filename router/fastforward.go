@@ -204,7 +204,7 @@ func (fc *frontConn) send(uc *upConn, start time.Time) error {
 // hop-by-hop headers, with the forwarding headers of the router.
 func (fc *frontConn) writeRequestHead(w *bufio.Writer, start time.Time) {
 	h := &fc.head
-	trusted := fc.f.r.trustedPeer(fc.peer)
+	trusted := fc.trusted
 	w.Write(h.method)
 	w.WriteByte(' ')
 	w.Write(h.target)

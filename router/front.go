@@ -180,6 +180,7 @@ type frontConn struct {
 	head fastHead
 
 	peer     string // client address
+	trusted  bool   // the client is a trusted proxy
 	port     []byte // local port, for X-Forwarded-Port
 	hostBuf  []byte
 	target   []byte   // copy of the request target, for the log
@@ -216,6 +217,7 @@ func (fc *frontConn) serve() {
 		}
 	}()
 	fc.peer = clientIP(fc.c.RemoteAddr().String())
+	fc.trusted = fc.f.r.trustedPeer(fc.peer)
 	if _, port, err := net.SplitHostPort(fc.c.LocalAddr().String()); err == nil {
 		fc.port = []byte(port)
 	}
