@@ -7,14 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"paas/internal/acmetest"
 )
 
 // acmeConfig is a Manager's config against Pebble with routes r.
-func acmeConfig(t *testing.T, a *testACME, path string, r routes) Config {
+func acmeConfig(t *testing.T, a *acmetest.Server, path string, r routes) Config {
 	st := openStore(t, path)
 	t.Cleanup(func() { st.Close() })
 	return Config{
-		Store: st, Email: "ops@example.com", CA: a.dirURL, RootCAs: a.tlsRoots,
+		Store: st, Email: "ops@example.com", CA: a.DirURL, RootCAs: a.TLSRoots,
 		Allowed: r.allowed, AppFor: r.appFor, HostsOf: r.hostsOf,
 		disableARI: true,
 	}
@@ -30,24 +32,24 @@ func TestACMEChallenges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			httpLn, httpsLn := listeners(t)
-			a := startPebble(t, port(httpLn), port(httpsLn), 0)
+			a := acmetest.Start(t, port(httpLn), port(httpsLn), 0)
 			host := "shop-" + strings.ReplaceAll(tc.name, "-", "") + ".example.com"
 			r := routes{host: "shop"}
 			cfg := acmeConfig(t, a, dbPath(t), r)
 			cfg.disableHTTP01, cfg.disableTLSALPN01 = !tc.http, !tc.tlsALPN
 			fd := serve(t, cfg, httpLn, httpsLn)
 
-			if got := get(t, fd.httpsAddr, host, a.issuer); got != "hello "+host+" HTTP/2.0" {
+			if got := get(t, fd.httpsAddr, host, a.Issuer); got != "hello "+host+" HTTP/2.0" {
 				t.Fatalf("body %q", got)
 			}
-			leaf, err := handshake(fd.httpsAddr, host, a.issuer)
+			leaf, err := handshake(fd.httpsAddr, host, a.Issuer)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := leaf.VerifyHostname(host); err != nil {
 				t.Fatal(err)
 			}
-			if n := a.orders.Load(); n != 1 {
+			if n := a.Orders(); n != 1 {
 				t.Errorf("%d orders, want 1", n)
 			}
 			certs, err := fd.m.List(context.Background(), "shop")
@@ -64,32 +66,32 @@ func TestACMEChallenges(t *testing.T) {
 
 func TestACMEUnroutedNameGetsNoOrder(t *testing.T) {
 	httpLn, httpsLn := listeners(t)
-	a := startPebble(t, port(httpLn), port(httpsLn), 0)
+	a := acmetest.Start(t, port(httpLn), port(httpsLn), 0)
 	fd := serve(t, acmeConfig(t, a, dbPath(t), routes{"shop.example.com": "shop"}), httpLn, httpsLn)
 	for _, name := range []string{"random.example.com", "shop.example.com.evil.test", ""} {
-		if _, err := handshake(fd.httpsAddr, name, a.issuer); err == nil {
+		if _, err := handshake(fd.httpsAddr, name, a.Issuer); err == nil {
 			t.Errorf("handshake for %q succeeded", name)
 		}
 	}
-	if n := a.orders.Load(); n != 0 {
+	if n := a.Orders(); n != 0 {
 		t.Errorf("%d orders for unrouted names, want 0", n)
 	}
 }
 
 func TestACMERestartReusesStoredCertificate(t *testing.T) {
 	httpLn, httpsLn := listeners(t)
-	a := startPebble(t, port(httpLn), port(httpsLn), 0)
+	a := acmetest.Start(t, port(httpLn), port(httpsLn), 0)
 	path := dbPath(t)
 	r := routes{"blog.example.com": "blog"}
 
 	st := openStore(t, path)
 	cfg := Config{
-		Store: st, Email: "ops@example.com", CA: a.dirURL, RootCAs: a.tlsRoots,
+		Store: st, Email: "ops@example.com", CA: a.DirURL, RootCAs: a.TLSRoots,
 		Allowed: r.allowed, AppFor: r.appFor, HostsOf: r.hostsOf, disableARI: true,
 	}
 	first := serve(t, cfg, httpLn, httpsLn)
 	requireListed(t, first.m, "blog", nil)
-	leaf1, err := handshake(first.httpsAddr, "blog.example.com", a.issuer)
+	leaf1, err := handshake(first.httpsAddr, "blog.example.com", a.Issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +105,14 @@ func TestACMERestartReusesStoredCertificate(t *testing.T) {
 	second := serve(t, cfg, httpLn, httpsLn)
 	// Read from the store before any handshake: listing orders nothing.
 	requireListed(t, second.m, "blog", leaf1)
-	leaf2, err := handshake(second.httpsAddr, "blog.example.com", a.issuer)
+	leaf2, err := handshake(second.httpsAddr, "blog.example.com", a.Issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if leaf2.SerialNumber.Cmp(leaf1.SerialNumber) != 0 {
 		t.Errorf("restarted manager serves serial %s, want the stored %s", leaf2.SerialNumber, leaf1.SerialNumber)
 	}
-	if n := a.orders.Load(); n != 1 {
+	if n := a.Orders(); n != 1 {
 		t.Errorf("%d orders, want 1 (the restart must reuse the stored certificate)", n)
 	}
 }
@@ -119,17 +121,17 @@ func TestACMERenewal(t *testing.T) {
 	httpLn, httpsLn := listeners(t)
 	// Certificates live 100 s and are renewed in the last 98 % of that:
 	// two seconds after issue.
-	a := startPebble(t, port(httpLn), port(httpsLn), 100)
+	a := acmetest.Start(t, port(httpLn), port(httpsLn), 100)
 	cfg := acmeConfig(t, a, dbPath(t), routes{"api.example.com": "api"})
 	cfg.renewalRatio = 0.98
 	fd := serve(t, cfg, httpLn, httpsLn)
-	leaf1, err := handshake(fd.httpsAddr, "api.example.com", a.issuer)
+	leaf1, err := handshake(fd.httpsAddr, "api.example.com", a.Issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		leaf, err := handshake(fd.httpsAddr, "api.example.com", a.issuer)
+		leaf, err := handshake(fd.httpsAddr, "api.example.com", a.Issuer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,17 +141,17 @@ func TestACMERenewal(t *testing.T) {
 			if leaf.NotAfter.Before(leaf1.NotAfter) {
 				t.Errorf("renewed certificate expires %s, before the first's %s", leaf.NotAfter, leaf1.NotAfter)
 			}
-			if n := a.orders.Load(); n < 2 {
+			if n := a.Orders(); n < 2 {
 				t.Errorf("a new certificate after %d orders", n)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("certificate not renewed within 60s (%d orders)", a.orders.Load())
+			t.Fatalf("certificate not renewed within 60s (%d orders)", a.Orders())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if n := a.orders.Load(); n < 2 {
+	if n := a.Orders(); n < 2 {
 		t.Errorf("%d orders, want a second one for the renewal", n)
 	}
 }

@@ -8,94 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-	"github.com/miekg/dns"
 
 	"paas/internal/tlstest"
 	"paas/store"
 )
-
-// testACME is Pebble, in this process, on loopback.
-type testACME struct {
-	dirURL   string
-	tlsRoots *x509.CertPool // trusted for Pebble's own HTTPS
-	issuer   *x509.CertPool // Pebble's issuing root
-	orders   atomic.Int64   // new-order requests seen
-}
-
-// startPebble runs Pebble whose validation authority resolves every name
-// to 127.0.0.1 and checks HTTP-01 on httpPort and TLS-ALPN-01 on tlsPort.
-// validity (seconds) is the certificates' lifetime; 0 is Pebble's default.
-func startPebble(t *testing.T, httpPort, tlsPort int, validity uint64) *testACME {
-	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-	t.Setenv("PEBBLE_AUTHZREUSE", "0")
-	logger := log.New(io.Discard, "", 0)
-	if testing.Verbose() {
-		logger = log.New(os.Stderr, "pebble ", log.Lmicroseconds)
-	}
-	dnsAddr := startDNS(t)
-	mem := db.NewMemoryStore()
-	authority := ca.New(logger, mem, "", "ecdsa", 0, 1, map[string]ca.Profile{
-		"default": {Description: "test", ValidityPeriod: validity},
-	})
-	validator := va.New(logger, httpPort, tlsPort, false, dnsAddr, mem)
-	front := wfe.New(logger, mem, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
-	a := &testACME{}
-	h := front.Handler()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
-			a.orders.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	a.dirURL = srv.URL + wfe.DirectoryPath
-	a.tlsRoots = x509.NewCertPool()
-	a.tlsRoots.AddCert(srv.Certificate())
-	a.issuer = x509.NewCertPool()
-	a.issuer.AddCert(authority.GetRootCert(0).Cert)
-	return a
-}
-
-// startDNS answers every A query with 127.0.0.1 (and AAAA with nothing),
-// over TCP as Pebble asks.
-func startDNS(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		for _, question := range q.Question {
-			if question.Qtype == dns.TypeA {
-				m.Answer = append(m.Answer, &dns.A{
-					Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0},
-					A:   net.IPv4(127, 0, 0, 1),
-				})
-			}
-		}
-		w.WriteMsg(m)
-	})}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
-	return ln.Addr().String()
-}
 
 // frontDoor is a Manager behind real HTTP and HTTPS listeners, as paasd
 // runs it.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -40,6 +42,10 @@ type config struct {
 	HTTPSAddr string // "" turns HTTPS off
 	ACMEEmail string // "" turns ACME off (local CA for *.localhost still works)
 	ACMECA    string // ACME directory URL
+	// ACMECARoot is a PEM file of roots trusted for the ACME directory's
+	// HTTPS (a private CA); "" trusts the system's. ACMERoots holds them.
+	ACMECARoot string
+	ACMERoots  *x509.CertPool
 
 	// The router's limits; each app may override some with proxy:set.
 	TrustedProxies  []netip.Prefix // inbound X-Forwarded-* are kept from these peers
@@ -82,6 +88,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
 	fs.StringVar(&c.ACMECA, "acme-ca", def("PAAS_ACME_CA", "production"), "ACME directory URL, or production or staging for Let's Encrypt's (PAAS_ACME_CA)")
+	fs.StringVar(&c.ACMECARoot, "acme-ca-root", def("PAAS_ACME_CA_ROOT", ""), "PEM file of roots trusted for the ACME directory's HTTPS, for a private CA (PAAS_ACME_CA_ROOT)")
 	fs.Func("trusted-proxies", "comma-separated addresses or CIDRs whose X-Forwarded-* headers are kept (PAAS_TRUSTED_PROXIES)", func(v string) error {
 		p, err := parsePrefixes(v)
 		c.TrustedProxies = p
@@ -189,6 +196,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 			return c, fmt.Errorf("PAAS_ACME_CA: want production, staging or an https:// directory URL, not %q", c.ACMECA)
 		}
 	}
+	if c.ACMECARoot != "" {
+		roots, err := loadRoots(c.ACMECARoot)
+		if err != nil {
+			return c, err
+		}
+		c.ACMERoots = roots
+	}
 	if c.MaxHeaderBytes < 1024 {
 		return c, fmt.Errorf("PAAS_MAX_HEADER_BYTES: want at least 1k")
 	}
@@ -243,4 +257,17 @@ func (c config) logAttrs() []any {
 		"header_timeout", c.HeaderTimeout, "idle_timeout", c.IdleTimeout,
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
 	}
+}
+
+// loadRoots reads a PEM file of CA certificates.
+func loadRoots(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("PAAS_ACME_CA_ROOT: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("PAAS_ACME_CA_ROOT: no PEM certificate in %s", path)
+	}
+	return roots, nil
 }

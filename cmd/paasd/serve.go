@@ -364,6 +364,7 @@ func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Rou
 	if httpsLn != nil {
 		c.HTTPSAddr = httpsLn.Addr().String()
 	}
+	c.RootCAs = cfg.ACMERoots
 	return certs.New(c)
 }
 

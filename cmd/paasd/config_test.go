@@ -1,0 +1,41 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"paas/internal/tlstest"
+)
+
+func TestACMECARoot(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, _, _ := tlstest.SelfSigned(t, "Test CA", []string{"ca.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	good := filepath.Join(dir, "root.pem")
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(good, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(path string) (config, error) {
+		env := map[string]string{"PAAS_ACME_CA_ROOT": path}
+		return loadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	}
+	c, err := load(good)
+	if err != nil || c.ACMERoots == nil {
+		t.Fatalf("good root: %v, roots %v", err, c.ACMERoots)
+	}
+	for _, path := range []string{bad, filepath.Join(dir, "missing.pem")} {
+		if _, err := load(path); err == nil || !strings.HasPrefix(err.Error(), "PAAS_ACME_CA_ROOT: ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line about PAAS_ACME_CA_ROOT", filepath.Base(path), err)
+		}
+	}
+	if c, err := load(""); err != nil || c.ACMERoots != nil {
+		t.Errorf("no root: %v, roots %v", err, c.ACMERoots)
+	}
+}
