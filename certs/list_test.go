@@ -134,14 +134,7 @@ func TestRemoveApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	now := time.Now()
-	for _, a := range [][2]string{{"shop", "www.shop.test"}, {"shop", "shop.test"}, {"shopping", "www.shopping.test"}} {
-		c, k := selfSigned(t, []string{a[1]}, now.Add(-time.Hour), now.Add(48*time.Hour))
-		if _, err := m.Add(ctx, a[0], c, k); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addOwnCerts(t, m, r)
 	if err := m.RemoveApp("shop"); err != nil {
 		t.Fatal(err)
 	}
@@ -184,14 +177,7 @@ func TestRemoveGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	now := time.Now()
-	for _, a := range [][2]string{{"shop", "shop.test"}, {"blog", "blog.test"}, {"shopping", "shopping.test"}} {
-		c, k := selfSigned(t, []string{a[1]}, now.Add(-time.Hour), now.Add(48*time.Hour))
-		if _, err := m.Add(ctx, a[0], c, k); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addOwnCerts(t, m, r)
 	var asked []string
 	err = m.RemoveGone(func(app string) bool {
 		asked = append(asked, app)
@@ -209,6 +195,18 @@ func TestRemoveGone(t *testing.T) {
 	for _, h := range []string{"blog.test", "shopping.test"} {
 		if _, err := m.getCertificate(helloFor(h)); err != nil {
 			t.Errorf("%s: %v", h, err)
+		}
+	}
+}
+
+// addOwnCerts gives every host of r a certificate of its own app.
+func addOwnCerts(t *testing.T, m *Manager, r routes) {
+	t.Helper()
+	now := time.Now()
+	for host, app := range r {
+		c, k := selfSigned(t, []string{host}, now.Add(-time.Hour), now.Add(48*time.Hour))
+		if _, err := m.Add(context.Background(), app, c, k); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
