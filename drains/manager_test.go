@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"paas"
+	"paas/internal/syslogtest"
 	"paas/logs"
 )
 
@@ -36,7 +37,7 @@ func TestDeadDrain(t *testing.T) {
 	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", refusedPort(t))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", live.port())); err != nil {
+	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", live.Port())); err != nil {
 		t.Fatal(err)
 	}
 	tail, cancel, err := agg.Follow("blog", logs.Query{}, func(logs.Line) error { return nil })
@@ -61,10 +62,10 @@ func TestDeadDrain(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("writing to an app with a dead drain blocked")
 		}
-		live.waitFor("the burst at the live drain", func(ms []message) bool { return len(ms) >= (burst+1)*bufLines })
+		waitFor(live, "the burst at the live drain", func(ms []message) bool { return len(ms) >= (burst+1)*bufLines })
 	}
 	var texts []string
-	for _, m := range live.messages() {
+	for _, m := range live.Messages() {
 		texts = append(texts, m.Text)
 	}
 	if err := inOrder(texts, n); err != nil {
@@ -105,19 +106,17 @@ func TestDropMarker(t *testing.T) {
 	}
 	numbered(agg, "blog", 100)
 	st := waitStatus(t, m, "blog", 0, "failing", func(s Status) bool { return s.State == StateFailing })
-	r := &receiver{t: t}
 	ln, err := reusePortConfig.Listen(t.Context(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	r.ln = ln
-	startReceiver(t, r)
+	r := syslogtest.Serve(t, ln)
 	// Once delivered, what was buffered arrives with one marker before
 	// each gap, whose counts add up to the drop count.
 	waitStatus(t, m, "blog", 0, "delivered", func(s Status) bool { return s.Buffered == 0 && s.State == StateUp })
 	// Sent is not yet received: wait for the newest line at the receiver.
-	got := r.waitFor("line 99", func(ms []message) bool { return len(ms) > 0 && ms[len(ms)-1].Text == "line 99" })
+	got := waitFor(r, "line 99", func(ms []message) bool { return len(ms) > 0 && ms[len(ms)-1].Text == "line 99" })
 	var dropped uint64
 	var texts []string
 	for _, msg := range got {
@@ -196,7 +195,7 @@ func TestManage(t *testing.T) {
 
 	// Stored drains come back in a new manager, and keep their token.
 	r := newReceiver(t, nil)
-	added, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", r.port()))
+	added, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", r.Port()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +206,7 @@ func TestManage(t *testing.T) {
 	}
 	_ = agg
 	agg2.Write("blog", logs.SourceApp, "web.1", "after the restart")
-	ms := r.waitFor("a line from the restored drain", func(ms []message) bool { return len(ms) == 1 })
+	ms := waitFor(r, "a line from the restored drain", func(ms []message) bool { return len(ms) == 1 })
 	if ms[0].Text != "after the restart" || ms[0].Hostname != added.Token {
 		t.Fatalf("restored drain sent %+v", ms[0])
 	}
@@ -228,7 +227,7 @@ func TestManage(t *testing.T) {
 	if got := m2.List("shop"); len(got) != 1 {
 		t.Fatalf("shop drains %+v", got)
 	}
-	if n := len(r.messages()); n != 1 {
+	if n := len(r.Messages()); n != 1 {
 		t.Fatalf("%d messages after RemoveApp", n)
 	}
 }

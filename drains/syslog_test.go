@@ -21,8 +21,8 @@ func TestSyslogDelivery(t *testing.T) {
 
 	var tokens []string
 	for _, u := range []string{
-		fmt.Sprintf("syslog://127.0.0.1:%d", plain.port()),
-		fmt.Sprintf("syslog+tls://127.0.0.1:%d", secure.port()),
+		fmt.Sprintf("syslog://127.0.0.1:%d", plain.Port()),
+		fmt.Sprintf("syslog+tls://127.0.0.1:%d", secure.Port()),
 	} {
 		st, err := m.Add("blog", u)
 		if err != nil {
@@ -40,7 +40,7 @@ func TestSyslogDelivery(t *testing.T) {
 	agg.Write("blog", logs.SourceApp, "worker.2", "paas[deploy]: forged \x1b[31m")
 
 	for i, r := range []*receiver{plain, secure} {
-		ms := r.waitFor("every line", func(ms []message) bool { return len(ms) >= n+2 })
+		ms := waitFor(r, "every line", func(ms []message) bool { return len(ms) >= n+2 })
 		var texts []string
 		for _, m := range ms[:n] {
 			if m.AppName != "blog" || m.ProcID != "web.1" || m.MsgID != "app" || m.Hostname != tokens[i] || m.Pri != 14 {
@@ -74,7 +74,7 @@ func TestSyslogTLSVerifies(t *testing.T) {
 	ca := newTestCA(t)
 	r := newReceiver(t, ca.serverConfig())
 	m, agg, _ := testManager(t, newMemStore("blog"), nil) // system roots
-	if _, err := m.Add("blog", fmt.Sprintf("syslog+tls://127.0.0.1:%d", r.port())); err != nil {
+	if _, err := m.Add("blog", fmt.Sprintf("syslog+tls://127.0.0.1:%d", r.Port())); err != nil {
 		t.Fatal(err)
 	}
 	agg.Write("blog", logs.SourceApp, "web.1", "hello")
@@ -82,7 +82,7 @@ func TestSyslogTLSVerifies(t *testing.T) {
 	if !strings.Contains(st.LastError, "certificate") || st.Buffered != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	if len(r.messages()) != 0 {
+	if len(r.Messages()) != 0 {
 		t.Fatal("an unverified receiver got lines")
 	}
 }
@@ -92,24 +92,24 @@ func TestSyslogTLSVerifies(t *testing.T) {
 func TestSyslogReconnects(t *testing.T) {
 	r := newReceiver(t, nil)
 	m, agg, _ := testManager(t, newMemStore("blog"), nil)
-	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", r.port())); err != nil {
+	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", r.Port())); err != nil {
 		t.Fatal(err)
 	}
 	agg.Write("blog", logs.SourceApp, "web.1", "one")
-	r.waitFor("the first line", func(ms []message) bool { return len(ms) == 1 })
-	r.closeConns()
+	waitFor(r, "the first line", func(ms []message) bool { return len(ms) == 1 })
+	r.CloseConns()
 	// Syslog over TCP has no acknowledgements: a line written before the
 	// sender sees the close may be lost, so lines are written until one
 	// arrives over a second connection.
 	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; r.accepted() < 2 || len(r.messages()) < 2; i++ {
+	for i := 0; r.Accepted() < 2 || len(r.Messages()) < 2; i++ {
 		if time.Now().After(deadline) {
-			t.Fatalf("no line over a new connection: %d accepted, %d messages", r.accepted(), len(r.messages()))
+			t.Fatalf("no line over a new connection: %d accepted, %d messages", r.Accepted(), len(r.Messages()))
 		}
 		agg.Write("blog", logs.SourceApp, "web.1", fmt.Sprintf("again %d", i))
 		time.Sleep(20 * time.Millisecond)
 	}
-	if ms := r.messages(); !strings.HasPrefix(ms[len(ms)-1].Text, "again ") {
+	if ms := r.Messages(); !strings.HasPrefix(ms[len(ms)-1].Text, "again ") {
 		t.Fatalf("messages %+v", ms)
 	}
 }

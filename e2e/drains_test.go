@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
 	"net"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,129 +15,25 @@ import (
 type syslogMsg = syslogtest.Message
 
 // syslogReceiver is a loopback syslog receiver (TCP, octet-counted
-// framing) that parses every frame strictly.
-type syslogReceiver struct {
-	t  *testing.T
-	ln net.Listener
+// framing) that parses every frame strictly; a malformed one fails the
+// test.
+type syslogReceiver struct{ *syslogtest.Receiver }
 
-	mu    sync.Mutex
-	msgs  []syslogMsg
-	raw   strings.Builder // every payload byte received
-	open  map[net.Conn]bool
-	wrong []string
+func newSyslogReceiver(t *testing.T) syslogReceiver {
+	return syslogReceiver{syslogtest.Listen(t, nil)}
 }
 
-func newSyslogReceiver(t *testing.T) *syslogReceiver {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &syslogReceiver{t: t, ln: ln, open: map[net.Conn]bool{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		r.mu.Lock()
-		for c := range r.open {
-			c.Close()
-		}
-		r.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.open[c] = true
-			r.mu.Unlock()
-			wg.Go(func() { r.serve(c) })
-		}
-	})
-	return r
-}
-
-func (r *syslogReceiver) serve(c net.Conn) {
-	defer func() {
-		c.Close()
-		r.mu.Lock()
-		delete(r.open, c)
-		r.mu.Unlock()
-	}()
-	br := bufio.NewReader(c)
-	for {
-		m, err := syslogtest.ReadFrame(br)
-		if err != nil {
-			if errors.Is(err, syslogtest.ErrMalformed) {
-				r.fail("%v", err)
-			}
-			return
-		}
-		r.mu.Lock()
-		r.raw.WriteString(m.Raw)
-		r.msgs = append(r.msgs, m)
-		r.mu.Unlock()
-	}
-}
-
-func (r *syslogReceiver) fail(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.wrong = append(r.wrong, fmt.Sprintf(format, args...))
-}
-
-func (r *syslogReceiver) url() string { return "syslog://" + r.ln.Addr().String() }
-
-// check fails the test for anything malformed received so far.
-func (r *syslogReceiver) check() {
-	r.t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.wrong) > 0 {
-		r.t.Fatalf("the drain receiver got malformed data: %v", r.wrong)
-	}
-}
+func (r syslogReceiver) url() string { return "syslog://" + r.Addr() }
 
 // waitFor polls until a message satisfies match, failing after 30 s.
-func (r *syslogReceiver) waitFor(what string, match func(syslogMsg) bool) syslogMsg {
-	r.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r.check()
-		r.mu.Lock()
-		for _, m := range r.msgs {
-			if match(m) {
-				r.mu.Unlock()
-				return m
-			}
-		}
-		n := len(r.msgs)
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			r.t.Fatalf("the drain receiver got no %s in %d messages", what, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+func (r syslogReceiver) waitFor(what string, match func(syslogMsg) bool) syslogMsg {
+	ms := r.WaitFor(what, 30*time.Second, func(ms []syslogMsg) bool { return slices.ContainsFunc(ms, match) })
+	return ms[slices.IndexFunc(ms, match)]
 }
 
-// has reports whether any message satisfies match.
-func (r *syslogReceiver) has(match func(syslogMsg) bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range r.msgs {
-		if match(m) {
-			return true
-		}
-	}
-	return false
-}
-
-// conns is the number of connections open now.
-func (r *syslogReceiver) conns() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.open)
+// has reports whether any message so far satisfies match.
+func (r syslogReceiver) has(match func(syslogMsg) bool) bool {
+	return slices.ContainsFunc(r.Messages(), match)
 }
 
 func served(path string) func(syslogMsg) bool {
@@ -202,11 +95,12 @@ func TestDrains(t *testing.T) {
 		s.mustGet("hello", "/after-config", "hello one")
 		a.waitFor("a line of the new release", served("/after-config"))
 		a.waitFor("a platform line", func(m syslogMsg) bool { return m.MsgID == "paas" && m.ProcID != "router" })
-		a.mu.Lock()
-		payload := a.raw.String()
-		a.mu.Unlock()
-		if strings.Contains(payload, canary) {
-			t.Fatalf("a config value reached the drain:\n%s", payload)
+		var payload strings.Builder
+		for _, m := range a.Messages() {
+			payload.WriteString(m.Raw)
+		}
+		if strings.Contains(payload.String(), canary) {
+			t.Fatalf("a config value reached the drain:\n%s", payload.String())
 		}
 	})
 
@@ -285,7 +179,7 @@ func TestDrains(t *testing.T) {
 		}
 		// The removed drain's connection is closed; b still receives.
 		deadline := time.Now().Add(10 * time.Second)
-		for a.conns() > 0 {
+		for a.Open() > 0 {
 			if time.Now().After(deadline) {
 				t.Fatal("the removed drain's connection stays open")
 			}
@@ -301,7 +195,6 @@ func TestDrains(t *testing.T) {
 		if r := s.ssh("drains hello"); strings.Contains(r.stdout, deadAddr) || !strings.Contains(r.stdout, b.url()) {
 			t.Fatalf("drains after removal:\n%s", r.stdout)
 		}
-		b.check()
 	})
 
 	t.Run("destroy", func(t *testing.T) {
@@ -316,7 +209,6 @@ func TestDrains(t *testing.T) {
 
 	// Neither the drain URL's secrets nor the config value are in
 	// paasd's own log.
-	a.check()
 	for _, o := range outs {
 		if out := o.String(); strings.Contains(out, pw) || strings.Contains(out, qtoken) || strings.Contains(out, "canary-value-7f3a9c") || !strings.Contains(out, "drain") {
 			t.Fatalf("paasd's log shows a secret:\n%s", out)
