@@ -27,7 +27,7 @@ func TestACME(t *testing.T) {
 		"PAAS_ACME_CA="+ca.DirURL, "PAAS_ACME_CA_ROOT="+rootFile)
 	ca.Validate(portOf(t, s.httpAddr), portOf(t, s.httpsAddr()), 0)
 
-	dir := s.newAppRepo("shop", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
+	dir := s.newRepoOf("shop", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
 	requireOK(t, "push", s.push(dir, "paas", "main"))
 	requireOK(t, "domains:add", s.paas(dir, "", "domains:add", "www.shop-acme.test"))
 	requireCertRow(t, s.paas(dir, "", "certs"), "www.shop-acme.test", "acme", "-", "issued on first HTTPS request")

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -45,7 +44,7 @@ http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_fo
 // a handover and after a restart. Exec runtime.
 func TestHTTPS(t *testing.T) {
 	s := startServer(t, "PAAS_RUNTIME=exec")
-	dir := s.newAppRepo("echo", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
+	dir := s.newRepoOf("echo", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
 	requireOK(t, "push", s.push(dir, "paas", "main"))
 	addr := s.httpsAddr()
 	rootPEM, err := os.ReadFile(filepath.Join(s.dataDir, "local-ca.pem"))
@@ -187,24 +186,6 @@ func (s *server) httpsAddr() string {
 	}
 	s.t.Fatalf("paasd's listening line has no https address:\n%s", s.out.String())
 	return ""
-}
-
-// newAppRepo makes a git repo of files with a paas remote for app.
-func (s *server) newAppRepo(app string, files map[string]string) string {
-	s.t.Helper()
-	dir := filepath.Join(s.t.TempDir(), app)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		s.t.Fatal(err)
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			s.t.Fatal(err)
-		}
-	}
-	s.git(dir, "init", "-q", "-b", "main")
-	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@127.0.0.1:%s/%s", s.port(), app))
-	s.commitAll(dir, "initial")
-	return dir
 }
 
 // httpsGet fetches https://name/ from addr, trusting roots, retrying

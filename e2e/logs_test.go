@@ -223,7 +223,7 @@ func TestLogs(t *testing.T) {
 	s := startServer(t, "PAAS_RUNTIME=exec", "PAAS_LOG_RETENTION=64m")
 	const burst = 20000
 	requireOK(t, "apps:create", s.ssh("apps:create numbers"))
-	dir := s.newAppRepo("numbers", map[string]string{
+	dir := s.newRepoOf("numbers", map[string]string{
 		"Procfile": "web: python3 app.py\n", "requirements.txt": "",
 		"app.py": fmt.Sprintf(numbersApp, "v1", burst),
 	})
