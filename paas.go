@@ -169,8 +169,11 @@ type Key struct {
 	Name        string
 	Fingerprint string // SHA256:... as printed by ssh-keygen -l
 	PublicKey   string // authorized_keys line
-	Admin       bool
-	AddedAt     time.Time
+	// Options are the key's authorized_keys options as written
+	// (from="10.0.0.0/8", no-pty, ...); the gateway enforces them.
+	Options []string `json:",omitempty"`
+	Admin   bool
+	AddedAt time.Time
 }
 
 // Process is one running (or restarting) instance as `ps` shows it.

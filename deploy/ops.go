@@ -16,14 +16,14 @@ import (
 	"paas/shellwords"
 )
 
-// Authenticate maps a key fingerprint to the key's name.
-func (s *Service) Authenticate(fingerprint string) (string, bool) {
+// Authenticate returns the admitted key with the given fingerprint.
+func (s *Service) Authenticate(fingerprint string) (paas.Key, bool) {
 	k, ok, err := s.cfg.Store.KeyByFingerprint(fingerprint)
 	if err != nil {
 		s.log.Error("looking up key", "err", err)
-		return "", false
+		return paas.Key{}, false
 	}
-	return k.Name, ok
+	return k, ok
 }
 
 // ListApps lists every app.

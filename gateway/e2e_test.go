@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"paas/internal/syncbuf"
 )
 
 const hookArg = "__paas_test_hook"
@@ -33,6 +36,7 @@ type env struct {
 	key      string // private key file of "alice"
 	otherKey string // a key the platform does not know
 	port     string
+	log      *syncbuf.Buffer // the server's log
 }
 
 func requireTools(t *testing.T) {
@@ -62,6 +66,12 @@ func genKey(t *testing.T, path string) gossh.PublicKey {
 
 func startServer(t *testing.T) *env {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith starts a server whose Config change may adjust first.
+func startServerWith(t *testing.T, change func(*Config)) *env {
+	t.Helper()
 	requireTools(t)
 	dir := t.TempDir()
 	exe, err := os.Executable()
@@ -69,10 +79,10 @@ func startServer(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	f := newFakePlatform()
-	e := &env{t: t, f: f, dir: dir, key: filepath.Join(dir, "alice"), otherKey: filepath.Join(dir, "mallory")}
+	e := &env{t: t, f: f, dir: dir, key: filepath.Join(dir, "alice"), otherKey: filepath.Join(dir, "mallory"), log: &syncbuf.Buffer{}}
 	f.keys[gossh.FingerprintSHA256(genKey(t, e.key))] = "alice"
 	genKey(t, e.otherKey)
-	s, err := New(Config{
+	cfg := Config{
 		Addr:        "127.0.0.1:0",
 		HostKeyFile: filepath.Join(dir, "host_key"),
 		ReposDir:    filepath.Join(dir, "repos"),
@@ -80,7 +90,12 @@ func startServer(t *testing.T) *env {
 		HookCommand: []string{exe, hookArg},
 		AppURL:      func(app string) string { return "http://" + app + ".example.test" },
 		Platform:    f,
-	})
+		Logger:      slog.New(slog.NewTextHandler(e.log, nil)),
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

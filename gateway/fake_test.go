@@ -20,7 +20,8 @@ import (
 // fakePlatform is an in-memory Platform for the gateway's tests.
 type fakePlatform struct {
 	mu         sync.Mutex
-	keys       map[string]string // fingerprint -> name
+	keys       map[string]string   // fingerprint -> name
+	keyOptions map[string][]string // fingerprint -> authorized_keys options
 	apps       map[string]*paas.App
 	rolledBack []int
 	restarted  []string
@@ -36,6 +37,8 @@ type fakePlatform struct {
 	runs        []runCall
 	// gate, when set, is waited on by Deploy after it wrote "step one".
 	gate chan struct{}
+	// follow, when set, feeds a following Logs call its lines.
+	follow chan string
 }
 
 type fakeDeploy struct {
@@ -58,11 +61,12 @@ type runCall struct {
 
 func newFakePlatform() *fakePlatform {
 	return &fakePlatform{
-		keys:     map[string]string{},
-		apps:     map[string]*paas.App{},
-		config:   map[string]map[string]string{},
-		releases: map[string][]paas.Release{},
-		procs:    map[string][]paas.Process{},
+		keys:       map[string]string{},
+		keyOptions: map[string][]string{},
+		apps:       map[string]*paas.App{},
+		config:     map[string]map[string]string{},
+		releases:   map[string][]paas.Release{},
+		procs:      map[string][]paas.Process{},
 	}
 }
 
@@ -70,11 +74,11 @@ func notFound(app string) error {
 	return &paas.Error{Msg: fmt.Sprintf("app %s not found", app), Err: paas.ErrAppNotFound}
 }
 
-func (f *fakePlatform) Authenticate(fp string) (string, bool) {
+func (f *fakePlatform) Authenticate(fp string) (paas.Key, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	name, ok := f.keys[fp]
-	return name, ok
+	return paas.Key{Name: name, Fingerprint: fp, Options: f.keyOptions[fp]}, ok
 }
 
 func (f *fakePlatform) ListApps(ctx context.Context) ([]paas.App, error) {
@@ -287,17 +291,34 @@ func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, s
 	return 127, nil
 }
 
+// Logs writes one line; when following and f.follow is set, it then
+// writes each line sent on f.follow until it is closed.
 func (f *fakePlatform) Logs(ctx context.Context, app string, q logs.Query, format logs.Format, w io.Writer) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if _, ok := f.apps[app]; !ok {
+		f.mu.Unlock()
 		return notFound(app)
 	}
 	f.logsCalls = append(f.logsCalls, logsCall{app, q.N, q.Proc, q.Follow})
 	f.logsQueries = append(f.logsQueries, q)
 	f.logsFormats = append(f.logsFormats, format)
+	follow := f.follow
+	f.mu.Unlock()
 	fmt.Fprintln(w, "app[web.1]: hello")
-	return nil
+	if !q.Follow || follow == nil {
+		return nil
+	}
+	for {
+		select {
+		case line, ok := <-follow:
+			if !ok {
+				return nil
+			}
+			fmt.Fprintln(w, line)
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // Deploy reads the tar, records its regular files and fails when the tree

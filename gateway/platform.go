@@ -16,9 +16,10 @@ import (
 // argument); its message is shown as is. Any other error is logged and
 // shown as a generic line.
 type Platform interface {
-	// Authenticate maps a public key's SHA256 fingerprint to the key's
-	// name; ok is false for an unknown key.
-	Authenticate(fingerprint string) (name string, ok bool)
+	// Authenticate returns the admitted key with the given SHA256
+	// fingerprint (its name and authorized_keys options); ok is false
+	// for an unknown key.
+	Authenticate(fingerprint string) (key paas.Key, ok bool)
 
 	ListApps(ctx context.Context) ([]paas.App, error)
 	CreateApp(ctx context.Context, name, by string) (paas.App, error)

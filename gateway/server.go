@@ -30,6 +30,9 @@ type Config struct {
 	AppURL   func(app string) string
 	Platform Platform
 	Logger   *slog.Logger
+	// Limits bound connections: the handshake deadline, the idle
+	// timeout and the caps on unauthenticated connections.
+	Limits ConnLimits
 }
 
 // Server is the SSH gateway.
@@ -39,6 +42,7 @@ type Server struct {
 	ssh    *ssh.Server
 	now    func() time.Time
 	hooks  *hookServer
+	guard  *connGuard
 	initMu sync.Mutex // serialises creating bare repos
 
 	mu       sync.Mutex
@@ -73,23 +77,30 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: time.Now}
 	s.hooks = newHookServer(s)
+	s.guard = newConnGuard(cfg.Limits, cfg.Logger)
 	s.ssh = &ssh.Server{
 		Addr:        cfg.Addr,
 		HostSigners: []ssh.Signer{signer},
 		Handler:     s.handleSession,
-		PublicKeyHandler: func(ctx ssh.Context, key ssh.PublicKey) bool {
-			_, ok := cfg.Platform.Authenticate(gossh.FingerprintSHA256(key))
-			return ok
+		// A connection over the caps is closed before a byte is sent.
+		ConnCallback: func(ctx ssh.Context, conn net.Conn) net.Conn {
+			gc := s.guard.admit(conn)
+			if gc == nil {
+				return nil
+			}
+			ctx.SetValue(connKey{}, gc)
+			return gc
 		},
-		PtyCallback: func(ssh.Context, ssh.Pty) bool { return true },
-		ServerConfigCallback: func(ssh.Context) *gossh.ServerConfig {
-			c := &gossh.ServerConfig{}
+		PublicKeyHandler: s.publicKeyHandler,
+		PtyCallback:      ptyAllowed,
+		ServerConfigCallback: func(ctx ssh.Context) *gossh.ServerConfig {
+			c := &gossh.ServerConfig{VerifiedPublicKeyCallback: s.verifiedKey(ctx)}
 			c.Ciphers = ciphers()
 			return c
 		},
 		// Sessions only: no port forwarding, no subsystems (SFTP), no
-		// global requests.
-		ChannelHandlers:   map[string]ssh.ChannelHandler{"session": ssh.DefaultSessionHandler},
+		// global requests, and no agent or X11 forwarding in sessions.
+		ChannelHandlers:   map[string]ssh.ChannelHandler{"session": sessionChannel},
 		RequestHandlers:   map[string]ssh.RequestHandler{},
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
 		ConnectionFailedCallback: func(conn net.Conn, err error) {
@@ -160,11 +171,13 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Shutdown stops accepting connections and waits for open sessions (and
+// Shutdown stops accepting connections, closes those waiting to
+// authenticate or running no command, and waits for open sessions (and
 // the deploys they run) to end, or for ctx; then it closes whatever is
 // still open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.hooks.close()
+	s.guard.close()
 	err := s.ssh.Shutdown(ctx)
 	if err != nil {
 		s.ssh.Close()

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/gliderlabs/ssh"
-	gossh "golang.org/x/crypto/ssh"
 
 	"paas"
 	"paas/runtime"
@@ -15,22 +14,27 @@ import (
 
 // handleSession serves one SSH session: a push or one command.
 func (s *Server) handleSession(sess ssh.Session) {
+	// While a command runs, its connection is not idle.
+	if gc, ok := sess.Context().Value(connKey{}).(*guardedConn); ok {
+		defer gc.running()()
+	}
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
 	stderr := sess.Stderr()
 
-	// The key that authenticated is the last one the public key handler
-	// saw; map it to its name again rather than trusting earlier calls.
-	key := sess.PublicKey()
-	if key == nil {
+	// The key the client proved it holds is authorized again: it may have
+	// been removed or have expired since the connection was opened.
+	id, ok := identityOf(sess.Context())
+	if !ok {
 		sess.Exit(s.fail(stderr, paas.Errorf("public key authentication required")))
 		return
 	}
-	by, ok := s.cfg.Platform.Authenticate(gossh.FingerprintSHA256(key))
-	if !ok {
-		sess.Exit(s.fail(stderr, paas.Errorf("unknown key")))
+	cur, err := s.authorize(id.fingerprint, sess.RemoteAddr())
+	if err != nil {
+		sess.Exit(s.fail(stderr, paas.Errorf("key refused: %v", err)))
 		return
 	}
+	by := cur.name
 	raw := sess.RawCommand()
 	args, err := shellwords.Split(raw)
 	if err != nil {
