@@ -38,6 +38,12 @@ type config struct {
 	BuildConc      int
 	LogRetention   int64 // bytes of log history kept on disk per app
 
+	// The SSH gateway's connection limits.
+	SSHHandshakeTimeout time.Duration
+	SSHIdleTimeout      time.Duration
+	SSHMaxUnauth        int
+	SSHMaxUnauthSource  int
+
 	// The HTTPS front door and its certificates.
 	HTTPSAddr string // "" turns HTTPS off
 	ACMEEmail string // "" turns ACME off (local CA for *.localhost still works)
@@ -115,6 +121,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&c.IdleTimeout, "idle-timeout", "PAAS_IDLE_TIMEOUT", 120 * time.Second, "idle keep-alive connections are closed after this"},
 		{&c.ConnectTimeout, "connect-timeout", "PAAS_CONNECT_TIMEOUT", 5 * time.Second, "time to connect to an instance"},
 		{&c.ResponseTimeout, "response-timeout", "PAAS_RESPONSE_TIMEOUT", 30 * time.Second, "time an instance has to start its response (then 504)"},
+		{&c.SSHHandshakeTimeout, "ssh-handshake-timeout", "PAAS_SSH_HANDSHAKE_TIMEOUT", 20 * time.Second, "time an SSH client has from connecting to being authenticated"},
+		{&c.SSHIdleTimeout, "ssh-idle-timeout", "PAAS_SSH_IDLE_TIMEOUT", 10 * time.Minute, "an SSH connection running no command is closed after this"},
 	}
 	for _, d := range durations {
 		v := d.fallback
@@ -162,12 +170,37 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("PAAS_BUILD_CONCURRENCY: want a whole number of at least 1, not %q", def("PAAS_BUILD_CONCURRENCY", ""))
 	}
 	fs.IntVar(&c.BuildConc, "build-concurrency", conc, "builds that run at once (PAAS_BUILD_CONCURRENCY)")
+	counts := []struct {
+		p        *int
+		name     string
+		env      string
+		fallback int
+		usage    string
+	}{
+		{&c.SSHMaxUnauth, "ssh-max-unauthenticated", "PAAS_SSH_MAX_UNAUTHENTICATED", 100, "SSH connections waiting to authenticate at once"},
+		{&c.SSHMaxUnauthSource, "ssh-max-unauthenticated-per-source", "PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE", 10, "of them from one IPv4 address or IPv6 /64"},
+	}
+	for _, n := range counts {
+		v := n.fallback
+		if s := getenv(n.env); s != "" {
+			if v, err = strconv.Atoi(s); err != nil || v < 1 {
+				return c, fmt.Errorf("%s: want a whole number of at least 1, not %q", n.env, s)
+			}
+		}
+		fs.IntVar(n.p, n.name, v, n.usage+" ("+n.env+")")
+	}
 	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "newest releases whose images (or slugs) are kept; 0 keeps all (PAAS_KEEP_RELEASES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.SSHHandshakeTimeout <= 0 || c.SSHIdleTimeout <= 0 {
+		return c, fmt.Errorf("PAAS_SSH_HANDSHAKE_TIMEOUT and PAAS_SSH_IDLE_TIMEOUT: want more than 0")
+	}
+	if c.SSHMaxUnauth < 1 || c.SSHMaxUnauthSource < 1 {
+		return c, fmt.Errorf("PAAS_SSH_MAX_UNAUTHENTICATED and PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE: want at least 1")
 	}
 	if c.LogRetention < minLogRetention {
 		return c, fmt.Errorf("PAAS_LOG_RETENTION: want at least 64k, not %d bytes", c.LogRetention)
@@ -256,6 +289,8 @@ func (c config) logAttrs() []any {
 		"max_body", paas.FormatMemory(c.MaxBody), "max_header_bytes", c.MaxHeaderBytes,
 		"header_timeout", c.HeaderTimeout, "idle_timeout", c.IdleTimeout,
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
+		"ssh_handshake_timeout", c.SSHHandshakeTimeout, "ssh_idle_timeout", c.SSHIdleTimeout,
+		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
 	}
 }
 

@@ -39,3 +39,27 @@ func TestACMECARoot(t *testing.T) {
 		t.Errorf("no root: %v, roots %v", err, c.ACMERoots)
 	}
 }
+
+func TestSSHLimitSettings(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	}
+	c, err := load(nil)
+	if err != nil || c.SSHHandshakeTimeout != 20*time.Second || c.SSHIdleTimeout != 10*time.Minute || c.SSHMaxUnauth != 100 || c.SSHMaxUnauthSource != 10 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = load(map[string]string{"PAAS_SSH_HANDSHAKE_TIMEOUT": "5s", "PAAS_SSH_IDLE_TIMEOUT": "90", "PAAS_SSH_MAX_UNAUTHENTICATED": "20", "PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE": "3"})
+	if err != nil || c.SSHHandshakeTimeout != 5*time.Second || c.SSHIdleTimeout != 90*time.Second || c.SSHMaxUnauth != 20 || c.SSHMaxUnauthSource != 3 {
+		t.Fatalf("set: %+v, %v", c, err)
+	}
+	for env, val := range map[string]string{
+		"PAAS_SSH_HANDSHAKE_TIMEOUT":              "0",
+		"PAAS_SSH_IDLE_TIMEOUT":                   "-1s",
+		"PAAS_SSH_MAX_UNAUTHENTICATED":            "0",
+		"PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE": "many",
+	} {
+		if _, err := load(map[string]string{env: val}); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s=%s: %v, want an error naming it", env, val, err)
+		}
+	}
+}

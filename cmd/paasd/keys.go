@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"paas"
+	"paas/gateway"
 	"paas/store"
 )
 
@@ -39,6 +41,10 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 			return 1
 		}
 		for _, k := range keys {
+			if len(k.Options) > 0 {
+				fmt.Fprintf(stdout, "%s\t%s\t%s\n", k.Name, k.Fingerprint, strings.Join(k.Options, ","))
+				continue
+			}
 			fmt.Fprintf(stdout, "%s\t%s\n", k.Name, k.Fingerprint)
 		}
 		return 0
@@ -48,8 +54,12 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "paasd: reading key: %v\n", err)
 		return 1
 	}
-	keys, err := parseAuthorizedKeys(data, args[0])
-	if err != nil || len(keys) == 0 {
+	keys, err := parseAuthorizedKeys(data, "stdin", args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "paasd: %v\n", err)
+		return 1
+	}
+	if len(keys) == 0 {
 		fmt.Fprintln(stderr, "paasd: no valid public key on stdin")
 		return 1
 	}
@@ -63,51 +73,64 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 	return 0
 }
 
-// parseAuthorizedKeys reads keys in authorized_keys format. Each key is
-// named name, or its comment when name is empty.
-func parseAuthorizedKeys(data []byte, name string) ([]paas.Key, error) {
+// parseAuthorizedKeys reads keys in authorized_keys format from data,
+// which came from source (a file name, or "stdin"). Each key is named
+// name, or its comment when name is empty. A line paasd cannot honour
+// fully (a bad key, or an option the gateway does not enforce) is an
+// error naming source and the line.
+func parseAuthorizedKeys(data []byte, source, name string) ([]paas.Key, error) {
 	var keys []paas.Key
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
+	sc.Buffer(nil, 64<<10)
+	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		pk, comment, _, _, err := gossh.ParseAuthorizedKey(line)
+		pk, comment, options, _, err := gossh.ParseAuthorizedKey(line)
 		if err != nil {
-			return nil, fmt.Errorf("parsing key: %w", err)
+			return nil, fmt.Errorf("%s:%d: not a public key in authorized_keys format", source, n)
 		}
-		n := name
-		if n == "" {
-			n = comment
+		if err := gateway.CheckKeyOptions(options); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", source, n, err)
 		}
-		if n == "" {
-			n = "admin"
+		kn := name
+		if kn == "" {
+			kn = comment
+		}
+		if kn == "" {
+			kn = "admin"
 		}
 		keys = append(keys, paas.Key{
-			Name:        n,
+			Name:        kn,
 			Fingerprint: gossh.FingerprintSHA256(pk),
 			PublicKey:   string(bytes.TrimSpace(gossh.MarshalAuthorizedKey(pk))),
+			Options:     options,
 			Admin:       true,
 		})
 	}
-	return keys, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", source, err)
+	}
+	return keys, nil
 }
 
-// loadAuthorizedKeysFile adds the keys of an authorized_keys file.
-func loadAuthorizedKeysFile(st *store.Store, path string) (int, error) {
+// readAuthorizedKeysFile reads and checks the keys of an authorized_keys
+// file.
+func readAuthorizedKeysFile(path string) ([]paas.Key, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	keys, err := parseAuthorizedKeys(data, "")
-	if err != nil {
-		return 0, err
-	}
+	return parseAuthorizedKeys(data, path, "")
+}
+
+// putKeys adds (or replaces) keys in the store.
+func putKeys(st *store.Store, keys []paas.Key) error {
 	for _, k := range keys {
 		if err := st.PutKey(k); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return len(keys), nil
+	return nil
 }

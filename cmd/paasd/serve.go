@@ -45,6 +45,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
+	// The keys file is checked before a running paasd is asked to hand
+	// over: a line paasd cannot honour stops this one, not that one.
+	var admitted []paas.Key
+	if cfg.AuthorizedKeys != "" {
+		if admitted, err = readAuthorizedKeysFile(cfg.AuthorizedKeys); err != nil {
+			return fmt.Errorf("PAAS_AUTHORIZED_KEYS: %w", err)
+		}
+	}
 	// A paasd already running on this data dir hands over to this one.
 	succ, inherited, inheritedTLS, err := takeOver(dataDir)
 	if err != nil {
@@ -61,11 +69,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	releaseStore := func() { closeStore.Do(func() { st.Close() }) }
 	defer releaseStore()
 	if cfg.AuthorizedKeys != "" {
-		n, err := loadAuthorizedKeysFile(st, cfg.AuthorizedKeys)
-		if err != nil {
-			return fmt.Errorf("reading PAAS_AUTHORIZED_KEYS: %w", err)
+		if err := putKeys(st, admitted); err != nil {
+			return fmt.Errorf("admitting PAAS_AUTHORIZED_KEYS: %w", err)
 		}
-		log.Info("admitted keys", "file", cfg.AuthorizedKeys, "count", n)
+		log.Info("admitted keys", "file", cfg.AuthorizedKeys, "count", len(admitted))
 	}
 
 	exe, err := os.Executable()
@@ -205,6 +212,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		AppURL:      appURL,
 		Platform:    platform{Service: svc, certs: tlsCerts, drains: logDrains},
 		Logger:      log.With("part", "gateway"),
+		Limits: gateway.ConnLimits{
+			HandshakeTimeout:            cfg.SSHHandshakeTimeout,
+			IdleTimeout:                 cfg.SSHIdleTimeout,
+			MaxUnauthenticated:          cfg.SSHMaxUnauth,
+			MaxUnauthenticatedPerSource: cfg.SSHMaxUnauthSource,
+		},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"paas/store"
+)
+
+// newPublicKey makes a key pair with ssh-keygen and returns the public
+// key's authorized_keys line.
+func newPublicKey(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	path := filepath.Join(t.TempDir(), "id")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "k", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, err := os.ReadFile(path + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(pub))
+}
+
+// TestKeysAddOptions checks that keys:add keeps the options paasd
+// enforces and refuses, naming the line, those it does not.
+func TestKeysAddOptions(t *testing.T) {
+	cfg := config{DataDir: t.TempDir()}
+	key, other := newPublicKey(t), newPublicKey(t)
+	run := func(cmd string, stdin string, args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		st := keysCommand(cfg, cmd, args, strings.NewReader(stdin), &out, &errb)
+		return st, out.String(), errb.String()
+	}
+
+	in := key + "\n# a comment\n\ncommand=\"/bin/sh\" " + other + "\n"
+	st, out, errs := run("keys:add", in, "bob")
+	if st != 1 || out != "" || !strings.HasPrefix(errs, "paasd: stdin:4: authorized_keys option command is not supported by paasd (supported: from=, ") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("keys:add with command=: status %d, stdout %q, stderr %q", st, out, errs)
+	}
+	st, out, errs = run("keys:add", "not a key\n", "bob")
+	if st != 1 || errs != "paasd: stdin:1: not a public key in authorized_keys format\n" {
+		t.Fatalf("keys:add of junk: status %d, stdout %q, stderr %q", st, out, errs)
+	}
+	// Nothing was added.
+	if st, out, _ := run("keys", ""); st != 0 || out != "" {
+		t.Fatalf("keys after refused adds: %d %q", st, out)
+	}
+
+	if st, _, errs := run("keys:add", `from="10.0.0.0/8,!10.1.2.3",no-pty `+key+"\n", "bob"); st != 0 {
+		t.Fatalf("keys:add with from= and no-pty: %s", errs)
+	}
+	st, out, _ = run("keys", "")
+	if st != 0 || !strings.HasPrefix(out, "bob\tSHA256:") || !strings.HasSuffix(out, "\tfrom=\"10.0.0.0/8,!10.1.2.3\",no-pty\n") {
+		t.Fatalf("keys: %d %q", st, out)
+	}
+	st2, err := store.Open(filepath.Join(cfg.DataDir, "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	keys, err := st2.Keys()
+	if err != nil || len(keys) != 1 || strings.Join(keys[0].Options, "|") != `from="10.0.0.0/8,!10.1.2.3"|no-pty` {
+		t.Fatalf("stored keys: %+v, %v", keys, err)
+	}
+}
+
+// TestServeRefusesUnenforceableKeys checks that paasd does not start on
+// an authorized_keys file with an option it cannot enforce, and says
+// which line, before it touches anything.
+func TestServeRefusesUnenforceableKeys(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "authorized_keys")
+	lines := newPublicKey(t) + "\n" + `from="*.example.com" ` + newPublicKey(t) + "\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{DataDir: filepath.Join(dir, "data"), AuthorizedKeys: file, LogFormat: "text"}
+	err := serve(t.Context(), cfg, &strings.Builder{})
+	want := "PAAS_AUTHORIZED_KEYS: " + file + `:2: authorized_keys option from="*.example.com": "*.example.com" names a host`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("serve: %v, want %s...", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "paas.db")); err == nil {
+		t.Error("the store was created")
+	}
+}
