@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +83,10 @@ func TestUnenforceableKeyOptionStopsStart(t *testing.T) {
 	if err := os.WriteFile(file, []byte("# team keys\n"+pub1+"\n"+`command="/usr/bin/id" `+pub2+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(binDir, "paasd"))
+	// A paasd that starts anyway is stopped after a minute.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "paasd"))
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + root,
 		"PAAS_DATA_DIR=" + filepath.Join(root, "data"), "PAAS_RUNTIME=exec",

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"paas/store"
 )
@@ -81,8 +84,14 @@ func TestServeRefusesUnenforceableKeys(t *testing.T) {
 	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{DataDir: filepath.Join(dir, "data"), AuthorizedKeys: file, LogFormat: "text"}
-	err := serve(t.Context(), cfg, &strings.Builder{})
+	cfg := config{
+		DataDir: filepath.Join(dir, "data"), AuthorizedKeys: file, LogFormat: "text", Runtime: "exec",
+		SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", LogRetention: minLogRetention,
+	}
+	// A paasd that starts anyway stops after a while.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err := serve(ctx, cfg, io.Discard)
 	want := "PAAS_AUTHORIZED_KEYS: " + file + `:2: authorized_keys option from="*.example.com": "*.example.com" names a host`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("serve: %v, want %s...", err, want)
