@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"paas/internal/syncbuf"
 )
 
 // fdCount is how many file descriptors this process has open.
@@ -363,4 +366,88 @@ func (c *eofConn) Read(b []byte) (int, error) {
 		c.once.Do(func() { close(c.eof) })
 	}
 	return n, err
+}
+
+// TestConnGuardOverallCap admits real TCP connections from several
+// loopback sources to a guard with small caps: at the overall cap a
+// newcomer from one of the busiest sources is refused, and one from a
+// quieter source takes the place of the busiest's oldest.
+func TestConnGuardOverallCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var log syncbuf.Buffer
+	g := newConnGuard(ConnLimits{HandshakeTimeout: time.Hour, MaxUnauthenticated: 3, MaxUnauthenticatedPerSource: 2}, slog.New(slog.NewTextHandler(&log, nil)))
+	defer g.close()
+	// connect returns the client side and the guard's verdict on the
+	// server side.
+	connect := func(from string) (net.Conn, *guardedConn) {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc := g.admit(sc)
+		if gc == nil {
+			sc.Close()
+		}
+		return c, gc
+	}
+	first, gc := connect("127.0.0.1")
+	if gc == nil {
+		t.Fatal("first connection refused")
+	}
+	for _, from := range []string{"127.0.0.3", "127.0.0.4"} {
+		if _, gc := connect(from); gc == nil {
+			t.Fatalf("connection from %s refused below the caps", from)
+		}
+	}
+	// Full, one each: a second from 127.0.0.1 would make it the busiest.
+	if _, gc := connect("127.0.0.1"); gc != nil {
+		t.Fatal("a newcomer from one of the busiest sources was admitted at the overall cap")
+	}
+	if w, _ := g.counts(); w != 3 {
+		t.Fatalf("%d waiting, want 3", w)
+	}
+	// A newcomer from a new source evicts the oldest: the first.
+	if _, gc := connect("127.0.0.5"); gc == nil {
+		t.Fatal("a newcomer from a new source was refused at the overall cap")
+	}
+	first.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := first.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("the oldest connection after its eviction: read %d, %v; want EOF", n, err)
+	}
+	if w, _ := g.counts(); w != 3 {
+		t.Fatalf("%d waiting after the eviction, want 3", w)
+	}
+	for _, kind := range []string{"overall", "evicted"} {
+		if n := strings.Count(log.String(), "kind="+kind+" "); n != 1 {
+			t.Errorf("%d %s notices, want 1:\n%s", n, kind, log.String())
+		}
+	}
+}
+
+func TestSourceOf(t *testing.T) {
+	for _, c := range []struct{ addr, want string }{
+		{"192.0.2.7:22", "192.0.2.7/32"},
+		{"[::ffff:192.0.2.7]:22", "192.0.2.7/32"},
+		{"[2001:db8:1:2:3:4:5:6]:22", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:22", "2001:db8:1:2::/64"},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sourceOf(a).String(); got != c.want {
+			t.Errorf("sourceOf(%s) = %s, want %s", c.addr, got, c.want)
+		}
+	}
 }

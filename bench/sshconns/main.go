@@ -5,9 +5,10 @@
 // 127.0.1.x, or all from one address) and N authenticated connections
 // each with an idle session open (no command), and prints paasd's file
 // descriptors and RSS (from /proc) with the p50 and max latency of
-// `ssh … apps` (a fresh connection each, from 127.0.0.1) alongside. It
-// does so with the default limits and with the caps on unauthenticated
-// connections raised out of the way, to show what they hold back. Last,
+// `ssh … apps` (a fresh connection each, from 127.0.0.1) alongside, a
+// fresh paasd for each row. It does so with the default limits and with
+// the caps on unauthenticated connections raised out of the way, to show
+// what they hold back. Last,
 // it opens silent connections, waits for the handshake deadline and
 // counts paasd's descriptors again. It prints a table and writes it to
 // bench/results/sshconns.txt (or the file -out names).
@@ -84,59 +85,72 @@ func run(ctx context.Context, w *results.Table, counts []int, sshRuns int) error
 		{"default", nil},
 		{"no caps", []string{"PAAS_SSH_MAX_UNAUTHENTICATED=1000000", "PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE=1000000"}},
 	} {
-		srv, err := ws.Start("exec", limits.env...)
-		if err != nil {
-			return err
+		// A fresh paasd for each row: its memory is that row's.
+		for _, r := range rows {
+			if err := withServer(ws, limits.env, func(srv *paasd.Server) error {
+				return measureRow(ctx, w, srv, limits.name, r, sshRuns)
+			}); err != nil {
+				return fmt.Errorf("%s: %w", limits.name, err)
+			}
 		}
-		err = measureRows(ctx, w, srv, limits.name, rows, sshRuns)
-		if err == nil && limits.name == "default" {
-			deadlineNote, err = measureDeadline(ctx, srv, counts[len(counts)-1])
-		}
-		if serr := srv.Stop(); err == nil {
-			err = serr
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w\npaasd's last log lines:\n%s", limits.name, err, srv.Tail())
-		}
+	}
+	if err := withServer(ws, nil, func(srv *paasd.Server) error {
+		var err error
+		deadlineNote, err = measureDeadline(ctx, srv, counts[len(counts)-1])
+		return err
+	}); err != nil {
+		return err
 	}
 	fmt.Fprint(w, deadlineNote)
 	fmt.Fprintf(w, "\nsilent: TCP connections that send nothing, opened from `sources` loopback addresses (10 each, or all\n")
-	fmt.Fprintf(w, "  from one); held: those paasd kept open (the rest it closed at once, over its caps)\n")
+	fmt.Fprintf(w, "  from one); held: those paasd kept open (the rest it closed at once, over its caps; the idle\n")
+	fmt.Fprintf(w, "  connections' own handshakes, made after, each took a place too while they lasted)\n")
 	fmt.Fprintf(w, "idle: authenticated connections, each with a session open and no command\n")
-	fmt.Fprintf(w, "fds, rss: paasd's open file descriptors and resident memory with all of them open\n")
+	fmt.Fprintf(w, "fds, rss: paasd's open file descriptors and resident memory with all of them open (a fresh paasd each row)\n")
 	fmt.Fprintf(w, "apps: `ssh paas@127.0.0.1 apps` meanwhile, a fresh connection each, %d runs\n", sshRuns)
 	return w.Save()
 }
 
-func measureRows(ctx context.Context, w *results.Table, srv *paasd.Server, name string, rows []row, sshRuns int) error {
+// withServer starts paasd (exec runtime) with env, runs f and stops it.
+func withServer(ws *paasd.Workspace, env []string, f func(*paasd.Server) error) error {
+	srv, err := ws.Start("exec", env...)
+	if err != nil {
+		return err
+	}
+	err = f(srv)
+	if serr := srv.Stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("%w\npaasd's last log lines:\n%s", err, srv.Tail())
+	}
+	return nil
+}
+
+// measureRow opens r's connections, measures, and closes them.
+func measureRow(ctx context.Context, w *results.Table, srv *paasd.Server, name string, r row, sshRuns int) error {
 	// The first command opens what paasd keeps open afterwards.
 	if _, _, err := timeApps(ctx, srv, 1); err != nil {
 		return err
 	}
-	baseline := fdCount(srv.Pid())
-	for _, r := range rows {
-		silent, err := openSilent(ctx, "127.0.0.1:"+srv.SSHPort, r.silent, r.sources)
-		if err != nil {
-			return err
-		}
-		idle, err := openIdle(ctx, srv, r.idle)
-		if err != nil {
-			silent.close()
-			return err
-		}
-		fds, rss := fdCount(srv.Pid()), rssOf(srv.Pid())
-		p50, worst, err := timeApps(ctx, srv, sshRuns)
-		held := silent.held()
-		silent.close()
-		idle.close()
-		if err != nil {
-			return fmt.Errorf("ssh apps with %d silent and %d idle connections: %w", r.silent, r.idle, err)
-		}
-		fmt.Fprintf(w, "%-8s %7d %7d %6d %6d %6d %8.1f %9s %9s\n", name, r.silent, r.sources, held, r.idle, fds, float64(rss)/(1<<20), ms(p50), ms(worst))
-		if err := settle(ctx, srv.Pid(), baseline); err != nil {
-			return err
-		}
+	silent, err := openSilent(ctx, "127.0.0.1:"+srv.SSHPort, r.silent, r.sources)
+	if err != nil {
+		return err
 	}
+	idle, err := openIdle(ctx, srv, r.idle)
+	if err != nil {
+		silent.close()
+		return err
+	}
+	fds, rss := fdCount(srv.Pid()), rssOf(srv.Pid())
+	p50, worst, err := timeApps(ctx, srv, sshRuns)
+	held := silent.held()
+	silent.close()
+	idle.close()
+	if err != nil {
+		return fmt.Errorf("ssh apps with %d silent and %d idle connections: %w", r.silent, r.idle, err)
+	}
+	fmt.Fprintf(w, "%-8s %7d %7d %6d %6d %6d %8.1f %9s %9s\n", name, r.silent, r.sources, held, r.idle, fds, float64(rss)/(1<<20), ms(p50), ms(worst))
 	return nil
 }
 
@@ -144,6 +158,9 @@ func measureRows(ctx context.Context, w *results.Table, srv *paasd.Server, name 
 // descriptors before and after the handshake deadline; it returns the
 // lines that say so.
 func measureDeadline(ctx context.Context, srv *paasd.Server, n int) (string, error) {
+	if _, _, err := timeApps(ctx, srv, 1); err != nil {
+		return "", err
+	}
 	baseline := fdCount(srv.Pid())
 	silent, err := openSilent(ctx, "127.0.0.1:"+srv.SSHPort, n, max(1, n/10))
 	if err != nil {
@@ -173,23 +190,6 @@ func timeApps(ctx context.Context, srv *paasd.Server, n int) (time.Duration, tim
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2], ds[len(ds)-1], nil
-}
-
-// settle waits (at most 30 s) for paasd's descriptors to return to
-// baseline after the clients closed theirs.
-func settle(ctx context.Context, pid, baseline int) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for fdCount(pid) > baseline {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("paasd holds %d descriptors 30s after the clients left, %d before", fdCount(pid), baseline)
-		}
-		select {
-		case <-time.After(100 * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 func fdCount(pid int) int {
