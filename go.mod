@@ -2,6 +2,8 @@ module paas
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/caddyserver/certmagic v0.25.6
 	github.com/containerd/errdefs v1.0.0
