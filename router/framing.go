@@ -86,6 +86,18 @@ func (c *framingConn) Read(p []byte) (int, error) {
 	}
 }
 
+// CloseWrite shuts the writing side of the connection when it can, as
+// net/http does before closing a connection whose request it refused.
+func (c *framingConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// closeWrite shuts the writing side of c when it has one.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // nextHead reads until the buffer holds a whole head, records it, and
 // sets out and body. A connection that ends or fails in the middle of a
 // head, or sends one over the limit, passes what it sent through; the

@@ -62,33 +62,6 @@ func (rec *recorder) all() []recorded {
 	return append([]recorded(nil), rec.reqs...)
 }
 
-// exchange writes raw to the router and returns the status lines of the
-// responses read until the router closes the connection or goes quiet.
-func exchange(t *testing.T, addr, raw string) []string {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	br := bufio.NewReader(c)
-	var statuses []string
-	for {
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			return statuses
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		statuses = append(statuses, res.Status)
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	}
-}
-
 var logField = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
 
 // fields parses an access log line.
@@ -179,6 +152,9 @@ func hostileCases() []hostileCase {
 		{name: "encoded dot segments", raw: "GET /a/%2e%2e/%2E%2e/b HTTP/1.1\r\nHost: a.localhost\r\n\r\n", want: []int{200}, open: true, reach: []string{"a GET /a/%2e%2e/%2E%2e/b "}},
 
 		// Ordinary keep-alive traffic stays in step.
+		{name: "HTTP/1.0", raw: "GET /old HTTP/1.0\r\nHost: a.localhost\r\n\r\n" + smuggle, want: []int{200}, reach: []string{"a GET /old "}},
+		{name: "HTTP/1.0 keep-alive", raw: "POST /old HTTP/1.0\r\nHost: a.localhost\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi",
+			want: []int{200}, open: true, reach: []string{"a POST /old hi"}},
 		{name: "pipelined", raw: "GET /one HTTP/1.1\r\nHost: a.localhost\r\n\r\nPOST /two HTTP/1.1\r\nHost: b.localhost\r\nContent-Length: 2\r\n\r\nhi",
 			want: []int{200, 200}, open: true, reach: []string{"a GET /one ", "b POST /two hi"}},
 	}
@@ -348,22 +324,50 @@ func dialTCP(t *testing.T, addr string) net.Conn {
 	return c
 }
 
+// TestHeaderLimits: a head of 12 KiB is served, one of 24 KiB gets 431
+// and its connection closes, on the plain listener (as a first request,
+// and after the general path took the connection over) and the TLS one.
 func TestHeaderLimits(t *testing.T) {
-	r, _, _ := setup(t, Config{})
+	r, srv, _ := setup(t, Config{})
 	var a recorder
 	r.Set("a", []Backend{a.start(t, "web.1")})
-	addr := startFront(t, r, ServerLimits{}).Listener.Addr().String()
-
-	ok := exchange(t, addr, "GET / HTTP/1.1\r\nHost: a.localhost\r\nX-Big: "+strings.Repeat("x", 12<<10)+"\r\n\r\n")
-	if len(ok) != 1 || !strings.HasPrefix(ok[0], "200") {
-		t.Errorf("12 KiB of headers: %q", ok)
+	plain, secure := srv.Listener.Addr().String(), startTLS(t, r)
+	lead := "GET /lead HTTP/1.1\r\nHost: a.localhost\r\nConnection: keep-alive, X-Lead\r\n\r\n"
+	for name, dial := range map[string]func() net.Conn{
+		"first":   func() net.Conn { return dialTCP(t, plain) },
+		"general": func() net.Conn { c := dialTCP(t, plain); io.WriteString(c, lead); return c },
+		"tls":     func() net.Conn { return dialTLS(t, secure) },
+	} {
+		for _, tc := range []struct {
+			size, status int
+			open         bool
+		}{{12 << 10, 200, true}, {24 << 10, 431, false}} {
+			c := dial()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			if name == "general" {
+				readResponse(t, br)
+			}
+			io.WriteString(c, "GET /big HTTP/1.1\r\nHost: a.localhost\r\nX-Big: "+strings.Repeat("x", tc.size)+"\r\n\r\n")
+			if res := readResponse(t, br); res.status != tc.status {
+				t.Errorf("%s: %d bytes of headers: %d, want %d", name, tc.size, res.status, tc.status)
+			}
+			if !tc.open {
+				if n, err := br.Read(make([]byte, 1)); n > 0 || !closedErr(err) {
+					t.Errorf("%s: %d bytes of headers: connection not closed (%v)", name, tc.size, err)
+				}
+			}
+			c.Close()
+		}
 	}
-	big := exchange(t, addr, "GET / HTTP/1.1\r\nHost: a.localhost\r\nX-Big: "+strings.Repeat("x", 17<<10)+"\r\n\r\n")
-	if len(big) != 1 || !strings.HasPrefix(big[0], "431") {
-		t.Errorf("17 KiB of headers: %q, want 431", big)
+	n := 0
+	for _, q := range a.all() {
+		if q.path == "/big" {
+			n++
+		}
 	}
-	if n := len(a.all()); n != 1 {
-		t.Errorf("backend got %d requests, want 1", n)
+	if n != 3 {
+		t.Errorf("backend got %d requests with big headers, want 3", n)
 	}
 }
 
@@ -385,7 +389,10 @@ func TestSlowloris(t *testing.T) {
 
 	// A baseline with one request served, so lazily started goroutines
 	// are there already.
-	exchange(t, addr, "GET / HTTP/1.1\r\nHost: a.localhost\r\nConnection: close\r\n\r\n")
+	c := dialTCP(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.localhost\r\nConnection: close\r\n\r\n")
+	readResponse(t, bufio.NewReader(c))
+	c.Close()
 	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
 
 	const clients = 20

@@ -67,11 +67,11 @@ func (l ServerLimits) Server(addr string, h http.Handler) *http.Server {
 }
 
 // maxWatchedHead is the largest request head a framingConn of srv
-// watches: more than srv reads before it answers 431.
+// watches: as much as srv reads before it answers 431.
 func maxWatchedHead(srv *http.Server) int {
 	n := srv.MaxHeaderBytes
 	if n <= 0 {
 		n = http.DefaultMaxHeaderBytes
 	}
-	return n + 2*headerSlop
+	return n + headerSlop
 }

@@ -46,8 +46,7 @@ type tlsFramingConn struct {
 // ConnectionState is the TLS connection's.
 func (c *tlsFramingConn) ConnectionState() tls.ConnectionState { return c.tc.ConnectionState() }
 
-// CloseWrite ends the TLS connection's writing side, as net/http does
-// before closing a *tls.Conn.
+// CloseWrite ends the TLS connection's writing side.
 func (c *tlsFramingConn) CloseWrite() error { return c.tc.CloseWrite() }
 
 // tlsListener is the listener srv serves in ServeTLS: it returns
