@@ -36,7 +36,7 @@ type framingConn struct {
 
 	mu    sync.Mutex
 	heads []headInfo // heads read, not yet claimed by their request's handler
-	stale bool       // a claim failed or watching ended: no head is known any more
+	stale bool       // a claim failed or watching ended: no later head is recorded
 }
 
 // headInfo is what a request head said.
