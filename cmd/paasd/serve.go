@@ -247,7 +247,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		httpsSrv = limits.Server(cfg.HTTPSAddr, general)
 		httpsSrv.TLSConfig = tlsCerts.TLSConfig()
 		httpsSrv.ErrorLog = slog.NewLogLogger(log.With("part", "https").Handler(), slog.LevelDebug)
-		go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+		go func() { errc <- router.ServeTLS(httpsSrv, httpsLn) }()
 		listening = append(listening, "https", httpsLn.Addr().String())
 	}
 	log.Info("listening", listening...)
