@@ -106,6 +106,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		StaticServer:  exe,
 		Timeout:       cfg.BuildTimeout,
 		Logger:        log.With("part", "builder"),
+		// Git buildpacks are fetched by this binary, run as a build step.
+		Binary:         exe,
+		BuildpackPaths: cfg.BuildpackPaths,
 	}
 	var rt deploy.Runtime
 	if cli != nil {
