@@ -49,6 +49,14 @@ type Config struct {
 	// loopback addresses. Tests set it for their git servers on
 	// 127.0.0.1; paasd never does.
 	AllowLoopbackFetch bool
+	// RunDir holds a record of each build step running on the host, so
+	// that ReapOrphans finds them after paasd was killed; "" records none.
+	RunDir string
+	// Owner tells this paasd's builds from those of others on the same
+	// host and engine (ReapOrphans touches only its own): build
+	// containers carry it as label paas.owner, host build steps in their
+	// PAAS_BUILD_ID.
+	Owner string
 
 	// Docker, when set, runs builds in containers of StackImage and makes
 	// images: Result.Slug is then the image reference paas/APP:bN.
@@ -110,6 +118,11 @@ func New(cfg Config) (*Builder, error) {
 		}
 		*p = abs
 		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+	}
+	if cfg.RunDir != "" {
+		if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 			return nil, fmt.Errorf("builder: %w", err)
 		}
 	}
@@ -253,7 +266,14 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if st.work, err = os.MkdirTemp(appCache, "build-"); err != nil {
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
-	defer removeAll(st.work)
+	// The scratch dir holds the app's config (ENV_DIR): it goes with the
+	// build, whatever its outcome; ReapOrphans removes one a killed
+	// paasd left.
+	defer func() {
+		if err := removeAll(st.work); err != nil {
+			b.log.Error("removing build scratch dir", "app", req.App, "dir", st.work, "err", err)
+		}
+	}()
 	envDir := filepath.Join(st.work, "env")
 	if err := writeEnvDir(envDir, req.Config); err != nil {
 		return Result{}, err
@@ -267,7 +287,12 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
 	if b.docker == nil {
-		st.x = hostExecutor{environ: b.buildEnv(st.home, req.Commit)}
+		id := b.newBuildID()
+		st.x = hostExecutor{
+			environ: b.buildEnv(st.home, req.Commit),
+			id:      id,
+			track:   func(pid int) func() { return b.trackStep(st, id, pid) },
+		}
 	} else {
 		x, err := b.startBuildContainer(ctx, st, containerDirs{
 			slug:       slug,

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,8 +86,12 @@ func TestBuildCustomBuildpack(t *testing.T) {
 			}
 			contains(t, out, "-----> Marker app detected\n", "-----> compiling "+tc.marker+"\n")
 			if !tc.server {
-				// The fetch ran with no environment of the server's.
-				contains(t, out, "-----> Fetching buildpack "+url, "       fetch environment: []\n")
+				// The fetch ran with no environment of the server's: only
+				// the build's id.
+				contains(t, out, "-----> Fetching buildpack "+url)
+				if !regexp.MustCompile(`\n       fetch environment: \[PAAS_BUILD_ID=\.[0-9a-f]{16}\]\n`).MatchString(out) {
+					t.Errorf("the fetch's environment is not empty:\n%s", out)
+				}
 			}
 		})
 	}

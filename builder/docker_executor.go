@@ -100,6 +100,9 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 			labelRole:  "build",
 		},
 	}
+	if b.cfg.Owner != "" {
+		cfg.Labels[labelOwner] = b.cfg.Owner
+	}
 	host := &container.HostConfig{
 		Mounts:    mounts,
 		Resources: container.Resources{Memory: b.cfg.BuildMemory, MemorySwap: b.cfg.BuildMemory},
