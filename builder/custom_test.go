@@ -395,3 +395,25 @@ func TestBuildRefusesHostPaths(t *testing.T) {
 		t.Errorf("the loopback git server had %d requests", n)
 	}
 }
+
+// TestBuildMasksTokens: a token in a git buildpack's URL is not shown in
+// the build output nor recorded with the build.
+func TestBuildMasksTokens(t *testing.T) {
+	t.Parallel()
+	srv, url := markerRepo(t)
+	withToken := strings.Replace(url, "http://", "http://user:tok3n-secret@", 1)
+	b := testBuilder(t, 0, allowLoopback)
+	res, out := build(t, b, Request{Config: map[string]string{"BUILDPACK_URL": withToken + "#v1"},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
+	want := strings.Replace(url, "http://", "http://user:xxxxx@", 1) + "#v1"
+	if !slices.Equal(res.Buildpacks, []string{want}) {
+		t.Errorf("buildpacks %q, want %q", res.Buildpacks, want)
+	}
+	if strings.Contains(out, "tok3n-secret") {
+		t.Errorf("output shows the token:\n%s", out)
+	}
+	contains(t, out, "-----> Fetching buildpack "+want+"\n")
+	if srv.Requests() == 0 {
+		t.Error("nothing was fetched")
+	}
+}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
 	"paas/buildpacks"
+	"paas/internal/syncbuf"
 )
 
 // checkImage checks the image of a Docker-mode build: its reference, its
@@ -379,5 +382,60 @@ func TestDockerEngineUnavailable(t *testing.T) {
 	t.Log(msg)
 	if !strings.HasPrefix(msg, "docker engine unavailable: ") || strings.Contains(msg, "\n") {
 		t.Errorf("error %q", msg)
+	}
+}
+
+// TestDockerReapOrphans: a builder started after another was killed
+// removes that one's build container, and only containers of its own
+// owner.
+func TestDockerReapOrphans(t *testing.T) {
+	t.Parallel()
+	cli := dockerStack(t)
+	app := randomApp(t)
+	owner := "test-owner-" + app
+	first := dockerBuilder(t, cli, app, func(c *Config) { c.Owner = owner })
+	bp := customBuildpack(t, first, "echo started; sleep 600")
+	out := &syncbuf.Buffer{}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := first.Build(t.Context(), Request{App: app, Build: 1, Out: out,
+			Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})})
+		errc <- err
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), "started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("compile did not start:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A build container of another paasd on the same engine.
+	other, err := cli.ContainerCreate(t.Context(), &container.Config{
+		Image: DefaultStackImage, Cmd: idleCommand,
+		Labels: map[string]string{labelApp: app, labelRole: "build", labelOwner: "someone-else", testLabel: "1"},
+	}, nil, nil, nil, "")
+	must(t, err)
+	defer cli.ContainerRemove(context.Background(), other.ID, container.RemoveOptions{Force: true})
+
+	second := dockerBuilder(t, cli, randomApp(t), func(c *Config) { c.Owner = owner })
+	reaped, err := second.ReapOrphans(t.Context())
+	must(t, err)
+	if reaped.Containers != 1 {
+		t.Errorf("reaped %+v, want the one build container", reaped)
+	}
+	if _, err := cli.ContainerInspect(t.Context(), other.ID); err != nil {
+		t.Errorf("another owner's container was removed: %v", err)
+	}
+	must(t, cli.ContainerRemove(t.Context(), other.ID, container.RemoveOptions{Force: true}))
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("the orphaned build succeeded")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the orphaned build did not end")
+	}
+	if n := buildContainers(t, cli, app); n != 0 {
+		t.Errorf("%d build containers left", n)
 	}
 }
