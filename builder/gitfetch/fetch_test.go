@@ -178,7 +178,9 @@ func TestFetchRefusesSSHLoopback(t *testing.T) {
 		}
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	for _, url := range []string{"ssh://git@127.0.0.1:" + port + "/bp.git", "ssh://localhost:" + port + "/bp.git"} {
+	// The scp-like form has no port: it dials port 22, refused before any
+	// connection too.
+	for _, url := range []string{"ssh://git@127.0.0.1:" + port + "/bp.git", "ssh://localhost:" + port + "/bp.git", "git@localhost:bp.git"} {
 		_, err := Fetch(t.Context(), url, "", t.TempDir(), Options{})
 		if msg := userMessage(t, err); !strings.Contains(msg, "loopback address") {
 			t.Errorf("%s: %q", url, msg)
