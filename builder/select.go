@@ -17,7 +17,7 @@ import (
 
 // buildpack is one buildpack a build runs.
 type buildpack struct {
-	ref  string // what the result records: a built-in name or the entry as given
+	ref  string // what the result records: a built-in name or the entry as given, a token in its URL masked
 	dir  string // holds bin/detect, bin/compile, bin/release
 	name string // what bin/detect printed
 }
