@@ -88,6 +88,11 @@ func (b *Builder) fetchGit(ctx context.Context, st *buildState, ref buildpacks.R
 	if msg == "" {
 		msg = "git fetch failed (" + exitText(err) + ")"
 	}
+	if u, err := url.Parse(ref.URL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			detail = strings.ReplaceAll(detail, pw, "xxxxx")
+		}
+	}
 	b.log.Warn("fetching a buildpack failed", "app", st.req.App, "buildpack", shown, "reason", detail)
 	return buildpack{}, &paas.Error{Msg: fmt.Sprintf("buildpack %s: %s", shown, msg), Err: err}
 }
