@@ -38,6 +38,26 @@ type Config struct {
 	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group (or build container) killed, build fails with a clear message
 	Logger        *slog.Logger
 
+	// Binary is the paasd executable: a build fetches a git buildpack by
+	// running `paasd buildpack:fetch` from it where its steps run (on
+	// docker it is mounted read-only into the build container).
+	Binary string
+	// BuildpackPaths are the server directories (PAAS_BUILDPACK_PATHS) in
+	// which a pusher may name a buildpack by its path; none by default.
+	BuildpackPaths []string
+	// AllowLoopbackFetch lets git buildpacks be fetched from the host's
+	// loopback addresses. Tests set it for their git servers on
+	// 127.0.0.1; paasd never does.
+	AllowLoopbackFetch bool
+	// RunDir holds a record of each build step running on the host, so
+	// that ReapOrphans finds them after paasd was killed; "" records none.
+	RunDir string
+	// Owner tells this paasd's builds from those of others on the same
+	// host and engine (ReapOrphans touches only its own): build
+	// containers carry it as label paas.owner, host build steps in their
+	// PAAS_BUILD_ID.
+	Owner string
+
 	// Docker, when set, runs builds in containers of StackImage and makes
 	// images: Result.Slug is then the image reference paas/APP:bN.
 	Docker       *client.Client
@@ -98,6 +118,11 @@ func New(cfg Config) (*Builder, error) {
 		}
 		*p = abs
 		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+	}
+	if cfg.RunDir != "" {
+		if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 			return nil, fmt.Errorf("builder: %w", err)
 		}
 	}
@@ -241,16 +266,33 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if st.work, err = os.MkdirTemp(appCache, "build-"); err != nil {
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
-	defer removeAll(st.work)
+	// The scratch dir holds the app's config (ENV_DIR): it goes with the
+	// build, whatever its outcome; ReapOrphans removes one a killed
+	// paasd left.
+	defer func() {
+		if err := removeAll(st.work); err != nil {
+			b.log.Error("removing build scratch dir", "app", req.App, "dir", st.work, "err", err)
+		}
+	}()
 	envDir := filepath.Join(st.work, "env")
 	if err := writeEnvDir(envDir, req.Config); err != nil {
 		return Result{}, err
 	}
-	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o755); err != nil {
+	// Git buildpacks are fetched into it by the build's own (unprivileged)
+	// user; the scratch dir around it is paasd's alone.
+	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
+		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
+	}
+	if err := os.Chmod(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
 	if b.docker == nil {
-		st.x = hostExecutor{environ: b.buildEnv(st.home, req.Commit)}
+		id := b.newBuildID()
+		st.x = hostExecutor{
+			environ: b.buildEnv(st.home, req.Commit),
+			id:      id,
+			track:   func(pid int) func() { return b.trackStep(st, id, pid) },
+		}
 	} else {
 		x, err := b.startBuildContainer(ctx, st, containerDirs{
 			slug:       slug,
@@ -260,6 +302,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 			cache:      st.cache,
 			home:       st.home,
 			static:     b.cfg.StaticServer,
+			paasd:      b.cfg.Binary,
 		})
 		if err != nil {
 			return Result{}, err
@@ -287,9 +330,8 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
 			return Result{}, err
 		}
-		export := filepath.Join(bp.dir, "export")
-		if fi, err := os.Stat(export); err == nil && fi.Mode().IsRegular() {
-			exports = append(exports, export)
+		if hasFile(bp.dir, "export") {
+			exports = append(exports, filepath.Join(bp.dir, "export"))
 		}
 	}
 

@@ -28,6 +28,7 @@ const (
 	viewCache      = "/cache"
 	viewEnv        = "/env"
 	viewStatic     = "/paas/static-server"
+	viewPaasd      = "/paas/paasd"
 )
 
 // idleCommand keeps a build container running until it is removed, and
@@ -42,11 +43,12 @@ const stackPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 type containerDirs struct {
 	slug       string // the build dir, at /app
 	buildpacks string // the built-in buildpacks, read-only at /buildpacks
-	custom     string // fetched buildpacks, read-only at /buildpacks-custom
+	custom     string // fetched buildpacks at /buildpacks-custom, where the fetch writes them
 	envDir     string // ENV_DIR, read-only at /env
 	cache      string // the host paths CACHE_DIR and HOME stand for
 	home       string
 	static     string // the static file server, read-only at /paas/static-server; may be empty
+	paasd      string // the paasd binary, read-only at /paas/paasd, run to fetch git buildpacks; may be empty
 }
 
 // containerExecutor runs build steps as execs in one build container.
@@ -78,12 +80,15 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 	mounts := []mount.Mount{
 		{Type: mount.TypeBind, Source: dirs.slug, Target: viewApp},
 		{Type: mount.TypeBind, Source: dirs.buildpacks, Target: viewBuildpacks, ReadOnly: true},
-		{Type: mount.TypeBind, Source: dirs.custom, Target: viewCustom, ReadOnly: true},
+		{Type: mount.TypeBind, Source: dirs.custom, Target: viewCustom},
 		{Type: mount.TypeBind, Source: dirs.envDir, Target: viewEnv, ReadOnly: true},
 		{Type: mount.TypeVolume, Source: cacheVolume(app), Target: viewCache},
 	}
 	if dirs.static != "" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: dirs.static, Target: viewStatic, ReadOnly: true})
+	}
+	if dirs.paasd != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: dirs.paasd, Target: viewPaasd, ReadOnly: true})
 	}
 	cfg := &container.Config{
 		Image:      b.cfg.StackImage,
@@ -94,6 +99,9 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 			labelBuild: strconv.Itoa(st.req.Build),
 			labelRole:  "build",
 		},
+	}
+	if b.cfg.Owner != "" {
+		cfg.Labels[labelOwner] = b.cfg.Owner
 	}
 	host := &container.HostConfig{
 		Mounts:    mounts,
@@ -119,6 +127,9 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 			{dirs.cache, viewCache + "/cache"},
 			{dirs.home, viewCache + "/home"},
 		},
+	}
+	if dirs.paasd != "" {
+		x.maps = append(x.maps, pathMap{dirs.paasd, viewPaasd})
 	}
 	if dirs.static != "" {
 		x.maps = append(x.maps, pathMap{dirs.static, viewStatic})

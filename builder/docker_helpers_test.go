@@ -5,14 +5,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -66,12 +71,16 @@ func dockerBuilder(t *testing.T, cli *client.Client, app string, set func(*Confi
 	data := t.TempDir()
 	server := filepath.Join(data, "static-server")
 	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
+	vetted := filepath.Join(data, "vetted")
+	must(t, os.Mkdir(vetted, 0o755))
 	cfg := Config{
-		BuildpacksDir: filepath.Join(data, "buildpacks"),
-		CacheDir:      filepath.Join(data, "cache"),
-		SlugsDir:      filepath.Join(data, "slugs"),
-		StaticServer:  server,
-		Docker:        cli,
+		BuildpacksDir:  filepath.Join(data, "buildpacks"),
+		CacheDir:       filepath.Join(data, "cache"),
+		SlugsDir:       filepath.Join(data, "slugs"),
+		StaticServer:   server,
+		Docker:         cli,
+		Binary:         staticPaasd(t),
+		BuildpackPaths: []string{vetted},
 	}
 	if set != nil {
 		set(&cfg)
@@ -153,4 +162,90 @@ func imageLabelsOf(t *testing.T, cli *client.Client, ref string) map[string]stri
 		return nil
 	}
 	return insp.Config.Labels
+}
+
+// paasdBinary is a static paasd built once for the tests that mount it
+// into build containers (the test binary itself is not static).
+var paasdBinary struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// staticPaasd returns the path of a static paasd binary, building it on
+// first use; TestMain removes it.
+func staticPaasd(t *testing.T) string {
+	t.Helper()
+	paasdBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "paas-builder-paasd-")
+		if err != nil {
+			paasdBinary.err = err
+			return
+		}
+		paasdBinary.dir = dir
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "paasd"), "paas/cmd/paasd")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			paasdBinary.err = fmt.Errorf("building paasd: %v\n%s", err, out)
+		}
+	})
+	if paasdBinary.err != nil {
+		t.Fatal(paasdBinary.err)
+	}
+	return filepath.Join(paasdBinary.dir, "paasd")
+}
+
+// gitServerContainer serves the repositories under the host directory
+// repos over smart HTTP from a container of the stack image (git
+// http-backend behind Python's CGI server), removed when the test ends.
+// It returns the base URL, on the container's own address.
+func gitServerContainer(t *testing.T, cli *client.Client, repos string) string {
+	t.Helper()
+	ctx := t.Context()
+	cgiDir := t.TempDir()
+	writeFiles(t, cgiDir, map[string]string{
+		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=/repos GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
+	})
+	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
+	created, err := cli.ContainerCreate(ctx, &container.Config{
+		Image:  DefaultStackImage,
+		Cmd:    []string{"python3", "-m", "http.server", "--cgi", "--directory", "/srv", "8000"},
+		Labels: map[string]string{testLabel: "1"},
+	}, &container.HostConfig{
+		Mounts: []mount.Mount{
+			{Type: mount.TypeBind, Source: cgiDir, Target: "/srv", ReadOnly: true},
+			{Type: mount.TypeBind, Source: repos, Target: "/repos", ReadOnly: true},
+		},
+	}, nil, nil, "")
+	must(t, err)
+	t.Cleanup(func() {
+		cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+	})
+	must(t, cli.ContainerStart(ctx, created.ID, container.StartOptions{}))
+	insp, err := cli.ContainerInspect(ctx, created.ID)
+	must(t, err)
+	ip := ""
+	for _, n := range insp.NetworkSettings.Networks {
+		if n.IPAddress != "" {
+			ip = n.IPAddress
+			break
+		}
+	}
+	if ip == "" {
+		t.Fatal("the git server container has no address")
+	}
+	addr := net.JoinHostPort(ip, "8000")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the git server container does not listen: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "http://" + addr + "/cgi-bin/git"
 }

@@ -45,9 +45,13 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 			}
 		}
 	}
+	labels := map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"}
+	if b.cfg.Owner != "" {
+		labels[labelOwner] = b.cfg.Owner
+	}
 	created, err := b.docker.ContainerCreate(ctx, &container.Config{
 		Image:  b.cfg.StackImage,
-		Labels: map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"},
+		Labels: labels,
 	}, &container.HostConfig{}, nil, nil, "")
 	if err != nil {
 		return "", engineError("creating the image container", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -23,15 +24,31 @@ type executor interface {
 }
 
 // hostExecutor runs build steps as host processes: paths are as they are.
+// Every step carries the build's PAAS_BUILD_ID, and track records its
+// process group while it runs (see ReapOrphans).
 type hostExecutor struct {
 	environ []string
+	id      string               // the build's PAAS_BUILD_ID
+	track   func(pid int) func() // records a step; returns what forgets it
 }
 
 func (h hostExecutor) path(p string) string { return p }
 
 func (h hostExecutor) env() []string { return h.environ }
 
-func (h hostExecutor) run(ctx context.Context, c command) error { return run(ctx, c) }
+func (h hostExecutor) run(ctx context.Context, c command) error {
+	c.env = append(slices.Clip(c.env), buildIDVar+"="+h.id)
+	if h.track != nil {
+		var untrack func()
+		c.onStart = func(pid int) { untrack = h.track(pid) }
+		defer func() {
+			if untrack != nil {
+				untrack()
+			}
+		}()
+	}
+	return run(ctx, c)
+}
 
 func (h hostExecutor) close() {}
 

@@ -25,6 +25,9 @@ type command struct {
 	env    []string
 	stdout io.Writer // nil discards
 	stderr io.Writer // nil discards; may equal stdout
+	// onStart, when set, is called with the process (and group) id once
+	// the command runs.
+	onStart func(pid int)
 }
 
 // run runs c in its own process group. When ctx is done the whole group is
@@ -57,6 +60,9 @@ func run(ctx context.Context, c command) error {
 
 	err = cmd.Start()
 	if err == nil {
+		if c.onStart != nil {
+			c.onStart(cmd.Process.Pid)
+		}
 		err = cmd.Wait()
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

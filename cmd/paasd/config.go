@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ type config struct {
 	RestartMax     time.Duration
 	BuildConc      int
 	LogRetention   int64 // bytes of log history kept on disk per app
+	// BuildpackPaths are server directories whose buildpacks pushers may
+	// name by path (PAAS_BUILDPACK_PATHS); none by default.
+	BuildpackPaths []string
 
 	// The HTTPS front door and its certificates.
 	HTTPSAddr string // "" turns HTTPS off
@@ -97,6 +101,14 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	var err error
 	if c.TrustedProxies, err = parsePrefixes(getenv("PAAS_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("PAAS_TRUSTED_PROXIES: %w", err)
+	}
+	fs.Func("buildpack-paths", "colon-separated server directories whose buildpacks pushers may name by path (PAAS_BUILDPACK_PATHS)", func(v string) error {
+		p, err := parseBuildpackPaths(v)
+		c.BuildpackPaths = p
+		return err
+	})
+	if c.BuildpackPaths, err = parseBuildpackPaths(getenv("PAAS_BUILDPACK_PATHS")); err != nil {
+		return c, fmt.Errorf("PAAS_BUILDPACK_PATHS: %w", err)
 	}
 	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
 	durations := []struct {
@@ -231,6 +243,29 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// parseBuildpackPaths reads a colon-separated list of absolute paths of
+// existing directories.
+func parseBuildpackPaths(s string) ([]string, error) {
+	var out []string
+	for _, p := range filepath.SplitList(s) {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("%q is not an absolute path", p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a directory", p)
+		}
+		out = append(out, filepath.Clean(p))
+	}
+	return out, nil
+}
+
 // parseDuration accepts Go durations ("30s") and plain seconds ("30").
 func parseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
@@ -256,6 +291,7 @@ func (c config) logAttrs() []any {
 		"max_body", paas.FormatMemory(c.MaxBody), "max_header_bytes", c.MaxHeaderBytes,
 		"header_timeout", c.HeaderTimeout, "idle_timeout", c.IdleTimeout,
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
+		"buildpack_paths", c.BuildpackPaths,
 	}
 }
 

@@ -39,3 +39,36 @@ func TestACMECARoot(t *testing.T) {
 		t.Errorf("no root: %v, roots %v", err, c.ACMERoots)
 	}
 }
+
+func TestBuildpackPaths(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	file := filepath.Join(a, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(v string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string {
+			if k == "PAAS_BUILDPACK_PATHS" {
+				return v
+			}
+			return ""
+		}, io.Discard)
+	}
+	c, err := load("")
+	if err != nil || c.BuildpackPaths != nil {
+		t.Errorf("default: %q, %v", c.BuildpackPaths, err)
+	}
+	c, err = load(a + ":" + b + "/")
+	if err != nil || len(c.BuildpackPaths) != 2 || c.BuildpackPaths[0] != a || c.BuildpackPaths[1] != b {
+		t.Errorf("two paths: %q, %v", c.BuildpackPaths, err)
+	}
+	c, err = load(a, "-buildpack-paths", b)
+	if err != nil || len(c.BuildpackPaths) != 1 || c.BuildpackPaths[0] != b {
+		t.Errorf("flag: %q, %v", c.BuildpackPaths, err)
+	}
+	for _, bad := range []string{"relative/dir", file, filepath.Join(a, "missing")} {
+		if _, err := load(bad); err == nil || !strings.HasPrefix(err.Error(), "PAAS_BUILDPACK_PATHS: ") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -106,6 +106,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		StaticServer:  exe,
 		Timeout:       cfg.BuildTimeout,
 		Logger:        log.With("part", "builder"),
+		// Git buildpacks are fetched by this binary, run as a build step.
+		Binary:         exe,
+		BuildpackPaths: cfg.BuildpackPaths,
+		RunDir:         filepath.Join(dataDir, "run", "builds"),
+		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
 	if cli != nil {
@@ -140,6 +145,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	b, err := builder.New(bcfg)
 	if err != nil {
 		return err
+	}
+	// Builds an earlier paasd was running when it was killed are stopped,
+	// and their scratch dirs (the apps' config as ENV_DIR) removed. (A
+	// paasd handing over finishes or cleans up its own.)
+	if succ == nil {
+		if n, err := b.ReapOrphans(ctx); err != nil {
+			log.Error("cleaning up builds left by an earlier run", "err", err)
+		} else if n != (builder.Reaped{}) {
+			log.Info("cleaned up builds left by an earlier run", "processes", n.Processes, "containers", n.Containers, "scratch_dirs", n.Scratch)
+		}
 	}
 	var bld deploy.Builder = b
 	if cli != nil {
