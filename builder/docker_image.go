@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"paas"
+	"paas/stack"
 )
 
 // imageLabels are the labels of the image of a build.
@@ -28,18 +29,20 @@ func imageLabels(req Request, types map[string]string) map[string]string {
 }
 
 // commitImage makes the image of a compiled build: a container of the
-// stack image gets the built tree copied to /app and is committed as
-// paas/APP:bN. The slug dir is then removed: the image is the artifact.
+// stack image gets the built tree copied to /app, owned by the stack's
+// unprivileged user, and is committed as paas/APP:bN, to run as that
+// user (labelUser). The slug dir is then removed: the image is the
+// artifact.
 func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string) (string, error) {
 	fmt.Fprintln(st.out, "-----> Making the image")
 	ref := imageRef(st.req.App, st.req.Build)
-	stack, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
+	base, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
 	if err != nil {
 		return "", engineError("inspecting the stack image", err)
 	}
 	env := []string{"HOME=/app"}
-	if stack.Config != nil {
-		for _, kv := range stack.Config.Env {
+	if base.Config != nil {
+		for _, kv := range base.Config.Env {
 			if !strings.HasPrefix(kv, "HOME=") {
 				env = append(env, kv)
 			}
@@ -60,8 +63,10 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		}
 	}()
 
+	labels := imageLabels(st.req, types)
+	labels[labelUser] = stack.User
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app")) }()
+	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app", stack.UID, stack.GID)) }()
 	err = b.docker.CopyToContainer(ctx, created.ID, "/", pr, container.CopyToContainerOptions{})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
@@ -72,8 +77,9 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		Comment:   fmt.Sprintf("build %d of %s", st.req.Build, st.req.App),
 		Config: &container.Config{
 			WorkingDir: "/app",
+			User:       stack.User,
 			Env:        env,
-			Labels:     imageLabels(st.req, types),
+			Labels:     labels,
 		},
 	})
 	if err != nil {

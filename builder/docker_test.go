@@ -159,10 +159,12 @@ func TestDockerBuildProcfileAndRemove(t *testing.T) {
 }
 
 // customBuildpack makes a buildpack directory whose bin/compile is the
-// given bash script.
+// given bash script, readable by everyone (builds run as an unprivileged
+// user).
 func customBuildpack(t *testing.T, compile string) string {
 	t.Helper()
 	dir := t.TempDir()
+	must(t, os.Chmod(dir, 0o755))
 	writeFiles(t, dir, map[string]string{
 		"bin/detect":  "#!/bin/sh\necho Custom\n",
 		"bin/compile": "#!/usr/bin/env bash\n" + compile + "\n",
