@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -43,13 +45,18 @@ type NetworkLister interface {
 
 // Sync protects the bridge of every network carrying label (as
 // "key=value"), as paasd does at start: rules lost since (a reboot, a
-// firewall reload) come back. It returns how many bridges it protected.
+// firewall reload) come back. Rules of interfaces that no longer exist
+// (networks removed while no paasd watched) go. It returns how many
+// bridges it protected.
 func (g *Guard) Sync(ctx context.Context, cli NetworkLister, label string) (int, error) {
 	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", label))})
 	if err != nil {
 		return 0, fmt.Errorf("listing networks to guard: %w", err)
 	}
 	var errs []error
+	if err := g.prune(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	n := 0
 	for _, nw := range nets {
 		if nw.Driver != network.NetworkBridge {
@@ -66,4 +73,36 @@ func (g *Guard) Sync(ctx context.Context, cli NetworkLister, label string) (int,
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// prune releases the rules of interfaces that do not exist. A bridge
+// exists before its rules are added, so a rule without its interface is
+// left from a network removed without Release.
+func (g *Guard) prune(ctx context.Context) error {
+	seen := map[string]bool{}
+	for _, f := range g.fams {
+		out, err := g.ipt(ctx, f, "-S", Chain)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", Chain, err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			words := strings.Fields(line)
+			for i := 0; i+1 < len(words); i++ {
+				if words[i] == "-i" {
+					seen[words[i+1]] = true
+				}
+			}
+		}
+	}
+	var errs []error
+	for iface := range seen {
+		if _, err := net.InterfaceByName(iface); err == nil {
+			continue
+		}
+		g.log.Info("removing the rules of a bridge that is gone", "interface", iface)
+		if err := g.Release(ctx, iface); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

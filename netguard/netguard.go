@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -162,6 +163,12 @@ func (g *Guard) Protect(ctx context.Context, iface string) error {
 		}
 	}
 	g.protected[iface] = true
+	if _, err := net.InterfaceByName(iface); err != nil {
+		// The engine's bridges live in another network namespace or on
+		// another host: these rules do not reach them.
+		g.log.Warn("guarded bridge is not an interface here: containers of an engine elsewhere are not kept from their host",
+			"interface", iface)
+	}
 	g.log.Debug("bridge guarded", "interface", iface)
 	return nil
 }

@@ -258,3 +258,38 @@ func countRules(t *testing.T, iface string) int {
 	}
 	return n
 }
+
+// noNetworks is an engine with no networks.
+type noNetworks struct{}
+
+func (noNetworks) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
+	return nil, nil
+}
+
+// TestSyncPrunes: rules of an interface that no longer exists go at
+// Sync; those of an existing one stay.
+func TestSyncPrunes(t *testing.T) {
+	p := newPeer(t)
+	g, err := New(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	gone := "pt-gone" + hex.EncodeToString(b[:])
+	for _, iface := range []string{gone, p.hostIf} {
+		t.Cleanup(func() { g.Release(context.Background(), iface) })
+		if err := g.Protect(t.Context(), iface); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.Sync(t.Context(), noNetworks{}, "paas.managed=true"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRules(t, gone); n != 0 {
+		t.Errorf("%d rules of the missing interface %s left", n, gone)
+	}
+	if n := countRules(t, p.hostIf); n != 2 {
+		t.Errorf("%d rules of the existing interface %s, want 2", n, p.hostIf)
+	}
+}
