@@ -24,7 +24,9 @@ const buildPidsLimit = 1024
 // buildNetwork is the bridge network every build container is on: it
 // reaches the internet (module proxies, package registries) but, guarded,
 // not the host, and with inter-container traffic off, not another build.
-const buildNetwork = "paas-build"
+// Its name cannot be an app's network ("paas-APP"): app names have no
+// underscore.
+const buildNetwork = "paas_build"
 
 // labelCacheUser on a cache volume names the "uid:gid" whose builds wrote
 // it; a volume without it (or of another user) is made afresh.
