@@ -87,7 +87,8 @@ type Builder struct {
 	mu    sync.Mutex
 	locks map[string]chan struct{}
 
-	netMu sync.Mutex // serializes making the build network
+	netMu    sync.Mutex // serializes making the build network
+	oldStack sync.Once  // warns once of a stack image without its paas user
 }
 
 // New makes the builder's directories and extracts the built-in

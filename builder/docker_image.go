@@ -40,6 +40,12 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 	if err != nil {
 		return "", engineError("inspecting the stack image", err)
 	}
+	if base.Config == nil || base.Config.Labels[stack.LabelUser] != stack.User {
+		b.oldStack.Do(func() {
+			b.log.Warn("the stack image predates its paas user: builds and apps run as "+stack.User+
+				" without a passwd entry; rebuild it with `paasd stack:build --force`", "image", b.cfg.StackImage)
+		})
+	}
 	env := []string{"HOME=/app"}
 	if base.Config != nil {
 		for _, kv := range base.Config.Env {
