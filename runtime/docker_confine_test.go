@@ -152,4 +152,11 @@ func TestDockerConfinement(t *testing.T) {
 			t.Errorf("unlabelled image lost %s (CapBnd %s)", name, got["CapBnd"])
 		}
 	}
+	// Such an image may start as root and change user, as nginx does:
+	// no new privileges does not stop setuid(2).
+	code, out = e.runOut(t, Spec{App: e.app, Release: 1, Type: "run", Index: 7, Slug: e.image,
+		Command: `python3 -c 'import os; os.setgroups([]); os.setgid(65534); os.setuid(65534); print("now", os.getuid())'`})
+	if code != 0 || out != "now 65534\n" {
+		t.Errorf("changing user in an unlabelled image: exit %d, %q", code, out)
+	}
 }
