@@ -64,6 +64,9 @@ type Config struct {
 	StackImage   string // default DefaultStackImage
 	BuildMemory  int64  // bytes, default DefaultBuildMemory; a build container cannot swap
 	MaxImageSize int64  // bytes of an app image (stack included); 0 = unlimited
+	// Guard, when set, keeps build containers from the host's own ports:
+	// the build network's bridge is protected before a build joins it.
+	Guard HostGuard
 }
 
 // Request is one build.
@@ -103,6 +106,9 @@ type Builder struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+
+	netMu    sync.Mutex // serializes making the build network
+	oldStack sync.Once  // warns once of a stack image without its paas user
 }
 
 // New makes the builder's directories and extracts the built-in
@@ -318,6 +324,8 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	bps, err := b.selectBuildpacks(ctx, st)
 	if errors.Is(err, errDockerfile) {
+		// Nothing of the build may run while paasd reads its tree.
+		st.x.close()
 		res, err := b.buildDockerfile(ctx, st)
 		res.Healthchecks = checks
 		return res, err
@@ -350,6 +358,10 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}
 	if b.docker != nil {
+		// Nothing of the build may run while paasd reads its tree: a
+		// process left behind could swap a file for a link to a host
+		// file.
+		st.x.close()
 		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
 			return Result{}, err
 		}

@@ -19,7 +19,8 @@ type executor interface {
 	// run runs c, whose argv and dir are in the executor's view, and
 	// returns an *exitError-like error (see exited) when it ran and failed.
 	run(ctx context.Context, c command) error
-	// close releases what the executor holds; it runs after every build.
+	// close releases what the executor holds; it runs after every build,
+	// and may run earlier too: later calls do nothing.
 	close()
 }
 

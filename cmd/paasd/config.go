@@ -32,6 +32,8 @@ type config struct {
 	BuildTimeout   time.Duration
 	StackImage     string
 	BuildMemory    int64
+	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
+	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
 	MaxImageSize   int64
 	KeepReleases   int
 	ReleaseTimeout time.Duration
@@ -110,6 +112,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if c.BuildpackPaths, err = parseBuildpackPaths(getenv("PAAS_BUILDPACK_PATHS")); err != nil {
 		return c, fmt.Errorf("PAAS_BUILDPACK_PATHS: %w", err)
 	}
+	firewall := def("PAAS_HOST_FIREWALL", "on")
+	fs.StringVar(&firewall, "host-firewall", firewall, "on: containers cannot reach this host's ports (iptables rules); off: no rules (PAAS_HOST_FIREWALL)")
 	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
 	durations := []struct {
 		p        *time.Duration
@@ -148,6 +152,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		parse    func(string) (int64, error)
 	}{
 		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container", paas.ParseMemory},
+		{&c.DefaultMemory, "default-memory", "PAAS_DEFAULT_MEMORY", "512m", "memory limit of an instance whose type sets none (ps:set), 0 for no limit", paas.ParseMemory},
 		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit", paas.ParseMemory},
 		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit", paas.ParseSize},
 		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)", paas.ParseSize},
@@ -188,6 +193,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	case "exec", "docker", "auto":
 	default:
 		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want docker, exec or auto)", c.Runtime)
+	}
+	switch firewall {
+	case "on":
+		c.HostFirewall = true
+	case "off":
+	default:
+		return c, fmt.Errorf("PAAS_HOST_FIREWALL: want on or off, not %q", firewall)
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -285,6 +297,7 @@ func (c config) logAttrs() []any {
 		"domain", c.Domain, "runtime", c.Runtime, "authorized_keys", c.AuthorizedKeys,
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
 		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
+		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
 		"https_addr", c.HTTPSAddr, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,

@@ -72,3 +72,26 @@ func TestBuildpackPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerLimitsConfig(t *testing.T) {
+	load := func(env map[string]string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string { return env[k] }, io.Discard)
+	}
+	c, err := load(nil)
+	if err != nil || c.DefaultMemory != 512<<20 || !c.HostFirewall {
+		t.Errorf("defaults: memory %d, firewall %v, %v", c.DefaultMemory, c.HostFirewall, err)
+	}
+	c, err = load(map[string]string{"PAAS_DEFAULT_MEMORY": "0", "PAAS_HOST_FIREWALL": "off"})
+	if err != nil || c.DefaultMemory != 0 || c.HostFirewall {
+		t.Errorf("memory 0, firewall off: memory %d, firewall %v, %v", c.DefaultMemory, c.HostFirewall, err)
+	}
+	c, err = load(nil, "-default-memory", "1g")
+	if err != nil || c.DefaultMemory != 1<<30 {
+		t.Errorf("-default-memory 1g: %d, %v", c.DefaultMemory, err)
+	}
+	for env, prefix := range map[string]string{"PAAS_DEFAULT_MEMORY": "PAAS_DEFAULT_MEMORY: ", "PAAS_HOST_FIREWALL": "PAAS_HOST_FIREWALL: "} {
+		if _, err := load(map[string]string{env: "lots"}); err == nil || !strings.HasPrefix(err.Error(), prefix) {
+			t.Errorf("%s=lots: %v", env, err)
+		}
+	}
+}

@@ -115,9 +115,18 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	var rt deploy.Runtime
 	if cli != nil {
 		defer cli.Close()
-		d, err := runtime.NewDocker(ctx, runtime.DockerConfig{
+		dcfg := runtime.DockerConfig{
 			Client: cli, Logs: agg, OnExit: onExit, Owner: ownerLabel(dataDir), Logger: log.With("part", "runtime"),
-		})
+			DefaultMemory: cfg.DefaultMemory,
+		}
+		guard, err := hostGuard(ctx, cfg, cli, log)
+		if err != nil {
+			return err
+		}
+		if guard != nil {
+			dcfg.Guard, bcfg.Guard = guard, guard
+		}
+		d, err := runtime.NewDocker(ctx, dcfg)
 		if err != nil {
 			return err
 		}
