@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // executor is where the steps of one build run: on the host as process
@@ -25,13 +26,17 @@ type executor interface {
 // hostExecutor runs build steps as host processes: paths are as they are.
 type hostExecutor struct {
 	environ []string
+	cred    *syscall.Credential // the user steps run as; nil: this process's
 }
 
 func (h hostExecutor) path(p string) string { return p }
 
 func (h hostExecutor) env() []string { return h.environ }
 
-func (h hostExecutor) run(ctx context.Context, c command) error { return run(ctx, c) }
+func (h hostExecutor) run(ctx context.Context, c command) error {
+	c.cred = h.cred
+	return run(ctx, c)
+}
 
 func (h hostExecutor) close() {}
 
