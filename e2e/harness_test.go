@@ -37,6 +37,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
+	// A root paasd's apps run as users of their own; static apps copy
+	// the paasd binary, so they must be able to read it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
 	for _, name := range []string{"paasd", "paas"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "paas/cmd/"+name)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -68,6 +73,13 @@ type server struct {
 func startServer(t *testing.T, extraEnv ...string) *server {
 	t.Helper()
 	root := t.TempDir()
+	// A root paasd's apps run as users of their own, which must pass
+	// through the test's directories to their slugs (paasd checks).
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519")}
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
