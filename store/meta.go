@@ -45,7 +45,18 @@ func (s *Store) SetRuntime(name string) error {
 // of a destroyed one's name gets a new number.
 func (s *Store) ExecID(app string) (int, error) {
 	var id uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	found := false
+	// Asked at every start: a read, and a write only the first time.
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketExecIDs).Get([]byte(app)); len(v) == 8 {
+			id, found = binary.BigEndian.Uint64(v), true
+		}
+		return nil
+	})
+	if err != nil || found {
+		return int(id), err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		ids := tx.Bucket(bucketExecIDs)
 		if v := ids.Get([]byte(app)); len(v) == 8 {
 			id = binary.BigEndian.Uint64(v)
