@@ -8,19 +8,19 @@ import (
 	"paas/store"
 )
 
-// keepRuntime holds a server to the runtime its apps ran on: picked is
+// checkRuntime holds a server to the runtime its apps ran on: picked is
 // the runtime this start chose ("docker" or "exec"), setting is
 // PAAS_RUNTIME. When the store records another one, PAAS_RUNTIME=auto
 // refuses to start (an engine that is down must not move the apps onto
-// the host); an explicit PAAS_RUNTIME switches. The runtime picked is
-// then recorded. A store from before the record is judged by its
-// releases: a slug directory means exec, an image docker.
-func keepRuntime(st *store.Store, setting, picked string, log *slog.Logger) error {
-	recorded, err := st.Runtime()
+// the host); an explicit PAAS_RUNTIME switches, and recordRuntime records
+// it once the server is ready to run apps. A store from before the
+// record is judged by its releases: a slug directory means exec, an
+// image docker.
+func checkRuntime(st *store.Store, setting, picked string, log *slog.Logger) error {
+	before, err := st.Runtime()
 	if err != nil {
 		return fmt.Errorf("reading the recorded runtime: %w", err)
 	}
-	before := recorded
 	if before == "" {
 		if before, err = pastRuntime(st); err != nil {
 			return err
@@ -32,10 +32,17 @@ func keepRuntime(st *store.Store, setting, picked string, log *slog.Logger) erro
 		}
 		log.Warn("runtime switched: the apps start afresh on the new one", "from", before, "to", picked)
 	}
-	if recorded != picked {
-		if err := st.SetRuntime(picked); err != nil {
-			return fmt.Errorf("recording the runtime: %w", err)
-		}
+	return nil
+}
+
+// recordRuntime records the runtime the apps run on from now on.
+func recordRuntime(st *store.Store, picked string) error {
+	recorded, err := st.Runtime()
+	if err == nil && recorded != picked {
+		err = st.SetRuntime(picked)
+	}
+	if err != nil {
+		return fmt.Errorf("recording the runtime: %w", err)
 	}
 	return nil
 }

@@ -11,8 +11,16 @@ import (
 	"paas/store"
 )
 
-func TestKeepRuntime(t *testing.T) {
+func TestCheckRuntime(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
+	// start is a start of paasd as far as the runtime goes: checked,
+	// then recorded once the server is ready.
+	start := func(st *store.Store, setting, picked string) error {
+		if err := checkRuntime(st, setting, picked, log); err != nil {
+			return err
+		}
+		return recordRuntime(st, picked)
+	}
 	open := func(t *testing.T) *store.Store {
 		st, err := store.Open(filepath.Join(t.TempDir(), "paas.db"))
 		if err != nil {
@@ -57,11 +65,11 @@ func TestKeepRuntime(t *testing.T) {
 
 	t.Run("first start records", func(t *testing.T) {
 		st := open(t)
-		if err := keepRuntime(st, "auto", "exec", log); err != nil {
+		if err := start(st, "auto", "exec"); err != nil {
 			t.Fatal(err)
 		}
 		recorded(t, st, "exec")
-		if err := keepRuntime(st, "auto", "exec", log); err != nil {
+		if err := start(st, "auto", "exec"); err != nil {
 			t.Fatalf("same runtime again: %v", err)
 		}
 	})
@@ -70,10 +78,10 @@ func TestKeepRuntime(t *testing.T) {
 		if err := st.SetRuntime("docker"); err != nil {
 			t.Fatal(err)
 		}
-		oneLine(t, keepRuntime(st, "auto", "exec", log), "ran its apps on the docker runtime", "PAAS_RUNTIME=exec")
+		oneLine(t, start(st, "auto", "exec"), "ran its apps on the docker runtime", "PAAS_RUNTIME=exec")
 		recorded(t, st, "docker")
 		// Set explicitly, it switches.
-		if err := keepRuntime(st, "exec", "exec", log); err != nil {
+		if err := start(st, "exec", "exec"); err != nil {
 			t.Fatal(err)
 		}
 		recorded(t, st, "exec")
@@ -83,18 +91,18 @@ func TestKeepRuntime(t *testing.T) {
 		if err := st.SetRuntime("exec"); err != nil {
 			t.Fatal(err)
 		}
-		oneLine(t, keepRuntime(st, "auto", "docker", log), "ran its apps on the exec runtime", "PAAS_RUNTIME=exec", "PAAS_RUNTIME=docker")
+		oneLine(t, start(st, "auto", "docker"), "ran its apps on the exec runtime", "PAAS_RUNTIME=exec", "PAAS_RUNTIME=docker")
 		recorded(t, st, "exec")
 	})
 	t.Run("a store from before the record", func(t *testing.T) {
 		st := open(t)
 		deployed(t, st, "paas/old:b1")
-		oneLine(t, keepRuntime(st, "auto", "exec", log), "docker runtime")
+		oneLine(t, start(st, "auto", "exec"), "docker runtime")
 		recorded(t, st, "")
 
 		st = open(t)
 		deployed(t, st, "/var/lib/paas/slugs/old/b1")
-		if err := keepRuntime(st, "auto", "exec", log); err != nil {
+		if err := start(st, "auto", "exec"); err != nil {
 			t.Fatal(err)
 		}
 		recorded(t, st, "exec")

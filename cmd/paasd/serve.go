@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if cli != nil {
 		picked = "docker"
 	}
-	if err := keepRuntime(st, cfg.Runtime, picked, log); err != nil {
+	if err := checkRuntime(st, cfg.Runtime, picked, log); err != nil {
 		if cli != nil {
 			cli.Close()
 		}
@@ -241,6 +241,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		if err := confineDataDir(dataDir); err != nil {
 			return err
 		}
+	}
+	if err := recordRuntime(st, picked); err != nil {
+		return err
 	}
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
