@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -37,6 +38,10 @@ type Config struct {
 	StaticServer  string        // executable copied into static slugs (exported to compile as PAAS_STATIC_SERVER)
 	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group (or build container) killed, build fails with a clear message
 	Logger        *slog.Logger
+	// Credential, when set, gives the user and groups the steps of an
+	// app's build run as on the host (see handToApp); nil runs them as
+	// this process's user.
+	Credential func(app string) (*syscall.Credential, error)
 
 	// Binary is the paasd executable: a build fetches a git buildpack by
 	// running `paasd buildpack:fetch` from it where its steps run (on
@@ -234,10 +239,10 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err := removeAll(slug); err != nil {
 		return Result{}, fmt.Errorf("removing stale slug: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(slug), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
 		return Result{}, fmt.Errorf("making slug dir: %w", err)
 	}
-	if err := os.Mkdir(slug, 0o755); err != nil {
+	if err := os.Mkdir(slug, 0o700); err != nil {
 		return Result{}, fmt.Errorf("making slug dir: %w", err)
 	}
 	fmt.Fprintf(out, "-----> Building %s (commit %s)\n", req.App, shortCommit(req.Commit))
@@ -293,11 +298,16 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
 	if b.docker == nil {
+		cred, err := b.handToApp(st, envDir)
+		if err != nil {
+			return Result{}, err
+		}
 		id := b.newBuildID()
 		st.x = hostExecutor{
 			environ: b.buildEnv(st.home, req.Commit),
 			id:      id,
 			track:   func(pid int) func() { return b.trackStep(st, id, pid) },
+			cred:    cred,
 		}
 	} else {
 		x, err := b.startBuildContainer(ctx, st, containerDirs{

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // executor is where the steps of one build run: on the host as process
@@ -31,6 +32,7 @@ type hostExecutor struct {
 	environ []string
 	id      string               // the build's PAAS_BUILD_ID
 	track   func(pid int) func() // records a step; returns what forgets it
+	cred    *syscall.Credential  // the user steps run as; nil: this process's
 }
 
 func (h hostExecutor) path(p string) string { return p }
@@ -48,6 +50,7 @@ func (h hostExecutor) run(ctx context.Context, c command) error {
 			}
 		}()
 	}
+	c.cred = h.cred
 	return run(ctx, c)
 }
 

@@ -28,6 +28,8 @@ type command struct {
 	// onStart, when set, is called with the process (and group) id once
 	// the command runs.
 	onStart func(pid int)
+	// cred is the user a host command runs as; nil: this process's.
+	cred *syscall.Credential
 }
 
 // run runs c in its own process group. When ctx is done the whole group is
@@ -37,7 +39,7 @@ func run(ctx context.Context, c command) error {
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
 	var finishers []func()

@@ -26,6 +26,11 @@ type config struct {
 	Domain         string
 	Runtime        string
 	AuthorizedKeys string
+	// ExecUser names the account whose subordinate ids the exec runtime's
+	// apps run as when paasd is root; ExecUserSet says it was chosen
+	// (PAAS_EXEC_USER or the flag) rather than left at its default.
+	ExecUser       string
+	ExecUserSet    bool
 	LogFormat      string
 	StopTimeout    time.Duration
 	BootTimeout    time.Duration
@@ -89,6 +94,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.HTTPAddr, "http-addr", def("PAAS_HTTP_ADDR", ":8080"), "HTTP router listen address (PAAS_HTTP_ADDR)")
 	fs.StringVar(&c.Domain, "domain", def("PAAS_DOMAIN", "localhost"), "apps are served at APP.DOMAIN (PAAS_DOMAIN)")
 	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "auto"), "process runtime: docker, exec, or auto: docker when an engine answers (PAAS_RUNTIME)")
+	fs.StringVar(&c.ExecUser, "exec-user", def("PAAS_EXEC_USER", defaultExecUser), "account whose subordinate uids and gids (/etc/subuid, /etc/subgid) the exec runtime's apps run as, one each, when paasd is root (PAAS_EXEC_USER)")
 	fs.StringVar(&c.StackImage, "stack-image", def("PAAS_STACK_IMAGE", "paas/stack:bookworm"), "image builds and instances run on (PAAS_STACK_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
@@ -185,6 +191,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.ExecUserSet = getenv("PAAS_EXEC_USER") != ""
+	fs.Visit(func(f *flag.Flag) { c.ExecUserSet = c.ExecUserSet || f.Name == "exec-user" })
+	if !accountName.MatchString(c.ExecUser) {
+		return c, fmt.Errorf("PAAS_EXEC_USER: %q is not an account name (lower-case letters, digits, _ and -, up to 32)", c.ExecUser)
 	}
 	if c.LogRetention < minLogRetention {
 		return c, fmt.Errorf("PAAS_LOG_RETENTION: want at least 64k, not %d bytes", c.LogRetention)
@@ -294,7 +305,7 @@ func parseDuration(s string) (time.Duration, error) {
 func (c config) logAttrs() []any {
 	return []any{
 		"data_dir", c.DataDir, "ssh_addr", c.SSHAddr, "http_addr", c.HTTPAddr,
-		"domain", c.Domain, "runtime", c.Runtime, "authorized_keys", c.AuthorizedKeys,
+		"domain", c.Domain, "runtime", c.Runtime, "exec_user", c.ExecUser, "authorized_keys", c.AuthorizedKeys,
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
 		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
 		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,

@@ -97,6 +97,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	picked := "exec"
+	if cli != nil {
+		picked = "docker"
+	}
+	if err := checkRuntime(st, cfg.Runtime, picked, log); err != nil {
+		if cli != nil {
+			cli.Close()
+		}
+		return err
+	}
 	var svc *deploy.Service
 	onExit := func(e runtime.Exit) { svc.OnExit(e) }
 	bcfg := builder.Config{
@@ -113,6 +123,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
+	confine := false // apps run as users of their own: close the data dir to them
 	if cli != nil {
 		defer cli.Close()
 		dcfg := runtime.DockerConfig{
@@ -136,9 +147,21 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		bcfg.BuildMemory = cfg.BuildMemory
 		bcfg.MaxImageSize = cfg.MaxImageSize
 	} else {
-		e := runtime.NewExec(runtime.ExecConfig{
+		users, err := setupExecUsers(cfg, st, log)
+		if err != nil {
+			return err
+		}
+		ecfg := runtime.ExecConfig{
 			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
-		})
+		}
+		if users != nil {
+			if err := checkReachable(dataDir, exe); err != nil {
+				return err
+			}
+			ecfg.Credential, bcfg.Credential = users.Credential, users.Credential
+			confine = true
+		}
+		e := runtime.NewExec(ecfg)
 		// Instances an earlier paasd left behind when it was killed are
 		// stopped; the formation is started afresh from the store. (A
 		// paasd handing over stops its own once this one serves.)
@@ -238,6 +261,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 
+	if confine {
+		if err := confineDataDir(dataDir); err != nil {
+			return err
+		}
+	}
+	if err := recordRuntime(st, picked); err != nil {
+		return err
+	}
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
 		return err
