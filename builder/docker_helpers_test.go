@@ -17,7 +17,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -195,46 +194,59 @@ func staticPaasd(t *testing.T) string {
 	return filepath.Join(paasdBinary.dir, "paasd")
 }
 
-// gitServerContainer serves the repositories under the host directory
-// repos over smart HTTP from a container of the stack image (git
-// http-backend behind Python's CGI server), removed when the test ends.
-// It returns the base URL, on the container's own address.
-func gitServerContainer(t *testing.T, cli *client.Client, repos string) string {
+// gitServerRemote serves the repositories under the host directory repos
+// over smart HTTP (git http-backend behind Python's CGI server) from a
+// network namespace of its own, joined to the host by a veth pair: to a
+// build container it is a server elsewhere on the network, reached
+// through the host's routing as any outside server is, not one of the
+// host's own ports (which builds cannot reach). It returns the base URL.
+func gitServerRemote(t *testing.T, repos string) string {
 	t.Helper()
-	ctx := t.Context()
-	cgiDir := t.TempDir()
-	writeFiles(t, cgiDir, map[string]string{
-		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=/repos GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
-	})
-	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
-	created, err := cli.ContainerCreate(ctx, &container.Config{
-		Image:  DefaultStackImage,
-		Cmd:    []string{"python3", "-m", "http.server", "--cgi", "--directory", "/srv", "8000"},
-		Labels: map[string]string{testLabel: "1"},
-	}, &container.HostConfig{
-		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: cgiDir, Target: "/srv", ReadOnly: true},
-			{Type: mount.TypeBind, Source: repos, Target: "/repos", ReadOnly: true},
-		},
-	}, nil, nil, "")
-	must(t, err)
-	t.Cleanup(func() {
-		cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	})
-	must(t, cli.ContainerStart(ctx, created.ID, container.StartOptions{}))
-	insp, err := cli.ContainerInspect(ctx, created.ID)
-	must(t, err)
-	ip := ""
-	for _, n := range insp.NetworkSettings.Networks {
-		if n.IPAddress != "" {
-			ip = n.IPAddress
-			break
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a network namespace for the git server")
+	}
+	for _, tool := range []string{"ip", "python3", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
 		}
 	}
-	if ip == "" {
-		t.Fatal("the git server container has no address")
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	ns, hostIf := "paasgit-"+id, "pg-"+id
+	hostIP, peerIP := fmt.Sprintf("198.19.%d.1", b[0]), fmt.Sprintf("198.19.%d.2", b[0])
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
 	}
-	addr := net.JoinHostPort(ip, "8000")
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", ns)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
+	ip("addr", "add", hostIP+"/30", "dev", hostIf)
+	ip("link", "set", hostIf, "up")
+	ip("-n", ns, "addr", "add", peerIP+"/30", "dev", "eth-"+id)
+	ip("-n", ns, "link", "set", "eth-"+id, "up")
+	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", ns, "route", "add", "default", "via", hostIP)
+
+	// Python's CGI server runs scripts as nobody when started as root.
+	cgiDir := t.TempDir()
+	for _, d := range []string{cgiDir, repos, filepath.Dir(cgiDir), filepath.Dir(repos)} {
+		must(t, os.Chmod(d, 0o755))
+	}
+	writeFiles(t, cgiDir, map[string]string{
+		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=" + repos + " GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
+	})
+	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
+	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--cgi", "--bind", peerIP, "--directory", cgiDir, "8000")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	addr := net.JoinHostPort(peerIP, "8000")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -243,7 +255,7 @@ func gitServerContainer(t *testing.T, cli *client.Client, repos string) string {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the git server container does not listen: %v", err)
+			t.Fatalf("the git server does not listen: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

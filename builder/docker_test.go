@@ -213,7 +213,7 @@ func TestDockerBuildCustomGitBuildpack(t *testing.T) {
 	git(t, repo, "add", ".")
 	git(t, repo, "commit", "--quiet", "-m", "bp")
 	git(t, repo, "tag", "v1")
-	url := gitServerContainer(t, cli, repos) + "/bp.git"
+	url := gitServerRemote(t, repos) + "/bp.git"
 	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: ".buildpacks", body: url + "#v1\n"})})
 	checkBuiltImage(t, cli, b, app, 1, res)
 	contains(t, out, "-----> Fetching buildpack "+url+"#v1\n", "       Fetched commit ", "compile in /buildpacks-custom/0/bin/compile\n")

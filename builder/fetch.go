@@ -41,6 +41,12 @@ func (b *Builder) fetch(ctx context.Context, st *buildState, ref buildpacks.Ref,
 			}
 			return buildpack{}, &paas.Error{Msg: fmt.Sprintf("buildpack %s: cannot copy it (%s)", shown, exitText(err)), Err: err}
 		}
+		// The copy keeps the operator's modes; the build's user must
+		// read and run it.
+		uid, gid := buildUser()
+		if err := giveTrees(uid, gid, dst); err != nil {
+			return buildpack{}, err
+		}
 		return buildpack{ref: shown, dir: dst}, nil
 	case buildpacks.GitRef:
 		return b.fetchGit(ctx, st, ref, dst)
