@@ -4,8 +4,12 @@ BIN     := bin
 # Admit the developer's own key at start when no key file is named.
 PAAS_AUTHORIZED_KEYS ?= $(firstword $(wildcard $(HOME)/.ssh/id_ed25519.pub $(HOME)/.ssh/id_ecdsa.pub $(HOME)/.ssh/id_rsa.pub))
 export PAAS_AUTHORIZED_KEYS
+# Build with the toolchain go.mod names (patched releases of Go 1.26),
+# which the go command fetches from the module proxy when it is newer.
+GOTOOLCHAIN ?= auto
+export GOTOOLCHAIN
 
-.PHONY: build run test vet fuzz bench clean
+.PHONY: build run test vet vulncheck fuzz bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/paasd ./cmd/paasd
@@ -20,6 +24,9 @@ vet:
 
 test: vet
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+vulncheck:
+	bash .ci/vulncheck
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSplit -fuzztime 20s ./shellwords

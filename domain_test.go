@@ -2,7 +2,10 @@ package paas
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -250,5 +253,18 @@ func TestParseSize(t *testing.T) {
 		if got, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
 		}
+	}
+}
+
+func TestUserMessageDiskFull(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
+		err := fmt.Errorf("committing: %w", &os.PathError{Op: "write", Path: "/var/lib/paas/paas.db", Err: errno})
+		msg, ok := UserMessage(err)
+		if ok || msg != "paasd's disk is full; ask the operator to free space" {
+			t.Errorf("%v: %q %v", errno, msg, ok)
+		}
+	}
+	if msg, _ := UserMessage(errors.New("boom")); msg != "internal error" {
+		t.Errorf("other error: %q", msg)
 	}
 }

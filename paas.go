@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,11 +34,15 @@ func Errorf(format string, args ...any) error {
 }
 
 // UserMessage returns the message to show the user for err and whether err
-// carried a user-facing message at all.
+// carried a user-facing message at all. A full disk is named as such:
+// the user can do nothing about it but tell the operator.
 func UserMessage(err error) (string, bool) {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Msg, true
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return "paasd's disk is full; ask the operator to free space", false
 	}
 	return "internal error", false
 }

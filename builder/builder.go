@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -37,6 +38,30 @@ type Config struct {
 	StaticServer  string        // executable copied into static slugs (exported to compile as PAAS_STATIC_SERVER)
 	Timeout       time.Duration // whole-build limit (default 15m); exceeded => process group (or build container) killed, build fails with a clear message
 	Logger        *slog.Logger
+	// Credential, when set, gives the user and groups the steps of an
+	// app's build run as on the host (see handToApp); nil runs them as
+	// this process's user.
+	Credential func(app string) (*syscall.Credential, error)
+
+	// Binary is the paasd executable: a build fetches a git buildpack by
+	// running `paasd buildpack:fetch` from it where its steps run (on
+	// docker it is mounted read-only into the build container).
+	Binary string
+	// BuildpackPaths are the server directories (PAAS_BUILDPACK_PATHS) in
+	// which a pusher may name a buildpack by its path; none by default.
+	BuildpackPaths []string
+	// AllowLoopbackFetch lets git buildpacks be fetched from the host's
+	// loopback addresses. Tests set it for their git servers on
+	// 127.0.0.1; paasd never does.
+	AllowLoopbackFetch bool
+	// RunDir holds a record of each build step running on the host, so
+	// that ReapOrphans finds them after paasd was killed; "" records none.
+	RunDir string
+	// Owner tells this paasd's builds from those of others on the same
+	// host and engine (ReapOrphans touches only its own): build
+	// containers carry it as label paas.owner, host build steps in their
+	// PAAS_BUILD_ID.
+	Owner string
 
 	// Docker, when set, runs builds in containers of StackImage and makes
 	// images: Result.Slug is then the image reference paas/APP:bN.
@@ -44,6 +69,9 @@ type Config struct {
 	StackImage   string // default DefaultStackImage
 	BuildMemory  int64  // bytes, default DefaultBuildMemory; a build container cannot swap
 	MaxImageSize int64  // bytes of an app image (stack included); 0 = unlimited
+	// Guard, when set, keeps build containers from the host's own ports:
+	// the build network's bridge is protected before a build joins it.
+	Guard HostGuard
 }
 
 // Request is one build.
@@ -83,6 +111,9 @@ type Builder struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+
+	netMu    sync.Mutex // serializes making the build network
+	oldStack sync.Once  // warns once of a stack image without its paas user
 }
 
 // New makes the builder's directories and extracts the built-in
@@ -98,6 +129,11 @@ func New(cfg Config) (*Builder, error) {
 		}
 		*p = abs
 		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+	}
+	if cfg.RunDir != "" {
+		if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
 			return nil, fmt.Errorf("builder: %w", err)
 		}
 	}
@@ -203,10 +239,10 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err := removeAll(slug); err != nil {
 		return Result{}, fmt.Errorf("removing stale slug: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(slug), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
 		return Result{}, fmt.Errorf("making slug dir: %w", err)
 	}
-	if err := os.Mkdir(slug, 0o755); err != nil {
+	if err := os.Mkdir(slug, 0o700); err != nil {
 		return Result{}, fmt.Errorf("making slug dir: %w", err)
 	}
 	fmt.Fprintf(out, "-----> Building %s (commit %s)\n", req.App, shortCommit(req.Commit))
@@ -241,16 +277,38 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if st.work, err = os.MkdirTemp(appCache, "build-"); err != nil {
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
-	defer removeAll(st.work)
+	// The scratch dir holds the app's config (ENV_DIR): it goes with the
+	// build, whatever its outcome; ReapOrphans removes one a killed
+	// paasd left.
+	defer func() {
+		if err := removeAll(st.work); err != nil {
+			b.log.Error("removing build scratch dir", "app", req.App, "dir", st.work, "err", err)
+		}
+	}()
 	envDir := filepath.Join(st.work, "env")
 	if err := writeEnvDir(envDir, req.Config); err != nil {
 		return Result{}, err
 	}
-	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o755); err != nil {
+	// Git buildpacks are fetched into it by the build's own (unprivileged)
+	// user; the scratch dir around it is paasd's alone.
+	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
+		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
+	}
+	if err := os.Chmod(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
 		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
 	}
 	if b.docker == nil {
-		st.x = hostExecutor{environ: b.buildEnv(st.home, req.Commit)}
+		cred, err := b.handToApp(st, envDir)
+		if err != nil {
+			return Result{}, err
+		}
+		id := b.newBuildID()
+		st.x = hostExecutor{
+			environ: b.buildEnv(st.home, req.Commit),
+			id:      id,
+			track:   func(pid int) func() { return b.trackStep(st, id, pid) },
+			cred:    cred,
+		}
 	} else {
 		x, err := b.startBuildContainer(ctx, st, containerDirs{
 			slug:       slug,
@@ -260,6 +318,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 			cache:      st.cache,
 			home:       st.home,
 			static:     b.cfg.StaticServer,
+			paasd:      b.cfg.Binary,
 		})
 		if err != nil {
 			return Result{}, err
@@ -275,6 +334,8 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	bps, err := b.selectBuildpacks(ctx, st)
 	if errors.Is(err, errDockerfile) {
+		// Nothing of the build may run while paasd reads its tree.
+		st.x.close()
 		res, err := b.buildDockerfile(ctx, st)
 		res.Healthchecks = checks
 		return res, err
@@ -287,9 +348,8 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
 			return Result{}, err
 		}
-		export := filepath.Join(bp.dir, "export")
-		if fi, err := os.Stat(export); err == nil && fi.Mode().IsRegular() {
-			exports = append(exports, export)
+		if hasFile(bp.dir, "export") {
+			exports = append(exports, filepath.Join(bp.dir, "export"))
 		}
 	}
 
@@ -308,6 +368,10 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}
 	if b.docker != nil {
+		// Nothing of the build may run while paasd reads its tree: a
+		// process left behind could swap a file for a link to a host
+		// file.
+		st.x.close()
 		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
 			return Result{}, err
 		}

@@ -3,17 +3,22 @@ package builder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
-	"paas"
-	"paas/internal/syncbuf"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"paas"
+	"paas/buildpacks"
+	"paas/internal/gittest"
+	"paas/internal/syncbuf"
 )
 
 // markerBuildpack returns the scripts of a buildpack that writes marker
@@ -26,79 +31,92 @@ func markerBuildpack(marker string) map[string]string {
 	}
 }
 
-// markerRepo makes a git repository whose branch v1 holds the "v1" marker
-// buildpack and whose main branch, one commit later, the "v2" one.
-func markerRepo(t *testing.T) string {
-	repo := gitRepo(t)
+// markerRepo serves a git repository whose branch v1 holds the "v1"
+// marker buildpack and whose main branch, one commit later, the "v2" one.
+// It returns the server and the repository's URL.
+func markerRepo(t *testing.T) (*gittest.Server, string) {
+	srv := gittest.NewServer(t)
+	repo := srv.NewRepo(t, "marker.git")
 	writeFiles(t, repo, markerBuildpack("v1"))
-	git(t, repo, "add", ".")
-	git(t, repo, "commit", "--quiet", "-m", "v1")
+	gittest.Commit(t, repo, "v1")
 	git(t, repo, "branch", "v1")
 	writeFiles(t, repo, markerBuildpack("v2"))
-	git(t, repo, "commit", "--quiet", "-am", "v2")
-	return repo
+	gittest.Commit(t, repo, "v2")
+	return srv, srv.RepoURL("marker.git")
 }
 
 func TestBuildCustomBuildpack(t *testing.T) {
 	t.Parallel()
-	repo := markerRepo(t)
-	v1 := git(t, repo, "rev-parse", "v1")
+	srv, url := markerRepo(t)
+	v1 := git(t, filepath.Join(srv.Root, "marker.git"), "rev-parse", "v1")
 	for _, tc := range []struct {
 		name   string
 		config map[string]string
 		files  []file
 		marker string
+		server bool // .buildpacks names a listed server directory
 	}{
-		{"dotfile with branch", nil, []file{{name: ".buildpacks", body: "# ours\nfile://" + repo + "#v1\n"}}, "v1"},
-		{"dotfile with commit", nil, []file{{name: ".buildpacks", body: "file://" + repo + "#" + v1 + "\n"}}, "v1"},
-		{"dotfile local repo path", nil, []file{{name: ".buildpacks", body: repo + "\n"}}, "v2"},
-		{"config", map[string]string{"BUILDPACK_URL": "file://" + repo}, nil, "v2"},
-		{"config wins over dotfile", map[string]string{"BUILDPACK_URL": "file://" + repo + "#v1"},
-			[]file{{name: ".buildpacks", body: "procfile\n"}}, "v1"},
+		{"dotfile with branch", nil, []file{{name: ".buildpacks", body: "# ours\n" + url + "#v1\n"}}, "v1", false},
+		{"dotfile with commit", nil, []file{{name: ".buildpacks", body: url + "#" + v1 + "\n"}}, "v1", false},
+		{"dotfile server directory", nil, nil, "v2", true},
+		{"config", map[string]string{"BUILDPACK_URL": url}, nil, "v2", false},
+		{"config wins over dotfile", map[string]string{"BUILDPACK_URL": url + "#v1"},
+			[]file{{name: ".buildpacks", body: "procfile\n"}}, "v1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := testBuilder(t, 0)
+			b := testBuilder(t, 0, allowLoopback)
 			files := append(tc.files, file{name: "Procfile", body: "worker: ./override\n"})
+			want := url
+			if tc.server {
+				want = vettedBuildpack(t, b, markerBuildpack("v2"))
+				files = append(files, file{name: ".buildpacks", body: want + "\n"})
+			}
 			res, out := build(t, b, Request{Config: tc.config, Source: tarball(t, files...)})
 			got, err := os.ReadFile(filepath.Join(res.Slug, "marker"))
 			if err != nil || strings.TrimSpace(string(got)) != tc.marker {
 				t.Errorf("marker %q (%v), want %q", got, err, tc.marker)
 			}
-			want := map[string]string{"web": "serve " + tc.marker, "worker": "./override"}
-			if !maps.Equal(res.ProcessTypes, want) {
-				t.Errorf("process types %q, want %q", res.ProcessTypes, want)
+			wantTypes := map[string]string{"web": "serve " + tc.marker, "worker": "./override"}
+			if !maps.Equal(res.ProcessTypes, wantTypes) {
+				t.Errorf("process types %q, want %q", res.ProcessTypes, wantTypes)
 			}
-			if len(res.Buildpacks) != 1 || !strings.Contains(res.Buildpacks[0], repo) {
+			if len(res.Buildpacks) != 1 || !strings.HasPrefix(res.Buildpacks[0], want) {
 				t.Errorf("buildpacks %q", res.Buildpacks)
 			}
 			contains(t, out, "-----> Marker app detected\n", "-----> compiling "+tc.marker+"\n")
+			if !tc.server {
+				// The fetch ran with no environment of the server's: only
+				// the build's id.
+				contains(t, out, "-----> Fetching buildpack "+url)
+				if !regexp.MustCompile(`\n       fetch environment: \[PAAS_BUILD_ID=\.[0-9a-f]{16}\]\n`).MatchString(out) {
+					t.Errorf("the fetch's environment is not empty:\n%s", out)
+				}
+			}
 		})
 	}
 }
 
 func TestBuildMultipleBuildpacksExport(t *testing.T) {
 	t.Parallel()
-	first := gitRepo(t)
+	srv := gittest.NewServer(t)
+	first := srv.NewRepo(t, "first.git")
 	writeFiles(t, first, map[string]string{
 		"bin/detect":  "#!/usr/bin/env bash\necho First\n",
 		"bin/compile": "#!/usr/bin/env bash\nbp=$(cd \"$(dirname \"$0\")/..\" && pwd)\nprintf 'export GREETING=\"hello from first\"\\nTOOL_HOME=/opt/tool\\n' > \"$bp/export\"\n",
 		"bin/release": "#!/usr/bin/env bash\nprintf 'default_process_types:\\n  web: first\\n  worker: first\\n'\n",
 	})
-	git(t, first, "add", ".")
-	git(t, first, "commit", "--quiet", "-m", "first")
+	gittest.Commit(t, first, "first")
 
-	// The second buildpack is a plain directory used as it is.
-	second := t.TempDir()
-	writeFiles(t, second, map[string]string{
+	b := testBuilder(t, 0, allowLoopback)
+	// The second buildpack is a listed server directory used as it is.
+	second := vettedBuildpack(t, b, map[string]string{
 		"bin/detect":  "#!/usr/bin/env bash\necho Second\n",
 		"bin/compile": "#!/usr/bin/env bash\necho \"$GREETING|$TOOL_HOME\" > \"$1/seen\"\n",
 		"bin/release": "#!/usr/bin/env bash\nprintf 'default_process_types:\\n  web: second\\n'\n",
 	})
-
-	b := testBuilder(t, 0)
 	res, out := build(t, b, Request{Source: tarball(t,
-		file{name: ".buildpacks", body: "file://" + first + "\n" + second + "\n"},
+		file{name: ".buildpacks", body: srv.RepoURL("first.git") + "\n" + second + "\n"},
 	)})
 	got, err := os.ReadFile(filepath.Join(res.Slug, "seen"))
 	if err != nil || string(got) != "hello from first|/opt/tool\n" {
@@ -107,7 +125,7 @@ func TestBuildMultipleBuildpacksExport(t *testing.T) {
 	if want := map[string]string{"web": "second", "worker": "first"}; !maps.Equal(res.ProcessTypes, want) {
 		t.Errorf("process types %q, want %q", res.ProcessTypes, want)
 	}
-	if want := []string{"file://" + first, second}; !slices.Equal(res.Buildpacks, want) {
+	if want := []string{srv.RepoURL("first.git"), second}; !slices.Equal(res.Buildpacks, want) {
 		t.Errorf("buildpacks %q, want %q", res.Buildpacks, want)
 	}
 	contains(t, out, "-----> First app detected\n", "-----> Second app detected\n")
@@ -120,38 +138,43 @@ func TestBuildMultipleBuildpacksExport(t *testing.T) {
 
 func TestBuildCustomBuildpackErrors(t *testing.T) {
 	t.Parallel()
-	repo := markerRepo(t)
-	failing := t.TempDir()
-	writeFiles(t, failing, map[string]string{
+	srv, url := markerRepo(t)
+	b := testBuilder(t, 0, allowLoopback)
+	failing := vettedBuildpack(t, b, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\necho 'about to fail'\nexit 3\n",
 	})
-	picky := t.TempDir()
-	writeFiles(t, picky, map[string]string{
+	picky := vettedBuildpack(t, b, map[string]string{
 		"bin/detect":  "#!/usr/bin/env bash\nexit 1\n",
 		"bin/compile": "#!/usr/bin/env bash\n",
 	})
+	refused := func(ref string) string {
+		return "BUILDPACK_URL: buildpack \"" + ref + "\" is not allowed: " + buildpacks.RefForms
+	}
 	for _, tc := range []struct {
 		name, buildpack, msg, out string
 	}{
 		{"compile fails", failing, "buildpack " + failing + " failed: bin/compile exit status 3", "about to fail\n"},
-		{"detect fails", picky, "buildpack " + picky + " does not apply to this app", ""},
-		{"unknown ref", "file://" + repo + "#nope", `no branch, tag or commit "nope"`, ""},
-		{"missing repo", "file://" + repo + "-missing", "git clone failed (exit status 128)", ""},
-		{"relative path", "some/dir", "expected a git URL, an absolute path or a built-in name", ""},
-		{"missing dir", "/nonexistent/buildpack", "no such directory on the server", ""},
-		{"ref on plain dir", failing + "#v1", "is not a git repository", ""},
-		{"ext transport", "ext::sh -c touch% /tmp/paas-pwned", "invalid buildpack", ""},
-		{"ext transport no spaces", "ext::false", "git clone failed", ""},
+		{"detect fails", picky, "buildpack " + picky + " does not apply to this app: its bin/detect failed", ""},
+		{"unknown ref", url + "#nope", "buildpack " + url + `#nope: no branch, tag or commit "nope" in the repository (a commit must be given in full)`, ""},
+		{"missing repo", srv.RepoURL("missing.git"), "buildpack " + srv.RepoURL("missing.git") + ": repository not found", ""},
+		{"relative path", "some/dir", refused("some/dir"), ""},
+		{"missing dir", "/nonexistent/buildpack", refused("/nonexistent/buildpack"), ""},
+		{"missing listed dir", b.cfg.BuildpackPaths[0] + "/missing", refused(b.cfg.BuildpackPaths[0] + "/missing"), ""},
+		{"ref on plain dir", failing + "#v1", refused(failing + "#v1"), ""},
+		{"file url", "file://" + filepath.Join(srv.Root, "marker.git"), refused("file://" + filepath.Join(srv.Root, "marker.git")), ""},
+		{"git transport", "git://127.0.0.1/marker.git", refused("git://127.0.0.1/marker.git"), ""},
+		{"ext transport", "ext::sh -c touch% /tmp/paas-pwned", refused("ext::sh -c touch% /tmp/paas-pwned"), ""},
+		{"ext transport no spaces", "ext::false", refused("ext::false"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := testBuilder(t, 0)
 			msg, out := buildErr(t, b, Request{
+				App:    "app-" + strings.ReplaceAll(tc.name, " ", "-"),
 				Config: map[string]string{"BUILDPACK_URL": tc.buildpack},
 				Source: tarball(t, file{name: "Procfile", body: "web: x\n"}),
 			})
-			if !strings.Contains(msg, tc.msg) {
-				t.Errorf("error %q lacks %q", msg, tc.msg)
+			if msg != tc.msg {
+				t.Errorf("error %q, want %q", msg, tc.msg)
 			}
 			if tc.out != "" {
 				contains(t, out, tc.out)
@@ -163,12 +186,11 @@ func TestBuildCustomBuildpackErrors(t *testing.T) {
 func TestBuildTimeout(t *testing.T) {
 	t.Parallel()
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	slow := t.TempDir()
+	b := testBuilder(t, 2*time.Second)
 	// The compile leaves a child behind in its process group and waits.
-	writeFiles(t, slow, map[string]string{
+	slow := vettedBuildpack(t, b, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\nsleep 300 &\necho $! > \"$(cat \"$3/PID_FILE\")\"\necho started\nwait\n",
 	})
-	b := testBuilder(t, 2*time.Second)
 	start := time.Now()
 	msg, out := buildErr(t, b, Request{
 		Config: map[string]string{"BUILDPACK_URL": slow, "PID_FILE": pidFile},
@@ -216,9 +238,8 @@ func alive(pid int) bool {
 
 func TestBuildCanceled(t *testing.T) {
 	t.Parallel()
-	slow := t.TempDir()
-	writeFiles(t, slow, map[string]string{"bin/compile": "#!/usr/bin/env bash\necho started\nexec sleep 300\n"})
 	b := testBuilder(t, 0)
+	slow := vettedBuildpack(t, b, map[string]string{"bin/compile": "#!/usr/bin/env bash\necho started\nexec sleep 300\n"})
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncbuf.Buffer{}
 	errc := make(chan error, 1)
@@ -249,12 +270,11 @@ func TestBuildCanceled(t *testing.T) {
 func TestBuildEnv(t *testing.T) {
 	t.Setenv("HTTPS_PROXY", "http://proxy.test:3128")
 	t.Setenv("PAAS_LEAK_CHECK", "leaked")
-	envbp := t.TempDir()
-	writeFiles(t, envbp, map[string]string{
+	b := testBuilder(t, 0)
+	envbp := vettedBuildpack(t, b, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\nset -e\nenv > \"$1/compile-env\"\nls \"$3\" > \"$1/env-dir-list\"\ncat \"$3/SECRET\" > \"$1/secret\"\necho \"$PWD\" > \"$1/cwd\"\n",
 		"bin/release": "#!/usr/bin/env bash\necho '---'\necho 'default_process_types:'\necho '  web: x'\n",
 	})
-	b := testBuilder(t, 0)
 	secret := "s3cr3t value with\nnewline and $(dollar)"
 	res, _ := build(t, b, Request{
 		Commit: "feedfacefeedfacefeedfacefeedfacefeedface",
@@ -308,12 +328,11 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("gone") }
 
 func TestBuildOutputGone(t *testing.T) {
 	t.Parallel()
-	chatty := t.TempDir()
+	b := testBuilder(t, time.Minute)
 	// Far more output than a pipe buffers.
-	writeFiles(t, chatty, map[string]string{
+	chatty := vettedBuildpack(t, b, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\nfor i in $(seq 1 20000); do echo \"line $i of build output\"; done\n",
 	})
-	b := testBuilder(t, time.Minute)
 	res, err := b.Build(t.Context(), Request{App: "app", Build: 1, Out: failingWriter{},
 		Config: map[string]string{"BUILDPACK_URL": chatty},
 		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
@@ -322,5 +341,79 @@ func TestBuildOutputGone(t *testing.T) {
 	}
 	if res.ProcessTypes["web"] != "x" {
 		t.Errorf("process types %q", res.ProcessTypes)
+	}
+}
+
+// TestBuildRefusesHostPaths: a pusher cannot have a build read the
+// server's directories or repositories, nor fetch from its loopback:
+// whether named in BUILDPACK_URL or .buildpacks, existing or not, each
+// gets one line naming the allowed forms, and nothing of the host reaches
+// the build output.
+func TestBuildRefusesHostPaths(t *testing.T) {
+	t.Parallel()
+	srv, url := markerRepo(t)
+	b := testBuilder(t, 0)
+	data := filepath.Dir(b.cfg.CacheDir)
+	repos := filepath.Join(data, "repos")
+	writeFiles(t, repos, map[string]string{"other.git/HEAD": "ref: refs/heads/main-of-another-app\n"})
+	vetted := b.cfg.BuildpackPaths[0]
+	must(t, os.Symlink("/etc", filepath.Join(vetted, "etc")))
+	for i, ref := range []string{
+		"/etc", "/etc/", "/nonexistent", repos, repos + "/other.git", vetted + "/etc", vetted + "/../repos",
+		"file:///etc", "file://" + repos + "/other.git", "file://" + filepath.Join(srv.Root, "marker.git"),
+	} {
+		want := `buildpack "` + ref + `" is not allowed: ` + buildpacks.RefForms
+		for _, how := range []struct {
+			prefix string
+			req    Request
+		}{
+			{"BUILDPACK_URL: ", Request{Config: map[string]string{"BUILDPACK_URL": ref}, Source: tarball(t, file{name: "Procfile", body: "web: x\n"})}},
+			{".buildpacks line 2: ", Request{Source: tarball(t, file{name: ".buildpacks", body: "# mine\n" + ref + "\n"})}},
+		} {
+			how.req.App = fmt.Sprintf("host-%d", i)
+			msg, out := buildErr(t, b, how.req)
+			if msg != how.prefix+want {
+				t.Errorf("%s%s: %q", how.prefix, ref, msg)
+			}
+			if strings.Contains(out, "root:") || strings.Contains(out, "main-of-another-app") || strings.Contains(out, "Fetching") {
+				t.Errorf("%s: output shows the host:\n%s", ref, out)
+			}
+		}
+	}
+	// Without the test knob the loopback git server is never asked.
+	for _, ref := range []string{url, url + "#v1", strings.Replace(url, "127.0.0.1", "localhost", 1)} {
+		msg, out := buildErr(t, b, Request{App: "loopback", Config: map[string]string{"BUILDPACK_URL": ref},
+			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
+		if want := "buildpack " + ref + ": its server is at a loopback address, which buildpacks are never fetched from"; msg != want {
+			t.Errorf("%s: %q, want %q", ref, msg, want)
+		}
+		if strings.Contains(out, "compiling") {
+			t.Errorf("%s was fetched:\n%s", ref, out)
+		}
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Errorf("the loopback git server had %d requests", n)
+	}
+}
+
+// TestBuildMasksTokens: a token in a git buildpack's URL is not shown in
+// the build output nor recorded with the build.
+func TestBuildMasksTokens(t *testing.T) {
+	t.Parallel()
+	srv, url := markerRepo(t)
+	withToken := strings.Replace(url, "http://", "http://user:tok3n-secret@", 1)
+	b := testBuilder(t, 0, allowLoopback)
+	res, out := build(t, b, Request{Config: map[string]string{"BUILDPACK_URL": withToken + "#v1"},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
+	want := strings.Replace(url, "http://", "http://user:xxxxx@", 1) + "#v1"
+	if !slices.Equal(res.Buildpacks, []string{want}) {
+		t.Errorf("buildpacks %q, want %q", res.Buildpacks, want)
+	}
+	if strings.Contains(out, "tok3n-secret") {
+		t.Errorf("output shows the token:\n%s", out)
+	}
+	contains(t, out, "-----> Fetching buildpack "+want+"\n")
+	if srv.Requests() == 0 {
+		t.Error("nothing was fetched")
 	}
 }

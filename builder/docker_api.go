@@ -27,6 +27,13 @@ const (
 	labelCommit       = "paas.commit"
 	labelRole         = "paas.role"
 	labelProcessTypes = "paas.process-types"
+	// labelManaged marks the build network as paas's, as the runtime
+	// marks its networks, so that paasd guards it again at start.
+	labelManaged = "paas.managed"
+	// labelUser on an image names the "uid:gid" its processes run as;
+	// the runtime runs such an image as that user with no capabilities
+	// (runtime.LabelUser).
+	labelUser = "paas.user"
 )
 
 // DefaultStackImage is the image builds run on when Config.StackImage is
@@ -55,6 +62,9 @@ type dockerAPI interface {
 	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
 	ImageRemove(ctx context.Context, imageID string, options image.RemoveOptions) ([]image.DeleteResponse, error)
 	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
+	VolumeInspect(ctx context.Context, volumeID string) (volume.Volume, error)
+	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkInspect(ctx context.Context, networkID string, options network.InspectOptions) (network.Inspect, error)
 	VolumeRemove(ctx context.Context, volumeID string, force bool) error
 }
 

@@ -9,11 +9,11 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -28,6 +28,7 @@ const (
 	viewCache      = "/cache"
 	viewEnv        = "/env"
 	viewStatic     = "/paas/static-server"
+	viewPaasd      = "/paas/paasd"
 )
 
 // idleCommand keeps a build container running until it is removed, and
@@ -42,11 +43,12 @@ const stackPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 type containerDirs struct {
 	slug       string // the build dir, at /app
 	buildpacks string // the built-in buildpacks, read-only at /buildpacks
-	custom     string // fetched buildpacks, read-only at /buildpacks-custom
+	custom     string // fetched buildpacks at /buildpacks-custom, where the fetch writes them
 	envDir     string // ENV_DIR, read-only at /env
 	cache      string // the host paths CACHE_DIR and HOME stand for
 	home       string
 	static     string // the static file server, read-only at /paas/static-server; may be empty
+	paasd      string // the paasd binary, read-only at /paas/paasd, run to fetch git buildpacks; may be empty
 }
 
 // containerExecutor runs build steps as execs in one build container.
@@ -59,16 +61,27 @@ type containerExecutor struct {
 	log      *slog.Logger
 	ooms     int64 // OOM kills of the container's cgroup seen so far
 	oomKnown bool
+	closed   sync.Once
 }
 
 // startBuildContainer creates and starts the build container of st with
-// dirs mounted, and makes the cache directories in the cache volume.
+// dirs mounted. It runs as the build user (buildUser) with no
+// capabilities, no new privileges and a pids limit, on the build network;
+// the build dir, ENV_DIR, the fetched buildpacks and the cache volume's
+// directories are given to that user first.
 func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs containerDirs) (*containerExecutor, error) {
 	cli := b.docker
 	app := st.req.App
-	labels := map[string]string{labelApp: app, labelRole: "cache"}
-	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: cacheVolume(app), Labels: labels}); err != nil {
-		return nil, engineError("creating the build cache volume", err)
+	uid, gid := buildUser()
+	if err := giveTrees(uid, gid, dirs.slug, dirs.envDir, dirs.custom); err != nil {
+		return nil, err
+	}
+	if err := b.ensureCacheVolume(ctx, app, uid, gid); err != nil {
+		return nil, err
+	}
+	net, err := b.ensureBuildNetwork(ctx)
+	if err != nil {
+		return nil, err
 	}
 	name := fmt.Sprintf("paas-build-%s-%d", app, st.req.Build)
 	// A container left by a crashed server for the same build is stale.
@@ -78,26 +91,37 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 	mounts := []mount.Mount{
 		{Type: mount.TypeBind, Source: dirs.slug, Target: viewApp},
 		{Type: mount.TypeBind, Source: dirs.buildpacks, Target: viewBuildpacks, ReadOnly: true},
-		{Type: mount.TypeBind, Source: dirs.custom, Target: viewCustom, ReadOnly: true},
+		{Type: mount.TypeBind, Source: dirs.custom, Target: viewCustom},
 		{Type: mount.TypeBind, Source: dirs.envDir, Target: viewEnv, ReadOnly: true},
 		{Type: mount.TypeVolume, Source: cacheVolume(app), Target: viewCache},
 	}
 	if dirs.static != "" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: dirs.static, Target: viewStatic, ReadOnly: true})
 	}
+	if dirs.paasd != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: dirs.paasd, Target: viewPaasd, ReadOnly: true})
+	}
 	cfg := &container.Config{
 		Image:      b.cfg.StackImage,
 		Cmd:        idleCommand,
 		WorkingDir: viewApp,
+		User:       fmt.Sprintf("%d:%d", uid, gid),
 		Labels: map[string]string{
 			labelApp:   app,
 			labelBuild: strconv.Itoa(st.req.Build),
 			labelRole:  "build",
 		},
 	}
+	if b.cfg.Owner != "" {
+		cfg.Labels[labelOwner] = b.cfg.Owner
+	}
+	pids := int64(buildPidsLimit)
 	host := &container.HostConfig{
-		Mounts:    mounts,
-		Resources: container.Resources{Memory: b.cfg.BuildMemory, MemorySwap: b.cfg.BuildMemory},
+		Mounts:      mounts,
+		Resources:   container.Resources{Memory: b.cfg.BuildMemory, MemorySwap: b.cfg.BuildMemory, PidsLimit: &pids},
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+		NetworkMode: container.NetworkMode(net),
 	}
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if errdefs.IsNotFound(err) {
@@ -120,21 +144,22 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 			{dirs.home, viewCache + "/home"},
 		},
 	}
+	if dirs.paasd != "" {
+		x.maps = append(x.maps, pathMap{dirs.paasd, viewPaasd})
+	}
 	if dirs.static != "" {
 		x.maps = append(x.maps, pathMap{dirs.static, viewStatic})
 	}
 	x.environ = b.containerEnv(st.req.Commit, dirs.static != "")
+	// The engine extracts as root: the volume's root and its two
+	// directories become the build user's.
+	if err := cli.CopyToContainer(ctx, created.ID, "/", cacheSkeleton(uid, gid), container.CopyToContainerOptions{}); err != nil {
+		x.close()
+		return nil, engineError("preparing the build cache", err)
+	}
 	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		x.close()
 		return nil, engineError("starting the build container", err)
-	}
-	err = x.run(ctx, command{argv: []string{"mkdir", "-p", viewCache + "/cache", viewCache + "/home"}, dir: "/"})
-	if err != nil {
-		x.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, engineError("preparing the build cache", err)
 	}
 	x.ooms, x.oomKnown = x.oomKills(ctx)
 	return x, nil
@@ -278,13 +303,15 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	return err
 }
 
-// close kills and removes the build container.
+// close kills and removes the build container, once.
 func (x *containerExecutor) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-		x.log.Error("removing build container", "err", err)
-	}
+	x.closed.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+			x.log.Error("removing build container", "err", err)
+		}
+	})
 }
 
 // tolerantWriter passes writes on until the first failure and then drops

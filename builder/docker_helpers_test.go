@@ -5,8 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,12 +70,16 @@ func dockerBuilder(t *testing.T, cli *client.Client, app string, set func(*Confi
 	data := t.TempDir()
 	server := filepath.Join(data, "static-server")
 	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
+	vetted := filepath.Join(data, "vetted")
+	must(t, os.Mkdir(vetted, 0o755))
 	cfg := Config{
-		BuildpacksDir: filepath.Join(data, "buildpacks"),
-		CacheDir:      filepath.Join(data, "cache"),
-		SlugsDir:      filepath.Join(data, "slugs"),
-		StaticServer:  server,
-		Docker:        cli,
+		BuildpacksDir:  filepath.Join(data, "buildpacks"),
+		CacheDir:       filepath.Join(data, "cache"),
+		SlugsDir:       filepath.Join(data, "slugs"),
+		StaticServer:   server,
+		Docker:         cli,
+		Binary:         staticPaasd(t),
+		BuildpackPaths: []string{vetted},
 	}
 	if set != nil {
 		set(&cfg)
@@ -153,4 +161,103 @@ func imageLabelsOf(t *testing.T, cli *client.Client, ref string) map[string]stri
 		return nil
 	}
 	return insp.Config.Labels
+}
+
+// paasdBinary is a static paasd built once for the tests that mount it
+// into build containers (the test binary itself is not static).
+var paasdBinary struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// staticPaasd returns the path of a static paasd binary, building it on
+// first use; TestMain removes it.
+func staticPaasd(t *testing.T) string {
+	t.Helper()
+	paasdBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "paas-builder-paasd-")
+		if err != nil {
+			paasdBinary.err = err
+			return
+		}
+		paasdBinary.dir = dir
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "paasd"), "paas/cmd/paasd")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			paasdBinary.err = fmt.Errorf("building paasd: %v\n%s", err, out)
+		}
+	})
+	if paasdBinary.err != nil {
+		t.Fatal(paasdBinary.err)
+	}
+	return filepath.Join(paasdBinary.dir, "paasd")
+}
+
+// gitServerRemote serves the repositories under the host directory repos
+// over smart HTTP (git http-backend behind Python's CGI server) from a
+// network namespace of its own, joined to the host by a veth pair: to a
+// build container it is a server elsewhere on the network, reached
+// through the host's routing as any outside server is, not one of the
+// host's own ports (which builds cannot reach). It returns the base URL.
+func gitServerRemote(t *testing.T, repos string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a network namespace for the git server")
+	}
+	for _, tool := range []string{"ip", "python3", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
+		}
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	ns, hostIf := "paasgit-"+id, "pg-"+id
+	hostIP, peerIP := fmt.Sprintf("198.19.%d.1", b[0]), fmt.Sprintf("198.19.%d.2", b[0])
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", ns)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
+	ip("addr", "add", hostIP+"/30", "dev", hostIf)
+	ip("link", "set", hostIf, "up")
+	ip("-n", ns, "addr", "add", peerIP+"/30", "dev", "eth-"+id)
+	ip("-n", ns, "link", "set", "eth-"+id, "up")
+	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", ns, "route", "add", "default", "via", hostIP)
+
+	// Python's CGI server runs scripts as nobody when started as root.
+	cgiDir := t.TempDir()
+	for _, d := range []string{cgiDir, repos, filepath.Dir(cgiDir), filepath.Dir(repos)} {
+		must(t, os.Chmod(d, 0o755))
+	}
+	writeFiles(t, cgiDir, map[string]string{
+		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=" + repos + " GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
+	})
+	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
+	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--cgi", "--bind", peerIP, "--directory", cgiDir, "8000")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	addr := net.JoinHostPort(peerIP, "8000")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the git server does not listen: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "http://" + addr + "/cgi-bin/git"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"paas"
+	"paas/stack"
 )
 
 // imageLabels are the labels of the image of a build.
@@ -28,26 +29,38 @@ func imageLabels(req Request, types map[string]string) map[string]string {
 }
 
 // commitImage makes the image of a compiled build: a container of the
-// stack image gets the built tree copied to /app and is committed as
-// paas/APP:bN. The slug dir is then removed: the image is the artifact.
+// stack image gets the built tree copied to /app, owned by the stack's
+// unprivileged user, and is committed as paas/APP:bN, to run as that
+// user (labelUser). The slug dir is then removed: the image is the
+// artifact.
 func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string) (string, error) {
 	fmt.Fprintln(st.out, "-----> Making the image")
 	ref := imageRef(st.req.App, st.req.Build)
-	stack, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
+	base, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
 	if err != nil {
 		return "", engineError("inspecting the stack image", err)
 	}
+	if base.Config == nil || base.Config.Labels[stack.LabelUser] != stack.User {
+		b.oldStack.Do(func() {
+			b.log.Warn("the stack image predates its paas user: builds and apps run as "+stack.User+
+				" without a passwd entry; rebuild it with `paasd stack:build --force`", "image", b.cfg.StackImage)
+		})
+	}
 	env := []string{"HOME=/app"}
-	if stack.Config != nil {
-		for _, kv := range stack.Config.Env {
+	if base.Config != nil {
+		for _, kv := range base.Config.Env {
 			if !strings.HasPrefix(kv, "HOME=") {
 				env = append(env, kv)
 			}
 		}
 	}
+	commitLabels := map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"}
+	if b.cfg.Owner != "" {
+		commitLabels[labelOwner] = b.cfg.Owner
+	}
 	created, err := b.docker.ContainerCreate(ctx, &container.Config{
 		Image:  b.cfg.StackImage,
-		Labels: map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"},
+		Labels: commitLabels,
 	}, &container.HostConfig{}, nil, nil, "")
 	if err != nil {
 		return "", engineError("creating the image container", err)
@@ -60,8 +73,10 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		}
 	}()
 
+	labels := imageLabels(st.req, types)
+	labels[labelUser] = stack.User
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app")) }()
+	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app", stack.UID, stack.GID)) }()
 	err = b.docker.CopyToContainer(ctx, created.ID, "/", pr, container.CopyToContainerOptions{})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
@@ -72,8 +87,9 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		Comment:   fmt.Sprintf("build %d of %s", st.req.Build, st.req.App),
 		Config: &container.Config{
 			WorkingDir: "/app",
+			User:       stack.User,
 			Env:        env,
-			Labels:     imageLabels(st.req, types),
+			Labels:     labels,
 		},
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -12,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
+
+	"paas/buildpacks"
+	"paas/internal/syncbuf"
 )
 
 // checkImage checks the image of a Docker-mode build: its reference, its
@@ -158,17 +163,15 @@ func TestDockerBuildProcfileAndRemove(t *testing.T) {
 	checkNoLeftovers(t, cli, app)
 }
 
-// customBuildpack makes a buildpack directory whose bin/compile is the
-// given bash script.
-func customBuildpack(t *testing.T, compile string) string {
+// customBuildpack makes a buildpack directory among those b allows whose
+// bin/compile is the given bash script.
+func customBuildpack(t *testing.T, b *Builder, compile string) string {
 	t.Helper()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	return vettedBuildpack(t, b, map[string]string{
 		"bin/detect":  "#!/bin/sh\necho Custom\n",
 		"bin/compile": "#!/usr/bin/env bash\n" + compile + "\n",
 		"bin/release": "#!/bin/sh\necho '---'\nprintf 'default_process_types:\n  web: ./x\n'\n",
 	})
-	return dir
 }
 
 func TestDockerBuildFailure(t *testing.T) {
@@ -176,7 +179,7 @@ func TestDockerBuildFailure(t *testing.T) {
 	cli := dockerStack(t)
 	app := randomApp(t)
 	b := dockerBuilder(t, cli, app, nil)
-	bp := customBuildpack(t, `echo "compiling $1 with cache $2 and env $3: $(cat "$3/GREETING")"; ls /buildpacks-custom; exit 3`)
+	bp := customBuildpack(t, b, `echo "compiling $1 with cache $2 and env $3: $(cat "$3/GREETING")"; ls /buildpacks-custom; exit 3`)
 	msg, out := buildErr(t, b, Request{App: app, Source: tarball(t, file{name: "x", body: "x"}),
 		Config: map[string]string{"BUILDPACK_URL": bp, "GREETING": "hi"}})
 	if want := "buildpack " + bp + " failed: bin/compile exit status 3"; msg != want {
@@ -191,23 +194,57 @@ func TestDockerBuildFailure(t *testing.T) {
 	}
 }
 
+// TestDockerBuildCustomGitBuildpack: a git buildpack is fetched inside
+// the build container, by the paasd binary mounted there, from a git
+// server in another container.
 func TestDockerBuildCustomGitBuildpack(t *testing.T) {
 	t.Parallel()
 	cli := dockerStack(t)
 	app := randomApp(t)
 	b := dockerBuilder(t, cli, app, nil)
-	repo := gitRepo(t)
+	repos := t.TempDir()
+	repo := filepath.Join(repos, "bp.git")
+	must(t, os.Mkdir(repo, 0o755))
+	git(t, repo, "init", "--quiet", "--initial-branch=main")
 	writeFiles(t, repo, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\necho \"compile in $0\"\necho '#!/bin/sh' > \"$1/x\"; echo 'echo custom' >> \"$1/x\"; chmod +x \"$1/x\"\n",
 		"bin/release": "#!/bin/sh\necho '---'\nprintf 'default_process_types:\n  web: ./x\n'\n",
 	})
 	git(t, repo, "add", ".")
 	git(t, repo, "commit", "--quiet", "-m", "bp")
-	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: ".buildpacks", body: repo + "\n"})})
+	git(t, repo, "tag", "v1")
+	url := gitServerRemote(t, repos) + "/bp.git"
+	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: ".buildpacks", body: url + "#v1\n"})})
 	checkBuiltImage(t, cli, b, app, 1, res)
-	contains(t, out, "compile in /buildpacks-custom/0/bin/compile\n")
+	contains(t, out, "-----> Fetching buildpack "+url+"#v1\n", "       Fetched commit ", "compile in /buildpacks-custom/0/bin/compile\n")
 	if got, code := runImage(t, cli, res.Slug, "./x"); code != 0 || got != "custom\n" {
 		t.Errorf("running the image: %q, exit %d", got, code)
+	}
+}
+
+// TestDockerBuildRefusesHostPaths: on docker too, server paths and
+// file:// are refused, and the fetch in the build container refuses its
+// loopback and the link-local metadata address.
+func TestDockerBuildRefusesHostPaths(t *testing.T) {
+	t.Parallel()
+	cli := dockerStack(t)
+	app := randomApp(t)
+	b := dockerBuilder(t, cli, app, nil)
+	for ref, want := range map[string]string{
+		"/etc":                               `BUILDPACK_URL: buildpack "/etc" is not allowed: ` + buildpacks.RefForms,
+		"file:///etc":                        `BUILDPACK_URL: buildpack "file:///etc" is not allowed: ` + buildpacks.RefForms,
+		"http://127.0.0.1:9/bp.git":          "buildpack http://127.0.0.1:9/bp.git: its server is at a loopback address, which buildpacks are never fetched from",
+		"http://169.254.169.254/latest/bp":   "buildpack http://169.254.169.254/latest/bp: its server is at a link-local address, which buildpacks are never fetched from",
+		"ssh://git@127.0.0.2:22/bp.git#main": "buildpack ssh://git@127.0.0.2:22/bp.git#main: its server is at a loopback address, which buildpacks are never fetched from",
+	} {
+		msg, out := buildErr(t, b, Request{App: app, Config: map[string]string{"BUILDPACK_URL": ref},
+			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
+		if msg != want {
+			t.Errorf("%s: %q, want %q", ref, msg, want)
+		}
+		if strings.Contains(out, "root:") {
+			t.Errorf("%s: output shows the host:\n%s", ref, out)
+		}
 	}
 }
 
@@ -216,7 +253,7 @@ func TestDockerBuildTimeout(t *testing.T) {
 	cli := dockerStack(t)
 	app := randomApp(t)
 	b := dockerBuilder(t, cli, app, func(c *Config) { c.Timeout = 5 * time.Second })
-	bp := customBuildpack(t, "echo started; sleep 600")
+	bp := customBuildpack(t, b, "echo started; sleep 600")
 	start := time.Now()
 	msg, out := buildErr(t, b, Request{App: app, Source: tarball(t, file{name: "x", body: "x"}),
 		Config: map[string]string{"BUILDPACK_URL": bp}})
@@ -237,7 +274,7 @@ func TestDockerBuildOutOfMemory(t *testing.T) {
 	cli := dockerStack(t)
 	app := randomApp(t)
 	b := dockerBuilder(t, cli, app, func(c *Config) { c.BuildMemory = 32 << 20 })
-	bp := customBuildpack(t, `python3 -c 'x = b"a" * (200 << 20); print(len(x))'`)
+	bp := customBuildpack(t, b, `python3 -c 'x = b"a" * (200 << 20); print(len(x))'`)
 	msg, _ := buildErr(t, b, Request{App: app, Source: tarball(t, file{name: "x", body: "x"}),
 		Config: map[string]string{"BUILDPACK_URL": bp}})
 	if want := "build ran out of memory (limit 32.0 MiB); raise PAAS_BUILD_MEMORY"; msg != want {
@@ -345,5 +382,60 @@ func TestDockerEngineUnavailable(t *testing.T) {
 	t.Log(msg)
 	if !strings.HasPrefix(msg, "docker engine unavailable: ") || strings.Contains(msg, "\n") {
 		t.Errorf("error %q", msg)
+	}
+}
+
+// TestDockerReapOrphans: a builder started after another was killed
+// removes that one's build container, and only containers of its own
+// owner.
+func TestDockerReapOrphans(t *testing.T) {
+	t.Parallel()
+	cli := dockerStack(t)
+	app := randomApp(t)
+	owner := "test-owner-" + app
+	first := dockerBuilder(t, cli, app, func(c *Config) { c.Owner = owner })
+	bp := customBuildpack(t, first, "echo started; sleep 600")
+	out := &syncbuf.Buffer{}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := first.Build(t.Context(), Request{App: app, Build: 1, Out: out,
+			Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})})
+		errc <- err
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), "started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("compile did not start:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A build container of another paasd on the same engine.
+	other, err := cli.ContainerCreate(t.Context(), &container.Config{
+		Image: DefaultStackImage, Cmd: idleCommand,
+		Labels: map[string]string{labelApp: app, labelRole: "build", labelOwner: "someone-else", testLabel: "1"},
+	}, nil, nil, nil, "")
+	must(t, err)
+	defer cli.ContainerRemove(context.Background(), other.ID, container.RemoveOptions{Force: true})
+
+	second := dockerBuilder(t, cli, randomApp(t), func(c *Config) { c.Owner = owner })
+	reaped, err := second.ReapOrphans(t.Context())
+	must(t, err)
+	if reaped.Containers != 1 {
+		t.Errorf("reaped %+v, want the one build container", reaped)
+	}
+	if _, err := cli.ContainerInspect(t.Context(), other.ID); err != nil {
+		t.Errorf("another owner's container was removed: %v", err)
+	}
+	must(t, cli.ContainerRemove(t.Context(), other.ID, container.RemoveOptions{Force: true}))
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("the orphaned build succeeded")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the orphaned build did not end")
+	}
+	if n := buildContainers(t, cli, app); n != 0 {
+		t.Errorf("%d build containers left", n)
 	}
 }

@@ -79,7 +79,7 @@ func TestWriteTree(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o600))
 	must(t, os.Symlink("bin/run", filepath.Join(dir, "link")))
 	var buf bytes.Buffer
-	must(t, writeTree(&buf, dir, "app"))
+	must(t, writeTree(&buf, dir, "app", 1000, 1001))
 	tr := tar.NewReader(&buf)
 	got := map[string]string{}
 	for {
@@ -88,7 +88,7 @@ func TestWriteTree(t *testing.T) {
 			break
 		}
 		must(t, err)
-		if hdr.Uid != 0 || hdr.Gid != 0 {
+		if hdr.Uid != 1000 || hdr.Gid != 1001 {
 			t.Errorf("%s owned by %d:%d", hdr.Name, hdr.Uid, hdr.Gid)
 		}
 		got[hdr.Name] = string(rune(hdr.Typeflag)) + " " + os.FileMode(hdr.Mode).Perm().String() + " " + hdr.Linkname

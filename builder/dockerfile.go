@@ -38,8 +38,15 @@ func (b *Builder) buildDockerfile(ctx context.Context, st *buildState) (Result, 
 	} else {
 		fmt.Fprintf(st.out, "       Procfile declares types -> %s\n", typeList(types))
 	}
+	// RUN steps are on the build network: guarded from the host, as
+	// buildpack builds are.
+	net, err := b.ensureBuildNetwork(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	ref := imageRef(st.req.App, st.req.Build)
 	opts := buildtypes.ImageBuildOptions{
+		NetworkMode: net,
 		Tags:        []string{ref},
 		Dockerfile:  "Dockerfile",
 		Remove:      true,
@@ -59,7 +66,7 @@ func (b *Builder) buildDockerfile(ctx context.Context, st *buildState) (Result, 
 	}
 
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTree(pw, st.slug, "")) }()
+	go func() { pw.CloseWithError(writeTree(pw, st.slug, "", 0, 0)) }()
 	resp, err := b.docker.ImageBuild(ctx, pr, opts)
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {

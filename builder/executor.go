@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 )
 
 // executor is where the steps of one build run: on the host as process
@@ -18,20 +20,39 @@ type executor interface {
 	// run runs c, whose argv and dir are in the executor's view, and
 	// returns an *exitError-like error (see exited) when it ran and failed.
 	run(ctx context.Context, c command) error
-	// close releases what the executor holds; it runs after every build.
+	// close releases what the executor holds; it runs after every build,
+	// and may run earlier too: later calls do nothing.
 	close()
 }
 
 // hostExecutor runs build steps as host processes: paths are as they are.
+// Every step carries the build's PAAS_BUILD_ID, and track records its
+// process group while it runs (see ReapOrphans).
 type hostExecutor struct {
 	environ []string
+	id      string               // the build's PAAS_BUILD_ID
+	track   func(pid int) func() // records a step; returns what forgets it
+	cred    *syscall.Credential  // the user steps run as; nil: this process's
 }
 
 func (h hostExecutor) path(p string) string { return p }
 
 func (h hostExecutor) env() []string { return h.environ }
 
-func (h hostExecutor) run(ctx context.Context, c command) error { return run(ctx, c) }
+func (h hostExecutor) run(ctx context.Context, c command) error {
+	c.env = append(slices.Clip(c.env), buildIDVar+"="+h.id)
+	if h.track != nil {
+		var untrack func()
+		c.onStart = func(pid int) { untrack = h.track(pid) }
+		defer func() {
+			if untrack != nil {
+				untrack()
+			}
+		}()
+	}
+	c.cred = h.cred
+	return run(ctx, c)
+}
 
 func (h hostExecutor) close() {}
 

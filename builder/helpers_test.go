@@ -67,21 +67,47 @@ func must(t testing.TB, err error) {
 }
 
 // testBuilder makes a Builder in a temporary data dir whose static server
-// is a small script.
-func testBuilder(t *testing.T, timeout time.Duration) *Builder {
+// is a small script, which fetches git buildpacks with the test binary
+// itself (see TestMain) and allows server buildpacks under one directory
+// (vettedBuildpack). set, when given, changes the config first.
+func testBuilder(t *testing.T, timeout time.Duration, set ...func(*Config)) *Builder {
 	t.Helper()
 	data := t.TempDir()
 	server := filepath.Join(data, "static-server")
 	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
-	b, err := New(Config{
-		BuildpacksDir: filepath.Join(data, "buildpacks"),
-		CacheDir:      filepath.Join(data, "cache"),
-		SlugsDir:      filepath.Join(data, "slugs"),
-		StaticServer:  server,
-		Timeout:       timeout,
-	})
+	self, err := os.Executable()
+	must(t, err)
+	vetted := filepath.Join(data, "vetted")
+	must(t, os.Mkdir(vetted, 0o755))
+	cfg := Config{
+		BuildpacksDir:  filepath.Join(data, "buildpacks"),
+		CacheDir:       filepath.Join(data, "cache"),
+		SlugsDir:       filepath.Join(data, "slugs"),
+		StaticServer:   server,
+		Timeout:        timeout,
+		Binary:         self,
+		BuildpackPaths: []string{vetted},
+	}
+	for _, f := range set {
+		f(&cfg)
+	}
+	b, err := New(cfg)
 	must(t, err)
 	return b
+}
+
+// allowLoopback is the test-only knob that lets a builder fetch git
+// buildpacks from the test's git servers on 127.0.0.1.
+func allowLoopback(c *Config) { c.AllowLoopbackFetch = true }
+
+// vettedBuildpack makes a buildpack directory holding files inside the
+// first directory b allows server buildpacks from, and returns its path.
+func vettedBuildpack(t *testing.T, b *Builder, files map[string]string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(b.cfg.BuildpackPaths[0], "bp-")
+	must(t, err)
+	writeFiles(t, dir, files)
+	return dir
 }
 
 // build runs one build and fails the test on error.

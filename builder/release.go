@@ -23,7 +23,7 @@ func (b *Builder) processTypes(ctx context.Context, st *buildState, bps []buildp
 	defaults := make(map[string]string)
 	for _, bp := range bps {
 		script := filepath.Join(bp.dir, "bin", "release")
-		if _, err := os.Stat(script); errors.Is(err, fs.ErrNotExist) {
+		if !hasFile(bp.dir, "bin/release") {
 			continue
 		}
 		out := &limitedBuffer{max: 1 << 20}

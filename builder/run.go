@@ -25,6 +25,11 @@ type command struct {
 	env    []string
 	stdout io.Writer // nil discards
 	stderr io.Writer // nil discards; may equal stdout
+	// onStart, when set, is called with the process (and group) id once
+	// the command runs.
+	onStart func(pid int)
+	// cred is the user a host command runs as; nil: this process's.
+	cred *syscall.Credential
 }
 
 // run runs c in its own process group. When ctx is done the whole group is
@@ -34,7 +39,7 @@ func run(ctx context.Context, c command) error {
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
 	var finishers []func()
@@ -57,6 +62,9 @@ func run(ctx context.Context, c command) error {
 
 	err = cmd.Start()
 	if err == nil {
+		if c.onStart != nil {
+			c.onStart(cmd.Process.Pid)
+		}
 		err = cmd.Wait()
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,7 +17,7 @@ import (
 
 // buildpack is one buildpack a build runs.
 type buildpack struct {
-	ref  string // what the result records: a built-in name or the entry as given
+	ref  string // what the result records: a built-in name or the entry as given, a token in its URL masked
 	dir  string // holds bin/detect, bin/compile, bin/release
 	name string // what bin/detect printed
 }
@@ -32,25 +29,24 @@ const noBuildpack = "no buildpack detected: looked for go.mod (Go), package.json
 // errDockerfile says the tree is to be built from its Dockerfile.
 var errDockerfile = errors.New("build with the Dockerfile")
 
-// scpLike matches git's scp-like ssh syntax: [user@]host:path.
-var scpLike = regexp.MustCompile(`^([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[^/]`)
-
 // selectBuildpacks picks the buildpacks of a build: BUILDPACK_URL from the
 // app's config, else the tree's .buildpacks file, else the first built-in
 // buildpack whose bin/detect passes. Custom buildpacks are fetched into
 // work and must pass their own bin/detect when they have one.
 func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]buildpack, error) {
-	var refs []string
+	var refs []buildpacks.Ref
 	if v := strings.TrimSpace(st.req.Config["BUILDPACK_URL"]); v != "" {
-		if err := buildpacks.ValidateBuildpackRef(v); err != nil {
-			return nil, paas.Errorf("BUILDPACK_URL: %s", err.Error())
+		ref, err := buildpacks.ParseRef(v, b.cfg.BuildpackPaths)
+		if err != nil {
+			msg, _ := paas.UserMessage(err)
+			return nil, paas.Errorf("BUILDPACK_URL: %s", msg)
 		}
-		refs = []string{v}
+		refs = []buildpacks.Ref{ref}
 	} else {
 		data, err := st.root.ReadFile(".buildpacks")
 		switch {
 		case err == nil:
-			if refs, err = buildpacks.ParseBuildpacksFile(data); err != nil {
+			if refs, err = buildpacks.ParseBuildpacksFile(data, b.cfg.BuildpackPaths); err != nil {
 				return nil, err
 			}
 			if len(refs) == 0 {
@@ -99,7 +95,7 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 			return nil, err
 		}
 		if !ok {
-			return nil, paas.Errorf("buildpack %s does not apply to this app: its bin/detect failed", ref)
+			return nil, paas.Errorf("buildpack %s does not apply to this app: its bin/detect failed", bp.ref)
 		}
 		fmt.Fprintf(st.out, "-----> %s app detected\n", bp.name)
 		list = append(list, bp)
@@ -111,7 +107,7 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 // without bin/detect applies, named after its ref.
 func (b *Builder) detect(ctx context.Context, st *buildState, bp *buildpack) (bool, error) {
 	script := filepath.Join(bp.dir, "bin", "detect")
-	if _, err := os.Stat(script); errors.Is(err, fs.ErrNotExist) {
+	if !hasFile(bp.dir, "bin/detect") {
 		bp.name = bp.ref
 		return true, nil
 	}
@@ -143,141 +139,6 @@ func (b *Builder) detect(ctx context.Context, st *buildState, bp *buildpack) (bo
 		bp.name = bp.ref
 	}
 	return true, nil
-}
-
-// fetch makes ref available as a directory: a built-in by name, a plain
-// directory on the server as is, or a git repository (URL or local path,
-// optionally followed by #REF) cloned into dst.
-func (b *Builder) fetch(ctx context.Context, st *buildState, ref, dst string) (buildpack, error) {
-	if slices.Contains(buildpacks.Builtin(), ref) {
-		return buildpack{ref: ref, dir: filepath.Join(b.cfg.BuildpacksDir, ref)}, nil
-	}
-	url, rev, _ := strings.Cut(ref, "#")
-	if strings.HasPrefix(rev, "-") {
-		return buildpack{}, paas.Errorf("buildpack %s: invalid ref %q", ref, rev)
-	}
-	if filepath.IsAbs(url) {
-		fi, err := os.Stat(url)
-		if err != nil || !fi.IsDir() {
-			return buildpack{}, paas.Errorf("buildpack %s: no such directory on the server", ref)
-		}
-		if !isGitRepo(url) {
-			if rev != "" {
-				return buildpack{}, paas.Errorf("buildpack %s: #%s given but %s is not a git repository", ref, rev, url)
-			}
-			if b.docker == nil {
-				return buildpack{ref: ref, dir: url}, nil
-			}
-			// A build container sees only what it mounts: a copy.
-			w := indent(st.out)
-			err := run(ctx, command{argv: []string{"cp", "-a", "--", url + "/.", dst}, stderr: w})
-			w.Flush()
-			if err != nil {
-				if ctx.Err() != nil {
-					return buildpack{}, ctx.Err()
-				}
-				return buildpack{}, &paas.Error{Msg: fmt.Sprintf("buildpack %s: cannot copy it (%s)", ref, exitText(err)), Err: err}
-			}
-			return buildpack{ref: ref, dir: dst}, nil
-		}
-	} else if !strings.Contains(url, "://") && !scpLike.MatchString(url) {
-		return buildpack{}, paas.Errorf("buildpack %s: expected a git URL, an absolute path or a built-in name (%s)",
-			ref, strings.Join(buildpacks.Builtin(), ", "))
-	}
-
-	fmt.Fprintf(st.out, "-----> Fetching buildpack %s\n", ref)
-	if err := b.git(ctx, st, "", "clone", "--quiet", "--", url, dst); err != nil {
-		return buildpack{}, b.gitError(ctx, ref, "clone", err)
-	}
-	if rev != "" {
-		var sha limitedBuffer
-		sha.max = 256
-		err := run(ctx, command{
-			argv: []string{"git", "-C", dst, "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"},
-			env:  gitEnv(), stdout: &sha,
-		})
-		if err != nil {
-			sha.buf.Reset()
-			err = run(ctx, command{
-				argv: []string{"git", "-C", dst, "rev-parse", "--verify", "--quiet", "--end-of-options", "refs/remotes/origin/" + rev + "^{commit}"},
-				env:  gitEnv(), stdout: &sha,
-			})
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return buildpack{}, ctx.Err()
-			}
-			return buildpack{}, paas.Errorf("buildpack %s: no branch, tag or commit %q", ref, rev)
-		}
-		if err := b.git(ctx, st, dst, "checkout", "--quiet", "--detach", strings.TrimSpace(sha.buf.String())); err != nil {
-			return buildpack{}, b.gitError(ctx, ref, "checkout", err)
-		}
-	}
-	return buildpack{ref: ref, dir: dst}, nil
-}
-
-// git runs a git command for fetching a buildpack, its output to the build
-// output. Only the file, git, ssh, http and https transports are allowed.
-func (b *Builder) git(ctx context.Context, st *buildState, dir string, args ...string) error {
-	argv := []string{"git",
-		"-c", "protocol.allow=never",
-		"-c", "protocol.file.allow=always",
-		"-c", "protocol.git.allow=always",
-		"-c", "protocol.ssh.allow=always",
-		"-c", "protocol.http.allow=always",
-		"-c", "protocol.https.allow=always",
-	}
-	if dir != "" {
-		argv = append(argv, "-C", dir)
-	}
-	argv = append(argv, args...)
-	w := indent(st.out)
-	err := run(ctx, command{argv: argv, env: gitEnv(), stdout: w, stderr: w})
-	w.Flush()
-	return err
-}
-
-func (b *Builder) gitError(ctx context.Context, ref, what string, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return &paas.Error{Msg: fmt.Sprintf("buildpack %s: git %s failed (%s)", ref, what, exitText(err)), Err: err}
-}
-
-// gitEnv is the server's environment with prompts turned off: fetching a
-// buildpack may need the server's credentials and CA settings, but must
-// never wait for input.
-func gitEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(gitRepoVars, k) {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true")
-	if os.Getenv("GIT_SSH_COMMAND") == "" && os.Getenv("GIT_SSH") == "" {
-		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes")
-	}
-	return env
-}
-
-// gitRepoVars point git at a particular repository; set in the server's
-// environment (as inside a git hook) they would redirect a clone.
-var gitRepoVars = []string{
-	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-	"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH", "GIT_NAMESPACE",
-	"GIT_COMMON_DIR", "GIT_PREFIX", "GIT_CEILING_DIRECTORIES",
-}
-
-// isGitRepo reports whether dir is a git work tree or a bare repository.
-func isGitRepo(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-		return true
-	}
-	_, herr := os.Stat(filepath.Join(dir, "HEAD"))
-	fi, oerr := os.Stat(filepath.Join(dir, "objects"))
-	return herr == nil && oerr == nil && fi.IsDir()
 }
 
 // indentWriter prefixes every line written through it with seven spaces,

@@ -13,9 +13,10 @@ import (
 // writeTree writes the tree under dir to w as a tar stream, entry names
 // under prefix ("app" gives app/..., "" gives the tree's own names).
 // Directories, regular files and symlinks keep their modes and link
-// targets; everything is owned by root, the user of the stack image.
-// Other file types (sockets, devices) are left out.
-func writeTree(w io.Writer, dir, prefix string) error {
+// targets; everything is owned by uid:gid. Other file types (sockets,
+// devices) are left out. Nothing may change the tree meanwhile: a file
+// swapped for a link after it was listed would be read through the link.
+func writeTree(w io.Writer, dir, prefix string, uid, gid int) error {
 	tw := tar.NewWriter(w)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -51,7 +52,7 @@ func writeTree(w io.Writer, dir, prefix string) error {
 		if fi.IsDir() {
 			hdr.Name += "/"
 		}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "root", "root"
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = uid, gid, "", ""
 		hdr.Format = tar.FormatPAX
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err

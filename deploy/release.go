@@ -24,7 +24,17 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	kept := false
+	defer func() {
+		if !kept {
+			unlock()
+		}
+	}()
+	if req.Check != nil {
+		if err := req.Check(); err != nil {
+			return err
+		}
+	}
 
 	n, err := s.cfg.Store.ReserveBuild(app)
 	if err != nil {
@@ -63,6 +73,10 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	}
 	s.prune(context.WithoutCancel(ctx), app)
 	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
+	if req.Keep != nil {
+		kept = true
+		req.Keep(unlock)
+	}
 	return nil
 }
 

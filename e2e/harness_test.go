@@ -37,6 +37,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
+	// A root paasd's apps run as users of their own; static apps copy
+	// the paasd binary, so they must be able to read it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
 	for _, name := range []string{"paasd", "paas"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "paas/cmd/"+name)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -67,11 +72,7 @@ type server struct {
 // fresh admin key.
 func startServer(t *testing.T, extraEnv ...string) *server {
 	t.Helper()
-	root := t.TempDir()
-	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519")}
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
+	s := newServer(t)
 	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0"}, extraEnv...))
 	t.Cleanup(func() {
 		s.destroyAll()
@@ -80,6 +81,25 @@ func startServer(t *testing.T, extraEnv ...string) *server {
 			t.Logf("paasd output:\n%s", s.out.String())
 		}
 	})
+	return s
+}
+
+// newServer prepares a paasd's data dir (not made yet) and admin key
+// without starting it.
+func newServer(t *testing.T) *server {
+	t.Helper()
+	root := t.TempDir()
+	// A root paasd's apps run as users of their own, which must pass
+	// through the test's directories to their slugs (paasd checks).
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &server{t: t, dataDir: filepath.Join(root, "data"), keyFile: filepath.Join(root, "id_ed25519")}
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", s.keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
 	return s
 }
 
@@ -101,13 +121,10 @@ func (s *server) successor(extraEnv ...string) *server {
 	return n
 }
 
-// launch starts the paasd process and waits until it listens.
-func (s *server) launch(env []string) {
-	t := s.t
-	t.Helper()
-	s.out, s.done = &syncbuf.Buffer{}, make(chan struct{})
-	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
-	s.cmd.Env = append([]string{
+// paasdEnv is the environment paasd runs with: the test's settings, then
+// env, whose entries win.
+func (s *server) paasdEnv(env ...string) []string {
+	return append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + filepath.Dir(s.keyFile),
 		"PAAS_DATA_DIR=" + s.dataDir,
@@ -121,6 +138,15 @@ func (s *server) launch(env []string) {
 		"PAAS_STACK_IMAGE=" + stackImage(),
 		"DOCKER_HOST=" + os.Getenv("DOCKER_HOST"),
 	}, env...)
+}
+
+// launch starts the paasd process and waits until it listens.
+func (s *server) launch(env []string) {
+	t := s.t
+	t.Helper()
+	s.out, s.done = &syncbuf.Buffer{}, make(chan struct{})
+	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
+	s.cmd.Env = s.paasdEnv(env...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = io.MultiWriter(s.out, pw)
 	s.cmd.Stderr = s.out

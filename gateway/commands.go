@@ -270,7 +270,7 @@ func cmdConfig(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		fmt.Fprintf(r.stdout, "%s=%s\n", k, shellwords.Quote(cfg[k]))
+		fmt.Fprintf(r.stdout, "%s=%s\n", k, shellwords.Display(cfg[k]))
 	}
 	return nil
 }
@@ -366,7 +366,7 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 		if rel.Pruned {
 			note += "\t(build pruned)"
 		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(rel.Description), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(printable(rel.Description)), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
 	}
 	return w.Flush()
 }
@@ -396,7 +396,7 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		if p.State == "crashed" || p.Restarts > 0 {
 			state = fmt.Sprintf("%s (restarts %d, last exit %d)", p.State, p.Restarts, p.LastExit)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, p.Command)
+		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, printable(p.Command))
 	}
 	return w.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const timeLayout = "2006-01-02 15:04:05 UTC"
@@ -50,4 +51,40 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printable makes text from apps and pushers (process commands,
+// buildpack names, a failed release's log lines) safe to show on a
+// terminal: control characters other than newlines, and bytes that are
+// not UTF-8, are written as \xHH (\u00HH for C1 controls), so no escape
+// sequence reaches the reader's terminal.
+func printable(s string) string {
+	clean := utf8.ValidString(s)
+	if clean {
+		for _, r := range s {
+			if r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+				clean = false
+				break
+			}
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 && r != '\n' || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -22,6 +22,33 @@ type pushSession struct {
 	app  string
 	by   string
 	repo string
+
+	mu      sync.Mutex
+	unlock  func() // the app's lock, held from the release going live until the branch follows
+	ref     string // the branch the release was made from
+	commit  string // the live commit
+	settled bool   // git receive-pack has ended
+}
+
+// keep takes over the app's lock after commit of ref went live. It
+// reports false when receive-pack has already ended: the caller settles
+// at once.
+func (ps *pushSession) keep(ref, commit string, unlock func()) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.ref, ps.commit, ps.unlock = ref, commit, unlock
+	return !ps.settled
+}
+
+// take marks receive-pack as ended and returns what keep recorded,
+// forgetting the lock so that it is released once.
+func (ps *pushSession) take() (ref, commit string, unlock func()) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.settled = true
+	ref, commit, unlock = ps.ref, ps.commit, ps.unlock
+	ps.unlock = nil
+	return ref, commit, unlock
 }
 
 // hookServer accepts hook connections on a unix socket and runs the deploy

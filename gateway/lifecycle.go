@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func cmdRollback(s *Server, r *request, app string, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(r.stdout, "Rolled back %s: %s (%s)\n", app, rel.Name(), rel.Description)
+	fmt.Fprintf(r.stdout, "Rolled back %s: %s (%s)\n", app, rel.Name(), printable(rel.Description))
 	return nil
 }
 
@@ -70,9 +71,9 @@ func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
 	fmt.Fprintf(w, "release:\t%s\n", rel.Name())
 	fmt.Fprintf(w, "status:\t%s\n", releaseStatus(rel, a.Release))
 	if rel.Failure != "" {
-		fmt.Fprintf(w, "failure:\t%s\n", rel.Failure)
+		fmt.Fprintf(w, "failure:\t%s\n", printable(rel.Failure))
 	}
-	fmt.Fprintf(w, "description:\t%s\n", orDash(rel.Description))
+	fmt.Fprintf(w, "description:\t%s\n", orDash(printable(rel.Description)))
 	fmt.Fprintf(w, "by:\t%s\n", orDash(rel.CreatedBy))
 	fmt.Fprintf(w, "when:\t%s\n", formatTime(rel.CreatedAt))
 	build := fmt.Sprintf("%d", rel.Build)
@@ -81,8 +82,8 @@ func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
 	}
 	fmt.Fprintf(w, "build:\t%s\n", build)
 	fmt.Fprintf(w, "commit:\t%s\n", orDash(rel.Commit))
-	fmt.Fprintf(w, "artifact:\t%s\n", orDash(rel.Slug))
-	fmt.Fprintf(w, "buildpacks:\t%s\n", orDash(strings.Join(rel.Buildpacks, ", ")))
+	fmt.Fprintf(w, "artifact:\t%s\n", artifact(rel))
+	fmt.Fprintf(w, "buildpacks:\t%s\n", orDash(printable(strings.Join(rel.Buildpacks, ", "))))
 	fmt.Fprintf(w, "process types:\t%s\n", orDash(strings.Join(slices.Sorted(maps.Keys(rel.ProcessTypes)), ", ")))
 	if err := w.Flush(); err != nil {
 		return err
@@ -96,7 +97,7 @@ func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
 	_, values := flags["--values"]
 	for _, k := range keys {
 		if values {
-			fmt.Fprintf(r.stdout, "  %s=%s\n", k, shellwords.Quote(rel.Config[k]))
+			fmt.Fprintf(r.stdout, "  %s=%s\n", k, shellwords.Display(rel.Config[k]))
 		} else {
 			fmt.Fprintf(r.stdout, "  %s\n", k)
 		}
@@ -192,4 +193,17 @@ func setStopTimeout(s *Server, r *request, app, value string) error {
 	}
 	fmt.Fprintf(r.stdout, "Set %s stop-timeout to %ds\n", app, n)
 	return nil
+}
+
+// artifact names a release's build output without saying where on the
+// server it lies: an image reference as is, a slug directory as "slug".
+func artifact(rel paas.Release) string {
+	switch {
+	case rel.Slug == "":
+		return "-"
+	case filepath.IsAbs(rel.Slug):
+		return fmt.Sprintf("slug of build %d", rel.Build)
+	default:
+		return "image " + rel.Slug
+	}
 }

@@ -107,4 +107,13 @@ type DeployRequest struct {
 	Source io.Reader // tar of the commit's tree
 	Out    io.Writer // build output for the pusher
 	By     string    // key name
+	// Check, when set, runs under the app's lock before anything is
+	// built; an error refuses the push. The gateway checks there that the
+	// branch still has the value the pusher expects.
+	Check func() error
+	// Keep, when set, is handed the app's lock once the release is live:
+	// Deploy does not release it, the caller calls unlock once the branch
+	// points at the live commit. On any failure Deploy releases the lock
+	// itself and Keep is not called.
+	Keep func(unlock func())
 }

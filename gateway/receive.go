@@ -41,12 +41,77 @@ func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdo
 	if err := s.initRepo(ctx, repo); err != nil {
 		return s.fail(stderr, err)
 	}
-	token, release := s.hooks.register(&pushSession{ctx: ctx, app: app, by: by, repo: repo})
+	ps := &pushSession{ctx: ctx, app: app, by: by, repo: repo}
+	token, release := s.hooks.register(ps)
 	defer release()
 
 	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
-	return s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
+	status := s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
+	s.settle(ps)
+	return status
+}
+
+// settle ends a push whose release went live: the branch must name the
+// live commit before the app's lock is released, so that the next push
+// or change of the app starts from what is serving. git has updated the
+// branch itself unless it failed to (or was stopped) after the hook; then
+// the branch is moved here.
+func (s *Server) settle(ps *pushSession) {
+	ref, commit, unlock := ps.take()
+	if unlock == nil {
+		return
+	}
+	defer unlock()
+	cur, err := refValue(ps.repo, ref)
+	if err == nil && cur == commit {
+		return
+	}
+	s.log.Warn("branch did not follow the live release; moving it", "app", ps.app, "ref", ref, "commit", commit, "was", cur, "err", err)
+	cmd := exec.Command("git", "update-ref", "-m", "paas: the live release", ref, commit)
+	cmd.Dir = ps.repo
+	cmd.Env = append(baseEnv(), "GIT_DIR="+ps.repo)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.log.Error("moving branch to the live release failed", "app", ps.app, "ref", ref, "err", err, "output", string(bytes.TrimSpace(out)))
+	}
+}
+
+// refValue returns the object name ref points at in repo, or "" when the
+// ref does not exist.
+func refValue(repo, ref string) (string, error) {
+	cmd := exec.Command("git", "rev-parse", "--verify", "--quiet", ref)
+	cmd.Dir = repo
+	cmd.Env = append(baseEnv(), "GIT_DIR="+repo)
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// checkRef refuses a push whose branch moved since the pusher's git read
+// it: another push went live meanwhile, and this one was made without it.
+func checkRef(repo string, u refUpdate) error {
+	cur, err := refValue(repo, u.Ref)
+	if err != nil {
+		return err
+	}
+	want := u.Old
+	if isZero(want) {
+		want = ""
+	}
+	if cur == want {
+		return nil
+	}
+	branch := strings.TrimPrefix(u.Ref, "refs/heads/")
+	if cur == "" {
+		return paas.Errorf("rejected: %s was deleted while this push waited (fetch first, then push again)", branch)
+	}
+	return paas.Errorf("rejected: %s moved to %.7s (another push) while this push waited (fetch first: git pull, then push again)", branch, cur)
 }
 
 // runGit runs a git service (receive-pack, upload-pack) with the session
@@ -187,7 +252,15 @@ func (s *Server) receive(ps *pushSession, req hookRequest, out io.Writer) error 
 	}
 	defer src.close()
 	s.log.Info("deploying", "app", ps.app, "commit", u.New, "by", ps.by)
-	err = s.cfg.Platform.Deploy(ctx, DeployRequest{App: ps.app, Commit: u.New, Source: src, Out: out, By: ps.by})
+	err = s.cfg.Platform.Deploy(ctx, DeployRequest{
+		App: ps.app, Commit: u.New, Source: src, Out: out, By: ps.by,
+		Check: func() error { return checkRef(ps.repo, u) },
+		Keep: func(unlock func()) {
+			if !ps.keep(u.Ref, u.New, unlock) {
+				s.settle(ps)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}

@@ -61,3 +61,6 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	}
 	return c.Conn.Read(p)
 }
+
+// CloseWrite shuts the connection's writing side.
+func (c *replayConn) CloseWrite() error { return closeWrite(c.Conn) }

@@ -18,7 +18,9 @@ import (
 // The first request that is anything else moves its connection, with the
 // bytes already read, to a net/http server running the general path for
 // the rest of the connection's life; so do unknown hosts, maintenance
-// pages and redirects. Both paths route, limit, forward and log alike.
+// pages and redirects. There a framingConn still reads each request head
+// as sent, so that ambiguous framing is refused there too. Both paths
+// route, limit, forward and log alike.
 type Front struct {
 	r       *Router
 	limits  ServerLimits
@@ -272,6 +274,6 @@ func (fc *frontConn) handOver() bool {
 		b, _ := fc.br.Peek(n)
 		rest = append([]byte(nil), b...)
 	}
-	fc.f.queue.push(&replayConn{Conn: fc.c, buf: rest})
+	fc.f.queue.push(newFramingConn(&replayConn{Conn: fc.c, buf: rest}, maxWatchedHead(fc.f.general)))
 	return true
 }

@@ -2,6 +2,8 @@ package router
 
 import (
 	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -116,4 +118,69 @@ func FuzzChunkSize(f *testing.F) {
 			t.Fatalf("chunkSize(%q) = %d, strconv: %d %v", line, n, want, err)
 		}
 	})
+}
+
+// FuzzFramingConn: whatever a client sends, in whatever pieces, a
+// framingConn passes every byte on unchanged and in order; and while it
+// says a connection may carry another request, the next request net/http
+// reads is the next head it recorded, so what it says of a head is never
+// said of another request.
+func FuzzFramingConn(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /y HTTP/1.1\r\nHost: b\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /s HTTP/1.1\r\n\r\n",
+		"POST /x HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhiGET / HTTP/1.0\r\n\r\n",
+		"GET /a HTTP/1.1\nHost: a\n\nGET /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+		"\r\n\r\nGET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n y\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+	} {
+		f.Add(s, uint8(0))
+		f.Add(s, uint8(6))
+	}
+	f.Fuzz(func(t *testing.T, raw string, piece uint8) {
+		all, err := io.ReadAll(newFramingConn(&pieceConn{rest: raw, piece: int(piece) + 1}, 512))
+		if err != nil || string(all) != raw {
+			t.Fatalf("passed on %q (%v), sent %q", all, err, raw)
+		}
+
+		fc := newFramingConn(&pieceConn{rest: raw, piece: int(piece) + 1}, 512)
+		br := bufio.NewReader(fc)
+		for keep := false; ; {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			info, ok := fc.claim(req.Method, req.RequestURI)
+			if keep && !ok {
+				t.Fatalf("net/http read %s %s, not the head recorded next", req.Method, req.RequestURI)
+			}
+			if ok && info.keep && (len(req.TransferEncoding) > 0 || req.ProtoMajor != 1) {
+				t.Fatalf("%s %s: kept with transfer encoding %q, %s", req.Method, req.RequestURI, req.TransferEncoding, req.Proto)
+			}
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
+			if keep = ok && info.keep; !keep {
+				return // the connection closes after this request
+			}
+		}
+	})
+}
+
+// pieceConn is a client connection that sends rest in pieces of piece
+// bytes.
+type pieceConn struct {
+	net.Conn
+	rest  string
+	piece int
+}
+
+func (c *pieceConn) Read(p []byte) (int, error) {
+	if c.rest == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, c.rest[:min(c.piece, len(c.rest))])
+	c.rest = c.rest[n:]
+	return n, nil
 }

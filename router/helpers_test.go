@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/tlstest"
 )
 
 // accessLogs collects access log lines.
@@ -23,6 +26,13 @@ func (a *accessLogs) add(app, line string) {
 	defer a.mu.Unlock()
 	a.apps = append(a.apps, app)
 	a.lines = append(a.lines, line)
+}
+
+// snapshot returns the lines so far and their apps.
+func (a *accessLogs) snapshot() ([]string, []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.lines...), append([]string(nil), a.apps...)
 }
 
 // wait returns the first n lines, polling until a deadline.
@@ -155,4 +165,43 @@ func deadAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// startTLS serves r over TLS on a loopback listener as paasd serves its
+// HTTPS listener (ServeTLS, the default limits), with a self-signed
+// certificate, and returns the address.
+func startTLS(t *testing.T, r *Router) string {
+	t.Helper()
+	certPEM, keyPEM, _ := tlstest.SelfSigned(t, "localhost", []string{"localhost", "*.localhost"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ServerLimits{}.Server("", r)
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	done := make(chan error, 1)
+	go func() { done <- ServeTLS(srv, ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != http.ErrServerClosed {
+			t.Errorf("ServeTLS: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// dialTLS opens an HTTP/1.1 TLS connection to addr without a server name.
+// The certificate is not checked: these tests are about what is sent
+// over the connection.
+func dialTLS(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

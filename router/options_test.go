@@ -77,25 +77,6 @@ func TestCustomDomains(t *testing.T) {
 	}
 }
 
-// TestAbsoluteForm: a request line's absolute URI names the host (RFC
-// 9112); the instance that gets it sees that host, never another's.
-func TestAbsoluteForm(t *testing.T) {
-	r, srv, _ := setup(t, Config{})
-	var a, b recorder
-	r.Set("a", []Backend{a.start(t, "a-web.1")})
-	r.Set("b", []Backend{b.start(t, "b-web.1")})
-	got := exchange(t, srv.Listener.Addr().String(), "GET http://b.localhost/abs HTTP/1.1\r\nHost: a.localhost\r\nConnection: close\r\n\r\n")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "200") {
-		t.Fatalf("responses %q", got)
-	}
-	if len(a.all()) != 0 {
-		t.Errorf("app a got %v", a.all())
-	}
-	if rb := b.all(); len(rb) != 1 || rb[0].host != "b.localhost" || rb[0].path != "/abs" {
-		t.Errorf("app b got %v", rb)
-	}
-}
-
 func TestBodyLimit(t *testing.T) {
 	r, srv, logs := setup(t, Config{MaxBody: 1000})
 	var a recorder
@@ -189,10 +170,7 @@ func TestHTTPSRedirectAndHSTS(t *testing.T) {
 		}
 	}
 
-	tlsSrv := httptest.NewUnstartedServer(r)
-	tlsSrv.StartTLS()
-	defer tlsSrv.Close()
-	res2, _ := tlsGet(t, tlsSrv, "secure.localhost", "secure.localhost")
+	res2, _ := tlsGet(t, startTLS(t, r), "secure.localhost", "secure.localhost", false)
 	res = res2.Response
 	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
 		t.Errorf("over HTTPS: %d HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
@@ -203,7 +181,7 @@ func TestHTTPSRedirectAndHSTS(t *testing.T) {
 }
 
 // TestServerNameMismatch: a TLS connection opened for one app's name
-// cannot carry requests for another app.
+// cannot carry requests for another app, in HTTP/1.1 as in HTTP/2.
 func TestServerNameMismatch(t *testing.T) {
 	r := New(Config{Domain: "localhost"})
 	defer r.Close()
@@ -212,18 +190,26 @@ func TestServerNameMismatch(t *testing.T) {
 	r.Set("a", []Backend{a})
 	r.Set("b", []Backend{b})
 	r.SetOptions("a", Options{Domains: []string{"www.a.example"}})
-	srv := httptest.NewUnstartedServer(r)
-	srv.StartTLS()
-	defer srv.Close()
+	addr := startTLS(t, r)
 
-	if res, _ := tlsGet(t, srv, "a.localhost", "b.localhost"); res.StatusCode != http.StatusMisdirectedRequest {
-		t.Errorf("SNI a, Host b: %d, want 421", res.StatusCode)
-	}
-	if res, _ := tlsGet(t, srv, "a.localhost", "www.a.example"); res.StatusCode != 200 || decode(t, res.body).Name != "a-web.1" {
-		t.Errorf("SNI and Host of the same app: %d", res.StatusCode)
-	}
-	if res, _ := tlsGet(t, srv, "nobody.localhost", "a.localhost"); res.StatusCode != http.StatusMisdirectedRequest {
-		t.Errorf("unrouted SNI, Host a: %d, want 421", res.StatusCode)
+	for _, h2 := range []bool{false, true} {
+		proto := "HTTP/1.1"
+		if h2 {
+			proto = "HTTP/2.0"
+		}
+		if res, _ := tlsGet(t, addr, "a.localhost", "b.localhost", h2); res.StatusCode != http.StatusMisdirectedRequest || res.Proto != proto {
+			t.Errorf("%s, SNI a, Host b: %d, want 421", res.Proto, res.StatusCode)
+		}
+		res, body := tlsGet(t, addr, "a.localhost", "www.a.example", h2)
+		if res.StatusCode != 200 || res.Proto != proto {
+			t.Fatalf("%s, SNI and Host of the same app: %d", res.Proto, res.StatusCode)
+		}
+		if s := decode(t, body); s.Name != "a-web.1" || s.Header.Get("X-Forwarded-Proto") != "https" {
+			t.Errorf("%s: instance %s saw X-Forwarded-Proto %q", res.Proto, s.Name, s.Header.Get("X-Forwarded-Proto"))
+		}
+		if res, _ := tlsGet(t, addr, "nobody.localhost", "a.localhost", h2); res.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("%s, unrouted SNI, Host a: %d, want 421", res.Proto, res.StatusCode)
+		}
 	}
 }
 
@@ -232,15 +218,17 @@ type tlsResponse struct {
 	body []byte
 }
 
-// tlsGet sends GET / over TLS with the given server name and Host.
-func tlsGet(t *testing.T, srv *httptest.Server, sni, host string) (tlsResponse, []byte) {
+// tlsGet sends GET / over TLS to addr with the given server name and
+// Host, in HTTP/2 when h2 is set. The certificate is not checked.
+func tlsGet(t *testing.T, addr, sni, host string, h2 bool) (tlsResponse, []byte) {
 	t.Helper()
 	c := &http.Client{Transport: &http.Transport{
-		Proxy:           nil,
-		TLSClientConfig: &tls.Config{ServerName: sni, InsecureSkipVerify: true},
+		Proxy:             nil,
+		TLSClientConfig:   &tls.Config{ServerName: sni, InsecureSkipVerify: true},
+		ForceAttemptHTTP2: h2,
 	}}
 	defer c.CloseIdleConnections()
-	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req, _ := http.NewRequest("GET", "https://"+addr+"/", nil)
 	req.Host = host
 	res, err := c.Do(req)
 	if err != nil {

@@ -39,8 +39,12 @@ func NewServer(addr string, h http.Handler) *http.Server {
 // Server returns an http.Server for h with timeouts suited to a front
 // door: slow header senders are cut off, idle keep-alive connections are
 // closed, and bodies may stream for as long as they need (no read or write
-// timeout, so long polls, server-sent events and WebSockets work). The
-// server's own error log is discarded; set ErrorLog to keep it.
+// timeout, so long polls, server-sent events and WebSockets work).
+// Before h it refuses CONNECT and requests whose framing or host is
+// ambiguous, and it closes a connection after a request whose framing it
+// could not follow (see frameGuard; Front and ServeTLS give it the heads
+// as sent). The server's own error log is discarded; set ErrorLog to
+// keep it.
 func (l ServerLimits) Server(addr string, h http.Handler) *http.Server {
 	if l.HeaderTimeout <= 0 {
 		l.HeaderTimeout = defaultHeaderTimeout
@@ -53,10 +57,21 @@ func (l ServerLimits) Server(addr string, h http.Handler) *http.Server {
 	}
 	return &http.Server{
 		Addr:              addr,
-		Handler:           h,
+		Handler:           frameGuard(h),
+		ConnContext:       connContext,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    max(l.MaxHeaderBytes-headerSlop, 1024),
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
+}
+
+// maxWatchedHead is the largest request head a framingConn of srv
+// watches: as much as srv reads before it answers 431.
+func maxWatchedHead(srv *http.Server) int {
+	n := srv.MaxHeaderBytes
+	if n <= 0 {
+		n = http.DefaultMaxHeaderBytes
+	}
+	return n + headerSlop
 }

@@ -42,8 +42,25 @@ type DockerConfig struct {
 	// every container it creates carries it as label paas.owner, and
 	// List and Adopt see only containers of the same owner. Empty: no
 	// label, and List and Adopt see every managed container.
-	Owner  string
+	Owner string
+	// DefaultMemory is the memory limit in bytes of an instance or
+	// one-off whose spec names none; 0 means none.
+	DefaultMemory int64
+	// PidsLimit caps the processes and threads of each container;
+	// DefaultPidsLimit when zero.
+	PidsLimit int64
+	// Guard, when set, keeps containers from reaching the host: the
+	// bridge of every app network is protected before a container joins
+	// it, and released when the network is removed.
+	Guard  HostGuard
 	Logger *slog.Logger
+}
+
+// HostGuard keeps the containers on a bridge interface from reaching the
+// host's own ports (netguard.Guard does).
+type HostGuard interface {
+	Protect(ctx context.Context, iface string) error
+	Release(ctx context.Context, iface string) error
 }
 
 // Docker runs instances as containers of a Docker engine, one container
@@ -129,14 +146,15 @@ func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 
 // start does Start's work once the spec has been checked.
 func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
-	workDir, err := d.imageWorkDir(ctx, s.Slug)
+	img, err := d.imageProfile(ctx, s.Slug)
 	if err != nil {
 		return Instance{}, err
 	}
-	cfg, hc, err := instanceConfig(s, d.host, workDir)
+	cfg, hc, err := instanceConfig(s, d.host, img.workDir)
 	if err != nil {
 		return Instance{}, err
 	}
+	confine(cfg, hc, img, d.limits())
 	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
 		return Instance{}, err
 	}
@@ -204,22 +222,6 @@ func checkImageSpec(s Spec) error {
 		s.Command = "-" // the image's own; checkSpec checks the rest
 	}
 	return checkSpec(s)
-}
-
-// imageWorkDir returns the working directory of image ref's containers:
-// the image's own, or ContainerWorkDir when it names none.
-func (d *Docker) imageWorkDir(ctx context.Context, ref string) (string, error) {
-	img, err := d.api.ImageInspect(ctx, ref)
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("image %s not found", ref)
-		}
-		return "", fmt.Errorf("inspecting image %s: %w", ref, err)
-	}
-	if img.Config != nil && img.Config.WorkingDir != "" {
-		return img.Config.WorkingDir, nil
-	}
-	return ContainerWorkDir, nil
 }
 
 // create creates a container named name, or name plus a short random

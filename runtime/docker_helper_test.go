@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -71,10 +72,21 @@ type dockerEnv struct {
 // when any container of the app is left.
 func testDocker(t *testing.T) *dockerEnv {
 	t.Helper()
+	return testDockerWith(t, nil)
+}
+
+// testDockerWith is testDocker with the runtime's configuration changed
+// by set, when not nil.
+func testDockerWith(t *testing.T, set func(*DockerConfig)) *dockerEnv {
+	t.Helper()
 	cli := dockerClient(t)
 	img := stackImage(t, cli)
 	env := &dockerEnv{cli: cli, sink: newSink(), exits: newExits(), app: randomApp(), image: img}
-	d, err := NewDocker(t.Context(), DockerConfig{Client: cli, Logs: env.sink, OnExit: env.exits.onExit})
+	cfg := DockerConfig{Client: cli, Logs: env.sink, OnExit: env.exits.onExit}
+	if set != nil {
+		set(&cfg)
+	}
+	d, err := NewDocker(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +150,8 @@ func (e *dockerEnv) appImage(t *testing.T, script string) string {
 	return e.appImageWith(t, script, &container.Config{WorkingDir: ContainerWorkDir, Entrypoint: []string{"bash"}})
 }
 
-// appImageWith is appImage with the image configuration given (labels
-// are added).
+// appImageWith is appImage with the image configuration given (the
+// test's labels are added to cfg's).
 func (e *dockerEnv) appImageWith(t *testing.T, script string, cfg *container.Config) string {
 	t.Helper()
 	ctx := t.Context()
@@ -170,7 +182,9 @@ func (e *dockerEnv) appImageWith(t *testing.T, script string, cfg *container.Con
 		t.Fatal(err)
 	}
 	ref := "paas-test/" + e.app + ":1"
-	cfg.Labels = map[string]string{testLabel: "true", LabelApp: e.app}
+	labels := map[string]string{testLabel: "true", LabelApp: e.app}
+	maps.Copy(labels, cfg.Labels)
+	cfg.Labels = labels
 	_, err = e.cli.ContainerCommit(ctx, c.ID, container.CommitOptions{
 		Reference: ref,
 		Config:    cfg,

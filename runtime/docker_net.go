@@ -6,42 +6,67 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
+
+	"paas/netguard"
 )
 
 // ensureNetwork returns the name of app's bridge network, creating it when
-// it does not exist. Containers on it reach each other by name; other
-// apps' containers, on other networks, cannot.
+// it does not exist, and has its bridge guarded (DockerConfig.Guard).
+// Containers on it reach each other by name; other apps' containers, on
+// other networks, cannot, and with a guard none reaches the host's own
+// ports.
 func (d *Docker) ensureNetwork(ctx context.Context, app string) (string, error) {
 	name := networkName(app)
 	d.netMu.Lock()
 	defer d.netMu.Unlock()
-	_, err := d.api.NetworkInspect(ctx, name, network.InspectOptions{})
-	if err == nil {
-		return name, nil
+	n, err := d.api.NetworkInspect(ctx, name, network.InspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		_, err = d.api.NetworkCreate(ctx, name, network.CreateOptions{
+			Driver:  network.NetworkBridge,
+			Options: map[string]string{netguard.BridgeNameOption: netguard.BridgeName(name)},
+			Labels:  map[string]string{LabelManaged: "true", LabelApp: app},
+		})
+		// A conflict means another paasd made it meanwhile: it exists.
+		if err != nil && !cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("creating network %s: %w", name, err)
+		}
+		if err == nil {
+			d.log.Info("network created", "app", app, "network", name)
+		}
+		n, err = d.api.NetworkInspect(ctx, name, network.InspectOptions{})
 	}
-	if !cerrdefs.IsNotFound(err) {
+	if err != nil {
 		return "", fmt.Errorf("inspecting network %s: %w", name, err)
 	}
-	_, err = d.api.NetworkCreate(ctx, name, network.CreateOptions{
-		Driver: network.NetworkBridge,
-		Labels: map[string]string{LabelManaged: "true", LabelApp: app},
-	})
-	// A conflict means another paasd made it meanwhile: it exists.
-	if err != nil && !cerrdefs.IsConflict(err) {
-		return "", fmt.Errorf("creating network %s: %w", name, err)
+	if d.cfg.Guard != nil {
+		if err := d.cfg.Guard.Protect(ctx, netguard.Interface(n)); err != nil {
+			return "", fmt.Errorf("network %s: %w", name, err)
+		}
 	}
-	d.log.Info("network created", "app", app, "network", name)
 	return name, nil
 }
 
-// removeNetwork removes app's network; a missing one is fine.
+// removeNetwork removes app's network and its bridge's guard; a missing
+// network is fine.
 func (d *Docker) removeNetwork(ctx context.Context, app string) error {
 	name := networkName(app)
 	d.netMu.Lock()
 	defer d.netMu.Unlock()
-	err := d.api.NetworkRemove(ctx, name)
+	n, err := d.api.NetworkInspect(ctx, name, network.InspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspecting network %s: %w", name, err)
+	}
+	err = d.api.NetworkRemove(ctx, n.ID)
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("removing network %s: %w", name, err)
+	}
+	if d.cfg.Guard != nil {
+		if err := d.cfg.Guard.Release(ctx, netguard.Interface(n)); err != nil {
+			d.log.Warn("releasing the guard of a removed network", "network", name, "err", err)
+		}
 	}
 	return nil
 }

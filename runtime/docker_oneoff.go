@@ -58,14 +58,15 @@ func (d *Docker) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 
 // run does Run's work once the spec has been checked.
 func (d *Docker) run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
-	workDir, err := d.imageWorkDir(ctx, s.Slug)
+	img, err := d.imageProfile(ctx, s.Slug)
 	if err != nil {
 		return -1, err
 	}
-	cfg, hc, err := oneOffConfig(s, stdio, workDir)
+	cfg, hc, err := oneOffConfig(s, stdio, img.workDir)
 	if err != nil {
 		return -1, err
 	}
+	confine(cfg, hc, img, d.limits())
 	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
 		return -1, err
 	}

@@ -38,7 +38,12 @@ type ExecConfig struct {
 	// can kill the instances of one that died without stopping them
 	// (ReapOrphans). It is made when missing.
 	StateDir string
-	Logger   *slog.Logger
+	// Credential, when set, gives the user and groups the processes of an
+	// app (its instances and one-offs) run as; it is asked at every start.
+	// Nil runs them as this process's user. A slug that its app's user
+	// does not own yet is given to it before the process starts.
+	Credential func(app string) (*syscall.Credential, error)
+	Logger     *slog.Logger
 }
 
 // Exec runs instances as local processes, children of this process, each
@@ -99,6 +104,10 @@ func (e *Exec) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err != nil {
 		return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
 	}
+	cred, err := e.credential(s.App, home)
+	if err != nil {
+		return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
+	}
 	inst := Instance{
 		ID:      newID(s),
 		App:     s.App,
@@ -114,7 +123,7 @@ func (e *Exec) Start(ctx context.Context, s Spec) (Instance, error) {
 		}
 		inst.Addr = hostPort(e.cfg.Host, port)
 	}
-	p, err := e.start(s, home, port, inst)
+	p, err := e.start(s, home, cred, port, inst)
 	if err != nil {
 		e.releasePort(port)
 		return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
@@ -125,13 +134,13 @@ func (e *Exec) Start(ctx context.Context, s Spec) (Instance, error) {
 }
 
 // start launches the process, registers it and starts its supervision.
-func (e *Exec) start(s Spec, home string, port int, inst Instance) (*proc, error) {
+func (e *Exec) start(s Spec, home string, cred *syscall.Credential, port int, inst Instance) (*proc, error) {
 	env, err := dynoEnv(s.Env, home, e.cfg.BasePath, port)
 	if err != nil {
 		return nil, err
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	// stdout and stderr share one pipe, so their lines keep the order in
 	// which the process wrote them.
 	r, w, err := os.Pipe()

@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
-
-	"github.com/creack/pty"
 )
 
 // Run runs a one-off process (Heroku's "run" dyno) attached to stdio and
@@ -42,6 +40,10 @@ func (e *Exec) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("running %s %s: %w", s.App, s.Name(), err)
 	}
+	cred, err := e.credential(s.App, home)
+	if err != nil {
+		return -1, fmt.Errorf("running %s %s: %w", s.App, s.Name(), err)
+	}
 	var extra []string
 	if stdio.TTY {
 		term := stdio.Term
@@ -55,6 +57,7 @@ func (e *Exec) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 		return -1, fmt.Errorf("running %s %s: %w", s.App, s.Name(), err)
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 
 	var a attached
 	if stdio.TTY {
@@ -118,9 +121,10 @@ func (e *Exec) register(cmd *exec.Cmd, start func() error) (*group, error) {
 	return g, nil
 }
 
-// startPipes starts cmd with pipes for stdin, stdout and stderr.
+// startPipes starts cmd with pipes for stdin, stdout and stderr, in a
+// new process group.
 func (e *Exec) startPipes(cmd *exec.Cmd, stdio Stdio) (attached, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr.Setpgid = true
 	var files []*os.File // parent's ends, closed on failure
 	var childEnds []*os.File
 	fail := func(err error) (attached, error) {
@@ -190,21 +194,26 @@ func (e *Exec) startPipes(cmd *exec.Cmd, stdio Stdio) (attached, error) {
 	}, nil
 }
 
-// startTTY starts cmd on a new pseudo-terminal.
+// startTTY starts cmd on a new pseudo-terminal, which belongs to the
+// user cmd runs as.
 func (e *Exec) startTTY(cmd *exec.Cmd, stdio Stdio) (attached, error) {
 	size := stdio.Window
 	if size.Cols == 0 || size.Rows == 0 {
 		size = WindowSize{Cols: 80, Rows: 24}
 	}
-	var ptmx *os.File
-	// pty.StartWithSize puts the process in a new session, which also
-	// makes it the leader of a new process group.
-	g, err := e.register(cmd, func() error {
-		var err error
-		ptmx, err = pty.StartWithSize(cmd, &pty.Winsize{Rows: size.Rows, Cols: size.Cols})
-		return err
-	})
+	ptmx, tty, err := openTTY(size, cmd.SysProcAttr.Credential)
 	if err != nil {
+		return attached{}, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// A new session, with the terminal as its controlling one (the
+	// child's stdin); the session leader also leads a new process group.
+	cmd.SysProcAttr.Setsid = true
+	cmd.SysProcAttr.Setctty = true
+	g, err := e.register(cmd, cmd.Start)
+	tty.Close()
+	if err != nil {
+		ptmx.Close()
 		return attached{}, err
 	}
 	master, err := pollable(ptmx)

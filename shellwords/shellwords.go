@@ -5,7 +5,9 @@ package shellwords
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Errors returned by Split.
@@ -139,4 +141,59 @@ func isSafe(s string) bool {
 		}
 	}
 	return true
+}
+
+// Display returns s quoted for showing to a person, on one line: like
+// Quote, except that a word with control characters, or bytes that are
+// not UTF-8, is written in bash's $'...' form with each such byte
+// escaped, so that a listing never sends a terminal an escape sequence
+// and bash still reads the word back as s.
+func Display(s string) string {
+	if !needsEscapes(s) {
+		return Quote(s)
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == 0x1b:
+			b.WriteString(`\E`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r < 0xa0:
+			// C1 controls: bash's \u form keeps them one character.
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// needsEscapes reports whether s has a control character (C0, DEL, C1)
+// or is not valid UTF-8.
+func needsEscapes(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplit(t *testing.T) {
@@ -159,4 +160,42 @@ func FuzzJoinRoundTrip(f *testing.F) {
 			t.Fatalf("Split(Join(%q)) = %q", args, got)
 		}
 	})
+}
+
+// TestDisplay checks that Display's output holds no control character
+// and no invalid UTF-8, stays as Quote's for ordinary words, and that
+// bash reads it back as the same word.
+func TestDisplay(t *testing.T) {
+	words := []string{
+		"plain", "with space", "it's", "", "\x1b[2J\x1b[H", "a\nb", "tab\there", "\r\x07bell",
+		"del\x7f", "c1\u009bm", "bad\xff\xfeutf8", `back\slash'quote`, "ünïcödé ok", "\x01\x02\x1f",
+	}
+	for _, w := range words {
+		d := Display(w)
+		if !utf8.ValidString(d) {
+			t.Errorf("Display(%q) = %q: not UTF-8", w, d)
+		}
+		for _, r := range d {
+			if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+				t.Errorf("Display(%q) = %q: holds control %U", w, d, r)
+			}
+		}
+		if !needsEscapes(w) && d != Quote(w) {
+			t.Errorf("Display(%q) = %q, want Quote's %q", w, d, Quote(w))
+		}
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, w := range words {
+		script := `printf '%s' ` + Display(w)
+		out, err := exec.Command(bash, "-c", script).Output()
+		if err != nil {
+			t.Fatalf("bash -c %q: %v", script, err)
+		}
+		if string(out) != w {
+			t.Errorf("bash read Display(%q) = %s as %q", w, Display(w), out)
+		}
+	}
 }

@@ -89,6 +89,10 @@ func build(ctx context.Context, cli *client.Client, o Options) (err error) {
 	if err := installPackages(ctx, root, Packages, o.Out); err != nil {
 		return err
 	}
+	fmt.Fprintf(o.Out, "-----> Adding the %s user (%s), owner of /app\n", UserName, User)
+	if err := addUser(ctx, root, o.Out); err != nil {
+		return err
+	}
 	fmt.Fprintf(o.Out, "-----> Installing the host CA bundle\n")
 	if err := installCABundle(root, o.CABundle, o.Out); err != nil {
 		return err

@@ -51,18 +51,18 @@ func TestDockerStackBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := info.Config
-	if cfg.WorkingDir != "/app" || !slices.Equal(cfg.Cmd, []string{"bash"}) || cfg.Labels[LabelKey] != Suite ||
+	if cfg.WorkingDir != "/app" || !slices.Equal(cfg.Cmd, []string{"bash"}) || cfg.Labels[LabelKey] != Suite || cfg.Labels[LabelUser] != User ||
 		!slices.Contains(cfg.Env, "LANG=C.UTF-8") ||
 		!slices.Contains(cfg.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {
 		t.Errorf("image config: workdir %q cmd %q labels %v env %q", cfg.WorkingDir, cfg.Cmd, cfg.Labels, cfg.Env)
 	}
 
 	code, stdout, stderr := runIn(ctx, t, cli, ref,
-		"python3 --version && node --version && npm --version && git --version && curl --version && test -s /etc/ssl/certs/ca-certificates.crt && python3 -m venv /tmp/v && pwd && id -u")
+		"python3 --version && node --version && npm --version && git --version && curl --version && test -s /etc/ssl/certs/ca-certificates.crt && python3 -m venv /tmp/v && pwd && id -u && id paas && stat -c %u:%g /app")
 	if code != 0 {
 		t.Fatalf("tools check exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"Python 3.11", "git version", "curl ", "/app\n0\n"} {
+	for _, want := range []string{"Python 3.11", "git version", "curl ", "/app\n0\nuid=1000(paas) gid=1000(paas) groups=1000(paas)\n1000:1000\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("tools output lacks %q:\n%s", want, stdout)
 		}

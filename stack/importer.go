@@ -23,6 +23,7 @@ var imageChanges = []string{
 	"WORKDIR /app",
 	`CMD ["bash"]`,
 	"LABEL " + LabelKey + "=" + Suite,
+	"LABEL " + LabelUser + "=" + User,
 }
 
 // importRoot streams a tar of root into the engine as ref and returns the

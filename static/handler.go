@@ -18,19 +18,32 @@ import (
 
 // Handler serves the files of one directory: index.html for a directory,
 // 404 (the directory's 404.html when there is one) for anything missing,
-// for directories without an index and for hidden files. Links inside the
-// directory are followed; links out of it are not.
+// for directories without an index, for hidden files (a path component
+// starting with a dot, .well-known excepted, as web servers are commonly
+// set up: .env, .git, .profile.d) and for the server's own executable,
+// which the static buildpack installs in the slug (bin/paas-static), so
+// that a site served from the slug's root does not serve it. Links inside
+// the directory are followed; links out of it are not.
 type Handler struct {
 	root *os.Root
+	self os.FileInfo // the running executable
 }
 
 // NewHandler returns a Handler serving dir.
 func NewHandler(dir string) (*Handler, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the server's executable: %w", err)
+	}
+	self, err := os.Stat(exe)
+	if err != nil {
+		return nil, fmt.Errorf("finding the server's executable: %w", err)
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
 	}
-	return &Handler{root: root}, nil
+	return &Handler{root: root, self: self}, nil
 }
 
 // Close releases the served directory.
@@ -102,6 +115,10 @@ func (h *Handler) open(name string) (*os.File, fs.FileInfo, error) {
 	if !fi.IsDir() && !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, nil, errors.New("not a regular file")
+	}
+	if os.SameFile(fi, h.self) {
+		f.Close()
+		return nil, nil, errors.New("the server's own executable")
 	}
 	return f, fi, nil
 }

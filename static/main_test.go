@@ -6,12 +6,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// TestMain lets a test run this test binary as the static server, as the
+// static buildpack installs paasd in a slug: with PAAS_STATIC_TEST_SERVE
+// set, it is Main on its arguments.
+func TestMain(m *testing.M) {
+	if os.Getenv("PAAS_STATIC_TEST_SERVE") != "" {
+		os.Exit(Main(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
 
 func TestRunShutsDownOnCancel(t *testing.T) {
 	dir := site(t, false)
@@ -105,5 +116,102 @@ func TestMainBadPort(t *testing.T) {
 	t.Setenv("PORT", "http")
 	if code := Main(nil); code != 2 {
 		t.Errorf("exit status %d, want 2", code)
+	}
+}
+
+// TestSlugRootSite serves a slug laid out as the static buildpack leaves
+// it, from its root (the site has index.html there): the server, run
+// from the slug's bin/paas-static, does not serve that file, nor the
+// slug's dotfiles; .well-known is served.
+func TestSlugRootSite(t *testing.T) {
+	slug := t.TempDir()
+	for name, body := range map[string]string{
+		"index.html":               "<h1>root</h1>",
+		"bin/tool.txt":             "a file of the site",
+		".profile.d/static.sh":     "export PATH=\"$HOME/bin:$PATH\"\n",
+		".env":                     "SECRET=1",
+		".well-known/security.txt": "Contact: mailto:security@example.com",
+	} {
+		p := filepath.Join(slug, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := filepath.Join(slug, "bin", "paas-static")
+	if err := os.WriteFile(server, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	var logs syncWriter
+	cmd := exec.Command(server, ".")
+	cmd.Dir = slug
+	cmd.Env = append(os.Environ(), "PORT="+port, "PAAS_STATIC_TEST_SERVE=1")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		if t.Failed() {
+			t.Logf("server output:\n%s", logs.String())
+		}
+	})
+
+	base := "http://127.0.0.1:" + port
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("server exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never answered: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for path, want := range map[string]int{
+		"/":                         200,
+		"/bin/tool.txt":             200,
+		"/.well-known/security.txt": 200,
+		"/bin/paas-static":          404,
+		"/bin/../bin/paas-static":   404,
+		"/.profile.d/static.sh":     404,
+		"/.env":                     404,
+	} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || want == 404 && len(body) > 100 {
+			t.Errorf("GET %s: %d, %d bytes; want %d", path, resp.StatusCode, len(body), want)
+		}
 	}
 }

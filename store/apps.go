@@ -104,6 +104,9 @@ func (s *Store) DeleteApp(name string) error {
 		if err := freeDomains(tx, rec); err != nil {
 			return err
 		}
+		if err := forgetExecID(tx, name); err != nil {
+			return err
+		}
 		for _, b := range [][]byte{bucketReleases, bucketBuilds} {
 			if tx.Bucket(b).Bucket([]byte(name)) != nil {
 				if err := tx.Bucket(b).DeleteBucket([]byte(name)); err != nil {

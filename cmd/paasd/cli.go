@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"paas"
+	"paas/builder/gitfetch"
 	"paas/gateway"
 )
 
@@ -35,6 +36,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return 0
 	case "hook":
 		return gateway.RunHook(stdin, stdout, stderr, os.Environ())
+	case gitfetch.Command:
+		// Run by builds, in their confinement, to fetch a git buildpack.
+		return gitfetch.Main(args, stdout, stderr)
 	case "keys:add", "keys":
 		cfg, err := loadConfig(nil, getenv, stderr)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,18 +26,28 @@ type config struct {
 	Domain         string
 	Runtime        string
 	AuthorizedKeys string
+	// ExecUser names the account whose subordinate ids the exec runtime's
+	// apps run as when paasd is root; ExecUserSet says it was chosen
+	// (PAAS_EXEC_USER or the flag) rather than left at its default.
+	ExecUser       string
+	ExecUserSet    bool
 	LogFormat      string
 	StopTimeout    time.Duration
 	BootTimeout    time.Duration
 	BuildTimeout   time.Duration
 	StackImage     string
 	BuildMemory    int64
+	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
+	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
 	MaxImageSize   int64
 	KeepReleases   int
 	ReleaseTimeout time.Duration
 	RestartMax     time.Duration
 	BuildConc      int
 	LogRetention   int64 // bytes of log history kept on disk per app
+	// BuildpackPaths are server directories whose buildpacks pushers may
+	// name by path (PAAS_BUILDPACK_PATHS); none by default.
+	BuildpackPaths []string
 
 	// The SSH gateway's connection limits.
 	SSHHandshakeTimeout time.Duration
@@ -89,6 +100,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.HTTPAddr, "http-addr", def("PAAS_HTTP_ADDR", ":8080"), "HTTP router listen address (PAAS_HTTP_ADDR)")
 	fs.StringVar(&c.Domain, "domain", def("PAAS_DOMAIN", "localhost"), "apps are served at APP.DOMAIN (PAAS_DOMAIN)")
 	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "auto"), "process runtime: docker, exec, or auto: docker when an engine answers (PAAS_RUNTIME)")
+	fs.StringVar(&c.ExecUser, "exec-user", def("PAAS_EXEC_USER", defaultExecUser), "account whose subordinate uids and gids (/etc/subuid, /etc/subgid) the exec runtime's apps run as, one each, when paasd is root (PAAS_EXEC_USER)")
 	fs.StringVar(&c.StackImage, "stack-image", def("PAAS_STACK_IMAGE", "paas/stack:bookworm"), "image builds and instances run on (PAAS_STACK_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
@@ -104,6 +116,16 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if c.TrustedProxies, err = parsePrefixes(getenv("PAAS_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("PAAS_TRUSTED_PROXIES: %w", err)
 	}
+	fs.Func("buildpack-paths", "colon-separated server directories whose buildpacks pushers may name by path (PAAS_BUILDPACK_PATHS)", func(v string) error {
+		p, err := parseBuildpackPaths(v)
+		c.BuildpackPaths = p
+		return err
+	})
+	if c.BuildpackPaths, err = parseBuildpackPaths(getenv("PAAS_BUILDPACK_PATHS")); err != nil {
+		return c, fmt.Errorf("PAAS_BUILDPACK_PATHS: %w", err)
+	}
+	firewall := def("PAAS_HOST_FIREWALL", "on")
+	fs.StringVar(&firewall, "host-firewall", firewall, "on: containers cannot reach this host's ports (iptables rules); off: no rules (PAAS_HOST_FIREWALL)")
 	fs.StringVar(&c.LogFormat, "log-format", def("PAAS_LOG_FORMAT", "text"), "text or json (PAAS_LOG_FORMAT)")
 	durations := []struct {
 		p        *time.Duration
@@ -144,6 +166,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		parse    func(string) (int64, error)
 	}{
 		{&c.BuildMemory, "build-memory", "PAAS_BUILD_MEMORY", "2g", "memory limit of a build container", paas.ParseMemory},
+		{&c.DefaultMemory, "default-memory", "PAAS_DEFAULT_MEMORY", "512m", "memory limit of an instance whose type sets none (ps:set), 0 for no limit", paas.ParseMemory},
 		{&c.MaxImageSize, "max-image-size", "PAAS_MAX_IMAGE_SIZE", "4g", "largest image a build may produce, 0 for no limit", paas.ParseMemory},
 		{&c.MaxBody, "max-body", "PAAS_MAX_BODY", "100m", "largest request body (then 413), 0 for no limit", paas.ParseSize},
 		{&c.MaxHeaderBytes, "max-header-bytes", "PAAS_MAX_HEADER_BYTES", "16k", "largest request header block (then 431)", paas.ParseSize},
@@ -202,6 +225,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if c.SSHMaxUnauth < 1 || c.SSHMaxUnauthSource < 1 {
 		return c, fmt.Errorf("PAAS_SSH_MAX_UNAUTHENTICATED and PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE: want at least 1")
 	}
+	c.ExecUserSet = getenv("PAAS_EXEC_USER") != ""
+	fs.Visit(func(f *flag.Flag) { c.ExecUserSet = c.ExecUserSet || f.Name == "exec-user" })
+	if !accountName.MatchString(c.ExecUser) {
+		return c, fmt.Errorf("PAAS_EXEC_USER: %q is not an account name (lower-case letters, digits, _ and -, up to 32)", c.ExecUser)
+	}
 	if c.LogRetention < minLogRetention {
 		return c, fmt.Errorf("PAAS_LOG_RETENTION: want at least 64k, not %d bytes", c.LogRetention)
 	}
@@ -209,6 +237,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	case "exec", "docker", "auto":
 	default:
 		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want docker, exec or auto)", c.Runtime)
+	}
+	switch firewall {
+	case "on":
+		c.HostFirewall = true
+	case "off":
+	default:
+		return c, fmt.Errorf("PAAS_HOST_FIREWALL: want on or off, not %q", firewall)
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -264,6 +299,29 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// parseBuildpackPaths reads a colon-separated list of absolute paths of
+// existing directories.
+func parseBuildpackPaths(s string) ([]string, error) {
+	var out []string
+	for _, p := range filepath.SplitList(s) {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("%q is not an absolute path", p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a directory", p)
+		}
+		out = append(out, filepath.Clean(p))
+	}
+	return out, nil
+}
+
 // parseDuration accepts Go durations ("30s") and plain seconds ("30").
 func parseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
@@ -280,9 +338,10 @@ func parseDuration(s string) (time.Duration, error) {
 func (c config) logAttrs() []any {
 	return []any{
 		"data_dir", c.DataDir, "ssh_addr", c.SSHAddr, "http_addr", c.HTTPAddr,
-		"domain", c.Domain, "runtime", c.Runtime, "authorized_keys", c.AuthorizedKeys,
+		"domain", c.Domain, "runtime", c.Runtime, "exec_user", c.ExecUser, "authorized_keys", c.AuthorizedKeys,
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
 		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
+		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
 		"https_addr", c.HTTPSAddr, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,
@@ -291,6 +350,7 @@ func (c config) logAttrs() []any {
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
 		"ssh_handshake_timeout", c.SSHHandshakeTimeout, "ssh_idle_timeout", c.SSHIdleTimeout,
 		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
+		"buildpack_paths", c.BuildpackPaths,
 	}
 }
 

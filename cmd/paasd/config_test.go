@@ -63,3 +63,59 @@ func TestSSHLimitSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildpackPaths(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	file := filepath.Join(a, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(v string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string {
+			if k == "PAAS_BUILDPACK_PATHS" {
+				return v
+			}
+			return ""
+		}, io.Discard)
+	}
+	c, err := load("")
+	if err != nil || c.BuildpackPaths != nil {
+		t.Errorf("default: %q, %v", c.BuildpackPaths, err)
+	}
+	c, err = load(a + ":" + b + "/")
+	if err != nil || len(c.BuildpackPaths) != 2 || c.BuildpackPaths[0] != a || c.BuildpackPaths[1] != b {
+		t.Errorf("two paths: %q, %v", c.BuildpackPaths, err)
+	}
+	c, err = load(a, "-buildpack-paths", b)
+	if err != nil || len(c.BuildpackPaths) != 1 || c.BuildpackPaths[0] != b {
+		t.Errorf("flag: %q, %v", c.BuildpackPaths, err)
+	}
+	for _, bad := range []string{"relative/dir", file, filepath.Join(a, "missing")} {
+		if _, err := load(bad); err == nil || !strings.HasPrefix(err.Error(), "PAAS_BUILDPACK_PATHS: ") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+func TestContainerLimitsConfig(t *testing.T) {
+	load := func(env map[string]string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string { return env[k] }, io.Discard)
+	}
+	c, err := load(nil)
+	if err != nil || c.DefaultMemory != 512<<20 || !c.HostFirewall {
+		t.Errorf("defaults: memory %d, firewall %v, %v", c.DefaultMemory, c.HostFirewall, err)
+	}
+	c, err = load(map[string]string{"PAAS_DEFAULT_MEMORY": "0", "PAAS_HOST_FIREWALL": "off"})
+	if err != nil || c.DefaultMemory != 0 || c.HostFirewall {
+		t.Errorf("memory 0, firewall off: memory %d, firewall %v, %v", c.DefaultMemory, c.HostFirewall, err)
+	}
+	c, err = load(nil, "-default-memory", "1g")
+	if err != nil || c.DefaultMemory != 1<<30 {
+		t.Errorf("-default-memory 1g: %d, %v", c.DefaultMemory, err)
+	}
+	for env, prefix := range map[string]string{"PAAS_DEFAULT_MEMORY": "PAAS_DEFAULT_MEMORY: ", "PAAS_HOST_FIREWALL": "PAAS_HOST_FIREWALL: "} {
+		if _, err := load(map[string]string{env: "lots"}); err == nil || !strings.HasPrefix(err.Error(), prefix) {
+			t.Errorf("%s=lots: %v", env, err)
+		}
+	}
+}

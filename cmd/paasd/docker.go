@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"paas/builder"
+	"paas/netguard"
+	"paas/runtime"
 	"paas/stack"
 )
 
@@ -49,6 +52,33 @@ func pickRuntime(ctx context.Context, cfg config, log *slog.Logger) (*client.Cli
 	v, _ := cli.ServerVersion(ctx)
 	log.Info("runtime: docker", "engine", v.Version, "api", cli.ClientVersion(), "host", cli.DaemonHost())
 	return cli, nil
+}
+
+// hostGuard sets up the host firewall that keeps containers from this
+// host's own ports (PAAS_HOST_FIREWALL), and guards again the bridges of
+// the networks paas made earlier. Without iptables paasd does not start:
+// it would run apps that reach its SSH port and everything else the host
+// serves.
+func hostGuard(ctx context.Context, cfg config, cli *client.Client, log *slog.Logger) (*netguard.Guard, error) {
+	if !cfg.HostFirewall {
+		log.Warn("PAAS_HOST_FIREWALL=off: containers can reach every port this host listens on")
+		return nil, nil
+	}
+	const hint = "; set PAAS_HOST_FIREWALL=off to run without it"
+	g, err := netguard.New(ctx, log.With("part", "netguard"))
+	if errors.Is(err, netguard.ErrNoIptables) {
+		log.Error("iptables is not installed: the docker runtime needs it to keep containers from this host's ports")
+		return nil, fmt.Errorf("docker runtime: iptables is not installed (apt-get install iptables)%s", hint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docker runtime: setting up the host firewall: %w%s", err, hint)
+	}
+	n, err := g.Sync(ctx, cli, runtime.LabelManaged+"=true")
+	if err != nil {
+		return nil, fmt.Errorf("docker runtime: guarding the bridges of paas networks: %w%s", err, hint)
+	}
+	log.Info("host firewall: containers cannot reach this host's ports", "chain", netguard.Chain, "bridges", n)
+	return g, nil
 }
 
 // stackBuilder makes sure the stack image exists before a build runs in

@@ -6,6 +6,7 @@
 //	paasd keys              list keys
 //	paasd stack:build       build the stack image with debootstrap
 //	paasd hook              the git pre-receive hook (run by git)
+//	paasd buildpack:fetch   fetch a git buildpack (run by builds)
 //	paasd version           print the version
 package main
 

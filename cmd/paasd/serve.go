@@ -104,6 +104,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	picked := "exec"
+	if cli != nil {
+		picked = "docker"
+	}
+	if err := checkRuntime(st, cfg.Runtime, picked, log); err != nil {
+		if cli != nil {
+			cli.Close()
+		}
+		return err
+	}
 	var svc *deploy.Service
 	onExit := func(e runtime.Exit) { svc.OnExit(e) }
 	bcfg := builder.Config{
@@ -113,13 +123,28 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		StaticServer:  exe,
 		Timeout:       cfg.BuildTimeout,
 		Logger:        log.With("part", "builder"),
+		// Git buildpacks are fetched by this binary, run as a build step.
+		Binary:         exe,
+		BuildpackPaths: cfg.BuildpackPaths,
+		RunDir:         filepath.Join(dataDir, "run", "builds"),
+		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
+	confine := false // apps run as users of their own: close the data dir to them
 	if cli != nil {
 		defer cli.Close()
-		d, err := runtime.NewDocker(ctx, runtime.DockerConfig{
+		dcfg := runtime.DockerConfig{
 			Client: cli, Logs: agg, OnExit: onExit, Owner: ownerLabel(dataDir), Logger: log.With("part", "runtime"),
-		})
+			DefaultMemory: cfg.DefaultMemory,
+		}
+		guard, err := hostGuard(ctx, cfg, cli, log)
+		if err != nil {
+			return err
+		}
+		if guard != nil {
+			dcfg.Guard, bcfg.Guard = guard, guard
+		}
+		d, err := runtime.NewDocker(ctx, dcfg)
 		if err != nil {
 			return err
 		}
@@ -129,9 +154,21 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		bcfg.BuildMemory = cfg.BuildMemory
 		bcfg.MaxImageSize = cfg.MaxImageSize
 	} else {
-		e := runtime.NewExec(runtime.ExecConfig{
+		users, err := setupExecUsers(cfg, st, log)
+		if err != nil {
+			return err
+		}
+		ecfg := runtime.ExecConfig{
 			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
-		})
+		}
+		if users != nil {
+			if err := checkReachable(dataDir, exe); err != nil {
+				return err
+			}
+			ecfg.Credential, bcfg.Credential = users.Credential, users.Credential
+			confine = true
+		}
+		e := runtime.NewExec(ecfg)
 		// Instances an earlier paasd left behind when it was killed are
 		// stopped; the formation is started afresh from the store. (A
 		// paasd handing over stops its own once this one serves.)
@@ -147,6 +184,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	b, err := builder.New(bcfg)
 	if err != nil {
 		return err
+	}
+	// Builds an earlier paasd was running when it was killed are stopped,
+	// and their scratch dirs (the apps' config as ENV_DIR) removed. (A
+	// paasd handing over finishes or cleans up its own.)
+	if succ == nil {
+		if n, err := b.ReapOrphans(ctx); err != nil {
+			log.Error("cleaning up builds left by an earlier run", "err", err)
+		} else if n != (builder.Reaped{}) {
+			log.Info("cleaned up builds left by an earlier run", "processes", n.Processes, "containers", n.Containers, "scratch_dirs", n.Scratch)
+		}
 	}
 	var bld deploy.Builder = b
 	if cli != nil {
@@ -227,6 +274,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 
+	if confine {
+		if err := confineDataDir(dataDir); err != nil {
+			return err
+		}
+	}
+	if err := recordRuntime(st, picked); err != nil {
+		return err
+	}
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
 		return err
@@ -260,7 +315,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		httpsSrv = limits.Server(cfg.HTTPSAddr, general)
 		httpsSrv.TLSConfig = tlsCerts.TLSConfig()
 		httpsSrv.ErrorLog = slog.NewLogLogger(log.With("part", "https").Handler(), slog.LevelDebug)
-		go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+		go func() { errc <- router.ServeTLS(httpsSrv, httpsLn) }()
 		listening = append(listening, "https", httpsLn.Addr().String())
 	}
 	log.Info("listening", listening...)

@@ -47,8 +47,13 @@ type Server struct {
 // Start runs paasd on loopback ports chosen by the kernel, without an
 // HTTPS listener, and returns once its JSON log says where it listens.
 func Start(cfg Config) (*Server, error) {
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+	// Passable by others, not listable: a root paasd's apps run as users
+	// of their own, who must reach their slugs below the data dir.
+	if err := os.MkdirAll(cfg.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("making %s: %w", cfg.Dir, err)
+	}
+	if err := os.Chmod(cfg.Dir, 0o711); err != nil {
+		return nil, fmt.Errorf("opening %s to apps: %w", cfg.Dir, err)
 	}
 	s := &Server{Dir: cfg.Dir, Key: filepath.Join(cfg.Dir, "id_ed25519"), out: newLogWatch(), exited: make(chan struct{})}
 	if _, err := os.Stat(s.Key); errors.Is(err, fs.ErrNotExist) {

@@ -24,7 +24,7 @@ func fakePaasd(t *testing.T, dir, record string) string {
 }
 
 func TestStartWithoutHTTPS(t *testing.T) {
-	dir := t.TempDir()
+	dir := passableTempDir(t)
 	bin := fakePaasd(t, dir, `{"msg":"listening","ssh":"127.0.0.1:1","http":"127.0.0.1:2"}`)
 	s, err := Start(Config{Binary: bin, Dir: filepath.Join(dir, "srv"), Runtime: "exec", Env: []string{"PAAS_STOP_TIMEOUT=3s", "EXTRA=1"}})
 	if err != nil {
@@ -59,7 +59,7 @@ func TestStartWithoutHTTPS(t *testing.T) {
 }
 
 func TestStartRefusesHTTPSListener(t *testing.T) {
-	dir := t.TempDir()
+	dir := passableTempDir(t)
 	bin := fakePaasd(t, dir, `{"msg":"listening","ssh":"127.0.0.1:1","http":"127.0.0.1:2","https":"[::]:8443"}`)
 	_, err := Start(Config{Binary: bin, Dir: filepath.Join(dir, "srv"), Runtime: "exec"})
 	if err == nil || !strings.Contains(err.Error(), "HTTPS") {
@@ -68,7 +68,7 @@ func TestStartRefusesHTTPSListener(t *testing.T) {
 }
 
 func TestStartReportsEarlyExit(t *testing.T) {
-	dir := t.TempDir()
+	dir := passableTempDir(t)
 	bin := filepath.Join(dir, "fake-paasd")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'paasd: bad config' >&2\nexit 2\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestStartReportsEarlyExit(t *testing.T) {
 // TestRealPaasd builds paasd and drives it over SSH and HTTP.
 func TestRealPaasd(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := passableTempDir(t)
 	t.Chdir("../../..")
 	bin, err := build(ctx, dir)
 	if err != nil {
@@ -134,4 +134,17 @@ func TestRealPaasd(t *testing.T) {
 	if err != nil || out != "" {
 		t.Errorf("apps after Stop = %q, %v; want none", out, err)
 	}
+}
+
+// passableTempDir is a test temp dir that a root paasd's apps, running as
+// users of their own, can pass through (the test's dirs are 0700).
+func passableTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -21,6 +21,11 @@ func NewWorkspace(ctx context.Context, prefix string) (*Workspace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a temp dir: %w", err)
 	}
+	// paasd, and a root paasd's apps, must pass through it (not list it).
+	if err := os.Chmod(root, 0o711); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("opening %s: %w", root, err)
+	}
 	bin, err := build(ctx, root)
 	if err != nil {
 		os.RemoveAll(root)

@@ -1,0 +1,295 @@
+package netguard
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+)
+
+func TestBridgeName(t *testing.T) {
+	a, b := BridgeName("paas-shop"), BridgeName("paas-shop2")
+	if len(a) != 15 || !strings.HasPrefix(a, "pb-") || a == b || a != BridgeName("paas-shop") {
+		t.Errorf("bridge names %q %q", a, b)
+	}
+	if !ifaceName.MatchString(a) {
+		t.Errorf("%q is not an interface name", a)
+	}
+	n := network.Inspect{ID: "0123456789abcdef0123", Options: map[string]string{BridgeNameOption: a}}
+	if got := Interface(n); got != a {
+		t.Errorf("Interface = %q, want %q", got, a)
+	}
+	n.Options = nil
+	if got := Interface(n); got != "br-0123456789ab" {
+		t.Errorf("Interface of an unnamed bridge = %q", got)
+	}
+}
+
+func TestProtectRefusesBadNames(t *testing.T) {
+	g := &Guard{protected: map[string]bool{}}
+	for _, bad := range []string{"", "-j ACCEPT", "a b", "0123456789abcdef", "x;y"} {
+		if err := g.Protect(t.Context(), bad); err == nil {
+			t.Errorf("Protect(%q) accepted", bad)
+		}
+		if err := g.Release(t.Context(), bad); err == nil {
+			t.Errorf("Release(%q) accepted", bad)
+		}
+	}
+}
+
+// peer is a network namespace the test made, joined to the host by a
+// veth pair: the host end stands for a container bridge.
+type peer struct {
+	ns, hostIf     string
+	hostIP, peerIP string
+}
+
+// newPeer makes a namespace with a veth pair to the host, on a /30 of
+// the benchmarking range (198.18.0.0/15), which nothing else uses.
+func newPeer(t *testing.T) *peer {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: network namespaces and iptables")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs the ip command (iproute2)")
+	}
+	if _, err := lookPath("iptables"); err != nil {
+		t.Skip("needs iptables")
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	third := int(b[0])
+	p := &peer{
+		ns: "paasguard-" + id, hostIf: "pt-" + id,
+		hostIP: fmt.Sprintf("198.18.%d.1", third), peerIP: fmt.Sprintf("198.18.%d.2", third),
+	}
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", p.ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", p.ns).Run() })
+	ip("link", "add", p.hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", p.ns)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", p.hostIf).Run() })
+	ip("addr", "add", p.hostIP+"/30", "dev", p.hostIf)
+	ip("link", "set", p.hostIf, "up")
+	ip("-n", p.ns, "addr", "add", p.peerIP+"/30", "dev", "eth-"+id)
+	ip("-n", p.ns, "link", "set", "eth-"+id, "up")
+	ip("-n", p.ns, "link", "set", "lo", "up")
+	ip("-n", p.ns, "route", "add", "default", "via", p.hostIP)
+	return p
+}
+
+// connects reports whether a TCP connection from inside the namespace to
+// addr succeeds within a few seconds.
+func (p *peer) connects(t *testing.T, host string, port int) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.ns, "timeout", "3",
+		"bash", "-c", `exec 3<>"/dev/tcp/$1/$2"`, "connect", host, strconv.Itoa(port))
+	return cmd.Run() == nil
+}
+
+// serve listens inside the namespace and answers every connection with
+// "hi"; it returns the port.
+func (p *peer) serve(t *testing.T) int {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3")
+	}
+	cmd := exec.Command("ip", "netns", "exec", p.ns, "python3", "-c", `
+import socket
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"hi")
+    c.close()
+`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server in namespace: %v", err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("server in namespace printed %q", line)
+	}
+	return port
+}
+
+// TestGuard puts a namespace behind a host interface, the way a
+// container sits behind its bridge: once the interface is protected, the
+// namespace no longer reaches a host listener on all addresses (neither
+// at the interface's address nor at another address of the host), the
+// host still reaches a server in the namespace, and after Release the
+// namespace reaches the host again.
+func TestGuard(t *testing.T) {
+	p := newPeer(t)
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	// Another address of the host: loopback is the namespace's own, so
+	// take one of a host interface.
+	other := otherHostAddr(t, p.hostIP)
+
+	if !p.connects(t, p.hostIP, port) {
+		t.Fatal("the namespace cannot reach the host even unguarded: the test's set-up is broken")
+	}
+	g, err := New(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Release(context.Background(), p.hostIf) })
+	if err := g.Protect(t.Context(), p.hostIf); err != nil {
+		t.Fatal(err)
+	}
+	// A second Guard, as another paasd has, adds nothing twice.
+	g2, err := New(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Protect(t.Context(), p.hostIf); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRules(t, p.hostIf); n != 2 {
+		t.Errorf("%d IPv4 rules for %s, want 2", n, p.hostIf)
+	}
+
+	if p.connects(t, p.hostIP, port) {
+		t.Error("the namespace reaches a host listener at its gateway address")
+	}
+	if other != "" && p.connects(t, other, port) {
+		t.Errorf("the namespace reaches a host listener at %s", other)
+	}
+	// The host opening a connection into the namespace still works: its
+	// replies pass as established traffic.
+	srv := p.serve(t)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(p.peerIP, strconv.Itoa(srv)), 5*time.Second)
+	if err != nil {
+		t.Fatalf("host to namespace: %v", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2)
+	_, err = c.Read(buf)
+	c.Close()
+	if err != nil || string(buf) != "hi" {
+		t.Errorf("host to namespace: read %q, %v", buf, err)
+	}
+
+	if err := g.Release(t.Context(), p.hostIf); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRules(t, p.hostIf); n != 0 {
+		t.Errorf("%d rules for %s left after Release", n, p.hostIf)
+	}
+	if !p.connects(t, p.hostIP, port) {
+		t.Error("the namespace cannot reach the host after Release")
+	}
+}
+
+// otherHostAddr returns an IPv4 address of a host interface other than
+// loopback and not, except, or "" when the host has none.
+func otherHostAddr(t *testing.T, except string) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
+			continue
+		}
+		return ipn.IP.String()
+	}
+	return ""
+}
+
+// countRules counts the IPv4 rules of Chain naming iface.
+func countRules(t *testing.T, iface string) int {
+	t.Helper()
+	bin, _ := lookPath("iptables")
+	out, err := exec.Command(bin, "-w", "-S", Chain).Output()
+	if err != nil {
+		t.Fatalf("listing %s: %v", Chain, err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, " -i "+iface+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// noNetworks is an engine with no networks.
+type noNetworks struct{}
+
+func (noNetworks) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
+	return nil, nil
+}
+
+// TestSyncPrunes: rules of an interface that no longer exists go at
+// Sync; those of an existing one stay.
+func TestSyncPrunes(t *testing.T) {
+	p := newPeer(t)
+	g, err := New(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	gone := "pt-gone" + hex.EncodeToString(b[:])
+	for _, iface := range []string{gone, p.hostIf} {
+		t.Cleanup(func() { g.Release(context.Background(), iface) })
+		if err := g.Protect(t.Context(), iface); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.Sync(t.Context(), noNetworks{}, "paas.managed=true"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRules(t, gone); n != 0 {
+		t.Errorf("%d rules of the missing interface %s left", n, gone)
+	}
+	if n := countRules(t, p.hostIf); n != 2 {
+		t.Errorf("%d rules of the existing interface %s, want 2", n, p.hostIf)
+	}
+}

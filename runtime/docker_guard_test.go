@@ -1,0 +1,175 @@
+package runtime
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+
+	"paas/netguard"
+)
+
+// connectScript tries a TCP connection to each HOST:PORT argument and
+// prints "HOST:PORT open" or "HOST:PORT closed".
+const connectScript = `import socket, sys
+for a in sys.argv[1:]:
+    h, p = a.rsplit(":", 1)
+    try:
+        socket.create_connection((h, int(p)), timeout=3).close()
+        print(a, "open")
+    except OSError:
+        print(a, "closed")
+`
+
+// connectCommand is a one-off command running connectScript.
+func connectCommand(targets ...string) string {
+	return "python3 -c '" + connectScript + "' " + strings.Join(targets, " ")
+}
+
+// hostListener listens on every IPv4 address of the host and accepts
+// connections until the test ends; it returns the port.
+func hostListener(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// hostGuard returns a netguard.Guard, or skips the test without
+// iptables.
+func hostGuard(t *testing.T) *netguard.Guard {
+	t.Helper()
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("needs iptables")
+	}
+	g, err := netguard.New(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// gateway returns the gateway address of network name.
+func gateway(t *testing.T, e *dockerEnv, name string) (string, network.Inspect) {
+	t.Helper()
+	n, err := e.cli.NetworkInspect(t.Context(), name, network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.IPAM.Config) == 0 || n.IPAM.Config[0].Gateway == "" {
+		t.Fatalf("network %s has no gateway: %+v", name, n.IPAM)
+	}
+	return n.IPAM.Config[0].Gateway, n
+}
+
+// guardRules counts the IPv4 rules of netguard's chain naming iface.
+func guardRules(t *testing.T, iface string) int {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "-S", netguard.Chain).Output()
+	if err != nil {
+		t.Fatalf("listing %s: %v", netguard.Chain, err)
+	}
+	return strings.Count(string(out), " -i "+iface+" ")
+}
+
+// TestDockerGuardedNetwork: with a guard, an app's containers reach no
+// port of the host, neither at their bridge's gateway nor at another
+// address of the host, while the host still reaches a web instance
+// through its published port. A network an older paasd made (named
+// br-ID by the engine) is guarded too, and removing an app removes its
+// bridge's rules.
+func TestDockerGuardedNetwork(t *testing.T) {
+	g := hostGuard(t)
+	e := testDockerWith(t, func(c *DockerConfig) { c.Guard = g })
+	port := hostListener(t)
+
+	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
+	web.Web = true
+	inst, err := e.d.Start(t.Context(), web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := WaitServing(ctx, inst.Addr); err != nil {
+		t.Fatalf("the host does not reach a web instance: %v", err)
+	}
+	gw, n := gateway(t, e, networkName(e.app))
+	iface := netguard.Interface(n)
+	if iface != netguard.BridgeName(networkName(e.app)) {
+		t.Errorf("bridge %q, want %q", iface, netguard.BridgeName(networkName(e.app)))
+	}
+	targets := []string{net.JoinHostPort(gw, strconv.Itoa(port))}
+	if other := otherHostAddr(t, gw); other != "" {
+		targets = append(targets, net.JoinHostPort(other, strconv.Itoa(port)))
+	}
+	code, out := e.runOut(t, e.spec("run", 1, connectCommand(targets...)))
+	for _, tg := range targets {
+		if !strings.Contains(out, tg+" closed\n") {
+			t.Errorf("a container reaches the host at %s: %q (exit %d)", tg, out, code)
+		}
+	}
+
+	// A network made before bridges were named.
+	legacy := testDockerWith(t, func(c *DockerConfig) { c.Guard = g })
+	if _, err := e.cli.NetworkCreate(t.Context(), networkName(legacy.app), network.CreateOptions{
+		Driver: network.NetworkBridge, Labels: map[string]string{LabelManaged: "true", LabelApp: legacy.app},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lgw, ln := gateway(t, legacy, networkName(legacy.app))
+	liface := netguard.Interface(ln)
+	if !strings.HasPrefix(liface, "br-") {
+		t.Fatalf("unnamed bridge %q", liface)
+	}
+	code, out = legacy.runOut(t, legacy.spec("run", 1, connectCommand(net.JoinHostPort(lgw, strconv.Itoa(port)))))
+	if !strings.Contains(out, " closed\n") {
+		t.Errorf("a container on an older network reaches the host: %q (exit %d)", out, code)
+	}
+
+	for _, env := range []*dockerEnv{e, legacy} {
+		if err := env.d.RemoveApp(t.Context(), env.app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, i := range []string{iface, liface} {
+		if n := guardRules(t, i); n != 0 {
+			t.Errorf("%d rules for %s left after the app was removed", n, i)
+		}
+	}
+}
+
+// otherHostAddr returns an IPv4 address of a host interface, not
+// loopback and not except, or "" when the host has none.
+func otherHostAddr(t *testing.T, except string) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
+			continue
+		}
+		return ipn.IP.String()
+	}
+	return ""
+}
