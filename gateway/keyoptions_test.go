@@ -328,4 +328,11 @@ func TestForwardingRefused(t *testing.T) {
 		c.Close()
 		t.Error("direct-tcpip channel opened")
 	}
+	sftp, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sftp.RequestSubsystem("sftp"); err == nil {
+		t.Error("sftp subsystem started")
+	}
 }
