@@ -180,6 +180,9 @@ func TestHandshakeDeadline(t *testing.T) {
 	// key callback waits until the server has closed the connection.
 	stalled := make(chan error, 1)
 	closedAt := make(chan time.Time, 1)
+	// Taken before the dial: the server's clock starts at its accept,
+	// which may come before this goroutine runs again.
+	authStarted := time.Now()
 	go func() {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}
 		c, err := d.Dial("tcp", "127.0.0.1:"+e.port)
@@ -200,7 +203,6 @@ func TestHandshakeDeadline(t *testing.T) {
 		})
 		stalled <- err
 	}()
-	authStarted := time.Now()
 
 	for i, p := range probes {
 		if !p.admitted {
