@@ -3,12 +3,14 @@ package static
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -70,12 +72,7 @@ func TestRunErrors(t *testing.T) {
 // TestMainSIGTERM runs Main as paas-static runs it: PORT from the
 // environment, stopped by SIGTERM.
 func TestMainSIGTERM(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freePort(t)
 	t.Setenv("PORT", strconv.Itoa(port))
 	dir := site(t, false)
 	done := make(chan int, 1)
@@ -153,12 +150,7 @@ func TestSlugRootSite(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := strconv.Itoa(freePort(t))
 	var logs syncWriter
 	cmd := exec.Command(server, ".")
 	cmd.Dir = slug
@@ -214,4 +206,30 @@ func TestSlugRootSite(t *testing.T) {
 			t.Errorf("GET %s: %d, %d bytes; want %d", path, resp.StatusCode, len(body), want)
 		}
 	}
+}
+
+// freePort returns a port free on every address, for a server that reads
+// it from PORT. It is taken from below the kernel's ephemeral range: a
+// port the kernel hands out for port 0 may be taken again, as an
+// outgoing connection's source port, before the server binds it.
+func freePort(t *testing.T) int {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	first := max(low-12000, 1024)
+	for range 200 {
+		p := first + rand.IntN(low-first)
+		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(p)); err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	t.Fatalf("no free port in %d-%d", first, low-1)
+	return 0
 }
