@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 
+	"paas/internal/hosttest"
 	"paas/netguard"
 	"paas/stack"
 )
@@ -60,19 +61,7 @@ func TestDockerBuildConfined(t *testing.T) {
 
 	// The targets: a listener on every address of the host, at the build
 	// network's gateway and at another address of the host.
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	must(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(hosttest.Listen(t))
 	_, err = b.ensureBuildNetwork(t.Context())
 	must(t, err)
 	n, err := cli.NetworkInspect(t.Context(), buildNetwork, network.InspectOptions{})
@@ -80,14 +69,10 @@ func TestDockerBuildConfined(t *testing.T) {
 	if len(n.IPAM.Config) == 0 {
 		t.Fatalf("build network without IPAM config: %+v", n)
 	}
-	targets := []string{net.JoinHostPort(n.IPAM.Config[0].Gateway, port)}
-	addrs, err := net.InterfaceAddrs()
-	must(t, err)
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && ipn.IP.String() != n.IPAM.Config[0].Gateway {
-			targets = append(targets, net.JoinHostPort(ipn.IP.String(), port))
-			break
-		}
+	gw := n.IPAM.Config[0].Gateway
+	targets := []string{net.JoinHostPort(gw, port)}
+	if other := hosttest.OtherAddr(t, gw); other != "" {
+		targets = append(targets, net.JoinHostPort(other, port))
 	}
 
 	// An older paasd's cache volume, written by root builds.

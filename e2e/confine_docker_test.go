@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"paas/internal/hosttest"
 	"paas/netguard"
 )
 
@@ -111,28 +112,14 @@ func TestDockerAppsFenced(t *testing.T) {
 		t.Fatalf("addresses: %s's web %q, %s's gateway %q", b, ipB, a, gw)
 	}
 
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	listener := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	listener := strconv.Itoa(hosttest.Listen(t))
 	own := net.JoinHostPort(ownWeb, "5000")
 	closed := []string{
 		net.JoinHostPort(ipB, "5000"),
 		net.JoinHostPort(gw, listener),
 		net.JoinHostPort(gw, s.port()),
 	}
-	if other := hostAddr(t, gw); other != "" {
+	if other := hosttest.OtherAddr(t, gw); other != "" {
 		closed = append(closed, net.JoinHostPort(other, listener), net.JoinHostPort(other, s.port()))
 	}
 	// paasd's SSH port does answer on those addresses from the host.
@@ -191,20 +178,4 @@ func webContainer(t *testing.T, cli *client.Client, app string) container.Inspec
 		t.Fatal(err)
 	}
 	return info
-}
-
-// hostAddr returns an IPv4 address of a host interface, not loopback and
-// not except, or "" when the host has none.
-func hostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ad := range addrs {
-		if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && ipn.IP.String() != except {
-			return ipn.IP.String()
-		}
-	}
-	return ""
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+
+	"paas/internal/hosttest"
 )
 
 func TestBridgeName(t *testing.T) {
@@ -150,24 +152,10 @@ while True:
 // namespace reaches the host again.
 func TestGuard(t *testing.T) {
 	p := newPeer(t)
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := hosttest.Listen(t)
 	// Another address of the host: loopback is the namespace's own, so
 	// take one of a host interface.
-	other := otherHostAddr(t, p.hostIP)
+	other := hosttest.OtherAddr(t, p.hostIP)
 
 	if !p.connects(t, p.hostIP, port) {
 		t.Fatal("the namespace cannot reach the host even unguarded: the test's set-up is broken")
@@ -222,24 +210,6 @@ func TestGuard(t *testing.T) {
 	if !p.connects(t, p.hostIP, port) {
 		t.Error("the namespace cannot reach the host after Release")
 	}
-}
-
-// otherHostAddr returns an IPv4 address of a host interface other than
-// loopback and not, except, or "" when the host has none.
-func otherHostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
-			continue
-		}
-		return ipn.IP.String()
-	}
-	return ""
 }
 
 // countRules counts the IPv4 rules of Chain naming iface.

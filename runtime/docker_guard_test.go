@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 
+	"paas/internal/hosttest"
 	"paas/netguard"
 )
 
@@ -29,27 +30,6 @@ for a in sys.argv[1:]:
 // connectCommand is a one-off command running connectScript.
 func connectCommand(targets ...string) string {
 	return "python3 -c '" + connectScript + "' " + strings.Join(targets, " ")
-}
-
-// hostListener listens on every IPv4 address of the host and accepts
-// connections until the test ends; it returns the port.
-func hostListener(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // hostGuard returns a netguard.Guard, or skips the test without
@@ -98,7 +78,7 @@ func guardRules(t *testing.T, iface string) int {
 func TestDockerGuardedNetwork(t *testing.T) {
 	g := hostGuard(t)
 	e := testDockerWith(t, func(c *DockerConfig) { c.Guard = g })
-	port := hostListener(t)
+	port := hosttest.Listen(t)
 
 	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
 	web.Web = true
@@ -117,7 +97,7 @@ func TestDockerGuardedNetwork(t *testing.T) {
 		t.Errorf("bridge %q, want %q", iface, netguard.BridgeName(networkName(e.app)))
 	}
 	targets := []string{net.JoinHostPort(gw, strconv.Itoa(port))}
-	if other := otherHostAddr(t, gw); other != "" {
+	if other := hosttest.OtherAddr(t, gw); other != "" {
 		targets = append(targets, net.JoinHostPort(other, strconv.Itoa(port)))
 	}
 	code, out := e.runOut(t, e.spec("run", 1, connectCommand(targets...)))
@@ -154,22 +134,4 @@ func TestDockerGuardedNetwork(t *testing.T) {
 			t.Errorf("%d rules for %s left after the app was removed", n, i)
 		}
 	}
-}
-
-// otherHostAddr returns an IPv4 address of a host interface, not
-// loopback and not except, or "" when the host has none.
-func otherHostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
-			continue
-		}
-		return ipn.IP.String()
-	}
-	return ""
 }
