@@ -20,6 +20,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"paas/internal/netnstest"
 )
 
 // testLabel marks containers the tests make themselves.
@@ -202,35 +204,12 @@ func staticPaasd(t *testing.T) string {
 // host's own ports (which builds cannot reach). It returns the base URL.
 func gitServerRemote(t *testing.T, repos string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: a network namespace for the git server")
-	}
-	for _, tool := range []string{"ip", "python3", "git"} {
+	for _, tool := range []string{"python3", "git"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s", tool)
 		}
 	}
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	ns, hostIf := "paasgit-"+id, "pg-"+id
-	hostIP, peerIP := fmt.Sprintf("198.19.%d.1", b[0]), fmt.Sprintf("198.19.%d.2", b[0])
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", ns)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
-	ip("addr", "add", hostIP+"/30", "dev", hostIf)
-	ip("link", "set", hostIf, "up")
-	ip("-n", ns, "addr", "add", peerIP+"/30", "dev", "eth-"+id)
-	ip("-n", ns, "link", "set", "eth-"+id, "up")
-	ip("-n", ns, "link", "set", "lo", "up")
-	ip("-n", ns, "route", "add", "default", "via", hostIP)
+	p := netnstest.New(t, "pg")
 
 	// Python's CGI server runs scripts as nobody when started as root.
 	cgiDir := t.TempDir()
@@ -241,12 +220,12 @@ func gitServerRemote(t *testing.T, repos string) string {
 		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=" + repos + " GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
 	})
 	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
-	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--cgi", "--bind", peerIP, "--directory", cgiDir, "8000")
+	srv := p.Command("python3", "-m", "http.server", "--cgi", "--bind", p.PeerIP, "--directory", cgiDir, "8000")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	addr := net.JoinHostPort(peerIP, "8000")
+	addr := net.JoinHostPort(p.PeerIP, "8000")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
