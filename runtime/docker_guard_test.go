@@ -11,26 +11,10 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 
+	"paas/internal/confinetest"
 	"paas/internal/hosttest"
 	"paas/netguard"
 )
-
-// connectScript tries a TCP connection to each HOST:PORT argument and
-// prints "HOST:PORT open" or "HOST:PORT closed".
-const connectScript = `import socket, sys
-for a in sys.argv[1:]:
-    h, p = a.rsplit(":", 1)
-    try:
-        socket.create_connection((h, int(p)), timeout=3).close()
-        print(a, "open")
-    except OSError:
-        print(a, "closed")
-`
-
-// connectCommand is a one-off command running connectScript.
-func connectCommand(targets ...string) string {
-	return "python3 -c '" + connectScript + "' " + strings.Join(targets, " ")
-}
 
 // hostGuard returns a netguard.Guard, or skips the test without
 // iptables.
@@ -100,7 +84,7 @@ func TestDockerGuardedNetwork(t *testing.T) {
 	if other := hosttest.OtherAddr(t, gw); other != "" {
 		targets = append(targets, net.JoinHostPort(other, strconv.Itoa(port)))
 	}
-	code, out := e.runOut(t, e.spec("run", 1, connectCommand(targets...)))
+	code, out := e.runOut(t, e.spec("run", 1, confinetest.ConnectCommand(targets...)))
 	for _, tg := range targets {
 		if !strings.Contains(out, tg+" closed\n") {
 			t.Errorf("a container reaches the host at %s: %q (exit %d)", tg, out, code)
@@ -119,7 +103,7 @@ func TestDockerGuardedNetwork(t *testing.T) {
 	if !strings.HasPrefix(liface, "br-") {
 		t.Fatalf("unnamed bridge %q", liface)
 	}
-	code, out = legacy.runOut(t, legacy.spec("run", 1, connectCommand(net.JoinHostPort(lgw, strconv.Itoa(port)))))
+	code, out = legacy.runOut(t, legacy.spec("run", 1, confinetest.ConnectCommand(net.JoinHostPort(lgw, strconv.Itoa(port)))))
 	if !strings.Contains(out, " closed\n") {
 		t.Errorf("a container on an older network reaches the host: %q (exit %d)", out, code)
 	}
