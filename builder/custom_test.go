@@ -37,10 +37,10 @@ func markerBuildpack(marker string) map[string]string {
 func markerRepo(t *testing.T) (*gittest.Server, string) {
 	srv := gittest.NewServer(t)
 	repo := srv.NewRepo(t, "marker.git")
-	writeFiles(t, repo, markerBuildpack("v1"))
+	gittest.WriteFiles(t, repo, markerBuildpack("v1"))
 	gittest.Commit(t, repo, "v1")
-	git(t, repo, "branch", "v1")
-	writeFiles(t, repo, markerBuildpack("v2"))
+	gittest.Git(t, repo, "branch", "v1")
+	gittest.WriteFiles(t, repo, markerBuildpack("v2"))
 	gittest.Commit(t, repo, "v2")
 	return srv, srv.RepoURL("marker.git")
 }
@@ -48,7 +48,7 @@ func markerRepo(t *testing.T) (*gittest.Server, string) {
 func TestBuildCustomBuildpack(t *testing.T) {
 	t.Parallel()
 	srv, url := markerRepo(t)
-	v1 := git(t, filepath.Join(srv.Root, "marker.git"), "rev-parse", "v1")
+	v1 := gittest.Git(t, filepath.Join(srv.Root, "marker.git"), "rev-parse", "v1")
 	for _, tc := range []struct {
 		name   string
 		config map[string]string
@@ -101,7 +101,7 @@ func TestBuildMultipleBuildpacksExport(t *testing.T) {
 	t.Parallel()
 	srv := gittest.NewServer(t)
 	first := srv.NewRepo(t, "first.git")
-	writeFiles(t, first, map[string]string{
+	gittest.WriteFiles(t, first, map[string]string{
 		"bin/detect":  "#!/usr/bin/env bash\necho First\n",
 		"bin/compile": "#!/usr/bin/env bash\nbp=$(cd \"$(dirname \"$0\")/..\" && pwd)\nprintf 'export GREETING=\"hello from first\"\\nTOOL_HOME=/opt/tool\\n' > \"$bp/export\"\n",
 		"bin/release": "#!/usr/bin/env bash\nprintf 'default_process_types:\\n  web: first\\n  worker: first\\n'\n",
@@ -355,7 +355,7 @@ func TestBuildRefusesHostPaths(t *testing.T) {
 	b := testBuilder(t, 0)
 	data := filepath.Dir(b.cfg.CacheDir)
 	repos := filepath.Join(data, "repos")
-	writeFiles(t, repos, map[string]string{"other.git/HEAD": "ref: refs/heads/main-of-another-app\n"})
+	gittest.WriteFiles(t, repos, map[string]string{"other.git/HEAD": "ref: refs/heads/main-of-another-app\n"})
 	vetted := b.cfg.BuildpackPaths[0]
 	must(t, os.Symlink("/etc", filepath.Join(vetted, "etc")))
 	for i, ref := range []string{

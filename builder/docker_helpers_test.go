@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"paas/internal/gittest"
 	"paas/internal/netnstest"
 )
 
@@ -216,7 +217,7 @@ func gitServerRemote(t *testing.T, repos string) string {
 	for _, d := range []string{cgiDir, repos, filepath.Dir(cgiDir), filepath.Dir(repos)} {
 		must(t, os.Chmod(d, 0o755))
 	}
-	writeFiles(t, cgiDir, map[string]string{
+	gittest.WriteFiles(t, cgiDir, map[string]string{
 		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=" + repos + " GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
 	})
 	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"paas/buildpacks"
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -205,14 +206,14 @@ func TestDockerBuildCustomGitBuildpack(t *testing.T) {
 	repos := t.TempDir()
 	repo := filepath.Join(repos, "bp.git")
 	must(t, os.Mkdir(repo, 0o755))
-	git(t, repo, "init", "--quiet", "--initial-branch=main")
-	writeFiles(t, repo, map[string]string{
+	gittest.Git(t, repo, "init", "--quiet", "--initial-branch=main")
+	gittest.WriteFiles(t, repo, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\necho \"compile in $0\"\necho '#!/bin/sh' > \"$1/x\"; echo 'echo custom' >> \"$1/x\"; chmod +x \"$1/x\"\n",
 		"bin/release": "#!/bin/sh\necho '---'\nprintf 'default_process_types:\n  web: ./x\n'\n",
 	})
-	git(t, repo, "add", ".")
-	git(t, repo, "commit", "--quiet", "-m", "bp")
-	git(t, repo, "tag", "v1")
+	gittest.Git(t, repo, "add", ".")
+	gittest.Git(t, repo, "commit", "--quiet", "-m", "bp")
+	gittest.Git(t, repo, "tag", "v1")
 	url := gitServerRemote(t, repos) + "/bp.git"
 	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: ".buildpacks", body: url + "#v1\n"})})
 	checkBuiltImage(t, cli, b, app, 1, res)

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"paas"
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -106,7 +106,7 @@ func vettedBuildpack(t *testing.T, b *Builder, files map[string]string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp(b.cfg.BuildpackPaths[0], "bp-")
 	must(t, err)
-	writeFiles(t, dir, files)
+	gittest.WriteFiles(t, dir, files)
 	return dir
 }
 
@@ -166,36 +166,8 @@ func buildErr(t *testing.T, b *Builder, req Request) (string, string) {
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	git(t, dir, "init", "--quiet", "--initial-branch=main")
+	gittest.Git(t, dir, "init", "--quiet", "--initial-branch=main")
 	return dir
-}
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// writeFiles writes files under dir, scripts under bin/ executable.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		mode := os.FileMode(0o644)
-		if filepath.Base(filepath.Dir(p)) == "bin" {
-			mode = 0o755
-		}
-		must(t, os.WriteFile(p, []byte(body), mode))
-	}
 }
 
 func contains(t *testing.T, out string, want ...string) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -122,7 +123,7 @@ func TestReapOrphans(t *testing.T) {
 
 	// Left by another paasd: a scratch dir with config in it.
 	leftover := filepath.Join(first.cfg.CacheDir, "other", "build-123", "env")
-	writeFiles(t, leftover, map[string]string{"SECRET": "left-behind"})
+	gittest.WriteFiles(t, leftover, map[string]string{"SECRET": "left-behind"})
 	// Not ours: a process of the same number in a record that does not
 	// match its start, and one of another owner's builds.
 	stranger := exec.Command("sleep", "300")
