@@ -18,7 +18,6 @@ import (
 	"paas"
 	"paas/buildpacks"
 	"paas/internal/gittest"
-	"paas/internal/syncbuf"
 )
 
 // markerBuildpack returns the scripts of a buildpack that writes marker
@@ -241,21 +240,9 @@ func TestBuildCanceled(t *testing.T) {
 	b := testBuilder(t, 0)
 	slow := vettedBuildpack(t, b, map[string]string{"bin/compile": "#!/usr/bin/env bash\necho started\nexec sleep 300\n"})
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := b.Build(ctx, Request{App: "app", Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": slow},
-			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	errc := startBuild(t, ctx, b, Request{App: "app", Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": slow},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})}, 20*time.Second)
 	cancel()
 	select {
 	case err := <-errc:

@@ -65,25 +65,13 @@ func randomApp(t *testing.T) string {
 	return "t-" + hex.EncodeToString(b[:])
 }
 
-// dockerBuilder makes a Docker-mode Builder in a temporary data dir. When
-// the test ends it removes the app's engine objects and checks that none
-// are left.
+// dockerBuilder makes a Docker-mode Builder of testConfig. When the test
+// ends it removes the app's engine objects and checks that none are
+// left.
 func dockerBuilder(t *testing.T, cli *client.Client, app string, set func(*Config)) *Builder {
 	t.Helper()
-	data := t.TempDir()
-	server := filepath.Join(data, "static-server")
-	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
-	vetted := filepath.Join(data, "vetted")
-	must(t, os.Mkdir(vetted, 0o755))
-	cfg := Config{
-		BuildpacksDir:  filepath.Join(data, "buildpacks"),
-		CacheDir:       filepath.Join(data, "cache"),
-		SlugsDir:       filepath.Join(data, "slugs"),
-		StaticServer:   server,
-		Docker:         cli,
-		Binary:         staticPaasd(t),
-		BuildpackPaths: []string{vetted},
-	}
+	cfg := testConfig(t)
+	cfg.Docker, cfg.Binary = cli, staticPaasd(t)
 	if set != nil {
 		set(&cfg)
 	}

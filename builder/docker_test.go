@@ -18,7 +18,6 @@ import (
 
 	"paas/buildpacks"
 	"paas/internal/gittest"
-	"paas/internal/syncbuf"
 )
 
 // checkImage checks the image of a Docker-mode build: its reference, its
@@ -396,20 +395,8 @@ func TestDockerReapOrphans(t *testing.T) {
 	owner := "test-owner-" + app
 	first := dockerBuilder(t, cli, app, func(c *Config) { c.Owner = owner })
 	bp := customBuildpack(t, first, "echo started; sleep 600")
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := first.Build(t.Context(), Request{App: app, Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	errc := startBuild(t, t.Context(), first, Request{App: app, Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})}, time.Minute)
 	// A build container of another paasd on the same engine.
 	other, err := cli.ContainerCreate(t.Context(), &container.Config{
 		Image: DefaultStackImage, Cmd: idleCommand,

@@ -3,6 +3,7 @@ package builder
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -66,28 +67,34 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// testBuilder makes a Builder in a temporary data dir whose static server
-// is a small script, which fetches git buildpacks with the test binary
-// itself (see TestMain) and allows server buildpacks under one directory
-// (vettedBuildpack). set, when given, changes the config first.
-func testBuilder(t *testing.T, timeout time.Duration, set ...func(*Config)) *Builder {
+// testConfig is the config of a Builder in a temporary data dir whose
+// static server is a small script and which allows server buildpacks
+// under one directory (vettedBuildpack).
+func testConfig(t *testing.T) Config {
 	t.Helper()
 	data := t.TempDir()
 	server := filepath.Join(data, "static-server")
 	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
-	self, err := os.Executable()
-	must(t, err)
 	vetted := filepath.Join(data, "vetted")
 	must(t, os.Mkdir(vetted, 0o755))
-	cfg := Config{
+	return Config{
 		BuildpacksDir:  filepath.Join(data, "buildpacks"),
 		CacheDir:       filepath.Join(data, "cache"),
 		SlugsDir:       filepath.Join(data, "slugs"),
 		StaticServer:   server,
-		Timeout:        timeout,
-		Binary:         self,
 		BuildpackPaths: []string{vetted},
 	}
+}
+
+// testBuilder makes a Builder of testConfig which fetches git buildpacks
+// with the test binary itself (see TestMain). set, when given, changes
+// the config first.
+func testBuilder(t *testing.T, timeout time.Duration, set ...func(*Config)) *Builder {
+	t.Helper()
+	self, err := os.Executable()
+	must(t, err)
+	cfg := testConfig(t)
+	cfg.Timeout, cfg.Binary = timeout, self
 	for _, f := range set {
 		f(&cfg)
 	}
@@ -168,6 +175,29 @@ func gitRepo(t *testing.T) string {
 	dir := t.TempDir()
 	gittest.Git(t, dir, "init", "--quiet", "--initial-branch=main")
 	return dir
+}
+
+// startBuild starts req on b in the background, its output to a new
+// buffer, and waits up to wait for the output to say "started" (the
+// buildpack's compile is running). It returns the channel the build's
+// error comes on.
+func startBuild(t *testing.T, ctx context.Context, b *Builder, req Request, wait time.Duration) <-chan error {
+	t.Helper()
+	out := &syncbuf.Buffer{}
+	req.Out = out
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.Build(ctx, req)
+		errc <- err
+	}()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(out.String(), "started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("compile did not start:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errc
 }
 
 func contains(t *testing.T, out string, want ...string) {

@@ -96,21 +96,9 @@ func TestReapOrphans(t *testing.T) {
 			"sleep 300 & echo $! >> " + pids + "\n" +
 			"echo $$ >> " + pids + "\necho started\nwait\n",
 	})
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := first.Build(t.Context(), Request{App: "app", Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": bp, "SECRET": "s3cret"},
-			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	errc := startBuild(t, t.Context(), first, Request{App: "app", Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": bp, "SECRET": "s3cret"},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})}, 20*time.Second)
 	var orphans []int
 	for _, f := range strings.Fields(string(must2(os.ReadFile(pids)))) {
 		pid, err := strconv.Atoi(f)
