@@ -1,13 +1,11 @@
 package runtime
 
 import (
-	"context"
 	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/network"
 
@@ -64,17 +62,7 @@ func TestDockerGuardedNetwork(t *testing.T) {
 	e := testDockerWith(t, func(c *DockerConfig) { c.Guard = g })
 	port := hosttest.Listen(t)
 
-	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
-	web.Web = true
-	inst, err := e.d.Start(t.Context(), web)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := WaitServing(ctx, inst.Addr); err != nil {
-		t.Fatalf("the host does not reach a web instance: %v", err)
-	}
+	e.startWeb(t)
 	gw, n := gateway(t, e, networkName(e.app))
 	iface := netguard.Interface(n)
 	if iface != netguard.BridgeName(networkName(e.app)) {
