@@ -18,7 +18,6 @@ import (
 	"paas"
 	"paas/buildpacks"
 	"paas/internal/gittest"
-	"paas/internal/syncbuf"
 )
 
 // markerBuildpack returns the scripts of a buildpack that writes marker
@@ -37,10 +36,10 @@ func markerBuildpack(marker string) map[string]string {
 func markerRepo(t *testing.T) (*gittest.Server, string) {
 	srv := gittest.NewServer(t)
 	repo := srv.NewRepo(t, "marker.git")
-	writeFiles(t, repo, markerBuildpack("v1"))
+	gittest.WriteFiles(t, repo, markerBuildpack("v1"))
 	gittest.Commit(t, repo, "v1")
-	git(t, repo, "branch", "v1")
-	writeFiles(t, repo, markerBuildpack("v2"))
+	gittest.Git(t, repo, "branch", "v1")
+	gittest.WriteFiles(t, repo, markerBuildpack("v2"))
 	gittest.Commit(t, repo, "v2")
 	return srv, srv.RepoURL("marker.git")
 }
@@ -48,7 +47,7 @@ func markerRepo(t *testing.T) (*gittest.Server, string) {
 func TestBuildCustomBuildpack(t *testing.T) {
 	t.Parallel()
 	srv, url := markerRepo(t)
-	v1 := git(t, filepath.Join(srv.Root, "marker.git"), "rev-parse", "v1")
+	v1 := gittest.Git(t, filepath.Join(srv.Root, "marker.git"), "rev-parse", "v1")
 	for _, tc := range []struct {
 		name   string
 		config map[string]string
@@ -101,7 +100,7 @@ func TestBuildMultipleBuildpacksExport(t *testing.T) {
 	t.Parallel()
 	srv := gittest.NewServer(t)
 	first := srv.NewRepo(t, "first.git")
-	writeFiles(t, first, map[string]string{
+	gittest.WriteFiles(t, first, map[string]string{
 		"bin/detect":  "#!/usr/bin/env bash\necho First\n",
 		"bin/compile": "#!/usr/bin/env bash\nbp=$(cd \"$(dirname \"$0\")/..\" && pwd)\nprintf 'export GREETING=\"hello from first\"\\nTOOL_HOME=/opt/tool\\n' > \"$bp/export\"\n",
 		"bin/release": "#!/usr/bin/env bash\nprintf 'default_process_types:\\n  web: first\\n  worker: first\\n'\n",
@@ -241,21 +240,9 @@ func TestBuildCanceled(t *testing.T) {
 	b := testBuilder(t, 0)
 	slow := vettedBuildpack(t, b, map[string]string{"bin/compile": "#!/usr/bin/env bash\necho started\nexec sleep 300\n"})
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := b.Build(ctx, Request{App: "app", Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": slow},
-			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	errc := startBuild(t, ctx, b, Request{App: "app", Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": slow},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})}, 20*time.Second)
 	cancel()
 	select {
 	case err := <-errc:
@@ -355,7 +342,7 @@ func TestBuildRefusesHostPaths(t *testing.T) {
 	b := testBuilder(t, 0)
 	data := filepath.Dir(b.cfg.CacheDir)
 	repos := filepath.Join(data, "repos")
-	writeFiles(t, repos, map[string]string{"other.git/HEAD": "ref: refs/heads/main-of-another-app\n"})
+	gittest.WriteFiles(t, repos, map[string]string{"other.git/HEAD": "ref: refs/heads/main-of-another-app\n"})
 	vetted := b.cfg.BuildpackPaths[0]
 	must(t, os.Symlink("/etc", filepath.Join(vetted, "etc")))
 	for i, ref := range []string{

@@ -10,32 +10,19 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 
+	"paas/internal/confinetest"
+	"paas/internal/hosttest"
 	"paas/netguard"
 	"paas/stack"
 )
 
 // buildProbe is a build step's report on its confinement, written to
-// stdout and to probe.txt in the build dir: its uid, capability sets,
-// no_new_privs, the cgroup's pids and memory limits (cgroup v2, else
-// v1), whether HOME and ENV_DIR work, and a TCP connection to each
-// HOST:PORT of targets.txt ("HOST:PORT open" or "closed").
-const buildProbe = `{
-echo "uid=$(id -u)"
-sed -n 's/^\(CapEff\|CapBnd\|NoNewPrivs\):[[:space:]]*/\1=/p' /proc/self/status
-echo "pids=$(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"
-echo "memory=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
-touch "$HOME/written" && echo "home=writable"
+// stdout and to probe.txt in the build dir: confinetest.Status, whether
+// HOME and ENV_DIR work, and, by connect.py (confinetest.Connect), a TCP
+// connection to each HOST:PORT of targets.txt.
+const buildProbe = "{\n" + confinetest.Status + `touch "$HOME/written" && echo "home=writable"
 echo "greeting=$(cat /env/GREETING)"
-python3 -c '
-import socket
-for a in open("targets.txt").read().split():
-    h, p = a.rsplit(":", 1)
-    try:
-        socket.create_connection((h, int(p)), timeout=3).close()
-        print(a, "open")
-    except OSError:
-        print(a, "closed")
-'
+python3 connect.py $(cat targets.txt)
 } | tee probe.txt
 `
 
@@ -60,19 +47,7 @@ func TestDockerBuildConfined(t *testing.T) {
 
 	// The targets: a listener on every address of the host, at the build
 	// network's gateway and at another address of the host.
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	must(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(hosttest.Listen(t))
 	_, err = b.ensureBuildNetwork(t.Context())
 	must(t, err)
 	n, err := cli.NetworkInspect(t.Context(), buildNetwork, network.InspectOptions{})
@@ -80,14 +55,10 @@ func TestDockerBuildConfined(t *testing.T) {
 	if len(n.IPAM.Config) == 0 {
 		t.Fatalf("build network without IPAM config: %+v", n)
 	}
-	targets := []string{net.JoinHostPort(n.IPAM.Config[0].Gateway, port)}
-	addrs, err := net.InterfaceAddrs()
-	must(t, err)
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && ipn.IP.String() != n.IPAM.Config[0].Gateway {
-			targets = append(targets, net.JoinHostPort(ipn.IP.String(), port))
-			break
-		}
+	gw := n.IPAM.Config[0].Gateway
+	targets := []string{net.JoinHostPort(gw, port)}
+	if other := hosttest.OtherAddr(t, gw); other != "" {
+		targets = append(targets, net.JoinHostPort(other, port))
 	}
 
 	// An older paasd's cache volume, written by root builds.
@@ -97,6 +68,7 @@ func TestDockerBuildConfined(t *testing.T) {
 	res, out := build(t, b, Request{App: app, Config: map[string]string{"GREETING": "hi"}, Source: tarball(t,
 		file{name: "package.json", body: `{"name": "probe", "version": "1.0.0", "private": true, "scripts": {"preinstall": "bash probe.sh"}}`},
 		file{name: "probe.sh", body: buildProbe},
+		file{name: "connect.py", body: confinetest.Connect},
 		file{name: "targets.txt", body: strings.Join(targets, "\n") + "\n"},
 	)})
 	checkBuiltImage(t, cli, b, app, 1, res)
@@ -105,15 +77,9 @@ func TestDockerBuildConfined(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("reading the probe: exit %d\n%s\nbuild output:\n%s", code, got, out)
 	}
-	for _, want := range []string{
-		"uid=1000\n", "CapEff=0000000000000000\n", "CapBnd=0000000000000000\n", "NoNewPrivs=1\n",
-		"pids=" + strconv.Itoa(buildPidsLimit) + "\n", "memory=" + strconv.Itoa(memory) + "\n",
-		"home=writable\n", "greeting=hi\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the build's probe lacks %q:\n%s", want, got)
-		}
-	}
+	want := confinetest.Unprivileged(buildPidsLimit, memory)
+	want["home"], want["greeting"] = "writable", "hi"
+	confinetest.Check(t, "the build's probe", confinetest.Parse(got), want)
 	for _, tg := range targets {
 		if !strings.Contains(got, tg+" closed\n") {
 			t.Errorf("the build reaches the host at %s:\n%s", tg, got)

@@ -20,6 +20,9 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"paas/internal/gittest"
+	"paas/internal/netnstest"
 )
 
 // testLabel marks containers the tests make themselves.
@@ -62,25 +65,13 @@ func randomApp(t *testing.T) string {
 	return "t-" + hex.EncodeToString(b[:])
 }
 
-// dockerBuilder makes a Docker-mode Builder in a temporary data dir. When
-// the test ends it removes the app's engine objects and checks that none
-// are left.
+// dockerBuilder makes a Docker-mode Builder of testConfig. When the test
+// ends it removes the app's engine objects and checks that none are
+// left.
 func dockerBuilder(t *testing.T, cli *client.Client, app string, set func(*Config)) *Builder {
 	t.Helper()
-	data := t.TempDir()
-	server := filepath.Join(data, "static-server")
-	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
-	vetted := filepath.Join(data, "vetted")
-	must(t, os.Mkdir(vetted, 0o755))
-	cfg := Config{
-		BuildpacksDir:  filepath.Join(data, "buildpacks"),
-		CacheDir:       filepath.Join(data, "cache"),
-		SlugsDir:       filepath.Join(data, "slugs"),
-		StaticServer:   server,
-		Docker:         cli,
-		Binary:         staticPaasd(t),
-		BuildpackPaths: []string{vetted},
-	}
+	cfg := testConfig(t)
+	cfg.Docker, cfg.Binary = cli, staticPaasd(t)
 	if set != nil {
 		set(&cfg)
 	}
@@ -202,51 +193,28 @@ func staticPaasd(t *testing.T) string {
 // host's own ports (which builds cannot reach). It returns the base URL.
 func gitServerRemote(t *testing.T, repos string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: a network namespace for the git server")
-	}
-	for _, tool := range []string{"ip", "python3", "git"} {
+	for _, tool := range []string{"python3", "git"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s", tool)
 		}
 	}
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	ns, hostIf := "paasgit-"+id, "pg-"+id
-	hostIP, peerIP := fmt.Sprintf("198.19.%d.1", b[0]), fmt.Sprintf("198.19.%d.2", b[0])
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", ns)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
-	ip("addr", "add", hostIP+"/30", "dev", hostIf)
-	ip("link", "set", hostIf, "up")
-	ip("-n", ns, "addr", "add", peerIP+"/30", "dev", "eth-"+id)
-	ip("-n", ns, "link", "set", "eth-"+id, "up")
-	ip("-n", ns, "link", "set", "lo", "up")
-	ip("-n", ns, "route", "add", "default", "via", hostIP)
+	p := netnstest.New(t, "pg")
 
 	// Python's CGI server runs scripts as nobody when started as root.
 	cgiDir := t.TempDir()
 	for _, d := range []string{cgiDir, repos, filepath.Dir(cgiDir), filepath.Dir(repos)} {
 		must(t, os.Chmod(d, 0o755))
 	}
-	writeFiles(t, cgiDir, map[string]string{
+	gittest.WriteFiles(t, cgiDir, map[string]string{
 		"cgi-bin/git": "#!/bin/sh\nexport GIT_PROJECT_ROOT=" + repos + " GIT_HTTP_EXPORT_ALL=1\nexec git -c safe.directory='*' http-backend\n",
 	})
 	must(t, os.Chmod(filepath.Join(cgiDir, "cgi-bin", "git"), 0o755))
-	srv := exec.Command("ip", "netns", "exec", ns, "python3", "-m", "http.server", "--cgi", "--bind", peerIP, "--directory", cgiDir, "8000")
+	srv := p.Command("python3", "-m", "http.server", "--cgi", "--bind", p.PeerIP, "--directory", cgiDir, "8000")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	addr := net.JoinHostPort(peerIP, "8000")
+	addr := net.JoinHostPort(p.PeerIP, "8000")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)

@@ -17,7 +17,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"paas/buildpacks"
-	"paas/internal/syncbuf"
+	"paas/internal/gittest"
 )
 
 // checkImage checks the image of a Docker-mode build: its reference, its
@@ -205,14 +205,14 @@ func TestDockerBuildCustomGitBuildpack(t *testing.T) {
 	repos := t.TempDir()
 	repo := filepath.Join(repos, "bp.git")
 	must(t, os.Mkdir(repo, 0o755))
-	git(t, repo, "init", "--quiet", "--initial-branch=main")
-	writeFiles(t, repo, map[string]string{
+	gittest.Git(t, repo, "init", "--quiet", "--initial-branch=main")
+	gittest.WriteFiles(t, repo, map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\necho \"compile in $0\"\necho '#!/bin/sh' > \"$1/x\"; echo 'echo custom' >> \"$1/x\"; chmod +x \"$1/x\"\n",
 		"bin/release": "#!/bin/sh\necho '---'\nprintf 'default_process_types:\n  web: ./x\n'\n",
 	})
-	git(t, repo, "add", ".")
-	git(t, repo, "commit", "--quiet", "-m", "bp")
-	git(t, repo, "tag", "v1")
+	gittest.Git(t, repo, "add", ".")
+	gittest.Git(t, repo, "commit", "--quiet", "-m", "bp")
+	gittest.Git(t, repo, "tag", "v1")
 	url := gitServerRemote(t, repos) + "/bp.git"
 	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: ".buildpacks", body: url + "#v1\n"})})
 	checkBuiltImage(t, cli, b, app, 1, res)
@@ -395,20 +395,8 @@ func TestDockerReapOrphans(t *testing.T) {
 	owner := "test-owner-" + app
 	first := dockerBuilder(t, cli, app, func(c *Config) { c.Owner = owner })
 	bp := customBuildpack(t, first, "echo started; sleep 600")
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := first.Build(t.Context(), Request{App: app, Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	errc := startBuild(t, t.Context(), first, Request{App: app, Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})}, time.Minute)
 	// A build container of another paasd on the same engine.
 	other, err := cli.ContainerCreate(t.Context(), &container.Config{
 		Image: DefaultStackImage, Cmd: idleCommand,

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"paas"
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -113,12 +114,12 @@ func TestBuildNotATar(t *testing.T) {
 func TestBuildGitArchive(t *testing.T) {
 	t.Parallel()
 	repo := gitRepo(t)
-	writeFiles(t, repo, map[string]string{"Procfile": "web: ./start\n", "lib/x.txt": "x"})
+	gittest.WriteFiles(t, repo, map[string]string{"Procfile": "web: ./start\n", "lib/x.txt": "x"})
 	must(t, os.WriteFile(filepath.Join(repo, "start"), []byte("#!/bin/sh\necho started\n"), 0o755))
 	must(t, os.Symlink("lib/x.txt", filepath.Join(repo, "x")))
-	git(t, repo, "add", ".")
-	git(t, repo, "commit", "--quiet", "-m", "app")
-	commit := git(t, repo, "rev-parse", "HEAD")
+	gittest.Git(t, repo, "add", ".")
+	gittest.Git(t, repo, "commit", "--quiet", "-m", "app")
+	commit := gittest.Git(t, repo, "rev-parse", "HEAD")
 	archive, err := exec.Command("git", "-C", repo, "archive", "--format=tar", commit).Output()
 	must(t, err)
 

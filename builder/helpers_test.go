@@ -3,16 +3,17 @@ package builder
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"paas"
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -66,28 +67,34 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// testBuilder makes a Builder in a temporary data dir whose static server
-// is a small script, which fetches git buildpacks with the test binary
-// itself (see TestMain) and allows server buildpacks under one directory
-// (vettedBuildpack). set, when given, changes the config first.
-func testBuilder(t *testing.T, timeout time.Duration, set ...func(*Config)) *Builder {
+// testConfig is the config of a Builder in a temporary data dir whose
+// static server is a small script and which allows server buildpacks
+// under one directory (vettedBuildpack).
+func testConfig(t *testing.T) Config {
 	t.Helper()
 	data := t.TempDir()
 	server := filepath.Join(data, "static-server")
 	must(t, os.WriteFile(server, []byte("#!/bin/sh\necho static server \"$@\"\n"), 0o755))
-	self, err := os.Executable()
-	must(t, err)
 	vetted := filepath.Join(data, "vetted")
 	must(t, os.Mkdir(vetted, 0o755))
-	cfg := Config{
+	return Config{
 		BuildpacksDir:  filepath.Join(data, "buildpacks"),
 		CacheDir:       filepath.Join(data, "cache"),
 		SlugsDir:       filepath.Join(data, "slugs"),
 		StaticServer:   server,
-		Timeout:        timeout,
-		Binary:         self,
 		BuildpackPaths: []string{vetted},
 	}
+}
+
+// testBuilder makes a Builder of testConfig which fetches git buildpacks
+// with the test binary itself (see TestMain). set, when given, changes
+// the config first.
+func testBuilder(t *testing.T, timeout time.Duration, set ...func(*Config)) *Builder {
+	t.Helper()
+	self, err := os.Executable()
+	must(t, err)
+	cfg := testConfig(t)
+	cfg.Timeout, cfg.Binary = timeout, self
 	for _, f := range set {
 		f(&cfg)
 	}
@@ -106,7 +113,7 @@ func vettedBuildpack(t *testing.T, b *Builder, files map[string]string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp(b.cfg.BuildpackPaths[0], "bp-")
 	must(t, err)
-	writeFiles(t, dir, files)
+	gittest.WriteFiles(t, dir, files)
 	return dir
 }
 
@@ -166,36 +173,31 @@ func buildErr(t *testing.T, b *Builder, req Request) (string, string) {
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	git(t, dir, "init", "--quiet", "--initial-branch=main")
+	gittest.Git(t, dir, "init", "--quiet", "--initial-branch=main")
 	return dir
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+// startBuild starts req on b in the background, its output to a new
+// buffer, and waits up to wait for the output to say "started" (the
+// buildpack's compile is running). It returns the channel the build's
+// error comes on.
+func startBuild(t *testing.T, ctx context.Context, b *Builder, req Request, wait time.Duration) <-chan error {
 	t.Helper()
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// writeFiles writes files under dir, scripts under bin/ executable.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		mode := os.FileMode(0o644)
-		if filepath.Base(filepath.Dir(p)) == "bin" {
-			mode = 0o755
+	out := &syncbuf.Buffer{}
+	req.Out = out
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.Build(ctx, req)
+		errc <- err
+	}()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(out.String(), "started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("compile did not start:\n%s", out.String())
 		}
-		must(t, os.WriteFile(p, []byte(body), mode))
+		time.Sleep(10 * time.Millisecond)
 	}
+	return errc
 }
 
 func contains(t *testing.T, out string, want ...string) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"paas/internal/gittest"
 	"paas/internal/syncbuf"
 )
 
@@ -95,21 +96,9 @@ func TestReapOrphans(t *testing.T) {
 			"sleep 300 & echo $! >> " + pids + "\n" +
 			"echo $$ >> " + pids + "\necho started\nwait\n",
 	})
-	out := &syncbuf.Buffer{}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := first.Build(t.Context(), Request{App: "app", Build: 1, Out: out,
-			Config: map[string]string{"BUILDPACK_URL": bp, "SECRET": "s3cret"},
-			Source: tarball(t, file{name: "Procfile", body: "web: x\n"})})
-		errc <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "started") {
-		if time.Now().After(deadline) {
-			t.Fatalf("compile did not start:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	errc := startBuild(t, t.Context(), first, Request{App: "app", Build: 1,
+		Config: map[string]string{"BUILDPACK_URL": bp, "SECRET": "s3cret"},
+		Source: tarball(t, file{name: "Procfile", body: "web: x\n"})}, 20*time.Second)
 	var orphans []int
 	for _, f := range strings.Fields(string(must2(os.ReadFile(pids)))) {
 		pid, err := strconv.Atoi(f)
@@ -122,7 +111,7 @@ func TestReapOrphans(t *testing.T) {
 
 	// Left by another paasd: a scratch dir with config in it.
 	leftover := filepath.Join(first.cfg.CacheDir, "other", "build-123", "env")
-	writeFiles(t, leftover, map[string]string{"SECRET": "left-behind"})
+	gittest.WriteFiles(t, leftover, map[string]string{"SECRET": "left-behind"})
 	// Not ours: a process of the same number in a record that does not
 	// match its start, and one of another owner's builds.
 	stranger := exec.Command("sleep", "300")

@@ -15,10 +15,12 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"paas/internal/confinetest"
+	"paas/internal/hosttest"
 	"paas/netguard"
 )
 
-// fencedApp is a web app with a probe: probe.py prints the process's
+// fencedApp is a web app with a probe: probe.sh prints the process's
 // uid, capability sets, no_new_privs, cgroup limits, whether an engine
 // socket is in sight, and for each HOST:PORT argument whether a TCP
 // connection to it opens.
@@ -36,29 +38,15 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
 `,
-	"probe.py": `import os, socket, sys
-print("uid=%d" % os.getuid())
-for line in open("/proc/self/status"):
-    k, _, v = line.partition(":")
-    if k in ("CapEff", "CapBnd", "NoNewPrivs"):
-        print("%s=%s" % (k, v.strip()))
-def first(*paths):
-    for p in paths:
-        if os.path.exists(p):
-            return open(p).read().strip()
-    return "?"
-print("pids=" + first("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"))
-print("memory=" + first("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"))
-socks = [p for p in ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock") if os.path.exists(p)]
-print("engine-socket=" + (",".join(socks) or "none"))
-for a in sys.argv[1:]:
-    h, p = a.rsplit(":", 1)
-    try:
-        socket.create_connection((h, int(p)), timeout=3).close()
-        print(a, "open")
-    except OSError:
-        print(a, "closed")
+	// An engine socket in sight, then the connections.
+	"probe.sh": confinetest.Status + `socks=""
+for p in /var/run/docker.sock /run/docker.sock /run/containerd/containerd.sock; do
+    if [ -e "$p" ]; then socks="$socks${socks:+,}$p"; fi
+done
+echo "engine-socket=${socks:-none}"
+python3 connect.py "$@"
 `,
+	"connect.py": confinetest.Connect,
 }
 
 // TestDockerAppsFenced pushes two apps to a paasd whose SSH port listens
@@ -111,28 +99,14 @@ func TestDockerAppsFenced(t *testing.T) {
 		t.Fatalf("addresses: %s's web %q, %s's gateway %q", b, ipB, a, gw)
 	}
 
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	listener := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	listener := strconv.Itoa(hosttest.Listen(t))
 	own := net.JoinHostPort(ownWeb, "5000")
 	closed := []string{
 		net.JoinHostPort(ipB, "5000"),
 		net.JoinHostPort(gw, listener),
 		net.JoinHostPort(gw, s.port()),
 	}
-	if other := hostAddr(t, gw); other != "" {
+	if other := hosttest.OtherAddr(t, gw); other != "" {
 		closed = append(closed, net.JoinHostPort(other, listener), net.JoinHostPort(other, s.port()))
 	}
 	// paasd's SSH port does answer on those addresses from the host.
@@ -147,17 +121,14 @@ func TestDockerAppsFenced(t *testing.T) {
 		c.Close()
 	}
 
-	r := s.ssh("run " + a + " -- python3 probe.py " + own + " " + strings.Join(closed, " "))
+	r := s.ssh("run " + a + " -- sh probe.sh " + own + " " + strings.Join(closed, " "))
 	requireOK(t, "run probe", r)
 	out := r.stdout
-	for _, want := range []string{
-		"uid=1000\n", "CapEff=0000000000000000\n", "CapBnd=0000000000000000\n", "NoNewPrivs=1\n",
-		"pids=512\n", "memory=" + strconv.Itoa(256<<20) + "\n", "engine-socket=none\n",
-		own + " open\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("probe lacks %q:\n%s", want, out)
-		}
+	want := confinetest.Unprivileged(512, 256<<20)
+	want["engine-socket"] = "none"
+	confinetest.Check(t, "the probe of a one-off", confinetest.Parse(out), want)
+	if !strings.Contains(out, own+" open\n") {
+		t.Errorf("a one-off of %s does not reach its own web instance at %s:\n%s", a, own, out)
 	}
 	for _, tg := range closed {
 		if !strings.Contains(out, tg+" closed\n") {
@@ -191,20 +162,4 @@ func webContainer(t *testing.T, cli *client.Client, app string) container.Inspec
 		t.Fatal(err)
 	}
 	return info
-}
-
-// hostAddr returns an IPv4 address of a host interface, not loopback and
-// not except, or "" when the host has none.
-func hostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ad := range addrs {
-		if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && ipn.IP.String() != except {
-			return ipn.IP.String()
-		}
-	}
-	return ""
 }

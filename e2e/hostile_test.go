@@ -346,15 +346,7 @@ func (s *server) state(app string) []string {
 // signer loads the server's admin key for Go's SSH client.
 func (s *server) signer(t *testing.T) gossh.Signer {
 	t.Helper()
-	b, err := os.ReadFile(s.keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gossh.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return loadSigner(t, s.keyFile)
 }
 
 // newSigner makes a key paasd does not know.
@@ -364,6 +356,12 @@ func newSigner(t *testing.T) gossh.Signer {
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
+	return loadSigner(t, path)
+}
+
+// loadSigner reads the private key file path for Go's SSH client.
+func loadSigner(t *testing.T, path string) gossh.Signer {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -15,6 +13,9 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+
+	"paas/internal/hosttest"
+	"paas/internal/netnstest"
 )
 
 func TestBridgeName(t *testing.T) {
@@ -47,72 +48,24 @@ func TestProtectRefusesBadNames(t *testing.T) {
 	}
 }
 
-// peer is a network namespace the test made, joined to the host by a
-// veth pair: the host end stands for a container bridge.
-type peer struct {
-	ns, hostIf     string
-	hostIP, peerIP string
-}
-
-// newPeer makes a namespace with a veth pair to the host, on a /30 of
-// the benchmarking range (198.18.0.0/15), which nothing else uses.
-func newPeer(t *testing.T) *peer {
+// newPeer makes a namespace joined to the host by a veth pair: the
+// host end stands for a container bridge.
+func newPeer(t *testing.T) *netnstest.Peer {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces and iptables")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs the ip command (iproute2)")
-	}
 	if _, err := lookPath("iptables"); err != nil {
 		t.Skip("needs iptables")
 	}
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	third := int(b[0])
-	p := &peer{
-		ns: "paasguard-" + id, hostIf: "pt-" + id,
-		hostIP: fmt.Sprintf("198.18.%d.1", third), peerIP: fmt.Sprintf("198.18.%d.2", third),
-	}
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", p.ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", p.ns).Run() })
-	ip("link", "add", p.hostIf, "type", "veth", "peer", "name", "eth-"+id, "netns", p.ns)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", p.hostIf).Run() })
-	ip("addr", "add", p.hostIP+"/30", "dev", p.hostIf)
-	ip("link", "set", p.hostIf, "up")
-	ip("-n", p.ns, "addr", "add", p.peerIP+"/30", "dev", "eth-"+id)
-	ip("-n", p.ns, "link", "set", "eth-"+id, "up")
-	ip("-n", p.ns, "link", "set", "lo", "up")
-	ip("-n", p.ns, "route", "add", "default", "via", p.hostIP)
-	return p
-}
-
-// connects reports whether a TCP connection from inside the namespace to
-// addr succeeds within a few seconds.
-func (p *peer) connects(t *testing.T, host string, port int) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.ns, "timeout", "3",
-		"bash", "-c", `exec 3<>"/dev/tcp/$1/$2"`, "connect", host, strconv.Itoa(port))
-	return cmd.Run() == nil
+	return netnstest.New(t, "pt")
 }
 
 // serve listens inside the namespace and answers every connection with
 // "hi"; it returns the port.
-func (p *peer) serve(t *testing.T) int {
+func serve(t *testing.T, p *netnstest.Peer) int {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("needs python3")
 	}
-	cmd := exec.Command("ip", "netns", "exec", p.ns, "python3", "-c", `
+	cmd := p.Command("python3", "-c", `
 import socket
 s = socket.socket()
 s.bind(("0.0.0.0", 0))
@@ -150,34 +103,20 @@ while True:
 // namespace reaches the host again.
 func TestGuard(t *testing.T) {
 	p := newPeer(t)
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := hosttest.Listen(t)
 	// Another address of the host: loopback is the namespace's own, so
 	// take one of a host interface.
-	other := otherHostAddr(t, p.hostIP)
+	other := hosttest.OtherAddr(t, p.HostIP)
 
-	if !p.connects(t, p.hostIP, port) {
+	if !p.Connects(t, p.HostIP, port) {
 		t.Fatal("the namespace cannot reach the host even unguarded: the test's set-up is broken")
 	}
 	g, err := New(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.Release(context.Background(), p.hostIf) })
-	if err := g.Protect(t.Context(), p.hostIf); err != nil {
+	t.Cleanup(func() { g.Release(context.Background(), p.HostIf) })
+	if err := g.Protect(t.Context(), p.HostIf); err != nil {
 		t.Fatal(err)
 	}
 	// A second Guard, as another paasd has, adds nothing twice.
@@ -185,23 +124,23 @@ func TestGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g2.Protect(t.Context(), p.hostIf); err != nil {
+	if err := g2.Protect(t.Context(), p.HostIf); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRules(t, p.hostIf); n != 2 {
-		t.Errorf("%d IPv4 rules for %s, want 2", n, p.hostIf)
+	if n := countRules(t, p.HostIf); n != 2 {
+		t.Errorf("%d IPv4 rules for %s, want 2", n, p.HostIf)
 	}
 
-	if p.connects(t, p.hostIP, port) {
+	if p.Connects(t, p.HostIP, port) {
 		t.Error("the namespace reaches a host listener at its gateway address")
 	}
-	if other != "" && p.connects(t, other, port) {
+	if other != "" && p.Connects(t, other, port) {
 		t.Errorf("the namespace reaches a host listener at %s", other)
 	}
 	// The host opening a connection into the namespace still works: its
 	// replies pass as established traffic.
-	srv := p.serve(t)
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(p.peerIP, strconv.Itoa(srv)), 5*time.Second)
+	srv := serve(t, p)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(p.PeerIP, strconv.Itoa(srv)), 5*time.Second)
 	if err != nil {
 		t.Fatalf("host to namespace: %v", err)
 	}
@@ -213,33 +152,15 @@ func TestGuard(t *testing.T) {
 		t.Errorf("host to namespace: read %q, %v", buf, err)
 	}
 
-	if err := g.Release(t.Context(), p.hostIf); err != nil {
+	if err := g.Release(t.Context(), p.HostIf); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRules(t, p.hostIf); n != 0 {
-		t.Errorf("%d rules for %s left after Release", n, p.hostIf)
+	if n := countRules(t, p.HostIf); n != 0 {
+		t.Errorf("%d rules for %s left after Release", n, p.HostIf)
 	}
-	if !p.connects(t, p.hostIP, port) {
+	if !p.Connects(t, p.HostIP, port) {
 		t.Error("the namespace cannot reach the host after Release")
 	}
-}
-
-// otherHostAddr returns an IPv4 address of a host interface other than
-// loopback and not, except, or "" when the host has none.
-func otherHostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
-			continue
-		}
-		return ipn.IP.String()
-	}
-	return ""
 }
 
 // countRules counts the IPv4 rules of Chain naming iface.
@@ -277,7 +198,7 @@ func TestSyncPrunes(t *testing.T) {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	gone := "pt-gone" + hex.EncodeToString(b[:])
-	for _, iface := range []string{gone, p.hostIf} {
+	for _, iface := range []string{gone, p.HostIf} {
 		t.Cleanup(func() { g.Release(context.Background(), iface) })
 		if err := g.Protect(t.Context(), iface); err != nil {
 			t.Fatal(err)
@@ -289,7 +210,7 @@ func TestSyncPrunes(t *testing.T) {
 	if n := countRules(t, gone); n != 0 {
 		t.Errorf("%d rules of the missing interface %s left", n, gone)
 	}
-	if n := countRules(t, p.hostIf); n != 2 {
-		t.Errorf("%d rules of the existing interface %s, want 2", n, p.hostIf)
+	if n := countRules(t, p.HostIf); n != 2 {
+		t.Errorf("%d rules of the existing interface %s, want 2", n, p.HostIf)
 	}
 }

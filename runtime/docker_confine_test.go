@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+
+	"paas/internal/confinetest"
 )
 
 func TestDockerSpecConfine(t *testing.T) {
@@ -45,41 +47,18 @@ func TestDockerSpecConfine(t *testing.T) {
 	}
 }
 
-// confinementProbe prints what a process learns about its confinement:
-// its uid, its capability sets, no_new_privs, and its cgroup's pids and
-// memory limits (cgroup v2 files, else v1).
-const confinementProbe = `echo "uid=$(id -u)"; echo "gid=$(id -g)"; ` +
-	`sed -n 's/^\(CapEff\|CapBnd\|NoNewPrivs\):[[:space:]]*/\1=/p' /proc/self/status; ` +
-	`echo "pids=$(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"; ` +
-	`echo "memory=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; ` +
-	`touch "$HOME/written" && echo "home=writable"`
+// confinementProbe prints what a process learns about its confinement
+// (confinetest.Status) and whether its home is writable.
+const confinementProbe = confinetest.Status + `touch "$HOME/written" && echo "home=writable"`
 
-// probeResult parses confinementProbe's output.
-func probeResult(lines []string) map[string]string {
-	got := map[string]string{}
-	for _, l := range lines {
-		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
-			got[k] = v
-		}
-	}
-	return got
-}
-
-// checkConfined checks a probe's result against the confinement of a
+// checkConfined checks a probe's output against the confinement of a
 // buildpack image: the unprivileged user, no capabilities at all, no new
 // privileges, the pids and memory limits, and a writable home (the slug).
-func checkConfined(t *testing.T, what string, got map[string]string, pids int, memory int64) {
+func checkConfined(t *testing.T, what, out string, pids int, memory int64) {
 	t.Helper()
-	want := map[string]string{
-		"uid": "1000", "gid": "1000",
-		"CapEff": "0000000000000000", "CapBnd": "0000000000000000", "NoNewPrivs": "1",
-		"pids": strconv.Itoa(pids), "memory": strconv.FormatInt(memory, 10), "home": "writable",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %s = %q, want %q", what, k, got[k], v)
-		}
-	}
+	want := confinetest.Unprivileged(pids, memory)
+	want["home"] = "writable"
+	confinetest.Check(t, what, confinetest.Parse(out), want)
 }
 
 // TestDockerConfinement runs an instance and a one-off of an image made
@@ -102,13 +81,13 @@ func TestDockerConfinement(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sink.waitLine(t, e.app, "worker.1", "done")
-	checkConfined(t, "instance", probeResult(e.sink.get(e.app, "worker.1")), DefaultPidsLimit, defMemory)
+	checkConfined(t, "instance", strings.Join(e.sink.get(e.app, "worker.1"), "\n"), DefaultPidsLimit, defMemory)
 
 	code, out := e.runOut(t, Spec{App: e.app, Release: 1, Type: "run", Index: 5, Slug: img, Command: confinementProbe})
 	if code != 0 {
 		t.Errorf("one-off exited %d: %s", code, out)
 	}
-	checkConfined(t, "one-off", probeResult(strings.Split(out, "\n")), DefaultPidsLimit, defMemory)
+	checkConfined(t, "one-off", out, DefaultPidsLimit, defMemory)
 
 	// A limit set for the type wins over the default.
 	s.Type, s.Memory = "small", 100<<20
@@ -116,14 +95,14 @@ func TestDockerConfinement(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sink.waitLine(t, e.app, "small.1", "done")
-	if got := probeResult(e.sink.get(e.app, "small.1")); got["memory"] != strconv.Itoa(100<<20) {
+	if got := confinetest.Parse(strings.Join(e.sink.get(e.app, "small.1"), "\n")); got["memory"] != strconv.Itoa(100<<20) {
 		t.Errorf("memory limit set for the type: %q", got["memory"])
 	}
 
 	// The stack image itself has no label: it runs as its own user,
 	// root, without the capabilities no web app needs.
 	code, out = e.runOut(t, Spec{App: e.app, Release: 1, Type: "run", Index: 6, Slug: e.image, Command: confinementProbe})
-	got := probeResult(strings.Split(out, "\n"))
+	got := confinetest.Parse(out)
 	if code != 0 || got["uid"] != "0" || got["NoNewPrivs"] != "1" || got["pids"] != strconv.Itoa(DefaultPidsLimit) ||
 		got["memory"] != strconv.Itoa(defMemory) {
 		t.Errorf("unlabelled image: exit %d, %v", code, got)

@@ -1,56 +1,18 @@
 package runtime
 
 import (
-	"context"
 	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/network"
 
+	"paas/internal/confinetest"
+	"paas/internal/hosttest"
 	"paas/netguard"
 )
-
-// connectScript tries a TCP connection to each HOST:PORT argument and
-// prints "HOST:PORT open" or "HOST:PORT closed".
-const connectScript = `import socket, sys
-for a in sys.argv[1:]:
-    h, p = a.rsplit(":", 1)
-    try:
-        socket.create_connection((h, int(p)), timeout=3).close()
-        print(a, "open")
-    except OSError:
-        print(a, "closed")
-`
-
-// connectCommand is a one-off command running connectScript.
-func connectCommand(targets ...string) string {
-	return "python3 -c '" + connectScript + "' " + strings.Join(targets, " ")
-}
-
-// hostListener listens on every IPv4 address of the host and accepts
-// connections until the test ends; it returns the port.
-func hostListener(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // hostGuard returns a netguard.Guard, or skips the test without
 // iptables.
@@ -98,29 +60,19 @@ func guardRules(t *testing.T, iface string) int {
 func TestDockerGuardedNetwork(t *testing.T) {
 	g := hostGuard(t)
 	e := testDockerWith(t, func(c *DockerConfig) { c.Guard = g })
-	port := hostListener(t)
+	port := hosttest.Listen(t)
 
-	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
-	web.Web = true
-	inst, err := e.d.Start(t.Context(), web)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := WaitServing(ctx, inst.Addr); err != nil {
-		t.Fatalf("the host does not reach a web instance: %v", err)
-	}
+	e.startWeb(t)
 	gw, n := gateway(t, e, networkName(e.app))
 	iface := netguard.Interface(n)
 	if iface != netguard.BridgeName(networkName(e.app)) {
 		t.Errorf("bridge %q, want %q", iface, netguard.BridgeName(networkName(e.app)))
 	}
 	targets := []string{net.JoinHostPort(gw, strconv.Itoa(port))}
-	if other := otherHostAddr(t, gw); other != "" {
+	if other := hosttest.OtherAddr(t, gw); other != "" {
 		targets = append(targets, net.JoinHostPort(other, strconv.Itoa(port)))
 	}
-	code, out := e.runOut(t, e.spec("run", 1, connectCommand(targets...)))
+	code, out := e.runOut(t, e.spec("run", 1, confinetest.ConnectCommand(targets...)))
 	for _, tg := range targets {
 		if !strings.Contains(out, tg+" closed\n") {
 			t.Errorf("a container reaches the host at %s: %q (exit %d)", tg, out, code)
@@ -139,7 +91,7 @@ func TestDockerGuardedNetwork(t *testing.T) {
 	if !strings.HasPrefix(liface, "br-") {
 		t.Fatalf("unnamed bridge %q", liface)
 	}
-	code, out = legacy.runOut(t, legacy.spec("run", 1, connectCommand(net.JoinHostPort(lgw, strconv.Itoa(port)))))
+	code, out = legacy.runOut(t, legacy.spec("run", 1, confinetest.ConnectCommand(net.JoinHostPort(lgw, strconv.Itoa(port)))))
 	if !strings.Contains(out, " closed\n") {
 		t.Errorf("a container on an older network reaches the host: %q (exit %d)", out, code)
 	}
@@ -154,22 +106,4 @@ func TestDockerGuardedNetwork(t *testing.T) {
 			t.Errorf("%d rules for %s left after the app was removed", n, i)
 		}
 	}
-}
-
-// otherHostAddr returns an IPv4 address of a host interface, not
-// loopback and not except, or "" when the host has none.
-func otherHostAddr(t *testing.T, except string) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.To4() == nil || ipn.IP.IsLoopback() || ipn.IP.String() == except {
-			continue
-		}
-		return ipn.IP.String()
-	}
-	return ""
 }

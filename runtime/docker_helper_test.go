@@ -220,6 +220,24 @@ func (e *dockerEnv) spec(typ string, index int, command string) Spec {
 	return Spec{App: e.app, Release: 1, Type: typ, Index: index, Slug: e.image, Command: command}
 }
 
+// startWeb starts web.1 of the test's app, a web server whose
+// /index.html says "hi", and waits until the host reaches it through its
+// published port.
+func (e *dockerEnv) startWeb(t *testing.T) {
+	t.Helper()
+	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
+	web.Web = true
+	inst, err := e.d.Start(t.Context(), web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := WaitServing(ctx, inst.Addr); err != nil {
+		t.Fatalf("the host does not reach a web instance: %v", err)
+	}
+}
+
 // runOut runs a one-off and returns its status and stdout; it fails the
 // test when Run fails.
 func (e *dockerEnv) runOut(t *testing.T, s Spec) (int, string) {

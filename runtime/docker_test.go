@@ -325,17 +325,7 @@ func TestDockerRemoveApp(t *testing.T) {
 func TestDockerAppsIsolated(t *testing.T) {
 	e := testDocker(t)
 	other := testDocker(t)
-	web := e.spec("web", 1, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
-	web.Web = true
-	inst, err := e.d.Start(t.Context(), web)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := WaitServing(ctx, inst.Addr); err != nil {
-		t.Fatal(err)
-	}
+	e.startWeb(t)
 	name := "paas." + e.app + ".web.1.v1"
 	// The app's own one-off reaches it by name.
 	code, out := e.runOut(t, e.spec("run", 1, "curl -sS --max-time 10 http://"+name+":5000/index.html"))
