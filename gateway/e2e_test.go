@@ -449,3 +449,35 @@ func TestSSHCommands(t *testing.T) {
 		t.Errorf("clone of unknown app: err %v, output %s", err, out)
 	}
 }
+
+// TestBranchFollowsLiveRelease makes git fail to move the branch after
+// the release went live (a reference-transaction hook aborts the update):
+// the gateway moves it itself before it releases the app's lock, so the
+// branch names what serves.
+func TestBranchFollowsLiveRelease(t *testing.T) {
+	e := startServer(t)
+	work := e.workRepo("work", map[string]string{"app.py": "print(1)\n"})
+	e.mustGit(work, "remote", "add", "paas", e.url("moved"))
+	e.mustGit(work, "push", "paas", "main")
+	head := e.commit(work, map[string]string{"app.py": "print(2)\n"})
+
+	hook := filepath.Join(e.s.hooksDir(), "reference-transaction")
+	script := "#!/bin/sh\n[ \"$1\" = prepared ] && grep -q refs/heads/main && exit 1\nexit 0\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.git(work, "push", "paas", "main")
+	os.Remove(hook)
+	if err == nil || !strings.Contains(out, "remote: -----> Deployed moved") {
+		t.Fatalf("push whose ref update git aborted after the deploy: err %v\n%s", err, out)
+	}
+	if got := e.remoteRef("moved", "refs/heads/main"); got != head {
+		t.Errorf("main = %q after the release of %s went live", got, head)
+	}
+	e.f.mu.Lock()
+	kept := e.f.kept
+	e.f.mu.Unlock()
+	if kept != 0 {
+		t.Errorf("%d app locks still held after the push ended", kept)
+	}
+}

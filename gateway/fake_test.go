@@ -29,6 +29,7 @@ type fakePlatform struct {
 	releases   map[string][]paas.Release
 	procs      map[string][]paas.Process
 	deploys    []fakeDeploy
+	kept       int // app locks handed to the gateway and not yet released
 	scaled     []map[string]int
 	logsCalls  []logsCall
 	// logsQueries and logsFormats are the full arguments of each Logs call.
@@ -343,6 +344,11 @@ func (f *fakePlatform) Deploy(ctx context.Context, req DeployRequest) error {
 		}
 		files[h.Name] = string(b)
 	}
+	if req.Check != nil {
+		if err := req.Check(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(req.Out, "-----> step one")
 	f.mu.Lock()
 	gate := f.gate
@@ -369,6 +375,10 @@ func (f *fakePlatform) Deploy(ctx context.Context, req DeployRequest) error {
 	}
 	f.deploys = append(f.deploys, fakeDeploy{App: req.App, Commit: req.Commit, By: req.By, Files: files})
 	f.newReleaseLocked(a, "Deploy "+req.Commit[:7], req.By)
+	if req.Keep != nil {
+		f.kept++
+		req.Keep(func() { f.mu.Lock(); f.kept--; f.mu.Unlock() })
+	}
 	return nil
 }
 
