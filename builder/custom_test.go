@@ -404,3 +404,25 @@ func TestBuildMasksTokens(t *testing.T) {
 		t.Error("nothing was fetched")
 	}
 }
+
+// TestCheckConfig refuses, when it is set, a BUILDPACK_URL a build would
+// refuse, with the build's line; other vars and allowed URLs pass.
+func TestCheckConfig(t *testing.T) {
+	b := testBuilder(t, time.Minute)
+	for _, v := range []string{"/etc", "file:///etc", "ext::sh -c id", "-x"} {
+		err := b.CheckConfig(map[string]string{"BUILDPACK_URL": v})
+		if msg, ok := paas.UserMessage(err); !ok || !strings.HasPrefix(msg, "BUILDPACK_URL: ") || !strings.Contains(msg, "is not allowed") {
+			t.Errorf("BUILDPACK_URL=%q: %v", v, err)
+		}
+	}
+	for _, set := range []map[string]string{
+		{"BUILDPACK_URL": "https://github.com/heroku/heroku-buildpack-python#v1"},
+		{"BUILDPACK_URL": "python"},
+		{"BUILDPACK_URL": ""},
+		{"OTHER": "/etc"},
+	} {
+		if err := b.CheckConfig(set); err != nil {
+			t.Errorf("%v: %v", set, err)
+		}
+	}
+}

@@ -36,10 +36,9 @@ var errDockerfile = errors.New("build with the Dockerfile")
 func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]buildpack, error) {
 	var refs []buildpacks.Ref
 	if v := strings.TrimSpace(st.req.Config["BUILDPACK_URL"]); v != "" {
-		ref, err := buildpacks.ParseRef(v, b.cfg.BuildpackPaths)
+		ref, err := b.buildpackURL(v)
 		if err != nil {
-			msg, _ := paas.UserMessage(err)
-			return nil, paas.Errorf("BUILDPACK_URL: %s", msg)
+			return nil, err
 		}
 		refs = []buildpacks.Ref{ref}
 	} else {
@@ -101,6 +100,26 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 		list = append(list, bp)
 	}
 	return list, nil
+}
+
+// CheckConfig refuses config vars no build could use: a BUILDPACK_URL
+// that names no allowed buildpack, with the line a build would print.
+func (b *Builder) CheckConfig(set map[string]string) error {
+	if v, ok := set["BUILDPACK_URL"]; ok && strings.TrimSpace(v) != "" {
+		_, err := b.buildpackURL(strings.TrimSpace(v))
+		return err
+	}
+	return nil
+}
+
+// buildpackURL parses the BUILDPACK_URL config var.
+func (b *Builder) buildpackURL(v string) (buildpacks.Ref, error) {
+	ref, err := buildpacks.ParseRef(v, b.cfg.BuildpackPaths)
+	if err != nil {
+		msg, _ := paas.UserMessage(err)
+		return buildpacks.Ref{}, paas.Errorf("BUILDPACK_URL: %s", msg)
+	}
+	return ref, nil
 }
 
 // detect runs bp's bin/detect and records the name it prints. A buildpack

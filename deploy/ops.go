@@ -127,6 +127,11 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 			return paas.Release{}, err
 		}
 	}
+	if s.cfg.CheckConfig != nil {
+		if err := s.cfg.CheckConfig(set); err != nil {
+			return paas.Release{}, err
+		}
+	}
 	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return paas.Release{}, err

@@ -57,7 +57,10 @@ type Config struct {
 	RestartMaxDelay time.Duration
 	// BuildConcurrency is how many builds run at once across apps.
 	BuildConcurrency int
-	Logger           *slog.Logger
+	// CheckConfig, when set, refuses config vars before they are set
+	// (a BUILDPACK_URL no build could use).
+	CheckConfig func(set map[string]string) error
+	Logger      *slog.Logger
 }
 
 // Service runs the platform's operations.

@@ -84,6 +84,9 @@ func TestHostileInput(t *testing.T) {
 			{"config:unset target 'BAD KEY'", "invalid config key"},
 			{"config:get target MISSING", "MISSING"},
 			{"config:set target 'A=unterminated", ""},
+			{"config:set target BUILDPACK_URL=/etc", "BUILDPACK_URL: buildpack \"/etc\" is not allowed"},
+			{"config:set target BUILDPACK_URL=file:///etc", "is not allowed"},
+			{"config:set target GOOD=1 BUILDPACK_URL=http://127.0.0.1/x.git#-evil", "is not allowed"},
 			// Counts, types, limits, versions.
 			{"ps:scale target web=-1", "invalid count"},
 			{"ps:scale target web=abc", "invalid count"},

@@ -248,6 +248,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		ReleaseTimeout:   cfg.ReleaseTimeout,
 		RestartMaxDelay:  cfg.RestartMax,
 		BuildConcurrency: cfg.BuildConc,
+		CheckConfig:      b.CheckConfig,
 		Logger:           log.With("part", "deploy"),
 	})
 	gw, err := gateway.New(gateway.Config{
