@@ -20,7 +20,7 @@ import (
 const hostileSecret = "s3cret-canary-71fd0c"
 
 // TestHostileInput runs a matrix of hostile inputs against one paasd that
-// serves one deployed app: SSH commands with bad app names, config, counts
+// serves one deployed app, on each runtime: SSH commands with bad app names, config, counts
 // and flags; git verbs, repository paths and refs; SSH authentication and
 // protocol requests paas does not offer; and HTTP requests aimed at the
 // router's parsing. Each must be refused (one line and a non-zero exit,
@@ -29,8 +29,12 @@ const hostileSecret = "s3cret-canary-71fd0c"
 // (the app's secret, paasd's own environment, server paths, host files,
 // Go stack traces).
 func TestHostileInput(t *testing.T) {
+	forEachRuntime(t, testHostileInput)
+}
+
+func testHostileInput(t *testing.T, rt string) {
 	const app = "target"
-	s := startServer(t, "PAAS_RUNTIME=exec")
+	s := startServer(t, "PAAS_RUNTIME="+rt)
 	dir := s.newRepoOf(app, map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
 	requireOK(t, "apps:create", s.ssh("apps:create "+app))
 	requireOK(t, "config:set", s.ssh("config:set "+app+" SECRET="+hostileSecret))
