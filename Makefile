@@ -4,10 +4,10 @@ BIN     := bin
 # Admit the developer's own key at start when no key file is named.
 PAAS_AUTHORIZED_KEYS ?= $(firstword $(wildcard $(HOME)/.ssh/id_ed25519.pub $(HOME)/.ssh/id_ecdsa.pub $(HOME)/.ssh/id_rsa.pub))
 export PAAS_AUTHORIZED_KEYS
-# Build with the toolchain go.mod names (patched releases of Go 1.26),
-# which the go command fetches from the module proxy when it is newer.
-GOTOOLCHAIN ?= auto
-export GOTOOLCHAIN
+# Build with the toolchain go.mod names (a patched release of Go 1.26),
+# which the go command fetches from the module proxy when the installed
+# one is older, even where the environment says GOTOOLCHAIN=local.
+export GOTOOLCHAIN := auto
 
 .PHONY: build run test vet vulncheck fuzz bench clean
 
