@@ -91,8 +91,11 @@ func TestReapOrphans(t *testing.T) {
 	first := testBuilder(t, 0, cfg)
 	pids := filepath.Join(t.TempDir(), "pids")
 	bp := vettedBuildpack(t, first, map[string]string{
+		// The setsid'd process must have left the step's group (its
+		// session is its own) before the step says it started.
 		"bin/compile": "#!/usr/bin/env bash\n" +
-			"setsid sleep 300 & echo $! >> " + pids + "\n" +
+			"setsid sleep 300 & p=$!; echo $p >> " + pids + "\n" +
+			"until [ \"$(cut -d' ' -f6 /proc/$p/stat)\" = \"$p\" ]; do sleep 0.01; done\n" +
 			"sleep 300 & echo $! >> " + pids + "\n" +
 			"echo $$ >> " + pids + "\necho started\nwait\n",
 	})
