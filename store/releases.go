@@ -115,26 +115,34 @@ func (s *Store) ChangeConfig(app string, set map[string]string, unset []string, 
 		if err != nil {
 			return err
 		}
-		cfg := maps.Clone(rec.Config)
-		for k, v := range set {
-			cfg[k] = v
-		}
-		for _, k := range unset {
-			delete(cfg, k)
-		}
-		if rec.Release == 0 {
-			rec.Config = cfg
-			return saveApp(tx, rec)
-		}
-		cur, err := loadRelease(tx, app, rec.Release)
-		if err != nil {
-			return fmt.Errorf("reading current release: %w", err)
-		}
-		r, err := s.derive(tx, rec, cur, cfg, configDescription(set, unset), by)
-		rel = &r
+		rel, err = s.changeConfig(tx, rec, set, unset, by)
 		return err
 	})
 	return rel, err
+}
+
+// changeConfig is ChangeConfig within tx.
+func (s *Store) changeConfig(tx *bolt.Tx, rec *appRecord, set map[string]string, unset []string, by string) (*paas.Release, error) {
+	cfg := maps.Clone(rec.Config)
+	for k, v := range set {
+		cfg[k] = v
+	}
+	for _, k := range unset {
+		delete(cfg, k)
+	}
+	if rec.Release == 0 {
+		rec.Config = cfg
+		return nil, saveApp(tx, rec)
+	}
+	cur, err := loadRelease(tx, rec.Name, rec.Release)
+	if err != nil {
+		return nil, fmt.Errorf("reading current release: %w", err)
+	}
+	r, err := s.derive(tx, rec, cur, cfg, configDescription(set, unset), by)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // Rollback makes a pending release of release target's build and config.
