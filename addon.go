@@ -1,6 +1,9 @@
 package paas
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Addon is a backing service (a database) as users see it: what it runs,
 // where it is attached and how it is doing. Its password is never part of
@@ -23,3 +26,7 @@ type Addon struct {
 	// masked; set by addons:info only.
 	URL string
 }
+
+// ErrAddonsUnavailable is wrapped by the error add-on commands return on a
+// server whose runtime runs no backing services.
+var ErrAddonsUnavailable = errors.New("add-ons unavailable")

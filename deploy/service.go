@@ -61,6 +61,19 @@ type Config struct {
 	// (a BUILDPACK_URL no build could use).
 	CheckConfig func(set map[string]string) error
 	Logger      *slog.Logger
+
+	// Addons runs backing services; nil on a runtime without them
+	// (exec), where every add-on operation fails with one line.
+	Addons Provisioner
+	// AddonEngines lists the engines add-ons:create takes, in the order
+	// messages name them.
+	AddonEngines []string
+	// AddonVar is the config var an engine's URL is set in by default.
+	AddonVar func(engine string) string
+	// AddonURL is the URL an attached app reaches a service at.
+	AddonURL func(engine, name, password string) string
+	// NewPassword returns a new random service password.
+	NewPassword func() string
 }
 
 // Service runs the platform's operations.
@@ -79,6 +92,9 @@ type Service struct {
 	early   map[string]runtime.Exit // exits that arrived before their Start returned
 	builds  chan struct{}           // build slots
 	closing bool
+	// addonBusy holds, per add-on name, a channel closed when the
+	// change of the add-on in progress ends.
+	addonBusy map[string]chan struct{}
 
 	// secretsMu guards rolling: the configs of releases being rolled
 	// out, whose values platform lines mask.
