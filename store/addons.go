@@ -190,3 +190,22 @@ func detachApp(tx *bolt.Tx, app string) error {
 	}
 	return nil
 }
+
+// keepAddonVars sets in cfg the current value of each var through which
+// an add-on is attached to rec's app, within tx.
+func keepAddonVars(tx *bolt.Tx, rec *appRecord, cfg map[string]string) error {
+	return tx.Bucket(bucketAddons).ForEach(func(_, v []byte) error {
+		var a Addon
+		if err := json.Unmarshal(v, &a); err != nil {
+			return err
+		}
+		key, ok := a.Attachments[rec.Name]
+		if !ok {
+			return nil
+		}
+		if cur, set := rec.Config[key]; set {
+			cfg[key] = cur
+		}
+		return nil
+	})
+}

@@ -142,3 +142,46 @@ func TestAttachSameURL(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRollbackKeepsAddonVars: rolling back to a release from before an
+// add-on was attached keeps its var, and other vars roll back.
+func TestRollbackKeepsAddonVars(t *testing.T) {
+	s, _ := open(t)
+	if _, err := s.CreateApp("blog", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeConfig("blog", map[string]string{"COLOUR": "red"}, nil, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := s.Deploy("blog", paas.Build{Number: 1, Commit: "abc"}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Activate("blog", r1.Version); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAddon(Addon{Name: "db", Engine: "postgres"}); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := s.AttachAddon("db", "blog", "DATABASE_URL", "postgres://app:pw@db:5432/app", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Activate("blog", rel.Version); err != nil {
+		t.Fatal(err)
+	}
+	rel, err = s.ChangeConfig("blog", map[string]string{"COLOUR": "blue"}, nil, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Activate("blog", rel.Version); err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.Rollback("blog", r1.Version, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"COLOUR": "red", "DATABASE_URL": "postgres://app:pw@db:5432/app"}; !maps.Equal(back.Config, want) {
+		t.Fatalf("rollback config %v, want %v", back.Config, want)
+	}
+}

@@ -145,7 +145,9 @@ func (s *Store) changeConfig(tx *bolt.Tx, rec *appRecord, set map[string]string,
 	return &r, nil
 }
 
-// Rollback makes a pending release of release target's build and config.
+// Rollback makes a pending release of release target's build and config;
+// the vars of the add-ons attached now keep their current values, so that
+// a rollback never takes an app off its database.
 func (s *Store) Rollback(app string, target int, by string) (paas.Release, error) {
 	var rel paas.Release
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -160,7 +162,11 @@ func (s *Store) Rollback(app string, target int, by string) (paas.Release, error
 		if from.Pruned {
 			return paas.Errorf("cannot roll back to %s: its build was pruned", from.Name())
 		}
-		rel, err = s.derive(tx, rec, from, maps.Clone(from.Config), "Rollback to "+from.Name(), by)
+		cfg := maps.Clone(from.Config)
+		if err := keepAddonVars(tx, rec, cfg); err != nil {
+			return err
+		}
+		rel, err = s.derive(tx, rec, from, cfg, "Rollback to "+from.Name(), by)
 		return err
 	})
 	return rel, err
