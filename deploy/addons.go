@@ -564,3 +564,37 @@ func (s *Service) addonPasswords() []string {
 	}
 	return out
 }
+
+// settleAddons forgets every attachment whose var the app's current
+// config lacks: what an attach or a detach interrupted by a stop of paasd
+// leaves (the attach's release failed as pending, or the detach's release
+// went live before the attachment was forgotten). The service leaves the
+// app's network.
+func (s *Service) settleAddons(ctx context.Context) error {
+	all, err := s.cfg.Store.Addons()
+	if err != nil {
+		return err
+	}
+	for _, a := range all {
+		for _, app := range slices.Sorted(maps.Keys(a.Attachments)) {
+			key := a.Attachments[app]
+			cfg, err := s.cfg.Store.Config(app)
+			if err != nil && !errors.Is(err, paas.ErrAppNotFound) {
+				return err
+			}
+			if _, set := cfg[key]; set {
+				continue
+			}
+			if err := s.cfg.Store.DetachAddon(a.Name, app); err != nil {
+				return err
+			}
+			s.log.Warn("forgetting an interrupted add-on attachment", "addon", a.Name, "app", app, "var", key)
+			if s.cfg.Addons != nil {
+				if err := s.cfg.Addons.Detach(ctx, a.Name, app); err != nil {
+					s.log.Error("detaching add-on", "addon", a.Name, "app", app, "err", mask(err, a.Password))
+				}
+			}
+		}
+	}
+	return nil
+}

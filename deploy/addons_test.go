@@ -379,3 +379,43 @@ func TestAddonsNeedAProvisioner(t *testing.T) {
 		t.Fatalf("destroying an app without add-ons: %v", err)
 	}
 }
+
+// TestInterruptedAttachIsSettled: an attachment whose release was left
+// pending by a stop of paasd is forgotten at the next start, and the
+// service leaves the app's network.
+func TestInterruptedAttachIsSettled(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	f := withAddons(h)
+	ctx := context.Background()
+	const app = "adsettle"
+	if err := h.deploy(app, map[string]string{"Procfile": webProc, "site/index.html": "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.svc.cfg.Store
+	if _, err := st.CreateAddon(store.Addon{Name: "adsettle-db", Engine: "postgres", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Create(ctx, "adsettle-db", "postgres", "pw", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Attach(ctx, "adsettle-db", app); err != nil {
+		t.Fatal(err)
+	}
+	// The attach made its pending release; paasd stopped there.
+	if _, err := st.AttachAddon("adsettle-db", app, "DATABASE_URL", "postgres://app:pw@adsettle-db:5432/app", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.Addon("adsettle-db")
+	if err != nil || len(a.Attachments) != 0 {
+		t.Fatalf("after start: %+v %v", a, err)
+	}
+	if got := f.attached("adsettle-db"); len(got) != 0 {
+		t.Fatalf("service still on %v", got)
+	}
+	if cfg, _ := st.Config(app); cfg["DATABASE_URL"] != "" {
+		t.Fatalf("config: %v", cfg)
+	}
+}

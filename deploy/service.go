@@ -148,7 +148,8 @@ func (s *Service) state(app string) *appState {
 
 // Start brings up the apps the store knows, before the router takes
 // traffic: releases left pending by an interrupted paasd are marked
-// failed, running instances the runtime still has (docker containers) are
+// failed, add-on attachments they left without their var are forgotten
+// (see settleAddons), running instances the runtime still has (docker containers) are
 // adopted, and each app's current release is converged, starting only
 // what is missing and stopping what is left over.
 func (s *Service) Start(ctx context.Context) error {
@@ -158,6 +159,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	for _, r := range failed {
 		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
+	}
+	if err := s.settleAddons(ctx); err != nil {
+		return err
 	}
 	apps, err := s.cfg.Store.Apps()
 	if err != nil {
