@@ -44,7 +44,7 @@ func TestAddonCommands(t *testing.T) {
 		{[]string{"addons:destroy", "cache"}, 1, "", "paas: destroying cache deletes its data and cannot be undone; run again with --confirm cache\n"},
 		{[]string{"addons:destroy", "cache", "--confirm", "cash"}, 1, "", "paas: --confirm cash does not match the add-on name cache\n"},
 		{[]string{"addons:destroy", "cache", "--confirm", "cache"}, 1, "", "paas: cache is attached to shop (REDIS_URL), web-app (CACHE_URL): detach it first, or run again with --detach\n"},
-		{[]string{"addons:detach", "cache", "shop"}, 0, "Detached cache from shop: REDIS_URL unset: release v1\n", ""},
+		{[]string{"addons:detach", "cache", "shop"}, 0, "Detached cache from shop: REDIS_URL unset (the app has no release yet: it takes effect at the first deploy)\n", ""},
 		{[]string{"addons:detach", "cache", "shop"}, 1, "", "paas: cache is not attached to shop\n"},
 		{[]string{"addons:detach", "cache", "shop", "x"}, 1, "", "paas: usage: addons:detach NAME APP\n"},
 		{[]string{"addons:destroy", "web-app-postgres-2", "--confirm", "web-app-postgres-2", "--detach", "--no-wait"}, 0, "Destroyed web-app-postgres-2\n", ""},

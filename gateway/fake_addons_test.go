@@ -191,6 +191,9 @@ func (f *fakePlatform) DetachAddon(ctx context.Context, name, app, by string, ou
 	}
 	delete(ad.Attachments, app)
 	delete(f.config[app], key)
+	if a.Release == 0 {
+		return key, paas.Release{}, nil
+	}
 	return key, f.newReleaseLocked(a, "Unset "+key+" config vars", by), nil
 }
 
@@ -214,7 +217,9 @@ func (f *fakePlatform) DestroyAddon(ctx context.Context, name string, detach boo
 	}
 	for app, key := range ad.Attachments {
 		delete(f.config[app], key)
-		f.newReleaseLocked(f.apps[app], "Unset "+key+" config vars", by)
+		if f.apps[app].Release > 0 {
+			f.newReleaseLocked(f.apps[app], "Unset "+key+" config vars", by)
+		}
 	}
 	delete(all, name)
 	return nil
