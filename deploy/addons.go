@@ -598,3 +598,19 @@ func (s *Service) settleAddons(ctx context.Context) error {
 	}
 	return nil
 }
+
+// checkAddonVars refuses a config change of a var through which an add-on
+// is attached to app: addons:detach changes it.
+func (s *Service) checkAddonVars(app string, set map[string]string, unset []string) error {
+	attached, err := s.attachedAddons(app)
+	if err != nil {
+		return err
+	}
+	for _, a := range attached {
+		key := a.Attachments[app]
+		if _, ok := set[key]; ok || slices.Contains(unset, key) {
+			return paas.Errorf("%s is the URL of add-on %s: detach it with addons:detach %s %s", key, a.Name, a.Name, app)
+		}
+	}
+	return nil
+}

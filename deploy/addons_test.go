@@ -196,6 +196,20 @@ func TestAddonLifecycle(t *testing.T) {
 	// text) has it masked.
 	h.svc.event(app, "engine said: bad password pw01-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c")
 
+	// The var is the add-on's: config:set and config:unset leave it.
+	for _, c := range []struct {
+		set   map[string]string
+		unset []string
+	}{{map[string]string{"DATABASE_URL": "postgres://elsewhere"}, nil}, {nil, []string{"DATABASE_URL"}}} {
+		_, err := h.svc.SetConfig(ctx, app, "alice", c.set, c.unset, io.Discard)
+		if msg, _ := paas.UserMessage(err); msg != "DATABASE_URL is the URL of add-on adsy-postgres: detach it with addons:detach adsy-postgres adsy" {
+			t.Fatalf("changing the add-on's var: %v", err)
+		}
+	}
+	if cfg, _ := h.svc.Config(ctx, app); cfg["DATABASE_URL"] != url {
+		t.Fatalf("config after a refused change: %v", cfg)
+	}
+
 	// The next default name, under another var.
 	a2, rel, err := h.svc.CreateAddon(ctx, app, "postgres", "", "ANALYTICS", "alice", io.Discard)
 	if err != nil || a2.Name != "adsy-postgres-2" || a2.Attachments[app] != "ANALYTICS_URL" || rel.Version != 3 {
@@ -417,5 +431,48 @@ func TestInterruptedAttachIsSettled(t *testing.T) {
 	}
 	if cfg, _ := st.Config(app); cfg["DATABASE_URL"] != "" {
 		t.Fatalf("config: %v", cfg)
+	}
+}
+
+// TestConcurrentCreatesGetDistinctNames: creates racing for the default
+// name each get their own.
+func TestConcurrentCreatesGetDistinctNames(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	f := withAddons(h)
+	ctx := context.Background()
+	const app = "adrace"
+	if _, err := h.svc.EnsureApp(ctx, app, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	names := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _, err := h.svc.CreateAddon(ctx, app, "redis", "", fmt.Sprintf("R%d", i), "t", io.Discard)
+			if err != nil {
+				t.Errorf("create %d: %v", i, err)
+				return
+			}
+			names[i] = a.Name
+		}()
+	}
+	wg.Wait()
+	slices.Sort(names)
+	if want := []string{"adrace-redis", "adrace-redis-2", "adrace-redis-3", "adrace-redis-4"}; !slices.Equal(names, want) {
+		t.Fatalf("names %v, want %v", names, want)
+	}
+	cfg, _ := h.svc.Config(ctx, app)
+	for i := range n {
+		if cfg[fmt.Sprintf("R%d_URL", i)] == "" {
+			t.Fatalf("R%d_URL missing: %v", i, cfg)
+		}
+	}
+	for _, name := range names {
+		if !f.exists(name) {
+			t.Fatalf("%s has no service", name)
+		}
 	}
 }

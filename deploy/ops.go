@@ -147,6 +147,9 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 			return paas.Release{}, err
 		}
 	}
+	if err := s.checkAddonVars(app, set, unset); err != nil {
+		return paas.Release{}, err
+	}
 	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {
 		return paas.Release{}, err
