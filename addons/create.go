@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,15 +41,21 @@ func (d *Docker) Create(ctx context.Context, name, engineName, password string, 
 	if !validPassword(password) {
 		return "", errors.New("add-on password: not one NewPassword makes")
 	}
+	return d.create(ctx, name, e, password, out)
+}
+
+// create is Create of a service of engine e.
+func (d *Docker) create(ctx context.Context, name string, e *engine, password string, out io.Writer) (version string, err error) {
 	if _, err := d.api.VolumeInspect(ctx, volumeName(name)); err == nil {
 		return "", paas.Errorf("add-on %s exists", name)
 	} else if !cerrdefs.IsNotFound(err) {
 		return "", engineError("inspecting volume "+volumeName(name), err)
 	}
-	version, err = d.ensureImage(ctx, e, out)
+	info, err := d.ensureImage(ctx, e, out)
 	if err != nil {
 		return "", err
 	}
+	user := strconv.Itoa(info.uid) + ":" + strconv.Itoa(info.gid)
 	idle, err := d.ensureIdleNetwork(ctx)
 	if err != nil {
 		return "", err
@@ -67,7 +74,7 @@ func (d *Docker) Create(ctx context.Context, name, engineName, password string, 
 	c, err := d.api.ContainerCreate(ctx,
 		&container.Config{
 			Image:      e.image,
-			User:       e.user,
+			User:       user,
 			Labels:     labels,
 			StopSignal: e.stopSignal,
 			Hostname:   name,
@@ -95,8 +102,8 @@ func (d *Docker) Create(ctx context.Context, name, engineName, password string, 
 		return "", engineError("creating container "+containerName(name), err)
 	}
 	id = c.ID
-	if err := d.api.CopyToContainer(ctx, id, dataDir, secretTar(e.secret, e.secretData(password)),
-		container.CopyToContainerOptions{CopyUIDGID: true}); err != nil {
+	if err := d.api.CopyToContainer(ctx, id, dataDir, secretTar(e.secret, e.secretData(password), info.uid, info.gid),
+		container.CopyToContainerOptions{}); err != nil {
 		return "", engineError("writing the service's configuration", err)
 	}
 	if err := d.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
@@ -105,17 +112,17 @@ func (d *Docker) Create(ctx context.Context, name, engineName, password string, 
 	if err := d.waitReady(ctx, id, e, password); err != nil {
 		return "", err
 	}
-	d.log.Info("add-on created", "addon", name, "engine", e.name, "version", version)
-	return version, nil
+	d.log.Info("add-on created", "addon", name, "engine", e.name, "version", info.version)
+	return info.version, nil
 }
 
-// secretTar is a tar archive of one file readable by its owner only (the
-// container's user, CopyUIDGID).
-func secretTar(name string, data []byte) io.Reader {
+// secretTar is a tar archive of one file readable by its owner only,
+// uid:gid (the engine's user).
+func secretTar(name string, data []byte, uid, gid int) io.Reader {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	// Writing to a bytes.Buffer does not fail.
-	_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg})
+	_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg})
 	_, _ = tw.Write(data)
 	_ = tw.Close()
 	return &buf

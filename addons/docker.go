@@ -17,6 +17,7 @@ const (
 	LabelAddon   = "paas.addon"         // the service's name
 	LabelEngine  = "paas.addon.engine"  // postgres or redis
 	LabelVersion = "paas.addon.version" // the engine's version, on images
+	LabelUser    = "paas.addon.user"    // "uid:gid" of the engine's user, on images
 	labelManaged = "paas.managed"
 	labelOwner   = "paas.owner"
 	labelApp     = "paas.app"

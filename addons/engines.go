@@ -14,6 +14,10 @@ const dataDir = "/var/lib/paas-addon"
 // its version, written by the image build.
 const versionFile = "/usr/share/paas-addon/version"
 
+// userFile is where a service image keeps the numeric "uid:gid" of its
+// engine's user, written by the image build.
+const userFile = "/usr/share/paas-addon/user"
+
 // engine is how one engine is built, run and checked.
 type engine struct {
 	name  string
@@ -22,7 +26,8 @@ type engine struct {
 	install string
 	// run is the script the container runs, installed in the image.
 	run string
-	// user runs the service; the package creates it.
+	// user runs the service; the package creates it. Its numeric ids
+	// are the image's LabelUser.
 	user string
 	// stopSignal stops the service cleanly.
 	stopSignal string
@@ -50,7 +55,8 @@ var engines = map[string]*engine{
  && install -d -o postgres -g postgres -m 0700 ` + dataDir + ` \
  && install -d -o postgres -g postgres -m 2775 /run/postgresql \
  && mkdir -p /usr/share/paas-addon \
- && /usr/lib/postgresql/15/bin/postgres --version > ` + versionFile,
+ && /usr/lib/postgresql/15/bin/postgres --version > ` + versionFile + ` \
+ && echo "$(id -u postgres):$(id -g postgres)" > ` + userFile,
 		run:        postgresRun,
 		user:       "postgres",
 		stopSignal: "SIGINT", // fast shutdown
@@ -68,7 +74,8 @@ var engines = map[string]*engine{
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o redis -g redis -m 0700 ` + dataDir + ` \
  && mkdir -p /usr/share/paas-addon \
- && redis-server --version > ` + versionFile,
+ && redis-server --version > ` + versionFile + ` \
+ && echo "$(id -u redis):$(id -g redis)" > ` + userFile,
 		run:        redisRun,
 		user:       "redis",
 		stopSignal: "SIGTERM", // saves and exits, as SHUTDOWN does

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,15 +20,22 @@ import (
 	"github.com/docker/docker/api/types/image"
 )
 
-// ensureImage returns the version of e's image, building the image first
+// imageInfo is what a service image's labels say.
+type imageInfo struct {
+	version string // LabelVersion
+	uid     int    // LabelUser
+	gid     int
+}
+
+// ensureImage returns the labels of e's image, building the image first
 // when the engine lacks it (its output written to out).
-func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (string, error) {
+func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (imageInfo, error) {
 	d.imageMu.Lock()
 	defer d.imageMu.Unlock()
-	if v, err := d.imageVersion(ctx, e.image); err == nil {
-		return v, nil
+	if info, err := d.imageInfo(ctx, e.image); err == nil {
+		return info, nil
 	} else if !cerrdefs.IsNotFound(err) {
-		return "", err
+		return imageInfo{}, err
 	}
 	fmt.Fprintf(out, "-----> Building %s on %s\n", e.image, d.cfg.StackImage)
 	// The engine is installed under a temporary tag; its version, read
@@ -38,40 +46,53 @@ func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (str
 		"\nCOPY run /usr/local/bin/paas-addon-run\n" +
 		"CMD [\"/usr/local/bin/paas-addon-run\"]\n"
 	if err := d.build(ctx, base, dockerfile, map[string]string{"run": e.run}, map[string]string{LabelEngine: e.name}, out); err != nil {
-		return "", err
+		return imageInfo{}, err
 	}
 	defer func() {
 		if _, err := d.api.ImageRemove(context.WithoutCancel(ctx), base, image.RemoveOptions{}); err != nil {
 			d.log.Warn("removing a service image's build tag", "image", base, "err", err)
 		}
 	}()
-	raw, err := d.readImageFile(ctx, base, versionFile)
+	files, err := d.readImageFiles(ctx, base, versionFile, userFile)
 	if err != nil {
-		return "", err
+		return imageInfo{}, err
 	}
-	m := e.version.FindStringSubmatch(raw)
+	m := e.version.FindStringSubmatch(files[versionFile])
 	if m == nil {
-		return "", fmt.Errorf("image %s: no version in %q", e.image, strings.TrimSpace(raw))
+		return imageInfo{}, fmt.Errorf("image %s: no version in %q", e.image, strings.TrimSpace(files[versionFile]))
 	}
-	version := m[1]
-	labels := map[string]string{LabelEngine: e.name, LabelVersion: version}
+	labels := map[string]string{LabelEngine: e.name, LabelVersion: m[1], LabelUser: strings.TrimSpace(files[userFile])}
 	if err := d.build(ctx, e.image, "FROM "+base+"\n", nil, labels, out); err != nil {
-		return "", err
+		return imageInfo{}, err
 	}
-	fmt.Fprintf(out, "-----> %s: %s %s\n", e.image, e.name, version)
-	return version, nil
+	info, err := d.imageInfo(ctx, e.image)
+	if err != nil {
+		return imageInfo{}, err
+	}
+	fmt.Fprintf(out, "-----> %s: %s %s\n", e.image, e.name, info.version)
+	return info, nil
 }
 
-// imageVersion returns the LabelVersion of image ref.
-func (d *Docker) imageVersion(ctx context.Context, ref string) (string, error) {
+// userLabel is a LabelUser value.
+var userLabel = regexp.MustCompile(`^([0-9]{1,9}):([0-9]{1,9})$`)
+
+// imageInfo returns the labels of image ref.
+func (d *Docker) imageInfo(ctx context.Context, ref string) (imageInfo, error) {
 	insp, err := d.api.ImageInspect(ctx, ref)
 	if err != nil {
-		return "", err
+		return imageInfo{}, err
 	}
-	if insp.Config == nil || insp.Config.Labels[LabelVersion] == "" {
-		return "", fmt.Errorf("image %s has no %s label", ref, LabelVersion)
+	var l map[string]string
+	if insp.Config != nil {
+		l = insp.Config.Labels
 	}
-	return insp.Config.Labels[LabelVersion], nil
+	m := userLabel.FindStringSubmatch(l[LabelUser])
+	if l[LabelVersion] == "" || m == nil {
+		return imageInfo{}, fmt.Errorf("image %s lacks the labels %s and %s of a service image", ref, LabelVersion, LabelUser)
+	}
+	uid, _ := strconv.Atoi(m[1])
+	gid, _ := strconv.Atoi(m[2])
+	return imageInfo{version: l[LabelVersion], uid: uid, gid: gid}, nil
 }
 
 // build builds dockerfile, with files beside it, as image tag.
@@ -169,6 +190,19 @@ func renderBuild(r io.Reader, out io.Writer) error {
 			text = after
 		}
 	}
+}
+
+// readImageFiles returns the contents of files of image ref by path.
+func (d *Docker) readImageFiles(ctx context.Context, ref string, paths ...string) (map[string]string, error) {
+	files := make(map[string]string)
+	for _, p := range paths {
+		s, err := d.readImageFile(ctx, ref, p)
+		if err != nil {
+			return nil, err
+		}
+		files[p] = s
+	}
+	return files, nil
 }
 
 // readImageFile returns the contents of file path of image ref, read from

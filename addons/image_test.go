@@ -21,7 +21,8 @@ func TestImageBuild(t *testing.T) {
 			t.Cleanup(func() {
 				env.cli.ImageRemove(context.Background(), e.image, image.RemoveOptions{})
 			})
-			v, err := env.d.ensureImage(t.Context(), &e, env.out)
+			info, err := env.d.ensureImage(t.Context(), &e, env.out)
+			v := info.version
 			if err != nil {
 				t.Fatalf("ensureImage: %v\n%s", err, env.out)
 			}
@@ -36,7 +37,7 @@ func TestImageBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l := insp.Config.Labels; l[LabelEngine] != name || l[LabelVersion] != v {
+			if l := insp.Config.Labels; l[LabelEngine] != name || l[LabelVersion] != v || !userLabel.MatchString(l[LabelUser]) || info.uid == 0 {
 				t.Errorf("labels %v", l)
 			}
 			if _, err := env.cli.ImageInspect(t.Context(), e.image+"-build"); err == nil {
@@ -48,9 +49,9 @@ func TestImageBuild(t *testing.T) {
 				t.Errorf("output lacks the build:\n%s", out)
 			}
 			env2 := testDocker(t)
-			v2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
-			if err != nil || v2 != v {
-				t.Fatalf("second ensureImage: %q, %v", v2, err)
+			info2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
+			if err != nil || info2 != info {
+				t.Fatalf("second ensureImage: %+v, %v", info2, err)
 			}
 			if env2.out.String() != "" {
 				t.Errorf("second ensureImage built:\n%s", env2.out)
