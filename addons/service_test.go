@@ -130,6 +130,13 @@ func checkConfined(t *testing.T, s *service) {
 			t.Errorf("password in the container's config: %q", s2)
 		}
 	}
+	vol, err := env.cli.VolumeInspect(t.Context(), volumeName(s.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := vol.Labels; l[LabelAddon] != s.name || l[LabelEngine] != s.engine || l[labelOwner] != env.d.cfg.Owner {
+		t.Errorf("volume labels %v", l)
+	}
 	if l := insp.Config.Labels; l[LabelAddon] != s.name || l[LabelEngine] != s.engine || l[labelManaged] != "true" || l[labelOwner] != env.d.cfg.Owner {
 		t.Errorf("labels %v", l)
 	}
@@ -137,7 +144,7 @@ func checkConfined(t *testing.T, s *service) {
 	if err != nil || code != 0 {
 		t.Fatalf("reading the service's status: %d %v %s", code, err, out)
 	}
-	for _, want := range []string{`(?m)^CapEff:\s+0000000000000000$`, `(?m)^CapPrm:\s+0000000000000000$`, `(?m)^NoNewPrivs:\s+1$`} {
+	for _, want := range []string{`(?m)^CapEff:\s+0000000000000000$`, `(?m)^CapPrm:\s+0000000000000000$`, `(?m)^CapBnd:\s+0000000000000000$`, `(?m)^NoNewPrivs:\s+1$`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("service's status lacks %s:\n%s", want, out)
 		}
@@ -170,8 +177,14 @@ func checkDestroyed(t *testing.T, s *service) {
 	}
 }
 
-// restart restarts s's container, as the engine does after a crash, and
-// waits until it is ready.
+// cleanStop is what each engine logs when it shuts down cleanly.
+var cleanStop = map[string]*regexp.Regexp{
+	Postgres: regexp.MustCompile(`received fast shutdown request(?s:.*)database system is shut down`),
+	Redis:    regexp.MustCompile(`Received SIGTERM scheduling shutdown(?s:.*)ready to exit, bye bye`),
+}
+
+// restart restarts s's container with the engine's stop signal and waits
+// until it is ready; the service shut down cleanly.
 func (s *service) restart(t *testing.T) {
 	t.Helper()
 	env := s.env
@@ -184,6 +197,30 @@ func (s *service) restart(t *testing.T) {
 	}
 	if err := env.d.waitReady(t.Context(), insp.ID, engines[s.engine], s.password); err != nil {
 		t.Fatal(err)
+	}
+	rc, err := env.cli.ContainerLogs(t.Context(), insp.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var logs strings.Builder
+	if _, err := stdcopy.StdCopy(&logs, &logs, rc); err != nil {
+		t.Fatal(err)
+	}
+	if !cleanStop[s.engine].MatchString(logs.String()) {
+		t.Errorf("no clean shutdown (%s) in the service's log:\n%s", cleanStop[s.engine], logs.String())
+	}
+}
+
+// checkStopped stops s's container and checks that Status says so.
+func checkStopped(t *testing.T, s *service) {
+	t.Helper()
+	if err := s.env.cli.ContainerStop(t.Context(), containerName(s.name), container.StopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.env.d.Status(t.Context(), s.name)
+	if err != nil || st.State != StateStopped || st.DiskBytes != -1 || st.Version != s.version {
+		t.Errorf("Status of a stopped service: %+v, %v", st, err)
 	}
 }
 
@@ -301,5 +338,6 @@ func TestRedis(t *testing.T) {
 	if code, out := cli(net, url, "ping"); strings.Contains(out, "PONG") {
 		t.Errorf("reached after Detach: %d %s", code, out)
 	}
+	checkStopped(t, s)
 	checkDestroyed(t, s)
 }
