@@ -245,6 +245,10 @@ func TestPostgres(t *testing.T) {
 	checkStatus(t, s)
 	checkConfined(t, s)
 	image := engines[Postgres].image
+	// The password Create wrote for initdb is gone once it was used.
+	if code, out, err := env.d.exec(t.Context(), containerName(s.name), "", nil, []string{"ls", "-A", dataDir}); err != nil || code != 0 || strings.TrimSpace(out) != "pgdata" {
+		t.Errorf("data volume holds: %d %v %q", code, err, out)
+	}
 
 	app, net := s.attachApp(t)
 	if err := env.d.Attach(t.Context(), s.name, app); err != nil {
