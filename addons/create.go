@@ -253,7 +253,9 @@ func (d *Docker) remove(ctx context.Context, id, name string) {
 			d.log.Warn("removing the container of a failed add-on", "addon", name, "err", err)
 		}
 	}
-	if err := d.api.VolumeRemove(ctx, volumeName(name), true); err != nil && !cerrdefs.IsNotFound(err) {
+	// Not forced: a volume a container uses (a concurrent Create's of
+	// the same name) stays.
+	if err := d.api.VolumeRemove(ctx, volumeName(name), false); err != nil && !cerrdefs.IsNotFound(err) {
 		d.log.Warn("removing the volume of a failed add-on", "addon", name, "err", err)
 	}
 }
