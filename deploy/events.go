@@ -41,7 +41,7 @@ func (s *Service) eventRel(app string, rel int, format string, args ...any) {
 }
 
 // scrub masks the app's config values in text: those of its current
-// config and of any release being rolled out.
+// config and of any release being rolled out, and every add-on password.
 func (s *Service) scrub(app, text string) string {
 	var values []string
 	add := func(cfg map[string]string) {
@@ -58,6 +58,7 @@ func (s *Service) scrub(app, text string) string {
 	if cfg, err := s.cfg.Store.Config(app); err == nil {
 		add(cfg)
 	}
+	values = append(values, s.addonPasswords()...)
 	s.secretsMu.Lock()
 	for _, e := range s.rolling[app] {
 		add(e.cfg)

@@ -74,6 +74,7 @@ type appRemover interface {
 }
 
 // DestroyApp stops the app's instances and deletes everything it owns.
+// Its add-ons are detached from it and remain.
 func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	st, unlock, err := s.begin(ctx, name, nil)
 	if err != nil {
@@ -90,11 +91,25 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 		}
 	}
 	s.cfg.Router.Remove(name)
+	addons, err := s.attachedAddons(name)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Builder.Remove(name); err != nil {
 		s.log.Error("removing builds", "app", name, "err", err)
 	}
 	if err := s.cfg.Store.DeleteApp(name); err != nil {
 		return userError(name, err)
+	}
+	// The store detached the app from its add-ons, which remain; they
+	// leave its network.
+	for _, a := range addons {
+		if s.cfg.Addons == nil {
+			break
+		}
+		if err := s.cfg.Addons.Detach(ctx, a.Name, name); err != nil {
+			s.log.Error("detaching add-on", "addon", a.Name, "app", name, "err", mask(err, a.Password))
+		}
 	}
 	// A domain change that raced with the removal above is undone.
 	s.pushOptions(name)
@@ -131,6 +146,9 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		if err := s.cfg.CheckConfig(set); err != nil {
 			return paas.Release{}, err
 		}
+	}
+	if err := s.checkAddonVars(app, set, unset); err != nil {
+		return paas.Release{}, err
 	}
 	st, unlock, err := s.begin(ctx, app, out)
 	if err != nil {

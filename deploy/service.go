@@ -61,6 +61,19 @@ type Config struct {
 	// (a BUILDPACK_URL no build could use).
 	CheckConfig func(set map[string]string) error
 	Logger      *slog.Logger
+
+	// Addons runs backing services; nil on a runtime without them
+	// (exec), where every add-on operation fails with one line.
+	Addons Provisioner
+	// AddonEngines lists the engines add-ons:create takes, in the order
+	// messages name them.
+	AddonEngines []string
+	// AddonVar is the config var an engine's URL is set in by default.
+	AddonVar func(engine string) string
+	// AddonURL is the URL an attached app reaches a service at.
+	AddonURL func(engine, name, password string) string
+	// NewPassword returns a new random service password.
+	NewPassword func() string
 }
 
 // Service runs the platform's operations.
@@ -79,6 +92,9 @@ type Service struct {
 	early   map[string]runtime.Exit // exits that arrived before their Start returned
 	builds  chan struct{}           // build slots
 	closing bool
+	// addonBusy holds, per add-on name, a channel closed when the
+	// change of the add-on in progress ends.
+	addonBusy map[string]chan struct{}
 
 	// secretsMu guards rolling: the configs of releases being rolled
 	// out, whose values platform lines mask.
@@ -132,7 +148,8 @@ func (s *Service) state(app string) *appState {
 
 // Start brings up the apps the store knows, before the router takes
 // traffic: releases left pending by an interrupted paasd are marked
-// failed, running instances the runtime still has (docker containers) are
+// failed, add-on attachments they left without their var are forgotten
+// (see settleAddons), running instances the runtime still has (docker containers) are
 // adopted, and each app's current release is converged, starting only
 // what is missing and stopping what is left over.
 func (s *Service) Start(ctx context.Context) error {
@@ -142,6 +159,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	for _, r := range failed {
 		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
+	}
+	if err := s.settleAddons(ctx); err != nil {
+		return err
 	}
 	apps, err := s.cfg.Store.Apps()
 	if err != nil {

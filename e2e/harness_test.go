@@ -196,6 +196,17 @@ func (s *server) destroyAll() {
 			s.t.Errorf("destroying %s: %s", app, r.stderr)
 		}
 	}
+	// Add-ons outlive their apps: they go too.
+	r = s.ssh("addons")
+	for i, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		f := strings.Fields(line)
+		if r.code != 0 || i == 0 || len(f) == 0 {
+			continue
+		}
+		if r := s.ssh("addons:destroy " + f[0] + " --confirm " + f[0] + " --detach"); r.code != 0 {
+			s.t.Errorf("destroying add-on %s: %s", f[0], r.stderr)
+		}
+	}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -86,6 +86,12 @@ func init() {
 		{name: "drains", usage: "APP", takesApp: true, summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
 		{name: "drains:add", usage: "APP URL", takesApp: true, summary: "send the app's logs to URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...", run: cmdDrainsAdd},
 		{name: "drains:remove", usage: "APP URL|N", takesApp: true, summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
+		{name: "addons", usage: "[APP]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
+		{name: "addons:create", usage: "APP postgres|redis [--name NAME] [--as VAR]", takesApp: true, noWait: true, summary: "create a backing service and attach it as DATABASE_URL or REDIS_URL (VAR_URL with --as): a new release", run: cmdAddonsCreate},
+		{name: "addons:info", usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator", run: cmdAddonsInfo},
+		{name: "addons:attach", usage: "NAME APP [--as VAR]", noWait: true, summary: "attach an add-on to another app: its URL in a new release", run: cmdAddonsAttach},
+		{name: "addons:detach", usage: "NAME APP", noWait: true, summary: "detach an add-on from an app: its variable unset in a new release", run: cmdAddonsDetach},
+		{name: "addons:destroy", usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on and its data (refused while attached, unless --detach)", run: cmdAddonsDestroy},
 		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
 		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", takesApp: true, summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "help", summary: "show this help", run: cmdHelp},
@@ -251,6 +257,10 @@ func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
 	if confirm != name {
 		return paas.Errorf("--confirm %s does not match the app name %s", confirm, name)
 	}
+	addons, err := addonsOf(s, r, name)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Platform.DestroyApp(r.ctx, name); err != nil {
 		return err
 	}
@@ -258,6 +268,9 @@ func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
 		return fmt.Errorf("removing repository of %s: %w", name, err)
 	}
 	fmt.Fprintf(r.stdout, "Destroyed %s\n", name)
+	for _, a := range addons {
+		fmt.Fprintf(r.stdout, "Detached %s, which remains: destroy it with addons:destroy %s --confirm %s\n", a, a, a)
+	}
 	return nil
 }
 

@@ -128,6 +128,7 @@ func (f *fakePlatform) DestroyApp(ctx context.Context, name string) error {
 		return notFound(name)
 	}
 	delete(f.apps, name)
+	f.detachAppAddons(name)
 	return nil
 }
 

@@ -85,6 +85,25 @@ type Platform interface {
 	// RemoveCert removes the user certificate for host.
 	RemoveCert(ctx context.Context, app, host string) error
 
+	// Addons lists the add-ons attached to app, or every add-on when app
+	// is "". On a server without add-ons it fails with an error wrapping
+	// paas.ErrAddonsUnavailable.
+	Addons(ctx context.Context, app string) ([]paas.Addon, error)
+	// AddonInfo shows one add-on, with its URL (password masked).
+	AddonInfo(ctx context.Context, name string) (paas.Addon, error)
+	// CreateAddon provisions a service of engine (named APP-ENGINE,
+	// APP-ENGINE-2... when name is "") and attaches it to app as the
+	// engine's variable, or AS_URL: a new release, rolled out.
+	CreateAddon(ctx context.Context, app, engine, name, as, by string, out io.Writer) (paas.Addon, paas.Release, error)
+	// AttachAddon attaches add-on name to app: a new release.
+	AttachAddon(ctx context.Context, name, app, as, by string, out io.Writer) (paas.Addon, paas.Release, error)
+	// DetachAddon unsets the add-on's variable on app in a new release
+	// and returns the variable.
+	DetachAddon(ctx context.Context, name, app, by string, out io.Writer) (string, paas.Release, error)
+	// DestroyAddon removes an add-on with its data; refused while it is
+	// attached, unless detach.
+	DestroyAddon(ctx context.Context, name string, detach bool, by string, out io.Writer) error
+
 	// Deploy builds the source tree (a tar stream of the pushed commit),
 	// makes a release and runs it, writing build output to out. A non-nil
 	// error rejects the push.

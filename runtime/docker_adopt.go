@@ -52,6 +52,10 @@ func (d *Docker) adopt(ctx context.Context, app string) ([]Instance, error) {
 	var errs []error
 	for _, c := range cs {
 		switch {
+		case c.Labels["paas.addon"] != "":
+			// Backing services belong to package addons; the engine
+			// restarts them, paasd's restarts never touch them.
+			continue
 		case c.Labels[LabelOneOff] == "true":
 			if !d.ownOneOff(c.ID) {
 				errs = append(errs, d.removeLeftover(ctx, c, "one-off of an earlier paasd"))

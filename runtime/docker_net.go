@@ -70,3 +70,11 @@ func (d *Docker) removeNetwork(ctx context.Context, app string) error {
 	}
 	return nil
 }
+
+// EnsureNetwork returns the name of app's private bridge network, creating
+// it and guarding its bridge when missing, as starting an instance does.
+// Other containers (an app's backing services) join it to be reached by
+// the app's instances.
+func (d *Docker) EnsureNetwork(ctx context.Context, app string) (string, error) {
+	return d.ensureNetwork(ctx, app)
+}

@@ -93,8 +93,8 @@ func (s *Store) Apps() ([]paas.App, error) {
 	return apps, err
 }
 
-// DeleteApp removes an app with its releases and builds, and frees its
-// custom domains.
+// DeleteApp removes an app with its releases and builds, frees its
+// custom domains and detaches it from its add-ons (which remain).
 func (s *Store) DeleteApp(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := loadApp(tx, name)
@@ -105,6 +105,9 @@ func (s *Store) DeleteApp(name string) error {
 			return err
 		}
 		if err := forgetExecID(tx, name); err != nil {
+			return err
+		}
+		if err := detachApp(tx, name); err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bucketReleases, bucketBuilds} {

@@ -115,29 +115,39 @@ func (s *Store) ChangeConfig(app string, set map[string]string, unset []string, 
 		if err != nil {
 			return err
 		}
-		cfg := maps.Clone(rec.Config)
-		for k, v := range set {
-			cfg[k] = v
-		}
-		for _, k := range unset {
-			delete(cfg, k)
-		}
-		if rec.Release == 0 {
-			rec.Config = cfg
-			return saveApp(tx, rec)
-		}
-		cur, err := loadRelease(tx, app, rec.Release)
-		if err != nil {
-			return fmt.Errorf("reading current release: %w", err)
-		}
-		r, err := s.derive(tx, rec, cur, cfg, configDescription(set, unset), by)
-		rel = &r
+		rel, err = s.changeConfig(tx, rec, set, unset, by)
 		return err
 	})
 	return rel, err
 }
 
-// Rollback makes a pending release of release target's build and config.
+// changeConfig is ChangeConfig within tx.
+func (s *Store) changeConfig(tx *bolt.Tx, rec *appRecord, set map[string]string, unset []string, by string) (*paas.Release, error) {
+	cfg := maps.Clone(rec.Config)
+	for k, v := range set {
+		cfg[k] = v
+	}
+	for _, k := range unset {
+		delete(cfg, k)
+	}
+	if rec.Release == 0 {
+		rec.Config = cfg
+		return nil, saveApp(tx, rec)
+	}
+	cur, err := loadRelease(tx, rec.Name, rec.Release)
+	if err != nil {
+		return nil, fmt.Errorf("reading current release: %w", err)
+	}
+	r, err := s.derive(tx, rec, cur, cfg, configDescription(set, unset), by)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Rollback makes a pending release of release target's build and config;
+// the vars of the add-ons attached now keep their current values, so that
+// a rollback never takes an app off its database.
 func (s *Store) Rollback(app string, target int, by string) (paas.Release, error) {
 	var rel paas.Release
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -152,7 +162,11 @@ func (s *Store) Rollback(app string, target int, by string) (paas.Release, error
 		if from.Pruned {
 			return paas.Errorf("cannot roll back to %s: its build was pruned", from.Name())
 		}
-		rel, err = s.derive(tx, rec, from, maps.Clone(from.Config), "Rollback to "+from.Name(), by)
+		cfg := maps.Clone(from.Config)
+		if err := keepAddonVars(tx, rec, cfg); err != nil {
+			return err
+		}
+		rel, err = s.derive(tx, rec, from, cfg, "Rollback to "+from.Name(), by)
 		return err
 	})
 	return rel, err

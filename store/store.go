@@ -40,7 +40,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs} {
+		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs, bucketAddons} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

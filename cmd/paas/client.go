@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"paas/shellwords"
@@ -40,8 +41,32 @@ else ssh. Deploy with: git push paas main
 `
 
 // appless lists the commands that take no app (apps:create takes its
-// name as an argument).
-var appless = map[string]bool{"apps": true, "apps:create": true, "help": true, "version": true}
+// name as an argument; an add-on's commands name the add-on first).
+var appless = map[string]bool{
+	"apps": true, "apps:create": true, "help": true, "version": true,
+	"addons:info": true, "addons:destroy": true,
+}
+
+// appSecond lists the commands that take NAME APP: given NAME alone, the
+// client adds the app.
+var appSecond = map[string]bool{"addons:attach": true, "addons:detach": true}
+
+// operands counts the arguments that are not flags; valued lists the
+// flags that take the next argument as their value.
+func operands(args []string, valued ...string) int {
+	n := 0
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--":
+			return n + len(args) - i - 1
+		case slices.Contains(valued, a):
+			i++
+		case !strings.HasPrefix(a, "-"):
+			n++
+		}
+	}
+	return n
+}
 
 // Main runs the client with args (without the program name) and returns
 // the exit status: ssh's, or 1 when the command could not be sent.
@@ -73,19 +98,34 @@ func Main(args []string, env Env) int {
 		}
 		return runSSH(env, argv)
 	}
-	needApp := !appless[cmd]
 	t, err := resolveTarget(env, app)
 	if err != nil {
 		return fail("%v", err)
 	}
+	noApp := func() int { return fail("no app: use -a APP, set PAAS_APP or add a git remote named paas") }
 	words := []string{cmd}
-	if needApp {
+	cmdArgs := rest[1:]
+	switch {
+	case cmd == "addons":
+		// The app's add-ons; every add-on with --all or without an app.
+		all := slices.Contains(cmdArgs, "--all")
+		cmdArgs = slices.DeleteFunc(slices.Clone(cmdArgs), func(a string) bool { return a == "--all" })
+		if !all && len(cmdArgs) == 0 && t.App != "" {
+			words = append(words, t.App)
+		}
+	case appSecond[cmd]:
+		if operands(cmdArgs, "--as") == 1 {
+			if t.App == "" {
+				return noApp()
+			}
+			cmdArgs = append(slices.Clone(cmdArgs), t.App)
+		}
+	case !appless[cmd]:
 		if t.App == "" {
-			return fail("no app: use -a APP, set PAAS_APP or add a git remote named paas")
+			return noApp()
 		}
 		words = append(words, t.App)
 	}
-	cmdArgs := rest[1:]
 	if cmd == "certs:add" && len(cmdArgs) > 0 {
 		// The files are read here and sent on ssh's stdin.
 		in, err := readCertFiles(cmdArgs)

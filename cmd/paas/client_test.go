@@ -147,6 +147,19 @@ func TestMain_(t *testing.T) {
 			[]string{"-T", "paas@h", "apps:create new-app"}},
 		{[]string{"version"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "version"}},
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t"}},
+		// Add-on commands: addons:create takes the app first; those about
+		// one add-on name it first, addons:attach and addons:detach
+		// adding the app when only the add-on is named.
+		{[]string{"addons:create", "postgres", "--as", "MAIN"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:create my-app postgres --as MAIN"}},
+		{[]string{"addons:info", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:info db"}},
+		{[]string{"addons:destroy", "db", "--confirm", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:destroy db --confirm db"}},
+		{[]string{"addons:attach", "db", "--as", "X"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:attach db --as X my-app"}},
+		{[]string{"addons:attach", "db", "other"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:attach db other"}},
+		{[]string{"addons:detach", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:detach db my-app"}},
+		{[]string{"addons"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons my-app"}},
+		{[]string{"addons", "--all"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons"}},
+		{[]string{"addons"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "addons"}},
+		{[]string{"addons", "other"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons other"}},
 		// On a terminal, logs asks for colour (the last case runs with a
 		// terminal on stdout).
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},
@@ -181,6 +194,7 @@ func TestMainErrors(t *testing.T) {
 		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h"}, "", "paas: no app"},
 		{[]string{"ps"}, nil, "/local/path", "paas: remote \"/local/path\" is not an SSH remote"},
 		{[]string{"--bogus", "ps"}, nil, "", "paas: unknown flag --bogus"},
+		{[]string{"addons:detach", "db"}, map[string]string{"PAAS_HOST": "h"}, "", "paas: no app"},
 		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a", "PAAS_SSH_COMMAND": "'unterminated"}, "", "paas: parsing the ssh command"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/addons"
 	"paas/builder"
 	"paas/certs"
 	"paas/deploy"
@@ -130,7 +131,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
-	confine := false // apps run as users of their own: close the data dir to them
+	var services *addons.Docker // backing services: docker only
+	confine := false            // apps run as users of their own: close the data dir to them
 	if cli != nil {
 		defer cli.Close()
 		dcfg := runtime.DockerConfig{
@@ -149,6 +151,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return err
 		}
 		rt = d
+		acfg := addons.DockerConfig{
+			Client: cli, Owner: ownerLabel(dataDir), StackImage: cfg.StackImage, Memory: cfg.DefaultMemory,
+			Network: d.EnsureNetwork, Logger: log.With("part", "addons"),
+		}
+		if guard != nil {
+			acfg.Guard = guard
+		}
+		if services, err = addons.NewDocker(acfg); err != nil {
+			return err
+		}
 		bcfg.Docker = cli
 		bcfg.StackImage = cfg.StackImage
 		bcfg.BuildMemory = cfg.BuildMemory
@@ -234,7 +246,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := tlsCerts.RemoveGone(appExists(st)); err != nil {
 		log.Error("removing the certificates of destroyed apps", "err", err)
 	}
-	svc = deploy.New(deploy.Config{
+	scfg := deploy.Config{
 		Store:            st,
 		Runtime:          rt,
 		Builder:          bld,
@@ -250,7 +262,15 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		BuildConcurrency: cfg.BuildConc,
 		CheckConfig:      b.CheckConfig,
 		Logger:           log.With("part", "deploy"),
-	})
+	}
+	if services != nil {
+		scfg.Addons = addonProvisioner{services}
+		scfg.AddonEngines = addons.Engines()
+		scfg.AddonVar = addons.DefaultVar
+		scfg.AddonURL = addons.URL
+		scfg.NewPassword = addons.NewPassword
+	}
+	svc = deploy.New(scfg)
 	gw, err := gateway.New(gateway.Config{
 		Addr:        cfg.SSHAddr,
 		HostKeyFile: filepath.Join(dataDir, "ssh_host_ed25519_key"),

@@ -1,0 +1,97 @@
+package addons
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"paas/internal/syncbuf"
+)
+
+// dockerClient returns a client of the engine named by DOCKER_HOST or the
+// default socket, or skips the test when no engine answers.
+func dockerClient(t *testing.T) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Skipf("docker engine not available: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		cli.Close()
+		t.Skipf("docker engine not available: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// stackImage returns the stack image (PAAS_STACK_IMAGE, else
+// paas/stack:bookworm), or skips the test when the engine lacks it.
+func stackImage(t *testing.T, cli *client.Client) string {
+	t.Helper()
+	ref := os.Getenv("PAAS_STACK_IMAGE")
+	if ref == "" {
+		ref = "paas/stack:bookworm"
+	}
+	if _, err := cli.ImageInspect(t.Context(), ref); err != nil {
+		t.Skipf("stack image %s needed (paasd stack:build makes it): %v", ref, err)
+	}
+	return ref
+}
+
+// randomName returns a name unique to the test, valid as an app or
+// service name.
+func randomName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// testEnv is what a docker test works with.
+type testEnv struct {
+	d     *Docker
+	cli   *client.Client
+	stack string
+	out   *syncbuf.Buffer
+}
+
+// testDocker returns a Docker whose app networks are plain bridges the
+// test makes (and removes at its end), named after the app.
+func testDocker(t *testing.T) *testEnv {
+	t.Helper()
+	cli := dockerClient(t)
+	stack := stackImage(t, cli)
+	owner := randomName("owner")
+	netFor := func(ctx context.Context, app string) (string, error) {
+		name := "paas-addons-test-" + app
+		_, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
+			Driver: network.NetworkBridge,
+			Labels: map[string]string{labelManaged: "true", labelApp: app, "paas.test": "true"},
+		})
+		if err != nil && !cerrdefs.IsConflict(err) {
+			return "", err
+		}
+		return name, nil
+	}
+	d, err := NewDocker(DockerConfig{
+		Client:     cli,
+		Owner:      owner,
+		StackImage: stack,
+		Memory:     256 << 20,
+		Network:    netFor,
+		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEnv{d: d, cli: cli, stack: stack, out: &syncbuf.Buffer{}}
+}

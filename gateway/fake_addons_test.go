@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"paas"
+)
+
+// The fake keeps add-ons with the platform's rules: engines postgres and
+// redis, default names APP-ENGINE then -2..., a variable refused when the
+// app has it, destroy refused while attached. Attaching and detaching
+// change the app's config in a new release.
+
+// fakeAddons holds each fake platform's add-ons by name: the map itself is
+// guarded by fakeAddonsMu, each platform's entry by the platform's mu.
+var (
+	fakeAddonsMu sync.Mutex
+	fakeAddons   = map[*fakePlatform]map[string]*paas.Addon{}
+	// fakeNoAddons marks platforms that answer like a server without
+	// add-ons.
+	fakeNoAddons = map[*fakePlatform]bool{}
+)
+
+// addons returns f's add-ons by name, or the error of a server without
+// them. Callers hold f.mu.
+func (f *fakePlatform) addons() (map[string]*paas.Addon, error) {
+	fakeAddonsMu.Lock()
+	defer fakeAddonsMu.Unlock()
+	if fakeNoAddons[f] {
+		return nil, &paas.Error{Msg: "add-ons need the docker runtime (this server runs exec)", Err: paas.ErrAddonsUnavailable}
+	}
+	m := fakeAddons[f]
+	if m == nil {
+		m = map[string]*paas.Addon{}
+		fakeAddons[f] = m
+	}
+	return m, nil
+}
+
+func fakeVar(engine, as string) string {
+	switch {
+	case as != "" && strings.HasSuffix(as, "_URL"):
+		return as
+	case as != "":
+		return as + "_URL"
+	case engine == "redis":
+		return "REDIS_URL"
+	}
+	return "DATABASE_URL"
+}
+
+func (f *fakePlatform) Addons(ctx context.Context, app string) ([]paas.Addon, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := f.apps[app]; app != "" && !ok {
+		return nil, notFound(app)
+	}
+	var out []paas.Addon
+	for _, a := range all {
+		if _, ok := a.Attachments[app]; app == "" || ok {
+			c := *a
+			c.Attachments = maps.Clone(a.Attachments)
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakePlatform) AddonInfo(ctx context.Context, name string) (paas.Addon, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return paas.Addon{}, err
+	}
+	a, ok := all[name]
+	if !ok {
+		return paas.Addon{}, paas.Errorf("add-on %s not found", name)
+	}
+	c := *a
+	c.Attachments = maps.Clone(a.Attachments)
+	c.URL = "postgres://app:***@" + name + ":5432/app"
+	return c, nil
+}
+
+func (f *fakePlatform) CreateAddon(ctx context.Context, app, engine, name, as, by string, out io.Writer) (paas.Addon, paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return paas.Addon{}, paas.Release{}, err
+	}
+	if engine != "postgres" && engine != "redis" {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("unknown engine %q: use postgres or redis", engine)
+	}
+	a, ok := f.apps[app]
+	if !ok {
+		return paas.Addon{}, paas.Release{}, notFound(app)
+	}
+	key := fakeVar(engine, as)
+	if _, set := f.config[app][key]; set {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("%s already has %s set: choose another name with --as", app, key)
+	}
+	if name == "" {
+		for n := 1; ; n++ {
+			name = app + "-" + engine
+			if n > 1 {
+				name += fmt.Sprint("-", n)
+			}
+			if all[name] == nil {
+				break
+			}
+		}
+	} else if all[name] != nil {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("an add-on named %s already exists", name)
+	}
+	version := map[string]string{"postgres": "15.10", "redis": "7.0.15"}[engine]
+	fmt.Fprintf(out, "-----> Creating %s (%s) for %s\n", name, engine, app)
+	ad := &paas.Addon{Name: name, Engine: engine, Version: version, State: "up", DiskBytes: 40 << 20,
+		CreatedBy: by, CreatedAt: time.Date(2026, 11, 26, 10, 1, 0, 0, time.UTC), Attachments: map[string]string{app: key}}
+	all[name] = ad
+	f.config[app][key] = "postgres://app:s3cretpw@" + name + ":5432/app"
+	rel := f.newReleaseLocked(a, "Set "+key+" config vars", by)
+	c := *ad
+	c.Attachments = maps.Clone(ad.Attachments)
+	return c, rel, nil
+}
+
+func (f *fakePlatform) AttachAddon(ctx context.Context, name, app, as, by string, out io.Writer) (paas.Addon, paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return paas.Addon{}, paas.Release{}, err
+	}
+	a, ok := f.apps[app]
+	if !ok {
+		return paas.Addon{}, paas.Release{}, notFound(app)
+	}
+	ad, ok := all[name]
+	if !ok {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("add-on %s not found", name)
+	}
+	if v, ok := ad.Attachments[app]; ok {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("%s is already attached to %s as %s", name, app, v)
+	}
+	key := fakeVar(ad.Engine, as)
+	if _, set := f.config[app][key]; set {
+		return paas.Addon{}, paas.Release{}, paas.Errorf("%s already has %s set: choose another name with --as", app, key)
+	}
+	ad.Attachments[app] = key
+	f.config[app][key] = "postgres://app:s3cretpw@" + name + ":5432/app"
+	var rel paas.Release
+	if a.Release > 0 {
+		rel = f.newReleaseLocked(a, "Set "+key+" config vars", by)
+	}
+	c := *ad
+	c.Attachments = maps.Clone(ad.Attachments)
+	return c, rel, nil
+}
+
+func (f *fakePlatform) DetachAddon(ctx context.Context, name, app, by string, out io.Writer) (string, paas.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return "", paas.Release{}, err
+	}
+	a, ok := f.apps[app]
+	if !ok {
+		return "", paas.Release{}, notFound(app)
+	}
+	ad, ok := all[name]
+	if !ok {
+		return "", paas.Release{}, paas.Errorf("add-on %s not found", name)
+	}
+	key, ok := ad.Attachments[app]
+	if !ok {
+		return "", paas.Release{}, paas.Errorf("%s is not attached to %s", name, app)
+	}
+	delete(ad.Attachments, app)
+	delete(f.config[app], key)
+	if a.Release == 0 {
+		return key, paas.Release{}, nil
+	}
+	return key, f.newReleaseLocked(a, "Unset "+key+" config vars", by), nil
+}
+
+func (f *fakePlatform) DestroyAddon(ctx context.Context, name string, detach bool, by string, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := f.addons()
+	if err != nil {
+		return err
+	}
+	ad, ok := all[name]
+	if !ok {
+		return paas.Errorf("add-on %s not found", name)
+	}
+	if len(ad.Attachments) > 0 && !detach {
+		var parts []string
+		for _, app := range slices.Sorted(maps.Keys(ad.Attachments)) {
+			parts = append(parts, app+" ("+ad.Attachments[app]+")")
+		}
+		return paas.Errorf("%s is attached to %s: detach it first, or run again with --detach", name, strings.Join(parts, ", "))
+	}
+	for app, key := range ad.Attachments {
+		delete(f.config[app], key)
+		if f.apps[app].Release > 0 {
+			f.newReleaseLocked(f.apps[app], "Unset "+key+" config vars", by)
+		}
+	}
+	delete(all, name)
+	return nil
+}
+
+// detachAppAddons is the fake's part of DestroyApp: the app leaves its
+// add-ons, which remain. Callers hold f.mu.
+func (f *fakePlatform) detachAppAddons(app string) {
+	fakeAddonsMu.Lock()
+	defer fakeAddonsMu.Unlock()
+	for _, a := range fakeAddons[f] {
+		delete(a.Attachments, app)
+	}
+}
+
+// noAddons makes f answer like a server without add-ons.
+func (f *fakePlatform) noAddons() {
+	fakeAddonsMu.Lock()
+	defer fakeAddonsMu.Unlock()
+	fakeNoAddons[f] = true
+}
