@@ -7,46 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"testing"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"paas/internal/dockertest"
 	"paas/internal/syncbuf"
 )
-
-// dockerClient returns a client of the engine named by DOCKER_HOST or the
-// default socket, or skips the test when no engine answers.
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("docker engine not available: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		cli.Close()
-		t.Skipf("docker engine not available: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
-// stackImage returns the stack image (PAAS_STACK_IMAGE, else
-// paas/stack:bookworm), or skips the test when the engine lacks it.
-func stackImage(t *testing.T, cli *client.Client) string {
-	t.Helper()
-	ref := os.Getenv("PAAS_STACK_IMAGE")
-	if ref == "" {
-		ref = "paas/stack:bookworm"
-	}
-	if _, err := cli.ImageInspect(t.Context(), ref); err != nil {
-		t.Skipf("stack image %s needed (paasd stack:build makes it): %v", ref, err)
-	}
-	return ref
-}
 
 // randomName returns a name unique to the test, valid as an app or
 // service name.
@@ -95,3 +63,9 @@ func testDocker(t *testing.T) *testEnv {
 	}
 	return &testEnv{d: d, cli: cli, stack: stack, out: &syncbuf.Buffer{}}
 }
+
+// dockerClient returns the engine's client, or skips the test.
+func dockerClient(t *testing.T) *client.Client { return dockertest.Client(t) }
+
+// stackImage returns the stack image, or skips the test.
+func stackImage(t *testing.T, cli *client.Client) string { return dockertest.StackImage(t, cli) }

@@ -22,6 +22,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"paas/internal/gittest"
+	"paas/internal/dockertest"
 	"paas/internal/netnstest"
 )
 
@@ -30,21 +31,7 @@ const testLabel = "paas.test"
 
 // dockerClient returns a client of the engine on DOCKER_HOST or the
 // default socket, skipping the test when none answers.
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skip("docker engine not available: " + err.Error())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		cli.Close()
-		t.Skip("docker engine not available: " + oneLine(err.Error()))
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
+func dockerClient(t *testing.T) *client.Client { return dockertest.Client(t) }
 
 // dockerStack returns a client and skips the test unless the stack image
 // exists.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -17,44 +16,13 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
+	"paas/internal/dockertest"
 	"paas/internal/syncbuf"
 )
 
 // testLabel marks every container and image the docker tests make, so
 // that leftovers are easy to find: docker ps -a --filter label=paas.test.
 const testLabel = "paas.test"
-
-// dockerClient returns a client of the engine named by DOCKER_HOST or the
-// default socket, or skips the test when no engine answers.
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Skipf("docker engine not available: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		cli.Close()
-		t.Skipf("docker engine not available: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
-// stackImage returns the stack image the tests run on (PAAS_STACK_IMAGE,
-// else paas/stack:bookworm), or skips the test when the engine lacks it.
-func stackImage(t *testing.T, cli *client.Client) string {
-	t.Helper()
-	ref := os.Getenv("PAAS_STACK_IMAGE")
-	if ref == "" {
-		ref = "paas/stack:bookworm"
-	}
-	if _, err := cli.ImageInspect(t.Context(), ref); err != nil {
-		t.Skipf("stack image %s needed (paasd stack:build makes it): %v", ref, err)
-	}
-	return ref
-}
 
 // dockerEnv is what a docker runtime test works with.
 type dockerEnv struct {
@@ -285,3 +253,9 @@ func waitNumbered(t *testing.T, s *sink, app, instance string, total int) {
 		t.Fatalf("%d of %d lines received", next, total)
 	}
 }
+
+// dockerClient returns the engine's client, or skips the test.
+func dockerClient(t *testing.T) *client.Client { return dockertest.Client(t) }
+
+// stackImage returns the stack image, or skips the test.
+func stackImage(t *testing.T, cli *client.Client) string { return dockertest.StackImage(t, cli) }
