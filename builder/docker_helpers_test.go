@@ -21,8 +21,8 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
-	"paas/internal/gittest"
 	"paas/internal/dockertest"
+	"paas/internal/gittest"
 	"paas/internal/netnstest"
 )
 
