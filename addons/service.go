@@ -149,3 +149,23 @@ func (d *Docker) diskBytes(ctx context.Context, id string) int64 {
 	}
 	return n
 }
+
+// Names lists the services of this paasd (its Owner): every container
+// labelled as an add-on, whatever its state, by service name.
+func (d *Docker) Names(ctx context.Context) ([]string, error) {
+	f := filters.NewArgs(filters.Arg("label", LabelAddon))
+	if d.cfg.Owner != "" {
+		f.Add("label", labelOwner+"="+d.cfg.Owner)
+	}
+	cs, err := d.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, engineError("listing add-on services", err)
+	}
+	var names []string
+	for _, c := range cs {
+		if name := c.Labels[LabelAddon]; name != "" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}

@@ -3,6 +3,7 @@ package addons
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,8 +160,14 @@ func checkConfined(t *testing.T, s *service) {
 func checkDestroyed(t *testing.T, s *service) {
 	t.Helper()
 	env := s.env
+	if names, err := env.d.Names(t.Context()); err != nil || !slices.Contains(names, s.name) {
+		t.Errorf("Names before Destroy: %v, %v; want %s among them", names, err, s.name)
+	}
 	if err := env.d.Destroy(t.Context(), s.name); err != nil {
 		t.Fatalf("Destroy: %v", err)
+	}
+	if names, err := env.d.Names(t.Context()); err != nil || slices.Contains(names, s.name) {
+		t.Errorf("Names after Destroy: %v, %v", names, err)
 	}
 	if _, err := env.cli.ContainerInspect(t.Context(), containerName(s.name)); !cerrdefs.IsNotFound(err) {
 		t.Errorf("container after Destroy: %v", err)

@@ -37,6 +37,8 @@ type Provisioner interface {
 	Destroy(ctx context.Context, name string) error
 	// Status reports one service.
 	Status(ctx context.Context, name string) (AddonStatus, error)
+	// Names lists the services this paasd runs, whatever their state.
+	Names(ctx context.Context) ([]string, error)
 }
 
 // errNoAddons is what every add-on operation answers without a
@@ -594,6 +596,35 @@ func (s *Service) settleAddons(ctx context.Context) error {
 					s.log.Error("detaching add-on", "addon", a.Name, "app", app, "err", mask(err, a.Password))
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// sweepAddons removes the services the store has no record of: what an
+// addons:create interrupted between starting the service and recording
+// it leaves. Nobody holds such a service's password and no app is
+// attached to it, so no data is lost.
+func (s *Service) sweepAddons(ctx context.Context) error {
+	if s.cfg.Addons == nil {
+		return nil
+	}
+	names, err := s.cfg.Addons.Names(ctx)
+	if err != nil {
+		s.log.Error("listing add-on services", "err", err)
+		return nil
+	}
+	for _, name := range names {
+		_, err := s.cfg.Store.Addon(name)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrAddonNotFound) {
+			return err
+		}
+		s.log.Warn("removing an add-on service with no record (an interrupted addons:create)", "addon", name)
+		if err := s.cfg.Addons.Destroy(ctx, name); err != nil {
+			s.log.Error("removing an unrecorded add-on service", "addon", name, "err", err)
 		}
 	}
 	return nil

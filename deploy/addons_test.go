@@ -93,6 +93,12 @@ func (f *fakeProvisioner) Status(ctx context.Context, name string) (AddonStatus,
 }
 
 // attached returns the apps whose network service name is on.
+func (f *fakeProvisioner) Names(ctx context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.services)), nil
+}
+
 func (f *fakeProvisioner) attached(name string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -474,5 +480,31 @@ func TestConcurrentCreatesGetDistinctNames(t *testing.T) {
 		if !f.exists(name) {
 			t.Fatalf("%s has no service", name)
 		}
+	}
+}
+
+// TestUnrecordedServiceIsSwept: a service an interrupted addons:create
+// started but never recorded is removed at start; recorded ones stay.
+func TestUnrecordedServiceIsSwept(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	f := withAddons(h)
+	ctx := context.Background()
+	st := h.svc.cfg.Store
+	if _, err := st.CreateAddon(store.Addon{Name: "kept-db", Engine: "postgres", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kept-db", "lost-db"} {
+		if _, err := f.Create(ctx, name, "postgres", "pw", io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f.exists("lost-db") {
+		t.Error("the unrecorded service survived the start")
+	}
+	if !f.exists("kept-db") {
+		t.Error("a recorded service was removed at start")
 	}
 }

@@ -163,6 +163,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.settleAddons(ctx); err != nil {
 		return err
 	}
+	if err := s.sweepAddons(ctx); err != nil {
+		return err
+	}
 	apps, err := s.cfg.Store.Apps()
 	if err != nil {
 		return err
