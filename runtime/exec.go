@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"paas/internal/ports"
 )
 
 // ErrShutdown is returned by Start and Run once Shutdown has begun.
@@ -293,7 +295,7 @@ func (e *Exec) Shutdown(ctx context.Context, grace time.Duration) error {
 func (e *Exec) reservePort() (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	port, err := pickPort(e.cfg.Host, func(p int) bool { return e.ports[p] })
+	port, err := ports.Pick(e.cfg.Host, func(p int) bool { return e.ports[p] })
 	if err != nil {
 		return 0, err
 	}

@@ -3,17 +3,17 @@ package static
 import (
 	"context"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"paas/internal/ports"
 )
 
 // TestMain lets a test run this test binary as the static server, as the
@@ -208,28 +208,13 @@ func TestSlugRootSite(t *testing.T) {
 	}
 }
 
-// freePort returns a port free on every address, for a server that reads
-// it from PORT. It is taken from below the kernel's ephemeral range: a
-// port the kernel hands out for port 0 may be taken again, as an
-// outgoing connection's source port, before the server binds it.
+// freePort returns a port free on every address for a server that reads
+// it from PORT (see ports.Pick).
 func freePort(t *testing.T) int {
 	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
+	p, err := ports.Pick("127.0.0.1", func(int) bool { return false })
+	if err != nil {
+		t.Fatal(err)
 	}
-	first := max(low-12000, 1024)
-	for range 200 {
-		p := first + rand.IntN(low-first)
-		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(p)); err == nil {
-			ln.Close()
-			return p
-		}
-	}
-	t.Fatalf("no free port in %d-%d", first, low-1)
-	return 0
+	return p
 }

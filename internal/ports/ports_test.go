@@ -1,4 +1,4 @@
-package runtime
+package ports
 
 import (
 	"net"
@@ -12,7 +12,7 @@ func TestPickPortBelowEphemeralRange(t *testing.T) {
 	}
 	seen := map[int]bool{}
 	for range 50 {
-		p, err := pickPort("127.0.0.1", func(p int) bool { return seen[p] })
+		p, err := Pick("127.0.0.1", func(p int) bool { return seen[p] })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +24,7 @@ func TestPickPortBelowEphemeralRange(t *testing.T) {
 		}
 		seen[p] = true
 	}
-	if _, err := pickPort("127.0.0.1", func(int) bool { return true }); err == nil {
+	if _, err := Pick("127.0.0.1", func(int) bool { return true }); err == nil {
 		t.Error("every port skipped, yet one was picked")
 	}
 }
