@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"paas/shellwords"
 )
 
 const timeLayout = "2006-01-02 15:04:05 UTC"
@@ -62,7 +64,7 @@ func printable(s string) string {
 	clean := utf8.ValidString(s)
 	if clean {
 		for _, r := range s {
-			if r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			if r != '\n' && shellwords.IsControl(r) {
 				clean = false
 				break
 			}

@@ -191,9 +191,14 @@ func needsEscapes(s string) bool {
 		return true
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+		if IsControl(r) {
 			return true
 		}
 	}
 	return false
+}
+
+// IsControl reports whether r is a control character: C0, DEL or C1.
+func IsControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0
 }
