@@ -25,6 +25,23 @@ type Addon struct {
 	// URL is the URL attached apps reach the service at, the password
 	// masked; set by addons:info only.
 	URL string
+	// Backups lists the stored backups, oldest first; Logs the service's
+	// last output lines, passwords masked; Rotation says how an
+	// unfinished credential rotation stands ("" when none is). Set by
+	// addons:info only.
+	Backups  []AddonBackup
+	Logs     []string
+	Rotation string
+}
+
+// AddonBackup is one stored backup of an add-on.
+type AddonBackup struct {
+	// ID names the backup: the UTC time it was taken, e.g.
+	// "20261206T051200Z" (with "-2"... when several were taken in one
+	// second), so IDs sort as the backups were taken.
+	ID   string
+	Time time.Time
+	Size int64 // bytes
 }
 
 // ErrAddonsUnavailable is wrapped by the error add-on commands return on a
