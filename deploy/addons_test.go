@@ -530,6 +530,15 @@ func TestAddonsNeedAProvisioner(t *testing.T) {
 	_, _, err = h.svc.DetachAddon(ctx, "x", "noads", "t", io.Discard)
 	errs = append(errs, err)
 	errs = append(errs, h.svc.DestroyAddon(ctx, "x", true, "t", io.Discard))
+	errs = append(errs, h.svc.RotateAddon(ctx, "x", "t", io.Discard))
+	errs = append(errs, h.svc.BackupAddon(ctx, "x", "", io.Discard))
+	errs = append(errs, h.svc.RestoreAddon(ctx, "x", "t", strings.NewReader("")))
+	_, err = h.svc.ConnectAddon(ctx, "x", "t", runtime.Stdio{})
+	errs = append(errs, err)
+	_, err = h.svc.AddonBackups(ctx, "x")
+	errs = append(errs, err)
+	_, err = h.svc.CaptureAddonBackup(ctx, "x", "t")
+	errs = append(errs, err)
 	for i, err := range errs {
 		if msg, _ := paas.UserMessage(err); msg != "add-ons need the docker runtime (this server runs exec)" || !errors.Is(err, paas.ErrAddonsUnavailable) {
 			t.Errorf("operation %d: %v", i, err)
