@@ -29,21 +29,18 @@ type config struct {
 	// ExecUser names the account whose subordinate ids the exec runtime's
 	// apps run as when paasd is root; ExecUserSet says it was chosen
 	// (PAAS_EXEC_USER or the flag) rather than left at its default.
-	ExecUser      string
-	ExecUserSet   bool
-	LogFormat     string
-	StopTimeout   time.Duration
-	BootTimeout   time.Duration
-	BuildTimeout  time.Duration
-	StackImage    string
-	BuildMemory   int64
-	DefaultMemory int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
-	HostFirewall  bool  // guard the host's ports from containers with iptables (docker)
-	MaxImageSize  int64
-	KeepReleases  int
-	// AddonBackups is how many automatic daily backups of each add-on
-	// are kept under DataDir/backups (PAAS_ADDON_BACKUPS); 0 takes none.
-	AddonBackups   int
+	ExecUser       string
+	ExecUserSet    bool
+	LogFormat      string
+	StopTimeout    time.Duration
+	BootTimeout    time.Duration
+	BuildTimeout   time.Duration
+	StackImage     string
+	BuildMemory    int64
+	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
+	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
+	MaxImageSize   int64
+	KeepReleases   int
 	ReleaseTimeout time.Duration
 	RestartMax     time.Duration
 	BuildConc      int
@@ -51,6 +48,9 @@ type config struct {
 	// BuildpackPaths are server directories whose buildpacks pushers may
 	// name by path (PAAS_BUILDPACK_PATHS); none by default.
 	BuildpackPaths []string
+	// AddonBackups is how many automatic daily backups of each add-on
+	// are kept under DataDir/backups (PAAS_ADDON_BACKUPS); 0 takes none.
+	AddonBackups int
 
 	// The SSH gateway's connection limits.
 	SSHHandshakeTimeout time.Duration
