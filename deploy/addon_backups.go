@@ -8,9 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,9 +23,8 @@ import (
 // Directories are 0700 and files 0600: a dump holds the service's data.
 
 const (
-	backupIDLayout = "20060102T150405Z"
-	backupExt      = ".dump"
-	backupTmp      = ".tmp-" // prefix of a backup being written
+	backupExt = ".dump"
+	backupTmp = ".tmp-" // prefix of a backup being written
 	// backupEvery is the age of an add-on's newest backup at which the
 	// scheduler takes another.
 	backupEvery = 24 * time.Hour
@@ -36,34 +33,10 @@ const (
 	addonInfoLines = 10
 )
 
-// backupIDPattern is the whole grammar of a backup ID.
-var backupIDPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z(-[1-9][0-9]{0,3})?$`)
-
-// parseBackupID reads an ID: its time and its number within that second
-// (1 for the first).
+// parseBackupID reads an ID: its time and its number within that second.
 func parseBackupID(id string) (time.Time, int, bool) {
-	if !backupIDPattern.MatchString(id) {
-		return time.Time{}, 0, false
-	}
-	stamp, seq, hasSeq := strings.Cut(id, "-")
-	t, err := time.Parse(backupIDLayout, stamp)
-	if err != nil {
-		return time.Time{}, 0, false
-	}
-	n := 1
-	if hasSeq {
-		n, _ = strconv.Atoi(seq)
-	}
-	return t, n, true
-}
-
-// checkBackupID refuses anything but an ID the grammar allows: the ID
-// names a file, so nothing else may reach the file system.
-func checkBackupID(id string) error {
-	if _, _, ok := parseBackupID(id); !ok {
-		return paas.Errorf("invalid backup id %q: use an id addons:backups lists, like 20261206T051200Z", id)
-	}
-	return nil
+	t, n, err := paas.ParseBackupID(id)
+	return t, n, err == nil
 }
 
 func (s *Service) now() time.Time {
@@ -134,7 +107,7 @@ func (s *Service) backups(name string) ([]paas.AddonBackup, error) {
 // newBackupID is the ID of a backup of name taken now: the second, with
 // "-2", "-3"... when that second has backups already.
 func (s *Service) newBackupID(name string) string {
-	stamp := s.now().UTC().Format(backupIDLayout)
+	stamp := s.now().UTC().Format(paas.BackupIDLayout)
 	id := stamp
 	for n := 2; ; n++ {
 		if _, err := os.Lstat(filepath.Join(s.backupDir(name), id+backupExt)); errors.Is(err, fs.ErrNotExist) {
@@ -274,7 +247,7 @@ func (s *Service) BackupAddon(ctx context.Context, name, from string, w io.Write
 		}
 		return nil
 	}
-	if err := checkBackupID(from); err != nil {
+	if _, _, err := paas.ParseBackupID(from); err != nil {
 		return err
 	}
 	f, err := os.Open(filepath.Join(s.backupDir(name), from+backupExt))
