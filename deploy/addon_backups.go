@@ -300,6 +300,7 @@ func (s *Service) startBackups() {
 		cancel()
 		<-done
 	}
+	s.backupsDone = done
 	s.mu.Unlock()
 	go func() {
 		defer close(done)
@@ -363,7 +364,8 @@ func (s *Service) backupDue(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if _, err := s.cfg.Store.Addon(a.Name); err != nil {
+		a, err := s.cfg.Store.Addon(a.Name)
+		if err != nil {
 			unlock() // destroyed meanwhile
 			continue
 		}

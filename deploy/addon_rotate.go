@@ -103,7 +103,7 @@ func (s *Service) rotate(ctx context.Context, a store.Addon, resumed bool, by st
 		}
 		if err := s.cfg.Addons.AddCredential(ctx, name, cred.User, cred.Password); err != nil {
 			s.abortRotation(ctx, a)
-			return &paas.Error{Msg: fmt.Sprintf("rotating %s failed: adding the new credential: %s; the old credential still works", name, reasonOf(mask(err, cred.Password))), Err: err}
+			return &paas.Error{Msg: fmt.Sprintf("rotating %s failed: adding the new credential: %s; the old credential still works", name, reasonOf(maskAll(err, a.Passwords()))), Err: err}
 		}
 		var err error
 		if a, err = s.cfg.Store.UpdateAddon(name, func(x *store.Addon) error {
@@ -124,7 +124,7 @@ func (s *Service) rotate(ctx context.Context, a store.Addon, resumed bool, by st
 			if err2 != nil {
 				return err2
 			}
-			reason := s.scrub(app, reasonOf(mask(err, cred.Password)))
+			reason := s.scrub(app, reasonOf(maskAll(err, a.Passwords())))
 			if len(done) == 0 {
 				s.abortRotation(ctx, a)
 				return &paas.Error{Msg: fmt.Sprintf("rotating %s failed: %s: %s; the old credential still works", name, app, reason), Err: err}
@@ -221,7 +221,7 @@ func (s *Service) abortRotation(ctx context.Context, a store.Addon) {
 func (s *Service) retireCredential(ctx context.Context, a store.Addon) error {
 	old := *a.Retiring
 	if err := s.cfg.Addons.RemoveCredential(ctx, a.Name, old.User, old.Password); err != nil {
-		return &paas.Error{Msg: fmt.Sprintf("every app of %s uses the new credential, but removing the old one failed: %s; addons:rotate %s (or the next start of paasd) tries again", a.Name, reasonOf(mask(err, old.Password)), a.Name), Err: err}
+		return &paas.Error{Msg: fmt.Sprintf("every app of %s uses the new credential, but removing the old one failed: %s; addons:rotate %s (or the next start of paasd) tries again", a.Name, reasonOf(maskAll(err, a.Passwords())), a.Name), Err: err}
 	}
 	_, err := s.cfg.Store.UpdateAddon(a.Name, func(x *store.Addon) error {
 		x.Retiring = nil

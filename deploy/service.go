@@ -111,8 +111,10 @@ type Service struct {
 	// change of the add-on in progress ends.
 	addonBusy map[string]chan struct{}
 	// stopBackups stops the backup scheduler and waits for it; nil
-	// when none runs.
+	// when none runs. backupsDone is closed when the scheduler has
+	// stopped.
 	stopBackups func()
+	backupsDone <-chan struct{}
 
 	// secretsMu guards rolling: the configs of releases being rolled
 	// out, whose values platform lines mask.
