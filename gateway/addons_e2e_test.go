@@ -45,7 +45,7 @@ func TestAddonDataOverSSH(t *testing.T) {
 	} {
 		st, out, errs := e.ssh("", []string{"-tt"}, cmd)
 		if st != 1 || strings.TrimSpace(out+errs) != want {
-			t.Errorf("%s with a terminal: %d %q %q", cmd, st, out, errs)
+			t.Errorf("%s with a terminal: %d %.200q %.200q", cmd, st, out, errs)
 		}
 	}
 }
