@@ -547,7 +547,8 @@ func (s *Service) detach(ctx context.Context, a store.Addon, app, by string, out
 	return *rel, nil
 }
 
-// DestroyAddon removes add-on name: its service and its data. It is
+// DestroyAddon removes add-on name: its service, its data and its stored
+// backups. It is
 // refused while the add-on is attached, unless detach is set: then it is
 // detached from each app first (a new release of each).
 func (s *Service) DestroyAddon(ctx context.Context, name string, detach bool, by string, out io.Writer) error {
