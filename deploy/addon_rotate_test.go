@@ -111,28 +111,49 @@ func TestAddonRotation(t *testing.T) {
 	}
 	relA, relB = release("rota"), release("rotb")
 
+	// rota's release fails before any app has the new URL: the rotation
+	// is undone, its credential refused.
+	if err := os.WriteFile(filepath.Join(dir, "rota"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const pw4 = "pw04-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c"
+	err = h.svc.RotateAddon(ctx, "rotdb", "bob", io.Discard)
+	msg, _ = paas.UserMessage(err)
+	if !strings.HasPrefix(msg, "rotating rotdb failed: rota: ") || !strings.Contains(msg, "release phase failed") || !strings.HasSuffix(msg, "; the old credential still works") || strings.Contains(msg, "pw0") {
+		t.Fatalf("rotation failing at the first app: %v", err)
+	}
+	if a, _ := h.svc.cfg.Store.Addon("rotdb"); a.Rotation != nil || a.User != "app_2" || a.Password != pw3 {
+		t.Fatalf("record after an undone rotation: %+v", a)
+	}
+	if f.logsIn("rotdb", "app_3", pw4) || !f.logsIn("rotdb", "app_2", pw3) || dbURL("rota") != url("app_2", pw3) || release("rota") != relA {
+		t.Fatal("an undone rotation left its credential or changed rota")
+	}
+	os.Remove(filepath.Join(dir, "rota"))
+
 	// rotb's release fails: rota keeps the new URL, rotb the old one,
 	// both credentials work, and the message and addons:info say so.
 	if err := os.WriteFile(block, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	relA = release("rota")
-	const pw4 = "pw04-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c"
+	const pw5 = "pw05-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c"
 	err = h.svc.RotateAddon(ctx, "rotdb", "bob", io.Discard)
 	msg, _ = paas.UserMessage(err)
 	if !strings.HasPrefix(msg, "rotating rotdb stopped: rotb: ") || !strings.Contains(msg, "release phase failed") || !strings.HasSuffix(msg, "; rota use the new credential and rotb the old one, both of which work until addons:rotate rotdb finishes the rotation") || strings.Contains(msg, "pw0") {
 		t.Fatalf("rotation stopped by a failing release: %v", err)
 	}
-	if dbURL("rota") != url("app_3", pw4) || dbURL("rotb") != url("app_2", pw3) || release("rotb") != relB {
+	if dbURL("rota") != url("app_3", pw5) || dbURL("rotb") != url("app_2", pw3) || release("rotb") != relB {
 		t.Fatalf("after a stopped rotation: rota %q, rotb %q v%d", dbURL("rota"), dbURL("rotb"), release("rotb"))
 	}
-	if !f.logsIn("rotdb", "app_2", pw3) || !f.logsIn("rotdb", "app_3", pw4) {
+	if !f.logsIn("rotdb", "app_2", pw3) || !f.logsIn("rotdb", "app_3", pw5) {
 		t.Fatal("a stopped rotation left a credential not working")
 	}
 	info, err := h.svc.AddonInfo(ctx, "rotdb")
 	if err != nil || info.Rotation != "unfinished (both credentials work): run addons:rotate rotdb to finish it" || info.URL != "postgres://app_2:***@rotdb:5432/app" {
 		t.Fatalf("info during a stopped rotation: %+v %v", info, err)
 	}
+
+	relA = release("rota")
 
 	// Run again, it finishes: rotb gets the new URL (its failed release
 	// took a number), rota no new release.
@@ -141,10 +162,10 @@ func TestAddonRotation(t *testing.T) {
 	if err := h.svc.RotateAddon(ctx, "rotdb", "bob", &out); err != nil {
 		t.Fatalf("finishing: %v", err)
 	}
-	if dbURL("rotb") != url("app_3", pw4) || release("rotb") != relB+2 || release("rota") != relA+1 {
+	if dbURL("rotb") != url("app_3", pw5) || release("rotb") != relB+2 || release("rota") != relA {
 		t.Fatalf("after finishing: rotb %q v%d, rota v%d (was v%d)", dbURL("rotb"), release("rotb"), release("rota"), relA)
 	}
-	if f.logsIn("rotdb", "app_2", pw3) || !f.logsIn("rotdb", "app_3", pw4) {
+	if f.logsIn("rotdb", "app_2", pw3) || !f.logsIn("rotdb", "app_3", pw5) {
 		t.Fatal("after finishing the old credential works or the new one does not")
 	}
 	if !strings.Contains(out.String(), "Finishing the unfinished credential rotation of rotdb") {
