@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"paas"
+	"paas/runtime"
 	"paas/store"
 )
 
@@ -20,13 +21,20 @@ type AddonStatus struct {
 	DiskBytes int64  // -1 when unknown
 }
 
+// AddonService is where a new service is reached and who logs in first.
+type AddonService struct {
+	Version string // the engine's version, e.g. "15.10"
+	Host    string // the host attached apps reach it at
+	Port    int
+	User    string // the first user: "app" (postgres), "default" (redis)
+}
+
 // Provisioner runs backing services: one per add-on, reachable from the
 // apps it is attached to.
 type Provisioner interface {
 	// Create starts a new service of engine with password and waits
-	// until it answers; it returns the engine's version. On failure it
-	// leaves nothing behind.
-	Create(ctx context.Context, name, engine, password string, out io.Writer) (version string, err error)
+	// until it answers. On failure it leaves nothing behind.
+	Create(ctx context.Context, name, engine, password string, out io.Writer) (AddonService, error)
 	// Attach makes the service reachable from app's instances at the
 	// host name (idempotent).
 	Attach(ctx context.Context, name, app string) error
@@ -39,6 +47,25 @@ type Provisioner interface {
 	Status(ctx context.Context, name string) (AddonStatus, error)
 	// Names lists the services this paasd runs, whatever their state.
 	Names(ctx context.Context) ([]string, error)
+	// Connect runs the engine's client logged in as user/password,
+	// attached to stdio (a TTY when stdio.TTY), and returns its exit
+	// status.
+	Connect(ctx context.Context, name, user, password string, stdio runtime.Stdio) (int, error)
+	// Backup writes a dump of the service's data to w; on error w got
+	// no complete dump.
+	Backup(ctx context.Context, name string, w io.Writer) error
+	// Restore replaces the service's data with the dump read from r. A
+	// dump it refuses, or a restore that fails midway, leaves the
+	// previous data.
+	Restore(ctx context.Context, name string, r io.Reader) error
+	// AddCredential lets user/password log in besides the credentials
+	// that already can.
+	AddCredential(ctx context.Context, name, user, password string) error
+	// RemoveCredential stops user/password logging in and closes its
+	// sessions.
+	RemoveCredential(ctx context.Context, name, user, password string) error
+	// Logs returns the service's last n output lines, oldest first.
+	Logs(ctx context.Context, name string, n int) ([]string, error)
 }
 
 // errNoAddons is what every add-on operation answers without a
@@ -104,6 +131,14 @@ func mask(err error, password string) error {
 		return err
 	}
 	return &maskedError{msg: strings.ReplaceAll(err.Error(), password, maskMark), err: err}
+}
+
+// maskAll returns err with each of passwords replaced in its text.
+func maskAll(err error, passwords []string) error {
+	for _, p := range passwords {
+		err = mask(err, p)
+	}
+	return err
 }
 
 // addonLock takes the lock of add-on name: one create, attach, detach or
@@ -245,7 +280,13 @@ func (s *Service) AddonInfo(ctx context.Context, name string) (paas.Addon, error
 		return paas.Addon{}, addonError(name, "", err)
 	}
 	v := s.view(ctx, a)
-	v.URL = s.cfg.AddonURL(a.Engine, a.Name, maskMark)
+	v.URL = s.addonURL(a, maskMark)
+	v.Backups, err = s.backups(name)
+	if err != nil {
+		s.log.Error("listing an add-on's backups", "addon", name, "err", err)
+	}
+	v.Logs = s.addonLogs(ctx, a.Name, a.Passwords(), addonInfoLines)
+	v.Rotation = rotationNote(a)
 	return v, nil
 }
 
@@ -291,11 +332,16 @@ func (s *Service) CreateAddon(ctx context.Context, app, engine, name, as, by str
 
 	password := s.cfg.NewPassword()
 	fmt.Fprintf(out, "-----> Creating %s (%s) for %s\n", name, engine, app)
-	version, err := s.cfg.Addons.Create(ctx, name, engine, password, out)
+	svc, err := s.cfg.Addons.Create(ctx, name, engine, password, out)
 	if err != nil {
 		return paas.Addon{}, paas.Release{}, mask(err, password)
 	}
-	a, err := s.cfg.Store.CreateAddon(store.Addon{Name: name, Engine: engine, Version: version, Password: password, CreatedBy: by})
+	version := svc.Version
+	a, err := s.cfg.Store.CreateAddon(store.Addon{
+		Name: name, Engine: engine, Version: version,
+		Host: svc.Host, Port: svc.Port, User: svc.User, Password: password,
+		CreatedBy: by,
+	})
 	if err != nil {
 		s.destroyService(ctx, name, password)
 		return paas.Addon{}, paas.Release{}, err
@@ -312,6 +358,11 @@ func (s *Service) CreateAddon(ctx context.Context, app, engine, name, as, by str
 	}
 	a.Attachments = map[string]string{app: key}
 	return s.view(ctx, a), rel, nil
+}
+
+// addonURL is the URL of a's current credential, with password.
+func (s *Service) addonURL(a store.Addon, password string) string {
+	return s.cfg.AddonURL(a.Engine, a.User, password, a.Host, a.Port)
 }
 
 // destroyService removes a service that is not to be kept, logging a
@@ -380,7 +431,7 @@ func (s *Service) attach(ctx context.Context, a store.Addon, app, key, by string
 		return paas.Release{}, err
 	}
 	defer unlock()
-	url := s.cfg.AddonURL(a.Engine, a.Name, a.Password)
+	url := s.addonURL(a, a.Password)
 	cfg, err := s.cfg.Store.Config(app)
 	if err != nil {
 		return paas.Release{}, userError(app, err)
@@ -496,7 +547,8 @@ func (s *Service) detach(ctx context.Context, a store.Addon, app, by string, out
 	return *rel, nil
 }
 
-// DestroyAddon removes add-on name: its service and its data. It is
+// DestroyAddon removes add-on name: its service, its data and its stored
+// backups. It is
 // refused while the add-on is attached, unless detach is set: then it is
 // detached from each app first (a new release of each).
 func (s *Service) DestroyAddon(ctx context.Context, name string, detach bool, by string, out io.Writer) error {
@@ -532,7 +584,10 @@ func (s *Service) DestroyAddon(ctx context.Context, name string, detach bool, by
 		}
 	}
 	if err := s.cfg.Addons.Destroy(ctx, name); err != nil {
-		return fmt.Errorf("destroying add-on %s: %w", name, mask(err, a.Password))
+		return fmt.Errorf("destroying add-on %s: %w", name, maskAll(err, a.Passwords()))
+	}
+	if err := s.removeBackups(name); err != nil {
+		return err
 	}
 	return s.cfg.Store.DeleteAddon(name)
 }
@@ -560,9 +615,7 @@ func (s *Service) addonPasswords() []string {
 	}
 	var out []string
 	for _, a := range all {
-		if a.Password != "" {
-			out = append(out, a.Password)
-		}
+		out = append(out, a.Passwords()...)
 	}
 	return out
 }

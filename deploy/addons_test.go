@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,11 +19,12 @@ import (
 	"paas"
 	"paas/internal/syncbuf"
 	"paas/logs"
+	"paas/runtime"
 	"paas/store"
 )
 
 // fakeProvisioner stands in for the Docker engine's backing services: it
-// keeps each service's engine, password and attached apps.
+// keeps each service's engine, credentials, data and attached apps.
 type fakeProvisioner struct {
 	mu       sync.Mutex
 	services map[string]*fakeService
@@ -30,26 +32,157 @@ type fakeProvisioner struct {
 	// failCreate, when set, makes Create fail quoting the password, as a
 	// careless engine message might.
 	failCreate bool
+	// failBackup makes Backup write part of a dump, then fail.
+	failBackup bool
+	// failAddCredential makes AddCredential fail.
+	failAddCredential bool
+	// backedUp receives the name of each service Backup finished.
+	backedUp chan string
 }
 
 type fakeService struct {
-	engine, password string
-	apps             map[string]bool
+	engine string
+	// logins holds user+" "+password for each credential that logs in.
+	logins map[string]bool
+	apps   map[string]bool
+	data   string
+	lines  []string
 }
 
-func (f *fakeProvisioner) Create(ctx context.Context, name, engine, password string, out io.Writer) (string, error) {
+// Create starts a service whose first user logs in with password.
+func (f *fakeProvisioner) Create(ctx context.Context, name, engine, password string, out io.Writer) (AddonService, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "create "+name)
 	if f.failCreate {
-		return "", fmt.Errorf("initdb refused the password %s", password)
+		return AddonService{}, fmt.Errorf("initdb refused the password %s", password)
 	}
 	if _, ok := f.services[name]; ok {
-		return "", fmt.Errorf("container paas.addon.%s exists", name)
+		return AddonService{}, fmt.Errorf("container paas.addon.%s exists", name)
 	}
-	f.services[name] = &fakeService{engine: engine, password: password, apps: map[string]bool{}}
+	user := map[string]string{"postgres": "app", "redis": "default"}[engine]
+	f.services[name] = &fakeService{engine: engine, logins: map[string]bool{user + " " + password: true}, apps: map[string]bool{}}
 	fmt.Fprintf(out, "       %s is up\n", name)
-	return map[string]string{"postgres": "15.10", "redis": "7.0.15"}[engine], nil
+	return AddonService{
+		Version: map[string]string{"postgres": "15.10", "redis": "7.0.15"}[engine],
+		Host:    name,
+		Port:    map[string]int{"postgres": 5432, "redis": 6379}[engine],
+		User:    user,
+	}, nil
+}
+
+func (f *fakeProvisioner) service(name string) (*fakeService, error) {
+	svc, ok := f.services[name]
+	if !ok {
+		return nil, fmt.Errorf("no service %s", name)
+	}
+	return svc, nil
+}
+
+func (f *fakeProvisioner) Connect(ctx context.Context, name, user, password string, stdio runtime.Stdio) (int, error) {
+	f.mu.Lock()
+	svc, err := f.service(name)
+	ok := err == nil && svc.logins[user+" "+password]
+	f.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		fmt.Fprintln(stdio.Stderr, "password authentication failed")
+		return 2, nil
+	}
+	in, _ := io.ReadAll(stdio.Stdin)
+	fmt.Fprintf(stdio.Stdout, "%s ran %q (tty %v)\n", user, in, stdio.TTY)
+	return 0, nil
+}
+
+func (f *fakeProvisioner) Backup(ctx context.Context, name string, w io.Writer) error {
+	f.mu.Lock()
+	svc, err := f.service(name)
+	fail := f.failBackup
+	var dump string
+	if err == nil {
+		dump = "DUMP " + svc.engine + "\n" + svc.data
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if fail {
+		io.WriteString(w, dump[:5])
+		return errors.New("pg_dump: connection lost")
+	}
+	if _, err := io.WriteString(w, dump); err != nil {
+		return err
+	}
+	if f.backedUp != nil {
+		f.backedUp <- name
+	}
+	return nil
+}
+
+func (f *fakeProvisioner) Restore(ctx context.Context, name string, r io.Reader) error {
+	in, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	svc, err := f.service(name)
+	if err != nil {
+		return err
+	}
+	head, data, ok := strings.Cut(string(in), "\n")
+	if !ok || head != "DUMP "+svc.engine {
+		return paas.Errorf("not a %s dump: make one with addons:backup", svc.engine)
+	}
+	svc.data = data
+	return nil
+}
+
+func (f *fakeProvisioner) AddCredential(ctx context.Context, name, user, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "add-credential "+name+" "+user)
+	if f.failAddCredential {
+		return fmt.Errorf("ALTER ROLE %s PASSWORD '%s' failed", user, password)
+	}
+	svc, err := f.service(name)
+	if err != nil {
+		return err
+	}
+	svc.logins[user+" "+password] = true
+	return nil
+}
+
+func (f *fakeProvisioner) RemoveCredential(ctx context.Context, name, user, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "remove-credential "+name+" "+user)
+	svc, err := f.service(name)
+	if err != nil {
+		return err
+	}
+	delete(svc.logins, user+" "+password)
+	return nil
+}
+
+func (f *fakeProvisioner) Logs(ctx context.Context, name string, n int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	svc, err := f.service(name)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(svc.lines[max(0, len(svc.lines)-n):]), nil
+}
+
+// logsIn reports whether user/password logs in to service name.
+func (f *fakeProvisioner) logsIn(name, user, password string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	svc, ok := f.services[name]
+	return ok && svc.logins[user+" "+password]
 }
 
 func (f *fakeProvisioner) Attach(ctx context.Context, name, app string) error {
@@ -132,11 +265,21 @@ func withAddons(h *harness) *fakeProvisioner {
 	h.svc.cfg.AddonVar = func(engine string) string {
 		return map[string]string{"postgres": "DATABASE_URL", "redis": "REDIS_URL"}[engine]
 	}
-	h.svc.cfg.AddonURL = func(engine, name, password string) string {
+	h.svc.cfg.AddonURL = func(engine, user, password, host string, port int) string {
 		if engine == "redis" {
-			return "redis://default:" + password + "@" + name + ":6379"
+			return fmt.Sprintf("redis://%s:%s@%s:%d", user, password, host, port)
 		}
-		return "postgres://app:" + password + "@" + name + ":5432/app"
+		return fmt.Sprintf("postgres://%s:%s@%s:%d/app", user, password, host, port)
+	}
+	h.svc.cfg.AddonNextUser = func(engine, user string) string {
+		if engine == "redis" {
+			return user
+		}
+		n := 1
+		if _, num, ok := strings.Cut(user, "_"); ok {
+			n, _ = strconv.Atoi(num)
+		}
+		return fmt.Sprintf("app_%d", n+1)
 	}
 	h.svc.cfg.NewPassword = func() string {
 		mu.Lock()
@@ -387,6 +530,15 @@ func TestAddonsNeedAProvisioner(t *testing.T) {
 	_, _, err = h.svc.DetachAddon(ctx, "x", "noads", "t", io.Discard)
 	errs = append(errs, err)
 	errs = append(errs, h.svc.DestroyAddon(ctx, "x", true, "t", io.Discard))
+	errs = append(errs, h.svc.RotateAddon(ctx, "x", "t", io.Discard))
+	errs = append(errs, h.svc.BackupAddon(ctx, "x", "", io.Discard))
+	errs = append(errs, h.svc.RestoreAddon(ctx, "x", "t", strings.NewReader("")))
+	_, err = h.svc.ConnectAddon(ctx, "x", "t", runtime.Stdio{})
+	errs = append(errs, err)
+	_, err = h.svc.AddonBackups(ctx, "x")
+	errs = append(errs, err)
+	_, err = h.svc.CaptureAddonBackup(ctx, "x", "t")
+	errs = append(errs, err)
 	for i, err := range errs {
 		if msg, _ := paas.UserMessage(err); msg != "add-ons need the docker runtime (this server runs exec)" || !errors.Is(err, paas.ErrAddonsUnavailable) {
 			t.Errorf("operation %d: %v", i, err)

@@ -71,9 +71,24 @@ type Config struct {
 	// AddonVar is the config var an engine's URL is set in by default.
 	AddonVar func(engine string) string
 	// AddonURL is the URL an attached app reaches a service at.
-	AddonURL func(engine, name, password string) string
+	AddonURL func(engine, user, password, host string, port int) string
+	// AddonNextUser is the user a credential rotation of a service
+	// whose apps log in as user creates (it may be user itself, for an
+	// engine where one user has several passwords).
+	AddonNextUser func(engine, user string) string
 	// NewPassword returns a new random service password.
 	NewPassword func() string
+	// BackupDir holds each add-on's stored backups, in BackupDir/NAME/;
+	// "" stores none.
+	BackupDir string
+	// KeepBackups is how many automatic daily backups of each add-on are
+	// kept; 0 takes none.
+	KeepBackups int
+	// BackupCheck is how often the backup scheduler looks for add-ons
+	// whose newest backup is a day old (default an hour).
+	BackupCheck time.Duration
+	// Now is the clock of the backup scheduler (default time.Now).
+	Now func() time.Time
 }
 
 // Service runs the platform's operations.
@@ -95,6 +110,11 @@ type Service struct {
 	// addonBusy holds, per add-on name, a channel closed when the
 	// change of the add-on in progress ends.
 	addonBusy map[string]chan struct{}
+	// stopBackups stops the backup scheduler and waits for it; nil
+	// when none runs. backupsDone is closed when the scheduler has
+	// stopped.
+	stopBackups func()
+	backupsDone <-chan struct{}
 
 	// secretsMu guards rolling: the configs of releases being rolled
 	// out, whose values platform lines mask.
@@ -149,9 +169,11 @@ func (s *Service) state(app string) *appState {
 // Start brings up the apps the store knows, before the router takes
 // traffic: releases left pending by an interrupted paasd are marked
 // failed, add-on attachments they left without their var are forgotten
-// (see settleAddons), running instances the runtime still has (docker containers) are
+// (see settleAddons), credential rotations it interrupted are finished or
+// reported (see settleRotations), running instances the runtime still has (docker containers) are
 // adopted, and each app's current release is converged, starting only
-// what is missing and stopping what is left over.
+// what is missing and stopping what is left over. Then the scheduler of
+// automatic add-on backups starts; Shutdown stops it.
 func (s *Service) Start(ctx context.Context) error {
 	failed, err := s.cfg.Store.FailPending("interrupted: paasd stopped during the deploy")
 	if err != nil {
@@ -164,6 +186,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	if err := s.sweepAddons(ctx); err != nil {
+		return err
+	}
+	if err := s.settleRotations(ctx); err != nil {
 		return err
 	}
 	apps, err := s.cfg.Store.Apps()
@@ -194,6 +219,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.eventRel(app.Name, rel.Version, "Starting %s failed: %s", rel.Name(), reasonOf(err))
 		}
 	}
+	s.startBackups()
 	return nil
 }
 
@@ -213,7 +239,12 @@ func (s *Service) Shutdown(ctx context.Context) {
 	for _, st := range s.apps {
 		states = append(states, st)
 	}
+	stopBackups := s.stopBackups
+	s.stopBackups = nil
 	s.mu.Unlock()
+	if stopBackups != nil {
+		stopBackups()
+	}
 	if d, ok := s.cfg.Runtime.(detacher); ok {
 		d.Detach()
 		return

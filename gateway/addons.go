@@ -98,7 +98,30 @@ func cmdAddonsInfo(s *Server, r *request, _ string, args []string) error {
 	fmt.Fprintf(w, "attached:\t%s\n", attached)
 	fmt.Fprintf(w, "disk:\t%s\n", formatBytes(a.DiskBytes))
 	fmt.Fprintf(w, "created:\t%s by %s\n", formatTime(a.CreatedAt), orDash(a.CreatedBy))
-	return w.Flush()
+	if a.Rotation != "" {
+		fmt.Fprintf(w, "rotation:\t%s\n", a.Rotation)
+	}
+	if len(a.Backups) == 0 {
+		fmt.Fprintf(w, "backups:\tnone\n")
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(a.Backups) > 0 {
+		fmt.Fprintln(r.stdout, "backups:")
+		w = tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+		writeBackups(w, a.Backups, "  ")
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(a.Logs) > 0 {
+		fmt.Fprintln(r.stdout, "log:")
+		for _, l := range a.Logs {
+			fmt.Fprintf(r.stdout, "  %s\n", printable(strings.ReplaceAll(strings.TrimRight(l, "\r\n"), "\n", " ")))
+		}
+	}
+	return nil
 }
 
 // nameAndApp reads the NAME APP operands of addons:attach and

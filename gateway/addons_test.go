@@ -76,7 +76,8 @@ func TestAddonCommands(t *testing.T) {
 		"url:       postgres://app:***@web-app-postgres:5432/app\n" +
 		"attached:  web-app as DATABASE_URL\n" +
 		"disk:      40.0 MiB\n" +
-		"created:   2026-11-26 10:01:00 UTC by alice\n"
+		"created:   2026-11-26 10:01:00 UTC by alice\n" +
+		"backups:   none\n"
 	if r := run(s, "addons:info", "web-app-postgres"); r.status != 0 || r.stdout != want {
 		t.Fatalf("addons:info:\n%s\nwant\n%s", r.stdout, want)
 	}

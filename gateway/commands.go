@@ -42,9 +42,12 @@ type command struct {
 	// noWait marks commands that change an app: they take --no-wait, to
 	// fail at once instead of waiting for another change of the app.
 	noWait bool
-	// run serves the command; nil for run, whose exit status is the
-	// one-off's (see runOneOff).
+	// run serves the command; nil for commands whose exit status is a
+	// process's (see status).
 	run func(s *Server, r *request, app string, args []string) error
+	// status serves, instead of run, a command whose exit status is that
+	// of the process it attaches to (run, addons:connect).
+	status func(s *Server, r *request, c *command, app string, args []string) int
 }
 
 // usageError is a user error that shows how a command is used.
@@ -88,11 +91,17 @@ func init() {
 		{name: "drains:remove", usage: "APP URL|N", takesApp: true, summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
 		{name: "addons", usage: "[APP]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
 		{name: "addons:create", usage: "APP postgres|redis [--name NAME] [--as VAR]", takesApp: true, noWait: true, summary: "create a backing service and attach it as DATABASE_URL or REDIS_URL (VAR_URL with --as): a new release", run: cmdAddonsCreate},
-		{name: "addons:info", usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator", run: cmdAddonsInfo},
+		{name: "addons:info", usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator, backups, last log lines", run: cmdAddonsInfo},
 		{name: "addons:attach", usage: "NAME APP [--as VAR]", noWait: true, summary: "attach an add-on to another app: its URL in a new release", run: cmdAddonsAttach},
 		{name: "addons:detach", usage: "NAME APP", noWait: true, summary: "detach an add-on from an app: its variable unset in a new release", run: cmdAddonsDetach},
-		{name: "addons:destroy", usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on and its data (refused while attached, unless --detach)", run: cmdAddonsDestroy},
-		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal"},
+		{name: "addons:destroy", usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on, its data and its backups (refused while attached, unless --detach)", run: cmdAddonsDestroy},
+		{name: "addons:connect", usage: "NAME", summary: "open psql or redis-cli on an add-on (without a terminal, the statements on stdin run)", status: connectAddon},
+		{name: "addons:backup", usage: "NAME [--from ID] > FILE", summary: "write a dump to stdout (pg_dump custom format, redis RDB): a new one, or stored backup ID", run: cmdAddonsBackup},
+		{name: "addons:restore", usage: "NAME < FILE", noWait: true, summary: "replace an add-on's data with the dump on stdin (the previous data stays if it fails)", run: cmdAddonsRestore},
+		{name: "addons:backups", usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
+		{name: "addons:backups:capture", usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
+		{name: "addons:rotate", usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
+		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal", status: runOneOff},
 		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", takesApp: true, summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "help", summary: "show this help", run: cmdHelp},
 		{name: "version", summary: "show the platform version", run: cmdVersion},
@@ -136,8 +145,8 @@ func (s *Server) dispatch(r *request) int {
 		}
 		args = kept
 	}
-	if c.name == "run" {
-		return s.runOneOff(r, c, app, args)
+	if c.status != nil {
+		return c.status(s, r, c, app, args)
 	}
 	if err := c.run(s, r, app, args); err != nil {
 		return s.fail(r.stderr, err)
@@ -486,13 +495,20 @@ func cmdPsSet(s *Server, r *request, app string, args []string) error {
 }
 
 // runOneOff serves `run`: its exit status is the one-off's.
-func (s *Server) runOneOff(r *request, c *command, app string, args []string) int {
+func runOneOff(s *Server, r *request, c *command, app string, args []string) int {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		return s.fail(r.stderr, usageError(c))
 	}
+	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, r.stdio())
+	return s.exitStatus(r, status, err)
+}
+
+// stdio is the session's stdin, stdout and stderr for a process, with the
+// session's terminal when it has one.
+func (r *request) stdio() runtime.Stdio {
 	stdio := runtime.Stdio{Stdin: r.stdin, Stdout: r.stdout, Stderr: r.stderr}
 	if r.tty != nil {
 		stdio.TTY = true
@@ -500,7 +516,12 @@ func (s *Server) runOneOff(r *request, c *command, app string, args []string) in
 		stdio.Window = r.tty.window
 		stdio.Resize = r.tty.resize
 	}
-	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, stdio)
+	return stdio
+}
+
+// exitStatus is the session's exit status for a process that exited with
+// status, or failed to run with err.
+func (s *Server) exitStatus(r *request, status int, err error) int {
 	if err != nil {
 		return s.fail(r.stderr, err)
 	}

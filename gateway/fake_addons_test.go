@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/runtime"
 )
 
 // The fake keeps add-ons with the platform's rules: engines postgres and
@@ -240,4 +241,131 @@ func (f *fakePlatform) noAddons() {
 	fakeAddonsMu.Lock()
 	defer fakeAddonsMu.Unlock()
 	fakeNoAddons[f] = true
+}
+
+// fakeDumps holds each fake add-on's data, by platform and name; a dump
+// is "DUMP ENGINE\n" and the data. Guarded by fakeAddonsMu.
+var fakeDumps = map[*fakePlatform]map[string]string{}
+
+// addon returns f's add-on name. Callers hold f.mu.
+func (f *fakePlatform) addon(name string) (*paas.Addon, error) {
+	all, err := f.addons()
+	if err != nil {
+		return nil, err
+	}
+	a, ok := all[name]
+	if !ok {
+		return nil, paas.Errorf("add-on %s not found", name)
+	}
+	return a, nil
+}
+
+func (f *fakePlatform) dump(a *paas.Addon) string {
+	fakeAddonsMu.Lock()
+	defer fakeAddonsMu.Unlock()
+	return "DUMP " + a.Engine + "\n" + fakeDumps[f][a.Name]
+}
+
+// ConnectAddon understands "\q" (exit 0) and "fail" (exit 3) on stdin,
+// and reports the TTY settings.
+func (f *fakePlatform) ConnectAddon(ctx context.Context, name, by string, stdio runtime.Stdio) (int, error) {
+	f.mu.Lock()
+	_, err := f.addon(name)
+	f.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stdio.Stdout, "connected to %s: tty=%v term=%s cols=%d\n", name, stdio.TTY, stdio.Term, stdio.Window.Cols)
+	in, _ := io.ReadAll(stdio.Stdin)
+	if strings.Contains(string(in), "fail") {
+		fmt.Fprintln(stdio.Stderr, "ERROR: syntax error")
+		return 3, nil
+	}
+	return 0, nil
+}
+
+func (f *fakePlatform) BackupAddon(ctx context.Context, name, from string, w io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, err := f.addon(name)
+	if err != nil {
+		return err
+	}
+	if from != "" {
+		if _, _, err := paas.ParseBackupID(from); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(a.Backups, func(b paas.AddonBackup) bool { return b.ID == from }) {
+			return paas.Errorf("%s has no backup %s; addons:backups %s lists them", name, from, name)
+		}
+		_, err := io.WriteString(w, "stored "+from)
+		return err
+	}
+	_, err = io.WriteString(w, f.dump(a))
+	return err
+}
+
+func (f *fakePlatform) RestoreAddon(ctx context.Context, name, by string, r io.Reader) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, err := f.addon(name)
+	if err != nil {
+		return err
+	}
+	in, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	head, data, _ := strings.Cut(string(in), "\n")
+	if head != "DUMP "+a.Engine {
+		return paas.Errorf("not a %s dump: make one with addons:backup or pg_dump -Fc", a.Engine)
+	}
+	fakeAddonsMu.Lock()
+	if fakeDumps[f] == nil {
+		fakeDumps[f] = map[string]string{}
+	}
+	fakeDumps[f][name] = data
+	fakeAddonsMu.Unlock()
+	return nil
+}
+
+func (f *fakePlatform) RotateAddon(ctx context.Context, name, by string, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, err := f.addon(name)
+	if err != nil {
+		return err
+	}
+	for _, app := range slices.Sorted(maps.Keys(a.Attachments)) {
+		f.config[app][a.Attachments[app]] = "postgres://app_2:n3wpw@" + name + ":5432/app"
+		if f.apps[app].Release > 0 {
+			f.newReleaseLocked(f.apps[app], "Set "+a.Attachments[app]+" config vars", by)
+		}
+	}
+	fmt.Fprintf(out, "Rotated %s\n", name)
+	return nil
+}
+
+func (f *fakePlatform) AddonBackups(ctx context.Context, name string) ([]paas.AddonBackup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, err := f.addon(name)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(a.Backups), nil
+}
+
+// CaptureAddonBackup stores backups a day apart from 2026-12-06 05:12.
+func (f *fakePlatform) CaptureAddonBackup(ctx context.Context, name, by string) (paas.AddonBackup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, err := f.addon(name)
+	if err != nil {
+		return paas.AddonBackup{}, err
+	}
+	t := time.Date(2026, 12, 6+len(a.Backups), 5, 12, 0, 0, time.UTC)
+	b := paas.AddonBackup{ID: t.Format(paas.BackupIDLayout), Time: t, Size: 1536 << uint(len(a.Backups))}
+	a.Backups = append(a.Backups, b)
+	return b, nil
 }

@@ -103,6 +103,23 @@ type Platform interface {
 	// DestroyAddon removes an add-on with its data; refused while it is
 	// attached, unless detach.
 	DestroyAddon(ctx context.Context, name string, detach bool, by string, out io.Writer) error
+	// ConnectAddon runs the engine's client (psql, redis-cli) logged in
+	// to add-on name, attached to stdio; it returns the client's exit
+	// status.
+	ConnectAddon(ctx context.Context, name, by string, stdio runtime.Stdio) (int, error)
+	// BackupAddon writes a dump of add-on name to w: a new one, or the
+	// stored backup from (an ID) when from is set.
+	BackupAddon(ctx context.Context, name, from string, w io.Writer) error
+	// RestoreAddon replaces add-on name's data with the dump read from
+	// r; a refused or failed restore leaves the data as it was.
+	RestoreAddon(ctx context.Context, name, by string, r io.Reader) error
+	// RotateAddon gives add-on name a new credential: each attached app
+	// gets the new URL in a new release, then the old one stops working.
+	RotateAddon(ctx context.Context, name, by string, out io.Writer) error
+	// AddonBackups lists add-on name's stored backups, oldest first.
+	AddonBackups(ctx context.Context, name string) ([]paas.AddonBackup, error)
+	// CaptureAddonBackup stores a backup of add-on name now.
+	CaptureAddonBackup(ctx context.Context, name, by string) (paas.AddonBackup, error)
 
 	// Deploy builds the source tree (a tar stream of the pushed commit),
 	// makes a release and runs it, writing build output to out. A non-nil

@@ -18,18 +18,82 @@ var bucketAddons = []byte("addons") // add-on name -> Addon
 // ErrAddonNotFound is returned for an add-on name the store does not know.
 var ErrAddonNotFound = errors.New("add-on not found")
 
-// Addon is the stored record of a backing service. Its password is a
-// secret shown only where config values are shown.
+// Addon is the stored record of a backing service. Its passwords are
+// secrets shown only where config values are shown.
 type Addon struct {
-	Name      string    `json:"name"`
-	Engine    string    `json:"engine"`
-	Version   string    `json:"version"`
+	Name    string `json:"name"`
+	Engine  string `json:"engine"`
+	Version string `json:"version"`
+	// Host and Port are where attached apps reach the service; User and
+	// Password the credential their URL carries. Records written before
+	// they were stored read as the engine's defaults (see addonDefaults).
+	Host      string    `json:"host,omitempty"`
+	Port      int       `json:"port,omitempty"`
+	User      string    `json:"user,omitempty"`
 	Password  string    `json:"password"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	// Attachments maps each attached app to the config var that holds
 	// the service's URL.
 	Attachments map[string]string `json:"attachments,omitempty"`
+	// Rotation is the new credential of a rotation in progress: it may
+	// log in (once Added) and is being set on the attached apps; User and
+	// Password stay the current one until every app has it.
+	Rotation *Credential `json:"rotation,omitempty"`
+	// Retiring is the credential a finished rotation replaced, until the
+	// service stops accepting it.
+	Retiring *Credential `json:"retiring,omitempty"`
+}
+
+// Credential is one user and password of a service.
+type Credential struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+	// Added is set once the service accepts it (rotations only).
+	Added bool `json:"added,omitempty"`
+}
+
+// Passwords lists every password of a: the current one and those of a
+// rotation in progress or being retired.
+func (a Addon) Passwords() []string {
+	var out []string
+	if a.Password != "" {
+		out = append(out, a.Password)
+	}
+	for _, c := range []*Credential{a.Rotation, a.Retiring} {
+		if c != nil && c.Password != "" {
+			out = append(out, c.Password)
+		}
+	}
+	return out
+}
+
+// addonDefaults fills in what records written before Host, Port and User
+// were stored lack: the service's name as its host, the engine's port and
+// first user.
+func addonDefaults(a *Addon) {
+	if a.Attachments == nil {
+		a.Attachments = map[string]string{}
+	}
+	if a.Host == "" {
+		a.Host = a.Name
+	}
+	switch a.Engine {
+	case "postgres":
+		if a.Port == 0 {
+			a.Port = 5432
+		}
+		if a.User == "" {
+			a.User = "app"
+		}
+	case "redis":
+		if a.Port == 0 {
+			a.Port = 6379
+		}
+		if a.User == "" {
+			a.User = "default"
+		}
+	}
 }
 
 func loadAddon(tx *bolt.Tx, name string) (*Addon, error) {
@@ -41,9 +105,7 @@ func loadAddon(tx *bolt.Tx, name string) (*Addon, error) {
 	if !ok {
 		return nil, ErrAddonNotFound
 	}
-	if a.Attachments == nil {
-		a.Attachments = map[string]string{}
-	}
+	addonDefaults(&a)
 	return &a, nil
 }
 
@@ -56,6 +118,7 @@ func saveAddon(tx *bolt.Tx, a *Addon) error {
 func (s *Store) CreateAddon(a Addon) (Addon, error) {
 	a.CreatedAt = s.now()
 	a.Attachments = nil
+	addonDefaults(&a)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketAddons).Get([]byte(a.Name)) != nil {
 			return paas.Errorf("an add-on named %s already exists", a.Name)
@@ -88,14 +151,33 @@ func (s *Store) Addons() ([]Addon, error) {
 			if err := json.Unmarshal(v, &a); err != nil {
 				return err
 			}
-			if a.Attachments == nil {
-				a.Attachments = map[string]string{}
-			}
+			addonDefaults(&a)
 			out = append(out, a)
 			return nil
 		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// UpdateAddon changes add-on name with fn in one transaction and returns
+// it as saved; when fn fails, nothing changes. fn may not rename it or
+// change its attachments.
+func (s *Store) UpdateAddon(name string, fn func(a *Addon) error) (Addon, error) {
+	var out Addon
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		a, err := loadAddon(tx, name)
+		if err != nil {
+			return err
+		}
+		attached := maps.Clone(a.Attachments)
+		if err := fn(a); err != nil {
+			return err
+		}
+		a.Name, a.Attachments = name, attached
+		out = *a
+		return saveAddon(tx, a)
+	})
 	return out, err
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"paas"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestAddons(t *testing.T) {
@@ -183,5 +185,54 @@ func TestRollbackKeepsAddonVars(t *testing.T) {
 	}
 	if want := map[string]string{"COLOUR": "red", "DATABASE_URL": "postgres://app:pw@db:5432/app"}; !maps.Equal(back.Config, want) {
 		t.Fatalf("rollback config %v, want %v", back.Config, want)
+	}
+}
+
+// TestAddonRecordDefaults: a record written before hosts, ports and users
+// were stored reads as the engine's defaults; UpdateAddon changes a record
+// in one transaction and a failing change leaves it.
+func TestAddonRecordDefaults(t *testing.T) {
+	s, _ := open(t)
+	for name, raw := range map[string]string{
+		"old-pg":    `{"name":"old-pg","engine":"postgres","version":"15.10","password":"pw"}`,
+		"old-redis": `{"name":"old-redis","engine":"redis","version":"7.0.15","password":"pw"}`,
+	} {
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketAddons).Put([]byte(name), []byte(raw))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg, err := s.Addon("old-pg")
+	if err != nil || pg.Host != "old-pg" || pg.Port != 5432 || pg.User != "app" {
+		t.Fatalf("old postgres record: %+v %v", pg, err)
+	}
+	all, _ := s.Addons()
+	if len(all) != 2 || all[1].Host != "old-redis" || all[1].Port != 6379 || all[1].User != "default" {
+		t.Fatalf("old redis record: %+v", all)
+	}
+
+	a, err := s.UpdateAddon("old-pg", func(a *Addon) error {
+		a.Rotation = &Credential{User: "app_2", Password: "pw2"}
+		return nil
+	})
+	if err != nil || a.Rotation == nil || a.Rotation.User != "app_2" {
+		t.Fatalf("update: %+v %v", a, err)
+	}
+	if got := a.Passwords(); len(got) != 2 || got[0] != "pw" || got[1] != "pw2" {
+		t.Fatalf("passwords: %v", got)
+	}
+	_, err = s.UpdateAddon("old-pg", func(a *Addon) error {
+		a.Password = "changed"
+		return paas.Errorf("no")
+	})
+	if err == nil {
+		t.Fatal("a failing update succeeded")
+	}
+	if a, _ := s.Addon("old-pg"); a.Password != "pw" || a.Rotation == nil {
+		t.Fatalf("a failing update changed the record: %+v", a)
+	}
+	if _, err := s.UpdateAddon("nope", func(*Addon) error { return nil }); !errors.Is(err, ErrAddonNotFound) {
+		t.Fatalf("update of a missing add-on: %v", err)
 	}
 }

@@ -44,8 +44,14 @@ else ssh. Deploy with: git push paas main
 // name as an argument; an add-on's commands name the add-on first).
 var appless = map[string]bool{
 	"apps": true, "apps:create": true, "help": true, "version": true,
-	"addons:info": true, "addons:destroy": true,
+	"addons:info": true, "addons:destroy": true, "addons:connect": true,
+	"addons:backup": true, "addons:restore": true, "addons:backups": true,
+	"addons:backups:capture": true, "addons:rotate": true,
 }
+
+// attached lists the commands that get a terminal when stdin is one: the
+// process they start is the user's to talk to.
+var attached = map[string]bool{"run": true, "addons:connect": true}
 
 // appSecond lists the commands that take NAME APP: given NAME alone, the
 // client adds the app.
@@ -126,6 +132,13 @@ func Main(args []string, env Env) int {
 		}
 		words = append(words, t.App)
 	}
+	// A dump is binary: it is never read from or written to a terminal.
+	if cmd == "addons:restore" && env.StdinIsTerminal {
+		return fail("addons:restore reads a dump on stdin, not from a terminal: paas addons:restore NAME < FILE")
+	}
+	if cmd == "addons:backup" && env.StdoutIsTerminal {
+		return fail("addons:backup writes a binary dump to stdout: send it to a file (paas addons:backup NAME > FILE)")
+	}
 	if cmd == "certs:add" && len(cmdArgs) > 0 {
 		// The files are read here and sent on ssh's stdin.
 		in, err := readCertFiles(cmdArgs)
@@ -141,7 +154,7 @@ func Main(args []string, env Env) int {
 	if cmd == "logs" && !env.StdoutIsTerminal && env.WidenStdout != nil {
 		env.WidenStdout()
 	}
-	argv, err := sshArgv(env, t, words, cmd == "run" && env.StdinIsTerminal)
+	argv, err := sshArgv(env, t, words, attached[cmd] && env.StdinIsTerminal)
 	if err != nil {
 		return fail("%v", err)
 	}

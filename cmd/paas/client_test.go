@@ -160,6 +160,13 @@ func TestMain_(t *testing.T) {
 		{[]string{"addons", "--all"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons"}},
 		{[]string{"addons"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "addons"}},
 		{[]string{"addons", "other"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons other"}},
+		// The add-on data commands name the add-on; none takes the app.
+		{[]string{"addons:connect", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:connect db"}},
+		{[]string{"addons:backup", "db", "--from", "20261206T051200Z"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:backup db --from 20261206T051200Z"}},
+		{[]string{"addons:restore", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:restore db"}},
+		{[]string{"addons:backups", "db"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "addons:backups db"}},
+		{[]string{"addons:backups:capture", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:backups:capture db"}},
+		{[]string{"addons:rotate", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:rotate db"}},
 		// On a terminal, logs asks for colour (the last case runs with a
 		// terminal on stdout).
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},
@@ -195,14 +202,54 @@ func TestMainErrors(t *testing.T) {
 		{[]string{"ps"}, nil, "/local/path", "paas: remote \"/local/path\" is not an SSH remote"},
 		{[]string{"--bogus", "ps"}, nil, "", "paas: unknown flag --bogus"},
 		{[]string{"addons:detach", "db"}, map[string]string{"PAAS_HOST": "h"}, "", "paas: no app"},
+		{[]string{"addons:restore", "db"}, map[string]string{"PAAS_HOST": "h", "TERMINAL": "stdin"}, "", "paas: addons:restore reads a dump on stdin, not from a terminal: paas addons:restore NAME < FILE"},
+		{[]string{"addons:backup", "db"}, map[string]string{"PAAS_HOST": "h", "TERMINAL": "stdout"}, "", "paas: addons:backup writes a binary dump to stdout: send it to a file (paas addons:backup NAME > FILE)"},
 		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a", "PAAS_SSH_COMMAND": "'unterminated"}, "", "paas: parsing the ssh command"},
 	}
+	// None of them runs ssh.
+	script, record := fakeSSH(t)
 	for _, tt := range tests {
-		env := envOf(tt.vars, tt.remote)
+		vars := map[string]string{"PAAS_SSH_COMMAND": script}
+		for k, v := range tt.vars {
+			vars[k] = v
+		}
+		env := envOf(vars, tt.remote)
+		env.StdinIsTerminal, env.StdoutIsTerminal = vars["TERMINAL"] == "stdin", vars["TERMINAL"] == "stdout"
 		var out, errb bytes.Buffer
 		env.Stdout, env.Stderr = &out, &errb
 		if st := Main(tt.args, env); st != 1 || !strings.HasPrefix(errb.String(), tt.want) || strings.Count(errb.String(), "\n") != 1 {
 			t.Errorf("Main(%q): status %d, stderr %q, want %q", tt.args, st, errb.String(), tt.want)
+		}
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("a refused command ran ssh %q", recorded(t, record))
+	}
+}
+
+// TestAttachedCommandsGetATerminal: run and addons:connect ask ssh for a
+// terminal when stdin is one, and for none otherwise; the other commands
+// never do.
+func TestAttachedCommandsGetATerminal(t *testing.T) {
+	script, record := fakeSSH(t)
+	for _, c := range []struct {
+		args     []string
+		terminal bool
+		want     string
+	}{
+		{[]string{"run", "bash"}, true, "-t"},
+		{[]string{"run", "bash"}, false, "-T"},
+		{[]string{"addons:connect", "db"}, true, "-t"},
+		{[]string{"addons:connect", "db"}, false, "-T"},
+		{[]string{"addons:rotate", "db"}, true, "-T"},
+		{[]string{"addons:backup", "db"}, true, "-T"},
+	} {
+		env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h", "PAAS_APP": "a"}, "")
+		env.StdinIsTerminal = c.terminal
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		Main(c.args, env)
+		if got := recorded(t, record); len(got) == 0 || got[0] != c.want {
+			t.Errorf("%q with a terminal %v ran ssh %q, want %s", c.args, c.terminal, got, c.want)
 		}
 	}
 }
@@ -255,4 +302,39 @@ func FuzzParseHost(f *testing.F) {
 			t.Fatalf("parseHost(%q) = %+v", s, tgt)
 		}
 	})
+}
+
+// TestDumpPassesUnchanged: a binary dump on stdin reaches ssh, and the
+// one ssh writes reaches stdout, byte for byte.
+func TestDumpPassesUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	dump := make([]byte, 100000)
+	for i := range dump {
+		dump[i] = byte(i*31 + i>>8)
+	}
+	file := filepath.Join(dir, "dump")
+	if err := os.WriteFile(file, dump, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := filepath.Join(dir, "got")
+	script := filepath.Join(dir, "ssh")
+	body := "#!/bin/bash\ncat > " + shellwords.Quote(got) + "\ncat -- " + shellwords.Quote(file) + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
+	env.Stdin = bytes.NewReader(dump)
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	if st := Main([]string{"addons:restore", "db"}, env); st != 0 {
+		t.Fatalf("restore: %d %q", st, errb.String())
+	}
+	if sent, _ := os.ReadFile(got); !bytes.Equal(sent, dump) {
+		t.Fatalf("restore sent %d bytes, not the dump", len(sent))
+	}
+	out.Reset()
+	env.Stdin = strings.NewReader("")
+	if st := Main([]string{"addons:backup", "db"}, env); st != 0 || !bytes.Equal(out.Bytes(), dump) {
+		t.Fatalf("backup: %d, %d bytes on stdout, stderr %q", st, out.Len(), errb.String())
+	}
 }

@@ -48,6 +48,9 @@ type config struct {
 	// BuildpackPaths are server directories whose buildpacks pushers may
 	// name by path (PAAS_BUILDPACK_PATHS); none by default.
 	BuildpackPaths []string
+	// AddonBackups is how many automatic daily backups of each add-on
+	// are kept under DataDir/backups (PAAS_ADDON_BACKUPS); 0 takes none.
+	AddonBackups int
 
 	// The SSH gateway's connection limits.
 	SSHHandshakeTimeout time.Duration
@@ -213,6 +216,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		fs.IntVar(n.p, n.name, v, n.usage+" ("+n.env+")")
 	}
 	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "newest releases whose images (or slugs) are kept; 0 keeps all (PAAS_KEEP_RELEASES)")
+	backups, err := strconv.Atoi(def("PAAS_ADDON_BACKUPS", "7"))
+	if err != nil || backups < 0 {
+		return c, fmt.Errorf("PAAS_ADDON_BACKUPS: want a whole number, not %q", def("PAAS_ADDON_BACKUPS", "7"))
+	}
+	fs.IntVar(&c.AddonBackups, "addon-backups", backups, "automatic daily backups kept of each add-on; 0 takes none (PAAS_ADDON_BACKUPS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -350,7 +358,7 @@ func (c config) logAttrs() []any {
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
 		"ssh_handshake_timeout", c.SSHHandshakeTimeout, "ssh_idle_timeout", c.SSHIdleTimeout,
 		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
-		"buildpack_paths", c.BuildpackPaths,
+		"buildpack_paths", c.BuildpackPaths, "addon_backups", c.AddonBackups,
 	}
 }
 

@@ -119,3 +119,28 @@ func TestContainerLimitsConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestAddonBackupsSetting(t *testing.T) {
+	load := func(env map[string]string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string { return env[k] }, io.Discard)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want int
+	}{
+		{nil, nil, 7},
+		{map[string]string{"PAAS_ADDON_BACKUPS": "0"}, nil, 0},
+		{map[string]string{"PAAS_ADDON_BACKUPS": "30"}, nil, 30},
+		{map[string]string{"PAAS_ADDON_BACKUPS": "30"}, []string{"-addon-backups", "2"}, 2},
+	} {
+		if got, err := load(c.env, c.args...); err != nil || got.AddonBackups != c.want {
+			t.Errorf("%v %v: %d, %v; want %d", c.env, c.args, got.AddonBackups, err, c.want)
+		}
+	}
+	for _, bad := range []string{"-1", "weekly", "7d"} {
+		if _, err := load(map[string]string{"PAAS_ADDON_BACKUPS": bad}); err == nil || !strings.HasPrefix(err.Error(), "PAAS_ADDON_BACKUPS: ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("PAAS_ADDON_BACKUPS=%s: %v", bad, err)
+		}
+	}
+}

@@ -267,8 +267,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		scfg.Addons = addonProvisioner{services}
 		scfg.AddonEngines = addons.Engines()
 		scfg.AddonVar = addons.DefaultVar
-		scfg.AddonURL = addons.URL
+		scfg.AddonURL = addonURL
 		scfg.NewPassword = addons.NewPassword
+		scfg.BackupDir = filepath.Join(dataDir, "backups")
+		scfg.KeepBackups = cfg.AddonBackups
 	}
 	svc = deploy.New(scfg)
 	gw, err := gateway.New(gateway.Config{
