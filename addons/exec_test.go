@@ -333,7 +333,9 @@ func TestExecPostgresBackupRestore(t *testing.T) {
 		t.Fatalf("dump starts with %q", dump.Bytes()[:min(dump.Len(), 8)])
 	}
 	mustPsql(t, svc, "app", pw, "DELETE FROM notes; INSERT INTO notes VALUES (2, 'later')")
-	rows := func() string { return mustPsql(t, svc, "app", pw, "SELECT string_agg(id || ':' || body, ',' ORDER BY id) FROM notes") }
+	rows := func() string {
+		return mustPsql(t, svc, "app", pw, "SELECT string_agg(id || ':' || body, ',' ORDER BY id) FROM notes")
+	}
 
 	for what, bad := range map[string][]byte{
 		"garbage":      []byte("hello, this is not a dump\n"),
