@@ -56,6 +56,7 @@ type Exec struct {
 	sup  context.Context     // Supervise's context, while it runs
 
 	watchers sync.WaitGroup // Supervise's goroutines
+	maxLog   int64          // execMaxLog, smaller in tests
 }
 
 // Paths inside Dir/NAME, the service's directory (owned by this process's
@@ -108,7 +109,7 @@ func NewExec(cfg ExecConfig) (*Exec, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Exec{cfg: cfg, log: log, svcs: make(map[string]*execSvc)}, nil
+	return &Exec{cfg: cfg, log: log, svcs: make(map[string]*execSvc), maxLog: execMaxLog}, nil
 }
 
 // svcDir is service name's directory.
@@ -309,6 +310,8 @@ func (e *Exec) Destroy(ctx context.Context, name string) error {
 		return nil
 	}
 	s := e.svc(name)
+	s.ops.Lock() // after a restore or credential change under way
+	defer s.ops.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := e.stopLocked(name, s); err != nil {

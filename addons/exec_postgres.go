@@ -243,8 +243,9 @@ func (e *Exec) pgBackup(ctx context.Context, name string, m execMeta, w io.Write
 }
 
 // pgRestore restores the custom-format dump r (its first bytes head
-// already read) into a fresh database, then swaps it for database app;
-// the old data stays when any step before the swap fails.
+// already read) into a fresh database as role app (what it makes is
+// app's), then swaps it for database app; the old data stays when any
+// step before the swap fails.
 func (e *Exec) pgRestore(ctx context.Context, name string, m execMeta, head []byte, r io.Reader) error {
 	fresh := "DROP DATABASE IF EXISTS app_restore WITH (FORCE);\nCREATE DATABASE app_restore OWNER app;\n"
 	if _, err := e.pgSQL(ctx, name, m, "postgres", fresh); err != nil {
@@ -255,9 +256,11 @@ func (e *Exec) pgRestore(ctx context.Context, name string, m execMeta, head []by
 			e.log.Error("dropping a failed restore's database", "addon", name, "err", err)
 		}
 	}
+	// pg_restore logs in as app, not as the superuser with SET ROLE: a
+	// dump is SQL, and a crafted one could RESET ROLE.
 	_, err := e.run(ctx, name, io.MultiReader(bytes.NewReader(head), r), []string{e.bin(Postgres, "pg_restore"),
-		"--exit-on-error", "--no-owner", "--no-privileges", "--role=app",
-		"-h", e.dataDir(name), "-p", strconv.Itoa(m.Port), "-U", "postgres", "-d", "app_restore"})
+		"--exit-on-error", "--no-owner", "--no-privileges", "--single-transaction",
+		"-h", e.dataDir(name), "-p", strconv.Itoa(m.Port), "-U", "app", "-d", "app_restore"})
 	if err != nil {
 		drop()
 		if ctx.Err() != nil {

@@ -229,7 +229,7 @@ func (e *Exec) tail(ctx context.Context, name string, s *execSvc) {
 			}
 		}
 		f.Close()
-		if off > execMaxLog {
+		if off > e.maxLog {
 			if err := e.truncateLog(path); err != nil {
 				e.log.Warn("truncating an add-on's log", "addon", name, "err", err)
 			} else {

@@ -643,3 +643,82 @@ func TestExecLogsAndDestroy(t *testing.T) {
 		t.Errorf("destroying it again: %v", err)
 	}
 }
+
+func TestExecPostgresRestoreRunsAsApp(t *testing.T) {
+	needEngine(t, Postgres)
+	env := newExecT(t)
+	ctx := context.Background()
+	svc, pw := env.create(t, "pg7", Postgres)
+	filler := strings.Repeat("x", 60)
+	mustPsql(t, svc, "app", pw, "CREATE TABLE t (x int); INSERT INTO t VALUES (1); COMMENT ON TABLE t IS '"+filler+"'")
+	var dump bytes.Buffer
+	if err := env.e.Backup(ctx, "pg7", &dump); err != nil {
+		t.Fatal(err)
+	}
+	// A dump is SQL: one whose statement leaves the restoring role.
+	stmt := "COMMENT ON TABLE public.t IS '" + filler + "'"
+	evil := "RESET ROLE;ALTER ROLE app SUPERUSER;SELECT '"
+	evil += strings.Repeat("y", len(stmt)-len(evil)-1) + "'"
+	if !bytes.Contains(dump.Bytes(), []byte(stmt)) {
+		t.Fatalf("no %q in the dump", stmt)
+	}
+	crafted := bytes.Replace(dump.Bytes(), []byte(stmt), []byte(evil), 1)
+	mustPsql(t, svc, "app", pw, "INSERT INTO t VALUES (2)")
+	if err := env.e.Restore(ctx, "pg7", bytes.NewReader(crafted)); err == nil {
+		t.Error("a dump that alters a role was restored")
+	}
+	if got := mustPsql(t, svc, "app", pw, "SELECT rolsuper FROM pg_roles WHERE rolname = 'app'"); got != "f" {
+		t.Errorf("app is a superuser after restoring a crafted dump")
+	}
+	if got := mustPsql(t, svc, "app", pw, "SELECT count(*) FROM t"); got != "2" {
+		t.Errorf("t has %s rows, want the 2 from before the failed restore", got)
+	}
+}
+
+func TestExecLogTruncated(t *testing.T) {
+	needEngine(t, Postgres)
+	env := newExecT(t)
+	env.e.maxLog = 4 << 10
+	supervise(t, env.e)
+	svc, _ := env.create(t, "pg8", Postgres)
+	failLogin := func(user string) {
+		if _, err := psql(t, svc, user, NewPassword(), "SELECT 1"); err == nil {
+			t.Fatalf("%s logged in", user)
+		}
+	}
+	for i := 0; ; i++ {
+		if i == 200 {
+			t.Fatal("the log was not truncated")
+		}
+		failLogin("user" + strconv.Itoa(i))
+		if _, err := os.Stat(filepath.Join(env.e.svcDir("pg8"), execOldLogFile)); err == nil {
+			break
+		}
+	}
+	failLogin("lastuser")
+	eventually(t, 10*time.Second, "the last failed login in Lines", func() bool {
+		return env.lines.has("pg8", `password authentication failed for user "lastuser"`)
+	})
+	fi, err := os.Stat(filepath.Join(env.e.svcDir("pg8"), execLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > env.e.maxLog+execKeepLog {
+		t.Errorf("the log has %d bytes", fi.Size())
+	}
+	if !env.lines.has("pg8", `password authentication failed for user "user0"`) {
+		t.Error("a line from before the truncation is not in Lines")
+	}
+	lines, err := env.e.Logs(context.Background(), "pg8", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The log's last part before the truncation is kept.
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, `"lastuser"`) || !strings.Contains(all, `"user0"`) {
+		t.Errorf("logs after truncation:\n%s", all)
+	}
+	if b, err := os.ReadFile(filepath.Join(env.e.svcDir("pg8"), execLogFile)); err != nil || bytes.Contains(b, []byte(`"user0"`)) {
+		t.Errorf("the log was not truncated: %v", err)
+	}
+}
