@@ -255,11 +255,19 @@ func (e *Exec) Status(ctx context.Context, name string) (Status, error) {
 	}
 	st.Engine, st.Version = m.Engine, m.Version
 	st.DiskBytes = diskUsage(e.dataDir(name))
+	// A service being made, started or stopped is "starting": Status
+	// does not wait for that.
 	s := e.svc(name)
-	s.mu.Lock()
-	p := s.proc
-	state := s.state
-	s.mu.Unlock()
+	var p *execProc
+	var state string
+	select {
+	case s.mu <- struct{}{}:
+		p, state = s.proc, s.state
+		s.mu.Unlock()
+	default:
+		st.State = StateStarting
+		return st, nil
+	}
 	alive := p != nil && p.alive()
 	if p == nil {
 		if rec, err := e.readRecord(name); err == nil && rec.alive() {

@@ -722,3 +722,32 @@ func TestExecLogTruncated(t *testing.T) {
 		t.Errorf("the log was not truncated: %v", err)
 	}
 }
+
+func TestExecStatusWhileCreating(t *testing.T) {
+	needEngine(t, Postgres)
+	env := newExecT(t)
+	created := make(chan error, 1)
+	go func() {
+		_, err := env.e.Create(context.Background(), "pg9", Postgres, NewPassword(), nil)
+		created <- err
+	}()
+	eventually(t, 10*time.Second, "the service's metadata", func() bool {
+		_, err := env.e.readMeta("pg9")
+		return err == nil
+	})
+	st, err := env.e.Status(context.Background(), "pg9")
+	select {
+	case err := <-created:
+		t.Fatalf("created before its status was asked: %v", err)
+	default:
+	}
+	if err != nil || st.State != StateStarting {
+		t.Errorf("status while creating: %+v, %v", st, err)
+	}
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	if st, err := env.e.Status(context.Background(), "pg9"); err != nil || st.State != StateUp {
+		t.Errorf("status once created: %+v, %v", st, err)
+	}
+}
