@@ -140,7 +140,7 @@ func (e *Exec) Connect(ctx context.Context, name, user, password string, stdio r
 			return -1, paas.Errorf("invalid redis user %q: redis add-ons have user default", user)
 		}
 		argv = []string{e.bin(Redis, "redis-cli"), "--no-auth-warning", "-h", "127.0.0.1", "-p", strconv.Itoa(m.Port), "--user", user}
-		env = []string{"REDISCLI_AUTH=" + password}
+		env = []string{"REDISCLI_AUTH=" + password, "REDISCLI_HISTFILE=/dev/null"}
 	}
 	if stdio.TTY {
 		term := stdio.Term

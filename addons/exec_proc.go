@@ -176,6 +176,20 @@ func (e *Exec) startProc(name string, s *execSvc, extra ...string) (*execProc, e
 	if err != nil {
 		return nil, err
 	}
+	// The host's packages may have been updated since: the version
+	// recorded is the one that runs.
+	if eng, err := lookup(m.Engine); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		v, err := e.engineVersion(ctx, eng)
+		cancel()
+		if err == nil && v != m.Version {
+			e.log.Info("add-on engine updated", "addon", name, "from", m.Version, "to", v)
+			m.Version = v
+			if err := e.writeMeta(name, m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	data := e.dataDir(name)
 	var argv []string
 	switch m.Engine {

@@ -751,3 +751,25 @@ func TestExecStatusWhileCreating(t *testing.T) {
 		t.Errorf("status once created: %+v, %v", st, err)
 	}
 }
+
+func TestExecVersionFollowsTheHost(t *testing.T) {
+	needEngine(t, Redis)
+	env := newExecT(t)
+	svc, pw := env.create(t, "rd10", Redis)
+	// As if the service had been made by an older redis-server.
+	m, err := env.e.readMeta("rd10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Version = "7.0.1"
+	if err := env.e.writeMeta("rd10", m); err != nil {
+		t.Fatal(err)
+	}
+	env.restart(t, "rd10")
+	if st, err := env.e.Status(context.Background(), "rd10"); err != nil || st.Version != svc.Version {
+		t.Errorf("status after a restart on an updated host: %+v, %v; want version %s", st, err, svc.Version)
+	}
+	if got := rcli(t, svc, pw, "PING"); got != "PONG" {
+		t.Errorf("PING: %q", got)
+	}
+}
