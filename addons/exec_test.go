@@ -156,6 +156,51 @@ func psql(t *testing.T, svc Service, user, password, sql string) (string, error)
 	return strings.TrimSpace(string(out)), err
 }
 
+// pgSession is a psql process of a test.
+type pgSession struct {
+	done chan struct{} // closed when it exited
+	err  error         // how, once done
+}
+
+// session starts a psql session of user that stays in a query for a
+// minute.
+func session(t *testing.T, svc Service, user, password string) *pgSession {
+	t.Helper()
+	cmd := exec.Command("/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-w",
+		"-h", svc.Host, "-p", strconv.Itoa(svc.Port), "-U", user, "-d", "app", "-c", "SELECT pg_sleep(60)")
+	cmd.Env = []string{"PGPASSWORD=" + password, "PATH=/usr/bin:/bin"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &pgSession{done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	eventually(t, 10*time.Second, user+"'s session in pg_stat_activity", func() bool {
+		out, err := psql(t, svc, user, password, "SELECT count(*) FROM pg_stat_activity WHERE usename = '"+user+"' AND pid <> pg_backend_pid()")
+		return err == nil && out == "1"
+	})
+	return s
+}
+
+// ended checks that a session ended with an error.
+func ended(t *testing.T, s *pgSession, what string) {
+	t.Helper()
+	select {
+	case <-s.done:
+		if s.err == nil {
+			t.Errorf("%s: the session's query completed", what)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s: the session still runs", what)
+	}
+}
+
 // mustPsql is psql that must succeed.
 func mustPsql(t *testing.T, svc Service, user, password, sql string) string {
 	t.Helper()
@@ -356,9 +401,11 @@ func TestExecPostgresBackupRestore(t *testing.T) {
 		}
 	}
 	// A session open during the restore is ended; the app reconnects.
+	open := session(t, svc, "app", pw)
 	if err := env.e.Restore(ctx, "pg2", bytes.NewReader(dump.Bytes())); err != nil {
 		t.Fatal(err)
 	}
+	ended(t, open, "restore")
 	if got := rows(); got != "1:kept" {
 		t.Errorf("after the restore: rows %q", got)
 	}
@@ -455,9 +502,11 @@ func TestExecPostgresCredentials(t *testing.T) {
 	if got := mustPsql(t, svc, "app", pw, "SELECT tableowner FROM pg_tables WHERE tablename = 't2'"); got != "app" {
 		t.Errorf("a table app_2 made is owned by %q", got)
 	}
+	open := session(t, svc, "app", pw)
 	if err := env.e.RemoveCredential(ctx, "pg3", "app", pw); err != nil {
 		t.Fatal(err)
 	}
+	ended(t, open, "removing app's password")
 	if out, err := psql(t, svc, "app", pw, "SELECT 1"); err == nil {
 		t.Errorf("the removed password still works: %s", out)
 	}
@@ -472,9 +521,11 @@ func TestExecPostgresCredentials(t *testing.T) {
 	if err := env.e.AddCredential(ctx, "pg3", "app_3", pw3); err != nil {
 		t.Fatal(err)
 	}
+	open = session(t, svc, "app_2", pw2)
 	if err := env.e.RemoveCredential(ctx, "pg3", "app_2", pw2); err != nil {
 		t.Fatal(err)
 	}
+	ended(t, open, "removing app_2")
 	if out, err := psql(t, svc, "app_2", pw2, "SELECT 1"); err == nil {
 		t.Errorf("app_2 still logs in: %s", out)
 	}
