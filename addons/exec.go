@@ -57,6 +57,7 @@ type Exec struct {
 
 	watchers sync.WaitGroup // Supervise's goroutines
 	maxLog   int64          // execMaxLog, smaller in tests
+	portMu   sync.Mutex     // held from picking a port to recording it
 }
 
 // Paths inside Dir/NAME, the service's directory (owned by this process's

@@ -78,18 +78,15 @@ func (e *Exec) Create(ctx context.Context, name, engineName, password string, ou
 	if err = mkdirOwned(e.dataDir(name), cred); err != nil {
 		return Service{}, err
 	}
-	port, err := ports.Pick("127.0.0.1", e.portTaken)
-	if err != nil {
-		return Service{}, fmt.Errorf("add-on %s: %w", name, err)
-	}
-	m := execMeta{Engine: eng.name, Version: version, Port: port, Created: time.Now().UTC()}
+	m := execMeta{Engine: eng.name, Version: version, Created: time.Now().UTC()}
 	if eng.name == Redis {
 		m.Hashes = []string{sha256Hex(password)}
 		m.Admin = NewPassword()
 	}
-	if err = e.writeMeta(name, m); err != nil {
+	if m.Port, err = e.claimPort(name, m); err != nil {
 		return Service{}, err
 	}
+	port := m.Port
 	fmt.Fprintf(out, "Creating %s %s (%s) on 127.0.0.1:%d\n", eng.name, version, name, port)
 	user := "app"
 	switch eng.name {
@@ -128,6 +125,19 @@ func (e *Exec) engineVersion(ctx context.Context, eng *engine) (string, error) {
 		return "", fmt.Errorf("asking %s for its version: no version in %q", prog, strings.TrimSpace(string(b)))
 	}
 	return v[1], nil
+}
+
+// claimPort picks a free loopback port no other service has, and records
+// it in m, written as service name's metadata.
+func (e *Exec) claimPort(name string, m execMeta) (int, error) {
+	e.portMu.Lock()
+	defer e.portMu.Unlock()
+	port, err := ports.Pick("127.0.0.1", e.portTaken)
+	if err != nil {
+		return 0, fmt.Errorf("add-on %s: %w", name, err)
+	}
+	m.Port = port
+	return port, e.writeMeta(name, m)
 }
 
 // portTaken reports whether another service has port.
