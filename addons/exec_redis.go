@@ -43,6 +43,9 @@ func (e *Exec) writeRedisConf(name string, m execMeta, cred *syscall.Credential)
 	fmt.Fprintf(&b, "bind 127.0.0.1\nport %d\nprotected-mode no\ndaemonize no\nlogfile \"\"\n", m.Port)
 	fmt.Fprintf(&b, "unixsocket %s\nunixsocketperm 700\n", filepath.Join(data, redisSocket))
 	fmt.Fprintf(&b, "dir %s\ndbfilename %s\nappendonly yes\nappenddirname %s\n", data, redisRDB, redisAOFDir)
+	// A backup (redis-cli --rdb, a replica's sync) starts at once rather
+	// than after waiting 5 seconds for other replicas.
+	b.WriteString("repl-diskless-sync-delay 0\n")
 	b.WriteString("user default reset on")
 	for _, h := range m.Hashes {
 		b.WriteString(" #" + h)
