@@ -8,7 +8,7 @@ import (
 )
 
 // Modes of the data dir's entries when apps run as users of their own.
-// The slugs and caches are reached through directories that can be
+// The slugs and caches (and the add-on services' data) are reached through directories that can be
 // passed but not listed; an app's own slug and cache are its user's and
 // closed to everyone else (the builder and the runtime see to that). The
 // built-in buildpacks are public. Everything else (the store, the host
@@ -18,6 +18,7 @@ var appReachable = map[string]fs.FileMode{
 	"slugs":      0o711, // slugs/APP/bN
 	"cache":      0o711, // cache/APP/{cache,home,build-*}
 	"buildpacks": 0o755,
+	"addons":     0o711, // addons/NAME/data, each service's own
 }
 
 // confineDataDir sets the modes above on the data dir, whose own mode is

@@ -181,6 +181,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			confine = true
 		}
 		e := runtime.NewExec(ecfg)
+		// Backing services outlive paasd: Supervise adopts the ones an
+		// earlier paasd started and returns without stopping them.
+		execServices, err := execAddons(dataDir, users, nil, log.With("part", "addons"))
+		if err != nil {
+			return err
+		}
+		go execServices.Supervise(ctx)
 		// Instances an earlier paasd left behind when it was killed are
 		// stopped; the formation is started afresh from the store. (A
 		// paasd handing over stops its own once this one serves.)
