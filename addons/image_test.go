@@ -21,10 +21,13 @@ func TestImageBuild(t *testing.T) {
 			t.Cleanup(func() {
 				env.cli.ImageRemove(context.Background(), e.image, image.RemoveOptions{})
 			})
-			info, err := env.d.ensureImage(t.Context(), &e, env.out)
+			ref, info, err := env.d.ensureImage(t.Context(), &e, env.out)
 			v := info.version
 			if err != nil {
 				t.Fatalf("ensureImage: %v\n%s", err, env.out)
+			}
+			if ref != e.image {
+				t.Errorf("ensureImage = %s, want %s", ref, e.image)
 			}
 			if !regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`).MatchString(v) {
 				t.Errorf("version %q", v)
@@ -49,7 +52,7 @@ func TestImageBuild(t *testing.T) {
 				t.Errorf("output lacks the build:\n%s", out)
 			}
 			env2 := testDocker(t)
-			info2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
+			_, info2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
 			if err != nil || info2 != info {
 				t.Fatalf("second ensureImage: %+v, %v", info2, err)
 			}

@@ -26,6 +26,7 @@ import (
 	"paas/logs"
 	"paas/router"
 	"paas/runtime"
+	"paas/stack"
 	"paas/store"
 )
 
@@ -154,6 +155,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		acfg := addons.DockerConfig{
 			Client: cli, Owner: ownerLabel(dataDir), StackImage: cfg.StackImage, Memory: cfg.DefaultMemory,
 			Network: d.EnsureNetwork, Logger: log.With("part", "addons"),
+			Images:         map[string]string{addons.Postgres: cfg.PostgresImage, addons.Redis: cfg.RedisImage},
+			SecurityMirror: stack.HostSecurityMirror("/etc/apt"),
+			Lines: func(name string, lines [][]byte) {
+				log.Debug("add-on output", "addon", name, "lines", len(lines))
+			},
 		}
 		if guard != nil {
 			acfg.Guard = guard
@@ -267,7 +273,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		scfg.Addons = addonProvisioner{services}
 		scfg.AddonEngines = addons.Engines()
 		scfg.AddonVar = addons.DefaultVar
-		scfg.AddonURL = addons.URL
+		scfg.AddonURL = addonURL
 		scfg.NewPassword = addons.NewPassword
 	}
 	svc = deploy.New(scfg)
@@ -306,6 +312,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
 		return err
+	}
+	if services != nil {
+		// Services on an outdated image are recreated in the background
+		// (it may build the image); Follow picks up the new containers.
+		go services.Follow(ctx)
+		go func() {
+			if err := services.Upgrade(ctx); err != nil {
+				log.Warn("upgrading add-on services", "err", err)
+			}
+		}()
 	}
 	// While handing over to a successor, responses say Connection: close:
 	// clients then leave this process's connections on their own, and none
