@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -181,12 +182,14 @@ func (d *Docker) restorePostgres(ctx context.Context, id, file string) error {
 
 // restoreRedis checks the RDB file and has the service restart on it.
 func (d *Docker) restoreRedis(ctx context.Context, id string, e *engine, file string) error {
-	code, out, err := d.command(ctx, id, e.user, nil, []string{"sh", "-c", `redis-check-rdb "$1" 2>&1`, "sh", file}, nil, nil)
+	var out limitedBuffer
+	out.max = 64 << 10
+	code, _, err := d.command(ctx, id, e.user, nil, []string{"sh", "-c", `redis-check-rdb "$1" 2>&1`, "sh", file}, nil, &out)
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		return paas.Errorf("the dump is damaged: redis-check-rdb found %s", oneLine(lastLines(out, 3)))
+		return paas.Errorf("the dump is damaged: %s", rdbError(out.String()))
 	}
 	code, stderr, err := d.command(ctx, id, e.user, nil, []string{"mv", file, dataDir + "/restore.rdb"}, nil, nil)
 	if err != nil {
@@ -200,6 +203,20 @@ func (d *Docker) restoreRedis(ctx context.Context, id string, e *engine, file st
 		return engineError("restarting the service", err)
 	}
 	return d.waitAlive(ctx, id, e)
+}
+
+// rdbError is the finding in redis-check-rdb's output s: the line after
+// its "RDB ERROR DETECTED", without the offset.
+func rdbError(s string) string {
+	_, after, ok := strings.Cut(s, "RDB ERROR DETECTED ---\n")
+	if !ok {
+		return "redis-check-rdb refuses it"
+	}
+	line, _, _ := strings.Cut(after, "\n")
+	if _, rest, ok := strings.Cut(line, "] "); ok {
+		line = rest
+	}
+	return oneLine(line)
 }
 
 // lastLines is the last n lines of s.

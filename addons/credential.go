@@ -104,6 +104,10 @@ func (d *Docker) RemoveCredential(ctx context.Context, name, user, password stri
 		}
 	case Redis:
 		if _, err = d.redisCommand(ctx, insp.ID, "ACL", "SETUSER", user, "<"+password); err != nil {
+			// Removed already (an interrupted removal, repeated).
+			if strings.Contains(err.Error(), "does not exist") {
+				err = nil
+			}
 			break
 		}
 		if _, err = d.redisCommand(ctx, insp.ID, "CONFIG", "REWRITE"); err != nil {
