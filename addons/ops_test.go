@@ -318,12 +318,14 @@ func (l *lineSink) expect(sub string) <-chan struct{} {
 }
 
 // TestFollowAndLogs follows the services' output: a failed login the
-// service logs arrives, also after the container restarted, and Logs has
+// service logs arrives, from a service running before Follow started and
+// from one created after, also after its container restarted; Logs has
 // it.
 func TestFollowAndLogs(t *testing.T) {
 	env := testDocker(t)
 	sink := newLineSink()
 	env.d.cfg.Lines = sink.deliver
+	early := createService(t, env, Postgres)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	followDone := make(chan struct{})
@@ -331,7 +333,7 @@ func TestFollowAndLogs(t *testing.T) {
 	defer func() { cancel(); <-followDone }()
 
 	s := createService(t, env, Postgres)
-	waitLine := func(c <-chan struct{}, what string) {
+	waitLine := func(s *service, c <-chan struct{}, what string) {
 		t.Helper()
 		select {
 		case <-c:
@@ -341,14 +343,18 @@ func TestFollowAndLogs(t *testing.T) {
 			t.Fatalf("no line of %s in 30s; lines: %q", what, sink.lines[s.name])
 		}
 	}
-	seen := sink.expect(`password authentication failed for user "app"`)
+	seen := sink.expect(`password authentication failed for user "app_7"`)
+	early.connect(t, "app_7", NewPassword(), "select 1;\n")
+	waitLine(early, seen, "a failed login to a service running before Follow")
+
+	seen = sink.expect(`password authentication failed for user "app"`)
 	s.connect(t, "app", NewPassword(), "select 1;\n")
-	waitLine(seen, "a failed login")
+	waitLine(s, seen, "a failed login")
 
 	s.restart(t)
 	seen = sink.expect(`password authentication failed for user "app_9"`)
 	s.connect(t, "app_9", NewPassword(), "select 1;\n")
-	waitLine(seen, "a failed login after a restart")
+	waitLine(s, seen, "a failed login after a restart")
 
 	lines, err := env.d.Logs(t.Context(), s.name, 50)
 	if err != nil {
@@ -362,11 +368,24 @@ func TestFollowAndLogs(t *testing.T) {
 			t.Errorf("a log line holds a line end: %q", l)
 		}
 	}
+	if lines, err := env.d.Logs(t.Context(), s.name, 2); err != nil || len(lines) != 2 {
+		t.Errorf("Logs(2): %q, %v", lines, err)
+	}
 	sink.mu.Lock()
+	defer sink.mu.Unlock()
 	for _, l := range sink.lines[s.name] {
 		if strings.Contains(l, s.password) {
 			t.Errorf("the password in the service's output: %q", l)
 		}
 	}
-	sink.mu.Unlock()
+	// Lines are not delivered twice.
+	n := 0
+	for _, l := range sink.lines[s.name] {
+		if strings.Contains(l, `password authentication failed for user "app"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the failed login delivered %d times: %q", n, sink.lines[s.name])
+	}
 }
