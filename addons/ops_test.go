@@ -179,6 +179,20 @@ func TestConnect(t *testing.T) {
 	if strings.Contains(out, "PONG") {
 		t.Errorf("redis-cli with a wrong password: %d %q", code, out)
 	}
+	// With a terminal: psql prompts, sized as the client's window.
+	var tty bytes.Buffer
+	resize := make(chan runtime.WindowSize, 1)
+	resize <- runtime.WindowSize{Cols: 123, Rows: 45}
+	code, err := env.d.Connect(t.Context(), pg.name, "app", pg.password, runtime.Stdio{
+		Stdin: strings.NewReader("\\! stty size\nselect 6 * 7 as product;\n\\q\n"), Stdout: &tty,
+		TTY: true, Term: "xterm", Window: runtime.WindowSize{Cols: 100, Rows: 30}, Resize: resize,
+	})
+	if err != nil || code != 0 || !strings.Contains(tty.String(), "app=>") || !strings.Contains(tty.String(), "42") {
+		t.Errorf("psql on a terminal: %d %v %q", code, err, tty.String())
+	}
+	if !strings.Contains(tty.String(), "45 123") && !strings.Contains(tty.String(), "30 100") {
+		t.Errorf("the terminal's size is not the client's: %q", tty.String())
+	}
 	if _, err := env.d.Connect(t.Context(), pg.name, "postgres", pg.password, runtime.Stdio{}); err == nil {
 		t.Error("Connect as postgres succeeded")
 	}
