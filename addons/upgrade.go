@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -41,6 +42,12 @@ func (d *Docker) Upgrade(ctx context.Context) error {
 		name := c.Labels[LabelAddon]
 		e, err := lookup(c.Labels[LabelEngine])
 		if name == "" || err != nil {
+			continue
+		}
+		if slices.Contains(c.Names, "/"+asideName(name)) {
+			if err := d.settleAside(ctx, name, c.ID); err != nil {
+				errs = append(errs, fmt.Errorf("add-on %s: %w", name, err))
+			}
 			continue
 		}
 		cur, ok := images[e.name]
@@ -97,8 +104,7 @@ func (d *Docker) recreate(ctx context.Context, name string, e *engine, ref strin
 	if err := d.api.ContainerStop(ctx, old.ID, container.StopOptions{Timeout: &secs}); err != nil {
 		return engineError("stopping the service", err)
 	}
-	aside := containerName(name) + ".old"
-	if err := d.api.ContainerRename(ctx, old.ID, aside); err != nil {
+	if err := d.api.ContainerRename(ctx, old.ID, asideName(name)); err != nil {
 		d.startAgain(ctx, old.ID, wasRunning)
 		return engineError("renaming the old container", err)
 	}
@@ -154,6 +160,35 @@ func (d *Docker) recreate(ctx context.Context, name string, e *engine, ref strin
 		return err
 	}
 	return d.removeAside(ctx, name, old.ID)
+}
+
+// asideName is the name of service name's old container while an upgrade
+// replaces it.
+func asideName(name string) string { return containerName(name) + ".old" }
+
+// settleAside finishes the upgrade of service name that an end of paasd
+// interrupted, whose old container id is aside: it is removed when the
+// new container exists, else it becomes the service's container again
+// and is started.
+func (d *Docker) settleAside(ctx context.Context, name, id string) error {
+	_, err := d.api.ContainerInspect(ctx, containerName(name))
+	switch {
+	case err == nil:
+		if err := d.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return engineError("removing the container an upgrade replaced", err)
+		}
+		return nil
+	case !cerrdefs.IsNotFound(err):
+		return engineError("inspecting the service", err)
+	}
+	if err := d.api.ContainerRename(ctx, id, containerName(name)); err != nil {
+		return engineError("renaming the old container back", err)
+	}
+	if err := d.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return engineError("starting the old container again", err)
+	}
+	d.log.Warn("add-on put back on its old container after an interrupted upgrade", "addon", name)
+	return nil
 }
 
 // removeAside removes the old container of an upgraded service.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 )
 
@@ -96,6 +98,48 @@ func TestUpgrade(t *testing.T) {
 	checkConfined(t, s)
 	if names, err := env.d.Names(t.Context()); err != nil || len(names) != 1 || names[0] != s.name {
 		t.Errorf("Names after Upgrade: %v, %v", names, err)
+	}
+
+	// An upgrade interrupted after the old container was put aside: the
+	// next Upgrade puts it back and starts it.
+	secs := 30
+	if err := env.cli.ContainerStop(t.Context(), after.ID, container.StopOptions{Timeout: &secs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.cli.ContainerRename(t.Context(), after.ID, asideName(s.name)); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := env.d.Names(t.Context()); err != nil || len(names) != 1 || names[0] != s.name {
+		t.Errorf("Names with the container aside: %v, %v", names, err)
+	}
+	if err := env.d.Upgrade(t.Context()); err != nil {
+		t.Fatalf("Upgrade after an interruption: %v", err)
+	}
+	back, err := env.cli.ContainerInspect(t.Context(), containerName(s.name))
+	if err != nil || back.ID != after.ID || !back.State.Running {
+		t.Fatalf("after an interrupted upgrade: %v", err)
+	}
+	if err := env.d.waitAlive(t.Context(), back.ID, engines[Redis]); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := cli("get", "k"); code != 0 || strings.TrimSpace(out) != "kept" {
+		t.Errorf("after an interrupted upgrade: %d %s", code, out)
+	}
+	// An upgrade interrupted after the new container was made: the old
+	// one is removed.
+	old, err := env.cli.ContainerCreate(t.Context(), &container.Config{Image: minor, Labels: before.Config.Labels, Cmd: []string{"true"}},
+		&container.HostConfig{NetworkMode: "none"}, nil, nil, asideName(s.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.d.Upgrade(t.Context()); err != nil {
+		t.Fatalf("Upgrade after an interruption: %v", err)
+	}
+	if _, err := env.cli.ContainerInspect(t.Context(), old.ID); !cerrdefs.IsNotFound(err) {
+		t.Errorf("the old container of an interrupted upgrade is left: %v", err)
+	}
+	if same, err := env.cli.ContainerInspect(t.Context(), containerName(s.name)); err != nil || same.ID != after.ID || !same.State.Running {
+		t.Errorf("the service after settling an interrupted upgrade: %v", err)
 	}
 }
 
