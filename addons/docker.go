@@ -87,8 +87,9 @@ type DockerConfig struct {
 	// stack.DefaultSecurityMirror when empty.
 	SecurityMirror string
 	// Lines, when set, receives every output line of every service from
-	// the moment Follow follows it, in batches; it must not block for
-	// long.
+	// the moment Follow follows it, in batches (the slices are the
+	// callee's). It is called from several goroutines at once, one per
+	// service, and must not block for long.
 	Lines  func(name string, lines [][]byte)
 	Logger *slog.Logger
 }
