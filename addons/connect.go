@@ -50,6 +50,10 @@ func (d *Docker) Connect(ctx context.Context, name, user, password string, stdio
 	if stdio.TTY && stdio.Term != "" {
 		env = append(env, "TERM="+stdio.Term)
 	}
+	// The client's process ID is kept in a file, so that a client left
+	// running (a terminal does not end when its caller goes) is ended.
+	pidFile := "/tmp/paas-connect-" + randomHex() + ".pid"
+	cmd = append([]string{"sh", "-c", `echo $$ > "$1" && shift && exec "$@"`, "sh", pidFile}, cmd...)
 	x, err := d.api.ContainerExecCreate(ctx, insp.ID, container.ExecOptions{
 		User: nobody, Env: env, Cmd: cmd, Tty: stdio.TTY,
 		AttachStdin: stdio.Stdin != nil, AttachStdout: true, AttachStderr: true,
@@ -62,6 +66,7 @@ func (d *Docker) Connect(ctx context.Context, name, user, password string, stdio
 		return -1, engineError("starting the client of add-on "+name, err)
 	}
 	defer att.Close()
+	defer d.endClient(insp.ID, x.ID, pidFile)
 	stop := context.AfterFunc(ctx, att.Close)
 	defer stop()
 	if stdio.Stdin != nil {
@@ -90,6 +95,24 @@ func (d *Docker) Connect(ctx context.Context, name, user, password string, stdio
 		return -1, err
 	}
 	return d.exitCode(ctx, x.ID)
+}
+
+// endClient ends the client Connect started as exec execID in container
+// id when it still runs, and removes its pidFile.
+func (d *Docker) endClient(id, execID, pidFile string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if xi, err := d.api.ContainerExecInspect(ctx, execID); err == nil && xi.Running {
+		if _, _, err := d.command(ctx, id, nobody, nil, []string{"sh", "-c", `kill -KILL "$(cat "$1")"`, "sh", pidFile}, nil, nil); err != nil {
+			d.log.Warn("ending an add-on's client", "err", err)
+		}
+		if _, err := d.exitCode(ctx, execID); err != nil {
+			d.log.Warn("ending an add-on's client", "err", err)
+		}
+	}
+	if _, _, err := d.command(ctx, id, nobody, nil, []string{"rm", "-f", pidFile}, nil, nil); err != nil {
+		d.log.Debug("removing a client's pid file", "err", err)
+	}
 }
 
 // resizeLoop applies stdio's window size, then each from stdio.Resize, to

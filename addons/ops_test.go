@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -193,6 +194,25 @@ func TestConnect(t *testing.T) {
 	if !strings.Contains(tty.String(), "45 123") && !strings.Contains(tty.String(), "30 100") {
 		t.Errorf("the terminal's size is not the client's: %q", tty.String())
 	}
+	// A client on a terminal whose caller goes is ended.
+	ctx, cancel := context.WithCancel(t.Context())
+	stdin, stdinW := io.Pipe()
+	defer stdinW.Close()
+	var prompt syncWriter
+	prompt.c = make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.d.Connect(ctx, pg.name, "app", pg.password, runtime.Stdio{Stdin: stdin, Stdout: &prompt, TTY: true})
+		done <- err
+	}()
+	<-prompt.c
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Connect cancelled: %v", err)
+	}
+	if code, out, err := env.d.exec(t.Context(), containerName(pg.name), "", nil, []string{"ps", "-u", "nobody", "-o", "pid=,args="}); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("clients left running: %d %v %q", code, err, out)
+	}
 	if _, err := env.d.Connect(t.Context(), pg.name, "postgres", pg.password, runtime.Stdio{}); err == nil {
 		t.Error("Connect as postgres succeeded")
 	}
@@ -293,6 +313,25 @@ func TestRedisCredentials(t *testing.T) {
 	if err := env.d.AddCredential(t.Context(), s.name, "other", pw2); err == nil {
 		t.Error("AddCredential for a user other than default succeeded")
 	}
+}
+
+// syncWriter closes c at the first prompt written to it.
+type syncWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	c    chan struct{}
+	seen bool
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.seen && strings.Contains(w.buf.String(), "app=>") {
+		w.seen = true
+		close(w.c)
+	}
+	return len(p), nil
 }
 
 // lineSink collects the lines Follow delivers and signals those matching
