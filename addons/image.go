@@ -90,6 +90,7 @@ func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (str
 		mirror = stack.DefaultSecurityMirror
 	}
 	args := map[string]*string{"SECURITY_MIRROR": &mirror}
+	// Not from the build cache: the updates are fetched anew.
 	if err := d.build(ctx, base, dockerfile, map[string]string{"run": e.run}, map[string]string{LabelEngine: e.name}, args, out); err != nil {
 		return "", imageInfo{}, err
 	}
@@ -202,6 +203,9 @@ func (d *Docker) build(ctx context.Context, tag, dockerfile string, files, label
 		ForceRemove: true,
 		Labels:      labels,
 		BuildArgs:   args,
+		// Only the builds that install (with arguments) fetch updates:
+		// they never reuse a cached step.
+		NoCache: args != nil,
 	}
 	if d.cfg.BuildNetwork != nil {
 		net, err := d.cfg.BuildNetwork(ctx)
