@@ -7,6 +7,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
 )
 
 // The engines a service runs.
@@ -30,21 +34,60 @@ func DefaultVar(engine string) string {
 	return ""
 }
 
-// URL is the URL an attached app reaches the service at: the host is the
-// service's network alias, which is its name.
+// Service is where a new service is reached and who logs in first.
+type Service struct {
+	Version string // engine version, e.g. "15.10", "7.0.15"
+	Host    string // the service's name: its network alias
+	Port    int    // 5432 (postgres), 6379 (redis)
+	User    string // "app" (postgres), "default" (redis)
+}
+
+// URL is the URL an app reaches the service at, logged in as user with
+// password:
 //
-//	postgres://app:PASSWORD@NAME:5432/app
-//	redis://default:PASSWORD@NAME:6379
+//	postgres://USER:PASSWORD@HOST:PORT/app
+//	redis://USER:PASSWORD@HOST:PORT
 //
 // It is "" for an unknown engine.
-func URL(engine, name, password string) string {
+func URL(engine, user, password, host string, port int) string {
+	hp := net.JoinHostPort(host, strconv.Itoa(port))
 	switch engine {
 	case Postgres:
-		return fmt.Sprintf("postgres://app:%s@%s:5432/app", password, name)
+		return fmt.Sprintf("postgres://%s:%s@%s/app", user, password, hp)
 	case Redis:
-		return fmt.Sprintf("redis://default:%s@%s:6379", password, name)
+		return fmt.Sprintf("redis://%s:%s@%s", user, password, hp)
 	}
 	return ""
+}
+
+// NextUser is the user a service's next credential logs in as, after
+// user: postgres "app" -> "app_2" -> "app_3" ...; redis has one user,
+// "default".
+func NextUser(engine, user string) string {
+	if engine == Redis {
+		return "default"
+	}
+	n := 1
+	if rest, ok := strings.CutPrefix(user, "app_"); ok {
+		if i, err := strconv.Atoi(rest); err == nil && i > 1 {
+			n = i
+		}
+	}
+	return "app_" + strconv.Itoa(n+1)
+}
+
+// pgUser matches the postgres users NextUser makes.
+var pgUser = regexp.MustCompile(`^app(_[0-9]{1,9})?$`)
+
+// validUser reports whether user is one of engine's users.
+func validUser(engine, user string) bool {
+	switch engine {
+	case Postgres:
+		return pgUser.MatchString(user)
+	case Redis:
+		return user == "default"
+	}
+	return false
 }
 
 // passwordLen is the length of NewPassword's passwords.

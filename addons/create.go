@@ -25,23 +25,28 @@ import (
 // Create builds the engine's image when missing (output to out), makes the
 // data volume and the container, starts it and waits until it accepts an
 // authenticated query (postgres) or PING (redis) with password; it returns
-// the engine version. On failure it leaves nothing.
+// where the service is reached and its version. On failure it leaves
+// nothing.
 //
 // The password never appears in the container's command or environment:
 // it is written into the volume before the first start (postgres: a file
 // initdb's script reads and removes; redis: its configuration file).
-func (d *Docker) Create(ctx context.Context, name, engineName, password string, out io.Writer) (version string, err error) {
+func (d *Docker) Create(ctx context.Context, name, engineName, password string, out io.Writer) (Service, error) {
 	e, err := lookup(engineName)
 	if err != nil {
-		return "", paas.Errorf("%v", err)
+		return Service{}, paas.Errorf("%v", err)
 	}
 	if err := paas.ValidateAppName(name); err != nil {
-		return "", paas.Errorf("invalid add-on name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
+		return Service{}, paas.Errorf("invalid add-on name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
 	}
 	if !validPassword(password) {
-		return "", errors.New("add-on password: not one NewPassword makes")
+		return Service{}, errors.New("add-on password: not one NewPassword makes")
 	}
-	return d.create(ctx, name, e, password, out)
+	v, err := d.create(ctx, name, e, password, out)
+	if err != nil {
+		return Service{}, err
+	}
+	return Service{Version: v, Host: name, Port: e.port, User: e.firstUser}, nil
 }
 
 // create is Create of a service of engine e.
@@ -51,11 +56,10 @@ func (d *Docker) create(ctx context.Context, name string, e *engine, password st
 	} else if !cerrdefs.IsNotFound(err) {
 		return "", engineError("inspecting volume "+volumeName(name), err)
 	}
-	info, err := d.ensureImage(ctx, e, out)
+	ref, info, err := d.ensureImage(ctx, e, out)
 	if err != nil {
 		return "", err
 	}
-	user := strconv.Itoa(info.uid) + ":" + strconv.Itoa(info.gid)
 	idle, err := d.ensureIdleNetwork(ctx)
 	if err != nil {
 		return "", err
@@ -71,27 +75,8 @@ func (d *Docker) create(ctx context.Context, name string, e *engine, password st
 			d.remove(context.WithoutCancel(ctx), id, name)
 		}
 	}()
-	c, err := d.api.ContainerCreate(ctx,
-		&container.Config{
-			Image:      e.image,
-			User:       user,
-			Labels:     labels,
-			StopSignal: e.stopSignal,
-			Hostname:   name,
-		},
-		&container.HostConfig{
-			NetworkMode:   container.NetworkMode(idle),
-			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
-			Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: volumeName(name), Target: dataDir}},
-			CapDrop:       []string{"ALL"},
-			SecurityOpt:   []string{"no-new-privileges"},
-			Resources: container.Resources{
-				Memory:     d.cfg.Memory,
-				MemorySwap: d.cfg.Memory,
-				PidsLimit:  &d.cfg.PidsLimit,
-			},
-		},
-		&network.NetworkingConfig{}, nil, containerName(name))
+	cfg, hc := d.containerSpec(name, e, ref, info, idle)
+	c, err := d.api.ContainerCreate(ctx, cfg, hc, &network.NetworkingConfig{}, nil, containerName(name))
 	if cerrdefs.IsConflict(err) {
 		// Another service of that name is being made: its volume is
 		// not ours to remove.
@@ -102,7 +87,7 @@ func (d *Docker) create(ctx context.Context, name string, e *engine, password st
 		return "", engineError("creating container "+containerName(name), err)
 	}
 	id = c.ID
-	if err := d.api.CopyToContainer(ctx, id, dataDir, secretTar(e.secret, e.secretData(password), info.uid, info.gid),
+	if err := d.api.CopyToContainer(ctx, id, dataDir, secretTar(e.secrets(password, NewPassword()), info.uid, info.gid),
 		container.CopyToContainerOptions{}); err != nil {
 		return "", engineError("writing the service's configuration", err)
 	}
@@ -116,14 +101,40 @@ func (d *Docker) create(ctx context.Context, name string, e *engine, password st
 	return info.version, nil
 }
 
-// secretTar is a tar archive of one file readable by its owner only,
+// containerSpec is the configuration of service name's container, of
+// engine e on image ref (whose labels are info), on network net.
+func (d *Docker) containerSpec(name string, e *engine, ref string, info imageInfo, net string) (*container.Config, *container.HostConfig) {
+	return &container.Config{
+			Image:      ref,
+			User:       strconv.Itoa(info.uid) + ":" + strconv.Itoa(info.gid),
+			Labels:     d.labels(name, e),
+			StopSignal: e.stopSignal,
+			Hostname:   name,
+		},
+		&container.HostConfig{
+			NetworkMode:   container.NetworkMode(net),
+			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+			Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: volumeName(name), Target: dataDir}},
+			CapDrop:       []string{"ALL"},
+			SecurityOpt:   []string{"no-new-privileges"},
+			Resources: container.Resources{
+				Memory:     d.cfg.Memory,
+				MemorySwap: d.cfg.Memory,
+				PidsLimit:  &d.cfg.PidsLimit,
+			},
+		}
+}
+
+// secretTar is a tar archive of files readable by their owner only,
 // uid:gid (the engine's user).
-func secretTar(name string, data []byte, uid, gid int) io.Reader {
+func secretTar(files map[string][]byte, uid, gid int) io.Reader {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	// Writing to a bytes.Buffer does not fail.
-	_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg})
-	_, _ = tw.Write(data)
+	for name, data := range files {
+		_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Uid: uid, Gid: gid, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(data)
+	}
 	_ = tw.Close()
 	return &buf
 }
@@ -259,3 +270,9 @@ func (d *Docker) remove(ctx context.Context, id, name string) {
 		d.log.Warn("removing the volume of a failed add-on", "addon", name, "err", err)
 	}
 }
+
+// oneLine is s on one line, its spaces squeezed.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// stringReader is a reader of s.
+func stringReader(s string) io.Reader { return strings.NewReader(s) }

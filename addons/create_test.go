@@ -32,6 +32,7 @@ func TestCreateFailureLeavesNothing(t *testing.T) {
 	e := *engines[Redis]
 	e.image = "paas/" + randomName("addon-test-failing") + ":t"
 	e.run = "#!/bin/sh\necho engine refuses to start >&2\nexit 3\n"
+	e.install = "mkdir -p /usr/share/paas-addon && echo 'Redis server v=7.0.1 sha=0' > " + versionFile + " && echo 100:101 > " + userFile
 	t.Cleanup(func() { env.cli.ImageRemove(context.Background(), e.image, image.RemoveOptions{}) })
 	name := randomName("t-failing")
 	t.Cleanup(func() { env.d.Destroy(context.Background(), name) })

@@ -43,8 +43,12 @@ type Docker struct {
 	api *client.Client
 	log *slog.Logger
 
-	imageMu sync.Mutex // serializes image builds
-	netMu   sync.Mutex // serializes making idleNetwork
+	imageMu   sync.Mutex // serializes image builds
+	versionMu sync.Mutex
+	versions  map[string]string // image ID -> version, of images without LabelVersion
+	restoreMu sync.Mutex        // serializes restores
+	follow    follower
+	netMu     sync.Mutex // serializes making idleNetwork
 }
 
 // DockerConfig configures Docker.
@@ -71,7 +75,22 @@ type DockerConfig struct {
 	BuildNetwork func(ctx context.Context) (string, error)
 	// Guard, when set, keeps the containers on idleNetwork's bridge from
 	// reaching the host (netguard.Guard does).
-	Guard  HostGuard
+	Guard HostGuard
+	// Images names, by engine, the image that engine's services run
+	// instead of the one paas builds (PAAS_POSTGRES_IMAGE,
+	// PAAS_REDIS_IMAGE). Such an image follows the service-image
+	// contract: labels LabelEngine and LabelUser, the run script as its
+	// command, the engine's version in versionFile.
+	Images map[string]string
+	// SecurityMirror is the archive of the stack suite's security
+	// updates the image builds apply (stack.HostSecurityMirror);
+	// stack.DefaultSecurityMirror when empty.
+	SecurityMirror string
+	// Lines, when set, receives every output line of every service from
+	// the moment Follow follows it, in batches (the slices are the
+	// callee's). It is called from several goroutines at once, one per
+	// service, and must not block for long.
+	Lines  func(name string, lines [][]byte)
 	Logger *slog.Logger
 }
 

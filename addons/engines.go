@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"paas/stack"
 )
 
 // dataDir is where a service keeps its data in its container: the mount
@@ -18,11 +20,25 @@ const versionFile = "/usr/share/paas-addon/version"
 // engine's user, written by the image build.
 const userFile = "/usr/share/paas-addon/user"
 
+// adminFile is the file in a redis service's volume holding the password
+// of its admin user, adminUser, which paasd uses for backups, restores
+// and credentials (postgres needs none: its superuser logs in over the
+// socket as the engine's own user).
+const (
+	adminFile = "admin.pass"
+	adminUser = "paas"
+)
+
 // engine is how one engine is built, run and checked.
 type engine struct {
 	name  string
 	image string // the image paas builds for it
-	// install is the image build's RUN step on the stack image, as root.
+	port  int    // the port it serves on
+	// firstUser is the user the first credential logs in as.
+	firstUser string
+	// install is the image build's RUN step on the stack image, as root,
+	// after the security suite's updates; the stack's apt sources are in
+	// place.
 	install string
 	// run is the script the container runs, installed in the image.
 	run string
@@ -33,23 +49,32 @@ type engine struct {
 	stopSignal string
 	// version finds the version in the contents of versionFile.
 	version *regexp.Regexp
-	// secret is the file written into the data volume before the
-	// container first starts, and its contents.
-	secret     string
-	secretData func(password string) []byte
+	// secrets are the files written into the data volume before the
+	// container first starts, by name: they hold the first password and
+	// the admin password.
+	secrets func(password, admin string) map[string][]byte
 	// ready is the command that succeeds once the service accepts an
 	// authenticated request, and the environment of its exec.
 	ready    []string
 	readyEnv func(password string) []string
 }
 
+// securityStep is the start of each image build's RUN step: it adds the
+// stack suite's security updates (from the archive in build argument
+// SECURITY_MIRROR) and applies them.
+const securityStep = `printf 'deb %s %s-security main\n' "$SECURITY_MIRROR" "` + stack.Suite + `" > /etc/apt/sources.list.d/paas-security.list \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y --no-install-recommends \
+ && `
+
 // engines are the engines by name.
 var engines = map[string]*engine{
 	Postgres: {
-		name:  Postgres,
-		image: "paas/postgres:15",
-		install: `apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-15 \
+		name:      Postgres,
+		image:     "paas/postgres:15",
+		port:      5432,
+		firstUser: "app",
+		install: `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-15 \
  && if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o postgres -g postgres -m 0700 ` + dataDir + ` \
@@ -61,16 +86,18 @@ var engines = map[string]*engine{
 		user:       "postgres",
 		stopSignal: "SIGINT", // fast shutdown
 		version:    regexp.MustCompile(`\(PostgreSQL\) ([0-9]+(?:\.[0-9]+)*)`),
-		secret:     "password",
-		secretData: func(p string) []byte { return []byte(p) },
-		ready:      []string{"psql", "-X", "-A", "-t", "-q", "-w", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-c", "select 1"},
-		readyEnv:   func(p string) []string { return []string{"PGPASSWORD=" + p, "PGCONNECT_TIMEOUT=2"} },
+		secrets: func(p, _ string) map[string][]byte {
+			return map[string][]byte{"password": []byte(p)}
+		},
+		ready:    []string{"psql", "-X", "-A", "-t", "-q", "-w", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-c", "select 1"},
+		readyEnv: func(p string) []string { return []string{"PGPASSWORD=" + p, "PGCONNECT_TIMEOUT=2"} },
 	},
 	Redis: {
-		name:  Redis,
-		image: "paas/redis:7",
-		install: `apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
+		name:      Redis,
+		image:     "paas/redis:7",
+		port:      6379,
+		firstUser: "default",
+		install: `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o redis -g redis -m 0700 ` + dataDir + ` \
  && mkdir -p /usr/share/paas-addon \
@@ -80,10 +107,11 @@ var engines = map[string]*engine{
 		user:       "redis",
 		stopSignal: "SIGTERM", // saves and exits, as SHUTDOWN does
 		version:    regexp.MustCompile(`\bv=([0-9]+(?:\.[0-9]+)*)`),
-		secret:     "redis.conf",
-		secretData: redisConf,
-		ready:      []string{"redis-cli", "--no-auth-warning", "-h", "127.0.0.1", "ping"},
-		readyEnv:   func(p string) []string { return []string{"REDISCLI_AUTH=" + p} },
+		secrets: func(p, admin string) map[string][]byte {
+			return map[string][]byte{"redis.conf": redisConf(p, admin), adminFile: []byte(admin)}
+		},
+		ready:    []string{"redis-cli", "--no-auth-warning", "-h", "127.0.0.1", "ping"},
+		readyEnv: func(p string) []string { return []string{"REDISCLI_AUTH=" + p} },
 	},
 }
 
@@ -128,14 +156,30 @@ exec postgres -D "$data"
 `
 
 // redisRun runs the server with the configuration Create wrote in the
-// volume.
+// volume. A dump Restore left in restore.rdb (checked) replaces the data
+// first: it becomes the base of a new append-only file, so that it is what
+// loads; each step can be repeated, should the swap be interrupted.
 const redisRun = `#!/bin/sh
-exec redis-server ` + dataDir + `/redis.conf
+set -eu
+d=` + dataDir + `
+if [ -f "$d/restore.rdb" ]; then
+	rm -rf "$d/appendonlydir.new"
+	mkdir -m 0700 "$d/appendonlydir.new"
+	cp "$d/restore.rdb" "$d/appendonlydir.new/appendonly.aof.1.base.rdb"
+	printf 'file appendonly.aof.1.base.rdb seq 1 type b\n' > "$d/appendonlydir.new/appendonly.aof.manifest"
+	rm -rf "$d/appendonlydir"
+	mv "$d/appendonlydir.new" "$d/appendonlydir"
+	mv "$d/restore.rdb" "$d/dump.rdb"
+	echo "paas: the data was replaced by a restored dump"
+fi
+exec redis-server "$d/redis.conf"
 `
 
-// redisConf is the configuration of a redis service: the default user's
-// password, appended data in the volume, every address of its networks.
-func redisConf(password string) []byte {
+// redisConf is the configuration of a redis service: the default user
+// with its password, the admin user, appended data in the volume, every
+// address of its networks. The users are configuration directives, so
+// that CONFIG REWRITE keeps the passwords ACL SETUSER adds or removes.
+func redisConf(password, admin string) []byte {
 	return []byte(`bind * -::*
 port 6379
 protected-mode no
@@ -143,6 +187,9 @@ daemonize no
 logfile ""
 dir ` + dataDir + `
 appendonly yes
-requirepass ` + password + `
+appendfilename "appendonly.aof"
+appenddirname "appendonlydir"
+user default on >` + password + ` ~* &* +@all
+user ` + adminUser + ` on >` + admin + ` ~* &* +@all
 `)
 }

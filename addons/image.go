@@ -18,35 +18,81 @@ import (
 	buildtypes "github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+
+	"paas"
+	"paas/stack"
 )
 
 // imageInfo is what a service image's labels say.
 type imageInfo struct {
-	version string // LabelVersion
+	id      string // the image's ID
+	version string // LabelVersion, else what versionFile says
 	uid     int    // LabelUser
 	gid     int
 }
 
-// ensureImage returns the labels of e's image, building the image first
-// when the engine lacks it (its output written to out).
-func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (imageInfo, error) {
+// LabelStack, on the images paas builds, is the ID of the stack image
+// they were built from.
+const LabelStack = "paas.addon.stack"
+
+// imageRef is the image e's services run: DockerConfig.Images's, else
+// the one paas builds.
+func (d *Docker) imageRef(e *engine) string {
+	if ref := d.cfg.Images[e.name]; ref != "" {
+		return ref
+	}
+	return e.image
+}
+
+// ensureImage returns the image e's new services run and its labels.
+// An image of DockerConfig.Images is checked, never built; paas's own is
+// built (output written to out) when the engine lacks it or it was built
+// from another stack image than the current one.
+func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (string, imageInfo, error) {
+	if ref := d.cfg.Images[e.name]; ref != "" {
+		info, err := d.imageInfo(ctx, ref)
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return "", imageInfo{}, paas.Errorf("the %s image %s is missing: pull or build it, or unset its setting to use paas's own", e.name, ref)
+			}
+			return "", imageInfo{}, paas.Errorf("the %s image %s is not a service image: %v", e.name, ref, err)
+		}
+		if info.engine != e.name {
+			return "", imageInfo{}, paas.Errorf("the %s image %s is not a %s service image: its label %s is %q", e.name, ref, e.name, LabelEngine, info.engine)
+		}
+		return ref, info.imageInfo, nil
+	}
 	d.imageMu.Lock()
 	defer d.imageMu.Unlock()
-	if info, err := d.imageInfo(ctx, e.image); err == nil {
-		return info, nil
-	} else if !cerrdefs.IsNotFound(err) {
-		return imageInfo{}, err
+	stackInsp, err := d.api.ImageInspect(ctx, d.cfg.StackImage)
+	if err != nil {
+		return "", imageInfo{}, engineError("inspecting the stack image "+d.cfg.StackImage, err)
+	}
+	info, err := d.imageInfo(ctx, e.image)
+	switch {
+	case err == nil && info.stack == stackInsp.ID:
+		return e.image, info.imageInfo, nil
+	case err == nil:
+		fmt.Fprintf(out, "-----> %s was built from another stack image: rebuilding it\n", e.image)
+	case !cerrdefs.IsNotFound(err):
+		return "", imageInfo{}, err
 	}
 	fmt.Fprintf(out, "-----> Building %s on %s\n", e.image, d.cfg.StackImage)
 	// The engine is installed under a temporary tag; its version, read
 	// from the result, becomes a label of the image tagged e.image, which
 	// is made from it by a second, instant build.
 	base := e.image + "-build"
-	dockerfile := "FROM " + d.cfg.StackImage + "\nUSER root\nRUN " + e.install +
+	dockerfile := "FROM " + d.cfg.StackImage + "\nUSER root\nARG SECURITY_MIRROR\nRUN " + securityStep + e.install +
 		"\nCOPY run /usr/local/bin/paas-addon-run\n" +
 		"CMD [\"/usr/local/bin/paas-addon-run\"]\n"
-	if err := d.build(ctx, base, dockerfile, map[string]string{"run": e.run}, map[string]string{LabelEngine: e.name}, out); err != nil {
-		return imageInfo{}, err
+	mirror := d.cfg.SecurityMirror
+	if mirror == "" {
+		mirror = stack.DefaultSecurityMirror
+	}
+	args := map[string]*string{"SECURITY_MIRROR": &mirror}
+	// Not from the build cache: the updates are fetched anew.
+	if err := d.build(ctx, base, dockerfile, map[string]string{"run": e.run}, map[string]string{LabelEngine: e.name}, args, out); err != nil {
+		return "", imageInfo{}, err
 	}
 	defer func() {
 		if _, err := d.api.ImageRemove(context.WithoutCancel(ctx), base, image.RemoveOptions{}); err != nil {
@@ -55,48 +101,89 @@ func (d *Docker) ensureImage(ctx context.Context, e *engine, out io.Writer) (ima
 	}()
 	files, err := d.readImageFiles(ctx, base, versionFile, userFile)
 	if err != nil {
-		return imageInfo{}, err
+		return "", imageInfo{}, err
 	}
 	m := e.version.FindStringSubmatch(files[versionFile])
 	if m == nil {
-		return imageInfo{}, fmt.Errorf("image %s: no version in %q", e.image, strings.TrimSpace(files[versionFile]))
+		return "", imageInfo{}, fmt.Errorf("image %s: no version in %q", e.image, strings.TrimSpace(files[versionFile]))
 	}
-	labels := map[string]string{LabelEngine: e.name, LabelVersion: m[1], LabelUser: strings.TrimSpace(files[userFile])}
-	if err := d.build(ctx, e.image, "FROM "+base+"\n", nil, labels, out); err != nil {
-		return imageInfo{}, err
+	labels := map[string]string{LabelEngine: e.name, LabelVersion: m[1], LabelUser: strings.TrimSpace(files[userFile]), LabelStack: stackInsp.ID}
+	if err := d.build(ctx, e.image, "FROM "+base+"\n", nil, labels, nil, out); err != nil {
+		return "", imageInfo{}, err
 	}
-	info, err := d.imageInfo(ctx, e.image)
+	info, err = d.imageInfo(ctx, e.image)
 	if err != nil {
-		return imageInfo{}, err
+		return "", imageInfo{}, err
 	}
 	fmt.Fprintf(out, "-----> %s: %s %s\n", e.image, e.name, info.version)
-	return info, nil
+	return e.image, info.imageInfo, nil
 }
 
 // userLabel is a LabelUser value.
 var userLabel = regexp.MustCompile(`^([0-9]{1,9}):([0-9]{1,9})$`)
 
-// imageInfo returns the labels of image ref.
-func (d *Docker) imageInfo(ctx context.Context, ref string) (imageInfo, error) {
+// labelledImage is an image's imageInfo and the other labels paas reads.
+type labelledImage struct {
+	imageInfo
+	engine string // LabelEngine
+	stack  string // LabelStack
+}
+
+// imageInfo returns the labels of image ref. An image without
+// LabelVersion (one of DockerConfig.Images) has its version read from its
+// versionFile, once per image.
+func (d *Docker) imageInfo(ctx context.Context, ref string) (labelledImage, error) {
 	insp, err := d.api.ImageInspect(ctx, ref)
 	if err != nil {
-		return imageInfo{}, err
+		return labelledImage{}, err
 	}
 	var l map[string]string
 	if insp.Config != nil {
 		l = insp.Config.Labels
 	}
 	m := userLabel.FindStringSubmatch(l[LabelUser])
-	if l[LabelVersion] == "" || m == nil {
-		return imageInfo{}, fmt.Errorf("image %s lacks the labels %s and %s of a service image", ref, LabelVersion, LabelUser)
+	if m == nil {
+		return labelledImage{}, fmt.Errorf("image %s lacks the label %s (\"uid:gid\" of the engine's user) of a service image", ref, LabelUser)
 	}
 	uid, _ := strconv.Atoi(m[1])
 	gid, _ := strconv.Atoi(m[2])
-	return imageInfo{version: l[LabelVersion], uid: uid, gid: gid}, nil
+	info := labelledImage{imageInfo: imageInfo{id: insp.ID, version: l[LabelVersion], uid: uid, gid: gid}, engine: l[LabelEngine], stack: l[LabelStack]}
+	if info.version == "" {
+		e, err := lookup(info.engine)
+		if err != nil {
+			return labelledImage{}, fmt.Errorf("image %s lacks the label %s of a service image", ref, LabelEngine)
+		}
+		if info.version, err = d.fileVersion(ctx, insp.ID, e); err != nil {
+			return labelledImage{}, err
+		}
+	}
+	return info, nil
+}
+
+// fileVersion returns the version image id's versionFile says.
+func (d *Docker) fileVersion(ctx context.Context, id string, e *engine) (string, error) {
+	d.versionMu.Lock()
+	defer d.versionMu.Unlock()
+	if v, ok := d.versions[id]; ok {
+		return v, nil
+	}
+	s, err := d.readImageFile(ctx, id, versionFile)
+	if err != nil {
+		return "", err
+	}
+	m := e.version.FindStringSubmatch(s)
+	if m == nil {
+		return "", fmt.Errorf("image %s: no %s version in %s", id, e.name, versionFile)
+	}
+	if d.versions == nil {
+		d.versions = make(map[string]string)
+	}
+	d.versions[id] = m[1]
+	return m[1], nil
 }
 
 // build builds dockerfile, with files beside it, as image tag.
-func (d *Docker) build(ctx context.Context, tag, dockerfile string, files, labels map[string]string, out io.Writer) error {
+func (d *Docker) build(ctx context.Context, tag, dockerfile string, files, labels map[string]string, args map[string]*string, out io.Writer) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	add := func(name, data string, mode int64) {
@@ -115,6 +202,10 @@ func (d *Docker) build(ctx context.Context, tag, dockerfile string, files, label
 		Remove:      true,
 		ForceRemove: true,
 		Labels:      labels,
+		BuildArgs:   args,
+		// Only the builds that install (with arguments) fetch updates:
+		// they never reuse a cached step.
+		NoCache: args != nil,
 	}
 	if d.cfg.BuildNetwork != nil {
 		net, err := d.cfg.BuildNetwork(ctx)

@@ -2,6 +2,7 @@ package addons
 
 import (
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,10 +22,13 @@ func TestImageBuild(t *testing.T) {
 			t.Cleanup(func() {
 				env.cli.ImageRemove(context.Background(), e.image, image.RemoveOptions{})
 			})
-			info, err := env.d.ensureImage(t.Context(), &e, env.out)
+			ref, info, err := env.d.ensureImage(t.Context(), &e, env.out)
 			v := info.version
 			if err != nil {
 				t.Fatalf("ensureImage: %v\n%s", err, env.out)
+			}
+			if ref != e.image {
+				t.Errorf("ensureImage = %s, want %s", ref, e.image)
 			}
 			if !regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`).MatchString(v) {
 				t.Errorf("version %q", v)
@@ -49,7 +53,7 @@ func TestImageBuild(t *testing.T) {
 				t.Errorf("output lacks the build:\n%s", out)
 			}
 			env2 := testDocker(t)
-			info2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
+			_, info2, err := env2.d.ensureImage(t.Context(), &e, env2.out)
 			if err != nil || info2 != info {
 				t.Fatalf("second ensureImage: %+v, %v", info2, err)
 			}
@@ -57,5 +61,57 @@ func TestImageBuild(t *testing.T) {
 				t.Errorf("second ensureImage built:\n%s", env2.out)
 			}
 		})
+	}
+}
+
+// TestImageStackAndSecurity builds a small service image: the build adds
+// the stack suite's security archive and labels the image with the stack
+// image's ID; an image labelled with another stack image is rebuilt.
+func TestImageStackAndSecurity(t *testing.T) {
+	env := testDocker(t)
+	e := *engines[Redis]
+	e.image = "paas/" + randomName("addon-test-stack") + ":t"
+	e.install = "mkdir -p /usr/share/paas-addon && echo 'Redis server v=7.0.1 sha=0' > " + versionFile + " && echo 100:101 > " + userFile
+	t.Cleanup(func() { env.cli.ImageRemove(context.Background(), e.image, image.RemoveOptions{}) })
+	env.d.cfg.SecurityMirror = "http://deb.debian.org/debian-security"
+	if _, _, err := env.d.ensureImage(t.Context(), &e, env.out); err != nil {
+		t.Fatalf("ensureImage: %v\n%s", err, env.out)
+	}
+	stackInsp, err := env.cli.ImageInspect(t.Context(), env.stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp, err := env.cli.ImageInspect(t.Context(), e.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := insp.Config.Labels[LabelStack]; got != stackInsp.ID {
+		t.Errorf("label %s = %q, want %s", LabelStack, got, stackInsp.ID)
+	}
+	sources, err := env.d.readImageFile(t.Context(), e.image, "/etc/apt/sources.list.d/paas-security.list")
+	if err != nil || strings.TrimSpace(sources) != "deb http://deb.debian.org/debian-security bookworm-security main" {
+		t.Errorf("security sources: %q, %v", sources, err)
+	}
+	if !strings.Contains(env.out.String(), "bookworm-security") {
+		t.Errorf("the build did not fetch the security suite:\n%s", env.out)
+	}
+
+	// An image of another stack image is rebuilt.
+	if err := env.d.build(t.Context(), e.image, "FROM "+e.image+"\n", nil, map[string]string{LabelStack: "sha256:0123"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, _, err := env.d.ensureImage(t.Context(), &e, &out); err != nil {
+		t.Fatalf("ensureImage: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "built from another stack image: rebuilding") {
+		t.Errorf("no rebuild:\n%s", out.String())
+	}
+	if insp, err := env.cli.ImageInspect(t.Context(), e.image); err != nil || insp.Config.Labels[LabelStack] != stackInsp.ID {
+		t.Errorf("rebuilt image: %v", err)
+	}
+	out.Reset()
+	if _, _, err := env.d.ensureImage(t.Context(), &e, &out); err != nil || out.Len() != 0 {
+		t.Errorf("third ensureImage: %v\n%s", err, out.String())
 	}
 }

@@ -2,6 +2,7 @@ package addons
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,6 +92,10 @@ func (d *Docker) Destroy(ctx context.Context, name string) error {
 			return engineError("removing add-on "+name, err)
 		}
 	}
+	// The old container of an interrupted upgrade, if any.
+	if err := d.api.ContainerRemove(ctx, asideName(name), container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return engineError("removing add-on "+name, err)
+	}
 	if err := d.api.VolumeRemove(ctx, volumeName(name), false); err != nil && !cerrdefs.IsNotFound(err) {
 		return engineError("removing the volume of add-on "+name, err)
 	}
@@ -163,7 +168,7 @@ func (d *Docker) Names(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, c := range cs {
-		if name := c.Labels[LabelAddon]; name != "" {
+		if name := c.Labels[LabelAddon]; name != "" && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}

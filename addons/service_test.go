@@ -33,12 +33,15 @@ func createService(t *testing.T, env *testEnv, engine string) *service {
 		}
 	})
 	start := time.Now()
-	v, err := env.d.Create(t.Context(), s.name, engine, s.password, env.out)
+	svc, err := env.d.Create(t.Context(), s.name, engine, s.password, env.out)
 	if err != nil {
 		t.Fatalf("Create: %v\n%s", err, env.out)
 	}
-	t.Logf("created %s %s in %v", engine, v, time.Since(start).Round(time.Millisecond))
-	s.version = v
+	t.Logf("created %s %s in %v", engine, svc.Version, time.Since(start).Round(time.Millisecond))
+	if want := (Service{Version: svc.Version, Host: s.name, Port: engines[engine].port, User: engines[engine].firstUser}); svc != want {
+		t.Errorf("Create = %+v, want %+v", svc, want)
+	}
+	s.version = svc.Version
 	return s
 }
 
@@ -261,7 +264,7 @@ func TestPostgres(t *testing.T) {
 	if err := env.d.Attach(t.Context(), s.name, app); err != nil {
 		t.Fatalf("second Attach: %v", err)
 	}
-	url := URL(Postgres, s.name, s.password)
+	url := URL(Postgres, "app", s.password, s.name, 5432)
 	psql := func(net, url, sql string) (int, string) {
 		return runClient(t, env, image, net, "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql, url+"?connect_timeout=3")
 	}
@@ -271,7 +274,7 @@ func TestPostgres(t *testing.T) {
 	if code, out := psql(net, url, "select rolsuper from pg_roles where rolname = current_user"); code != 0 || strings.TrimSpace(out) != "f" {
 		t.Errorf("app is a superuser: %d %s", code, out)
 	}
-	if code, out := psql(net, URL(Postgres, s.name, NewPassword()), "select 1"); code == 0 || !strings.Contains(out, "password authentication failed") {
+	if code, out := psql(net, URL(Postgres, "app", NewPassword(), s.name, 5432), "select 1"); code == 0 || !strings.Contains(out, "password authentication failed") {
 		t.Errorf("a wrong password: %d %s", code, out)
 	}
 
@@ -322,14 +325,14 @@ func TestRedis(t *testing.T) {
 	if err := env.d.Attach(t.Context(), s.name, app); err != nil {
 		t.Fatalf("second Attach: %v", err)
 	}
-	url := URL(Redis, s.name, s.password)
+	url := URL(Redis, "default", s.password, s.name, 6379)
 	cli := func(net, url string, args ...string) (int, string) {
 		return runClient(t, env, image, net, append([]string{"redis-cli", "--no-auth-warning", "-u", url}, args...)...)
 	}
 	if code, out := cli(net, url, "ping"); code != 0 || strings.TrimSpace(out) != "PONG" {
 		t.Fatalf("ping through the URL: %d %s", code, out)
 	}
-	if code, out := cli(net, URL(Redis, s.name, NewPassword()), "ping"); strings.TrimSpace(out) == "PONG" || !strings.Contains(out, "WRONGPASS") {
+	if code, out := cli(net, URL(Redis, "default", NewPassword(), s.name, 6379), "ping"); strings.TrimSpace(out) == "PONG" || !strings.Contains(out, "WRONGPASS") {
 		t.Errorf("a wrong password: %d %s", code, out)
 	}
 	other := otherNetwork(t, env)

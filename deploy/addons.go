@@ -70,7 +70,7 @@ type Provisioner interface {
 
 // errNoAddons is what every add-on operation answers without a
 // Provisioner.
-var errNoAddons = &paas.Error{Msg: "add-ons need the docker runtime (this server runs exec)", Err: paas.ErrAddonsUnavailable}
+var errNoAddons = &paas.Error{Msg: "this server runs no backing services", Err: paas.ErrAddonsUnavailable}
 
 // maskMark replaces an add-on's password in what is shown or logged.
 const maskMark = "***"

@@ -540,7 +540,7 @@ func TestAddonsNeedAProvisioner(t *testing.T) {
 	_, err = h.svc.CaptureAddonBackup(ctx, "x", "t")
 	errs = append(errs, err)
 	for i, err := range errs {
-		if msg, _ := paas.UserMessage(err); msg != "add-ons need the docker runtime (this server runs exec)" || !errors.Is(err, paas.ErrAddonsUnavailable) {
+		if msg, _ := paas.UserMessage(err); msg != "this server runs no backing services" || !errors.Is(err, paas.ErrAddonsUnavailable) {
 			t.Errorf("operation %d: %v", i, err)
 		}
 	}

@@ -176,7 +176,7 @@ func TestAddonDataCommandsWithoutAddons(t *testing.T) {
 		{"addons:backups:capture", "db"}, {"addons:rotate", "db"},
 	} {
 		r := run(s, args...)
-		if r.status != 1 || r.stdout != "" || r.stderr != "paas: add-ons need the docker runtime (this server runs exec)\n" {
+		if r.status != 1 || r.stdout != "" || r.stderr != "paas: this server runs no backing services\n" {
 			t.Fatalf("%q: %+v", args, r)
 		}
 	}

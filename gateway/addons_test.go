@@ -117,7 +117,7 @@ func TestAddonCommandsWithoutAddons(t *testing.T) {
 		{"addons:attach", "db", "web-app"}, {"addons:detach", "db", "web-app"}, {"addons:destroy", "db", "--confirm", "db"},
 	} {
 		r := run(s, args...)
-		if r.status != 1 || r.stdout != "" || r.stderr != "paas: add-ons need the docker runtime (this server runs exec)\n" {
+		if r.status != 1 || r.stdout != "" || r.stderr != "paas: this server runs no backing services\n" {
 			t.Fatalf("%q: %+v", args, r)
 		}
 	}

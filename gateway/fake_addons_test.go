@@ -35,7 +35,7 @@ func (f *fakePlatform) addons() (map[string]*paas.Addon, error) {
 	fakeAddonsMu.Lock()
 	defer fakeAddonsMu.Unlock()
 	if fakeNoAddons[f] {
-		return nil, &paas.Error{Msg: "add-ons need the docker runtime (this server runs exec)", Err: paas.ErrAddonsUnavailable}
+		return nil, &paas.Error{Msg: "this server runs no backing services", Err: paas.ErrAddonsUnavailable}
 	}
 	m := fakeAddons[f]
 	if m == nil {

@@ -15,6 +15,29 @@ import (
 // sources.list.d/*.list (one-line form). It returns DefaultMirror when none
 // names the suite.
 func HostMirror(aptDir string) string {
+	if u := hostURI(aptDir, Suite); u != "" {
+		return u
+	}
+	return DefaultMirror
+}
+
+// DefaultSecurityMirror is the Debian security archive when the host's apt
+// configuration names none.
+const DefaultSecurityMirror = "http://deb.debian.org/debian-security"
+
+// HostSecurityMirror returns the archive the host's apt configuration in
+// aptDir uses for Suite's security updates (suite "SUITE-security"), found
+// as HostMirror finds the mirror, or DefaultSecurityMirror.
+func HostSecurityMirror(aptDir string) string {
+	if u := hostURI(aptDir, Suite+"-security"); u != "" {
+		return u
+	}
+	return DefaultSecurityMirror
+}
+
+// hostURI returns the first usable URI the apt configuration in aptDir
+// lists for suite, or "".
+func hostURI(aptDir, suite string) string {
 	var files []string
 	deb822, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*.sources"))
 	oneLine, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*.list"))
@@ -28,16 +51,16 @@ func HostMirror(aptDir string) string {
 		}
 		var uris []string
 		if strings.HasSuffix(name, ".sources") {
-			uris = parseDeb822(f, Suite)
+			uris = parseDeb822(f, suite)
 		} else {
-			uris = parseOneLine(f, Suite)
+			uris = parseOneLine(f, suite)
 		}
 		f.Close()
 		if len(uris) > 0 {
 			return uris[0]
 		}
 	}
-	return DefaultMirror
+	return ""
 }
 
 // parseDeb822 returns the URIs of the enabled "deb" stanzas of a deb822

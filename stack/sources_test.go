@@ -104,3 +104,24 @@ func TestHostMirror(t *testing.T) {
 		}
 	})
 }
+
+func TestHostSecurityMirror(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "sources.list.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deb822 := "Types: deb\nURIs: http://main.example/debian\nSuites: bookworm bookworm-updates\n\n" +
+		"Types: deb\nURIs: http://security.example/debian-security/\nSuites: bookworm-security\n"
+	if err := os.WriteFile(filepath.Join(dir, "sources.list.d", "debian.sources"), []byte(deb822), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := HostSecurityMirror(dir); got != "http://security.example/debian-security" {
+		t.Errorf("HostSecurityMirror = %q", got)
+	}
+	if got := HostMirror(dir); got != "http://main.example/debian" {
+		t.Errorf("HostMirror = %q", got)
+	}
+	if got := HostSecurityMirror(t.TempDir()); got != DefaultSecurityMirror {
+		t.Errorf("HostSecurityMirror of no sources = %q, want %q", got, DefaultSecurityMirror)
+	}
+}

@@ -29,13 +29,17 @@ type config struct {
 	// ExecUser names the account whose subordinate ids the exec runtime's
 	// apps run as when paasd is root; ExecUserSet says it was chosen
 	// (PAAS_EXEC_USER or the flag) rather than left at its default.
-	ExecUser       string
-	ExecUserSet    bool
-	LogFormat      string
-	StopTimeout    time.Duration
-	BootTimeout    time.Duration
-	BuildTimeout   time.Duration
-	StackImage     string
+	ExecUser     string
+	ExecUserSet  bool
+	LogFormat    string
+	StopTimeout  time.Duration
+	BootTimeout  time.Duration
+	BuildTimeout time.Duration
+	StackImage   string
+	// PostgresImage and RedisImage, when set, are the images add-on
+	// services of each engine run instead of the ones paasd builds.
+	PostgresImage  string
+	RedisImage     string
 	BuildMemory    int64
 	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
 	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
@@ -105,6 +109,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.Runtime, "runtime", def("PAAS_RUNTIME", "auto"), "process runtime: docker, exec, or auto: docker when an engine answers (PAAS_RUNTIME)")
 	fs.StringVar(&c.ExecUser, "exec-user", def("PAAS_EXEC_USER", defaultExecUser), "account whose subordinate uids and gids (/etc/subuid, /etc/subgid) the exec runtime's apps run as, one each, when paasd is root (PAAS_EXEC_USER)")
 	fs.StringVar(&c.StackImage, "stack-image", def("PAAS_STACK_IMAGE", "paas/stack:bookworm"), "image builds and instances run on (PAAS_STACK_IMAGE)")
+	fs.StringVar(&c.PostgresImage, "postgres-image", def("PAAS_POSTGRES_IMAGE", ""), "image postgres add-ons run instead of the one paasd builds on the stack (PAAS_POSTGRES_IMAGE)")
+	fs.StringVar(&c.RedisImage, "redis-image", def("PAAS_REDIS_IMAGE", ""), "image redis add-ons run instead of the one paasd builds on the stack (PAAS_REDIS_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
@@ -348,7 +354,7 @@ func (c config) logAttrs() []any {
 		"data_dir", c.DataDir, "ssh_addr", c.SSHAddr, "http_addr", c.HTTPAddr,
 		"domain", c.Domain, "runtime", c.Runtime, "exec_user", c.ExecUser, "authorized_keys", c.AuthorizedKeys,
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
-		"stack_image", c.StackImage, "build_memory", paas.FormatMemory(c.BuildMemory),
+		"stack_image", c.StackImage, "postgres_image", c.PostgresImage, "redis_image", c.RedisImage, "build_memory", paas.FormatMemory(c.BuildMemory),
 		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,

@@ -26,6 +26,7 @@ import (
 	"paas/logs"
 	"paas/router"
 	"paas/runtime"
+	"paas/stack"
 	"paas/store"
 )
 
@@ -131,8 +132,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
-	var services *addons.Docker // backing services: docker only
-	confine := false            // apps run as users of their own: close the data dir to them
+	var services addonBackend         // backing services
+	var dockerServices *addons.Docker // the docker runtime's
+	lines := &addonLines{}            // their output, to the apps' streams
+	confine := false                  // apps run as users of their own: close the data dir to them
 	if cli != nil {
 		defer cli.Close()
 		dcfg := runtime.DockerConfig{
@@ -154,13 +157,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		acfg := addons.DockerConfig{
 			Client: cli, Owner: ownerLabel(dataDir), StackImage: cfg.StackImage, Memory: cfg.DefaultMemory,
 			Network: d.EnsureNetwork, Logger: log.With("part", "addons"),
+			Images:         map[string]string{addons.Postgres: cfg.PostgresImage, addons.Redis: cfg.RedisImage},
+			SecurityMirror: stack.HostSecurityMirror("/etc/apt"),
+			Lines:          lines.Lines,
 		}
 		if guard != nil {
 			acfg.Guard = guard
 		}
-		if services, err = addons.NewDocker(acfg); err != nil {
+		if dockerServices, err = addons.NewDocker(acfg); err != nil {
 			return err
 		}
+		services = dockerServices
 		bcfg.Docker = cli
 		bcfg.StackImage = cfg.StackImage
 		bcfg.BuildMemory = cfg.BuildMemory
@@ -183,11 +190,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		e := runtime.NewExec(ecfg)
 		// Backing services outlive paasd: Supervise adopts the ones an
 		// earlier paasd started and returns without stopping them.
-		execServices, err := execAddons(dataDir, users, nil, log.With("part", "addons"))
+		execServices, err := execAddons(dataDir, users, lines.Lines, log.With("part", "addons"))
 		if err != nil {
 			return err
 		}
 		go execServices.Supervise(ctx)
+		services = execServices
 		// Instances an earlier paasd left behind when it was killed are
 		// stopped; the formation is started afresh from the store. (A
 		// paasd handing over stops its own once this one serves.)
@@ -271,15 +279,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Logger:           log.With("part", "deploy"),
 	}
 	if services != nil {
-		scfg.Addons = addonProvisioner{services}
-		scfg.AddonEngines = addons.Engines()
-		scfg.AddonVar = addons.DefaultVar
-		scfg.AddonURL = addonURL
-		scfg.NewPassword = addons.NewPassword
-		scfg.BackupDir = filepath.Join(dataDir, "backups")
-		scfg.KeepBackups = cfg.AddonBackups
+		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)
 	}
 	svc = deploy.New(scfg)
+	lines.svc.Store(svc)
 	gw, err := gateway.New(gateway.Config{
 		Addr:        cfg.SSHAddr,
 		HostKeyFile: filepath.Join(dataDir, "ssh_host_ed25519_key"),
@@ -315,6 +318,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
 		return err
+	}
+	if dockerServices != nil {
+		// Services on an outdated image are recreated in the background
+		// (it may build the image); Follow picks up the new containers.
+		go dockerServices.Follow(ctx)
+		go func() {
+			if err := dockerServices.Upgrade(ctx); err != nil {
+				log.Warn("upgrading add-on services", "err", err)
+			}
+		}()
 	}
 	// While handing over to a successor, responses say Connection: close:
 	// clients then leave this process's connections on their own, and none
