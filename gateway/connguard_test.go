@@ -119,7 +119,9 @@ func TestUnauthenticatedConnectionCaps(t *testing.T) {
 	}
 	// The overall cap is reached: one more from a source at its cap is
 	// refused; one from a new source takes the oldest one's place.
-	if p := e.dialProbe("127.0.0.4"); p.admitted {
+	refused := e.dialProbe("127.0.0.4")
+	refused.Close()
+	if refused.admitted {
 		t.Fatal("an 11th connection from 127.0.0.4 was admitted")
 	}
 	newcomer := e.dialProbe("127.0.0.5")
