@@ -54,6 +54,7 @@ ALTER ROLE %[1]s SET role = 'app';
 		_, err = d.psql(ctx, insp.ID, "postgres", sql)
 	case Redis:
 		if _, err = d.redisCommand(ctx, insp.ID, "ACL", "SETUSER", user, "on", ">"+password); err == nil {
+			d.redisPass.note(name)
 			_, err = d.redisCommand(ctx, insp.ID, "CONFIG", "REWRITE")
 		}
 	}
@@ -68,8 +69,9 @@ ALTER ROLE %[1]s SET role = 'app';
 // sessions. Postgres: "app" loses its password (it stays the owner of
 // the data); another user's objects are given to app and the role is
 // dropped. Redis: password is removed from the default user's (persisted)
-// and the default user's connections are closed: clients reconnect with
-// the credential they now have.
+// and the default user's connections made before the newest password was
+// added are closed; without a record of that (an earlier paasd added it),
+// all of them: clients reconnect with the credential they now have.
 func (d *Docker) RemoveCredential(ctx context.Context, name, user, password string) error {
 	insp, e, err := d.running(ctx, name)
 	if err != nil {
@@ -113,11 +115,32 @@ func (d *Docker) RemoveCredential(ctx context.Context, name, user, password stri
 		if _, err = d.redisCommand(ctx, insp.ID, "CONFIG", "REWRITE"); err != nil {
 			break
 		}
-		_, err = d.redisCommand(ctx, insp.ID, "CLIENT", "KILL", "USER", user)
+		err = d.closeOldClients(ctx, insp.ID, name, user)
 	}
 	if err != nil {
 		return fmt.Errorf("removing a credential of add-on %s: %s", name, strings.ReplaceAll(err.Error(), password, "********"))
 	}
 	d.log.Info("add-on credential removed", "addon", name, "user", user)
+	return nil
+}
+
+// closeOldClients closes user's connections to redis container id made
+// before service name got its newest password (all of them, when this
+// process did not add it).
+func (d *Docker) closeOldClients(ctx context.Context, id, name, user string) error {
+	age, ok := d.redisPass.since(name)
+	if !ok {
+		_, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "USER", user)
+		return err
+	}
+	list, err := d.redisCommand(ctx, id, "CLIENT", "LIST")
+	if err != nil {
+		return err
+	}
+	for _, c := range clientsBefore(list, user, age) {
+		if _, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
+			return err
+		}
+	}
 	return nil
 }

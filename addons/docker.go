@@ -47,6 +47,7 @@ type Docker struct {
 	versionMu sync.Mutex
 	versions  map[string]string // image ID -> version, of images without LabelVersion
 	restoreMu sync.Mutex        // serializes restores
+	redisPass credentialTimes   // when redis services got their newest password
 	follow    follower
 	netMu     sync.Mutex // serializes making idleNetwork
 }

@@ -55,9 +55,10 @@ type Exec struct {
 	svcs map[string]*execSvc // services this Exec has started, adopted or stopped
 	sup  context.Context     // Supervise's context, while it runs
 
-	watchers sync.WaitGroup // Supervise's goroutines
-	maxLog   int64          // execMaxLog, smaller in tests
-	portMu   sync.Mutex     // held from picking a port to recording it
+	watchers  sync.WaitGroup  // Supervise's goroutines
+	maxLog    int64           // execMaxLog, smaller in tests
+	portMu    sync.Mutex      // held from picking a port to recording it
+	redisPass credentialTimes // when redis services got their newest password
 }
 
 // Paths inside Dir/NAME, the service's directory (owned by this process's

@@ -137,12 +137,14 @@ func (e *Exec) redisAddCredential(ctx context.Context, name string, m execMeta, 
 	if err := e.redisExpect(ctx, name, m, "OK", "ACL", "SETUSER", "default", "#"+h); err != nil {
 		return fmt.Errorf("adding a credential to add-on %s: %w", name, err)
 	}
+	e.redisPass.note(name)
 	return nil
 }
 
 // redisRemoveCredential removes password from the default user's, now
 // and in the configuration, and closes the default user's connections
-// (clients reconnect with the password they have now).
+// made before the newest password was added (all of them when an earlier
+// paasd added it): clients reconnect with the password they have now.
 func (e *Exec) redisRemoveCredential(ctx context.Context, name string, m execMeta, user, password string) error {
 	if user != "default" {
 		return fmt.Errorf("invalid redis user %q: redis add-ons have user default", user)
@@ -160,7 +162,7 @@ func (e *Exec) redisRemoveCredential(ctx context.Context, name string, m execMet
 	if err := e.redisExpect(ctx, name, m, "OK", "ACL", "SETUSER", "default", "!"+h); err != nil {
 		return fmt.Errorf("removing a credential of add-on %s: %w", name, err)
 	}
-	if _, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "USER", "default"); err != nil {
+	if err := e.closeOldClients(ctx, name, m); err != nil {
 		return fmt.Errorf("closing the connections of add-on %s: %w", name, err)
 	}
 	return nil
@@ -333,4 +335,25 @@ func (e *Exec) redisUndo(ctx context.Context, name string, m execMeta, s *execSv
 	}
 	s.state = StateUp
 	return err
+}
+
+// closeOldClients closes the default user's connections to service name
+// made before it got its newest password (all of them, when this process
+// did not add it).
+func (e *Exec) closeOldClients(ctx context.Context, name string, m execMeta) error {
+	age, ok := e.redisPass.since(name)
+	if !ok {
+		_, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "USER", "default")
+		return err
+	}
+	list, err := e.redisAdmin(ctx, name, m, "CLIENT", "LIST")
+	if err != nil {
+		return err
+	}
+	for _, c := range clientsBefore(list, "default", age) {
+		if _, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
+			return err
+		}
+	}
+	return nil
 }
