@@ -133,6 +133,8 @@ func (d *Docker) Restore(ctx context.Context, name string, r io.Reader) error {
 const (
 	restoreDB = "paas_restore"
 	oldDB     = "paas_restore_old"
+	// restoreRole is the login the dump's statements run as.
+	restoreRole = "paas_restore"
 )
 
 // restorePostgres restores the dump in file into a fresh database owned by
@@ -148,15 +150,33 @@ func (d *Docker) restorePostgres(ctx context.Context, id, file string) error {
 			d.log.Warn("dropping a failed restore's database", "err", err)
 		}
 	}
-	code, stderr, err := d.command(ctx, id, engines[Postgres].user, nil,
-		[]string{"pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "--role=app", "-d", restoreDB, file}, nil, nil)
+	// The dump's statements run as a login of its own that acts as app
+	// and is no more: not as the superuser, whose powers a crafted dump
+	// could take back with RESET ROLE.
+	password := NewPassword()
+	if _, err := d.psql(ctx, id, "postgres", fmt.Sprintf(`DROP ROLE IF EXISTS %[1]s;
+CREATE ROLE %[1]s LOGIN PASSWORD '%[2]s' IN ROLE app;
+ALTER ROLE %[1]s SET role = 'app';
+`, restoreRole, password)); err != nil {
+		dropRestore()
+		return fmt.Errorf("making the restore's login: %w", err)
+	}
+	code, stderr, err := d.command(ctx, id, engines[Postgres].user, []string{"PGPASSWORD=" + password},
+		[]string{"pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-h", "127.0.0.1", "-U", restoreRole, "-d", restoreDB, file}, nil, nil)
+	// What the login made is app's; then it goes.
+	if _, err := d.psql(context.WithoutCancel(ctx), id, restoreDB, fmt.Sprintf("REASSIGN OWNED BY %[1]s TO app;\nDROP OWNED BY %[1]s;\n", restoreRole)); err != nil {
+		d.log.Warn("giving a restore's objects to app", "err", err)
+	}
+	if _, err := d.psql(context.WithoutCancel(ctx), id, "postgres", fmt.Sprintf("DROP OWNED BY %[1]s;\nDROP ROLE IF EXISTS %[1]s;\n", restoreRole)); err != nil {
+		d.log.Warn("dropping a restore's login", "err", err)
+	}
 	if err != nil {
 		dropRestore()
 		return err
 	}
 	if code != 0 {
 		dropRestore()
-		return paas.Errorf("the dump does not restore: %s", oneLine(lastLines(stderr, 2)))
+		return paas.Errorf("the dump does not restore: %s", oneLine(lastLines(strings.ReplaceAll(stderr, password, "***"), 2)))
 	}
 	// New sessions are refused while the sessions of "app" end; the
 	// renames are one transaction, so "app" is either the old database

@@ -266,7 +266,7 @@ func (e *Exec) pgRestore(ctx context.Context, name string, m execMeta, head []by
 		if ctx.Err() != nil {
 			return fmt.Errorf("restoring add-on %s: %w", name, ctx.Err())
 		}
-		return paas.Errorf("restoring %s failed, its data is unchanged: %s", name, strings.TrimPrefix(lastLine([]byte(err.Error())), ": "))
+		return paas.Errorf("the dump does not restore, so %s keeps its data: %s", name, strings.TrimPrefix(lastLine([]byte(err.Error())), ": "))
 	}
 	// No new sessions of app, end the open ones, swap by renames in one
 	// transaction, drop the old data.

@@ -142,6 +142,37 @@ func TestBackupRestore(t *testing.T) {
 	checkStatus(t, rd)
 }
 
+// TestRestoreRunsAsApp restores a dump whose statements try to leave the
+// restoring role and make app a superuser: the restore fails and app is
+// no superuser, the data as it was.
+func TestRestoreRunsAsApp(t *testing.T) {
+	env := testDocker(t)
+	pg := createService(t, env, Postgres)
+	filler := strings.Repeat("x", 60)
+	pg.sql(t, "create table t (x int);\ninsert into t values (1);\ncomment on table t is '"+filler+"';\n")
+	dump := pg.backup(t)
+	stmt := "COMMENT ON TABLE public.t IS '" + filler + "'"
+	evil := "RESET ROLE;ALTER ROLE app SUPERUSER;SELECT '"
+	evil += strings.Repeat("y", len(stmt)-len(evil)-1) + "'"
+	if !bytes.Contains(dump, []byte(stmt)) {
+		t.Fatalf("no %q in the dump", stmt)
+	}
+	crafted := bytes.Replace(dump, []byte(stmt), []byte(evil), 1)
+	pg.sql(t, "insert into t values (2);\n")
+	if err := env.d.Restore(t.Context(), pg.name, bytes.NewReader(crafted)); err == nil {
+		t.Error("a dump that alters a role was restored")
+	}
+	if got := pg.sql(t, "select rolsuper from pg_roles where rolname = 'app';\n"); got != "f\n" {
+		t.Errorf("app is a superuser after restoring a crafted dump: %q", got)
+	}
+	if got := pg.sql(t, "select count(*) from t;\n"); got != "2\n" {
+		t.Errorf("t has %q rows, want the 2 from before the failed restore", got)
+	}
+	if got := pg.sql(t, "select count(*) from pg_roles where rolname = 'paas_restore';\n"); got != "0\n" {
+		t.Errorf("the restore's login remains: %q", got)
+	}
+}
+
 // TestConnect runs statements on the client's stdin: their output and the
 // exit status come back, psql stopping at the first error; a wrong
 // password fails.
