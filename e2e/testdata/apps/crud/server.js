@@ -3,6 +3,9 @@ const { Pool } = require("pg");
 const { createClient } = require("redis");
 
 const db = new Pool({ connectionString: process.env.DATABASE_URL });
+// An idle connection the server closed (a restore, a rotation) is
+// dropped from the pool; the next query opens another.
+db.on("error", (e) => console.error("postgres:", e.message));
 // Redis is optional: without REDIS_URL writes are not counted.
 const cache = process.env.REDIS_URL ? createClient({ url: process.env.REDIS_URL }) : null;
 if (cache) cache.on("error", (e) => console.error("redis:", e.message));
