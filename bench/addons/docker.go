@@ -73,7 +73,7 @@ func (dockerHost) pgbench(ctx context.Context, s *paasd.Server, name string, soc
 	if socket {
 		where = "paas.addon." + name
 		env = []string{"-e", "PGPASSWORD=" + password}
-		args = append([]string{"-h", "/run/postgresql", "-U", "app", "-d", "app"}, args...)
+		args = append([]string{"-h", "/run/postgresql", "-U", "app", "-d", "app"}, args[:len(args)-1]...)
 	}
 	if _, err := docker(ctx, strings.NewReader(script), "exec", "-i", where, "sh", "-c", "rm -rf /tmp/bench && mkdir /tmp/bench && cat >/tmp/bench/select1.sql"); err != nil {
 		return "", err

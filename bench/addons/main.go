@@ -16,7 +16,7 @@
 // web instance (a container sharing it), so it takes the instance's path
 // to the service; on exec it runs on the host, as instances do.
 //
-//	go run ./bench/addons [-runtimes docker] [-creates 5] [-queries 5000] [-out FILE]
+//	go run ./bench/addons [-runtimes docker,exec] [-creates 5] [-queries 5000] [-out FILE]
 package main
 
 import (
@@ -34,7 +34,7 @@ import (
 )
 
 func main() {
-	runtimes := flag.String("runtimes", "docker", "runtimes to measure")
+	runtimes := flag.String("runtimes", "docker,exec", "runtimes to measure")
 	creates := flag.Int("creates", 5, "timed creates per engine")
 	queries := flag.Int("queries", 5000, "SELECT 1 transactions per latency run")
 	results.Main("addons", func(ctx context.Context, w *results.Table) error {
@@ -50,6 +50,8 @@ func main() {
 			switch rt {
 			case "docker":
 				h = dockerHost{}
+			case "exec":
+				h = execHost{}
 			default:
 				return fmt.Errorf("-runtimes: unknown runtime %q", rt)
 			}
@@ -72,10 +74,10 @@ type host interface {
 	// query runs argv (psql or redis-cli with a URL) where app's
 	// instances run and returns its output.
 	query(ctx context.Context, argv []string) (string, error)
-	// pgbench runs pgbench with args next to the app's instance (socket
-	// false, args carry the URL) or on service name's local socket, with
-	// script as its transaction, and returns the per-transaction latency
-	// log.
+	// pgbench runs pgbench with args, the last of which is the URL,
+	// next to the app's instance (socket false) or on service name's
+	// local socket, with script as its transaction, and returns the
+	// per-transaction latency log.
 	pgbench(ctx context.Context, s *paasd.Server, name string, socket bool, password string, script string, args []string) (string, error)
 }
 
@@ -150,7 +152,7 @@ func measure(ctx context.Context, w *results.Table, ws *paasd.Workspace, rt stri
 		return err
 	}
 	row(w, rt, "postgres", "SELECT 1 through the URL", lat)
-	local, err := h.pgbench(ctx, s, "bench-postgres-1", true, password, "SELECT 1;\n", []string{"-n", "-t", fmt.Sprint(queries)})
+	local, err := h.pgbench(ctx, s, "bench-postgres-1", true, password, "SELECT 1;\n", args)
 	if err != nil {
 		return err
 	}
