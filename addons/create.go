@@ -32,15 +32,9 @@ import (
 // it is written into the volume before the first start (postgres: a file
 // initdb's script reads and removes; redis: its configuration file).
 func (d *Docker) Create(ctx context.Context, name, engineName, password string, out io.Writer) (Service, error) {
-	e, err := lookup(engineName)
+	e, err := checkCreate(name, engineName, password)
 	if err != nil {
-		return Service{}, paas.Errorf("%v", err)
-	}
-	if err := paas.ValidateAppName(name); err != nil {
-		return Service{}, paas.Errorf("invalid add-on name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
-	}
-	if !validPassword(password) {
-		return Service{}, errors.New("add-on password: not one NewPassword makes")
+		return Service{}, err
 	}
 	v, err := d.create(ctx, name, e, password, out)
 	if err != nil {
@@ -276,3 +270,18 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // stringReader is a reader of s.
 func stringReader(s string) io.Reader { return strings.NewReader(s) }
+
+// checkCreate checks what Create is asked for and returns the engine.
+func checkCreate(name, engineName, password string) (*engine, error) {
+	e, err := lookup(engineName)
+	if err != nil {
+		return nil, paas.Errorf("%v", err)
+	}
+	if err := paas.ValidateAppName(name); err != nil {
+		return nil, paas.Errorf("invalid add-on name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
+	}
+	if !validPassword(password) {
+		return nil, errors.New("add-on password: not one NewPassword makes")
+	}
+	return e, nil
+}

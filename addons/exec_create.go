@@ -31,15 +31,9 @@ const maxSocketPath = 100
 // postgres gets its SCRAM verifier over the superuser's socket, redis the
 // password's SHA-256 in its configuration file.
 func (e *Exec) Create(ctx context.Context, name, engineName, password string, out io.Writer) (Service, error) {
-	eng, err := lookup(engineName)
+	eng, err := checkCreate(name, engineName, password)
 	if err != nil {
-		return Service{}, paas.Errorf("%v", err)
-	}
-	if err := paas.ValidateAppName(name); err != nil {
-		return Service{}, paas.Errorf("invalid add-on name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
-	}
-	if !validPassword(password) {
-		return Service{}, errors.New("add-on password: not one NewPassword makes")
+		return Service{}, err
 	}
 	if err := e.checkBinaries(eng.name); err != nil {
 		return Service{}, err

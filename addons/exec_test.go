@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -825,20 +824,3 @@ func TestExecVersionFollowsTheHost(t *testing.T) {
 		t.Errorf("PING: %q", got)
 	}
 }
-
-// Exec has the methods of the provisioner contract.
-var _ interface {
-	Create(ctx context.Context, name, engine, password string, out io.Writer) (Service, error)
-	Attach(ctx context.Context, name, app string) error
-	Detach(ctx context.Context, name, app string) error
-	Destroy(ctx context.Context, name string) error
-	Status(ctx context.Context, name string) (Status, error)
-	Names(ctx context.Context) ([]string, error)
-	Connect(ctx context.Context, name, user, password string, stdio runtime.Stdio) (int, error)
-	Backup(ctx context.Context, name string, w io.Writer) error
-	Restore(ctx context.Context, name string, r io.Reader) error
-	AddCredential(ctx context.Context, name, user, password string) error
-	RemoveCredential(ctx context.Context, name, user, password string) error
-	Logs(ctx context.Context, name string, n int) ([]string, error)
-	Supervise(ctx context.Context)
-} = (*Exec)(nil)
