@@ -47,7 +47,9 @@ func (p addonProvisioner) Status(ctx context.Context, name string) (deploy.Addon
 
 // addonLines hands the services' output lines to the platform, which is
 // made after the provisioner: lines before it exists are dropped.
-type addonLines struct{ svc atomic.Pointer[deploy.Service] }
+type addonLines struct {
+	svc atomic.Pointer[deploy.Service]
+}
 
 func (l *addonLines) Lines(name string, lines [][]byte) {
 	if s := l.svc.Load(); s != nil {
