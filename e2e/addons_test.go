@@ -23,8 +23,8 @@ import (
 // through the pg and redis npm packages, with its schema made by a
 // release-phase migration, on each runtime: rows are created, read,
 // updated and deleted over HTTP through the router; they survive a config
-// change, a restart of the app's instances, a rollback and a restart of
-// paasd (which adopts the services, not restarting them). A backup, a
+// change, a redeploy, a restart of the app's instances, a rollback and a
+// restart of paasd (which adopts the services, not restarting them). A backup, a
 // deleted row and a restore bring the row back; a dump of the wrong engine
 // or garbage is refused with the data unchanged. The services' log lines
 // reach the app's log stream. Rotating the credentials keeps the app
@@ -85,6 +85,12 @@ func testAddons(t *testing.T, rt string) {
 	}
 
 	requireOK(t, "config:set", s.ssh("config:set "+app+" COLOUR=blue"))
+	s.call(t, app, "GET", "/items", "", 200, "1=apricot")
+	if err := os.WriteFile(filepath.Join(dir, "REDEPLOY"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.commitAll(dir, "redeploy")
+	requireOK(t, "redeploy", s.push(dir, "paas", "main"))
 	s.call(t, app, "GET", "/items", "", 200, "1=apricot")
 	requireOK(t, "ps:restart", s.ssh("ps:restart "+app))
 	s.call(t, app, "GET", "/items", "", 200, "1=apricot")

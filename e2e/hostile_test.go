@@ -137,6 +137,28 @@ func testHostileInput(t *testing.T, rt string) {
 			{"git-upload-pack '../target.git'", "invalid app name"},
 			{"git-upload-pack nosuch", "not found"},
 			{"run target", "usage"},
+			// Add-on names, engines, variables and backup ids.
+			{"addons:create target postgres --name ../x", "invalid add-on name"},
+			{"addons:create target postgres --name 'a;id'", "invalid add-on name"},
+			{"addons:create target postgres --name " + long, "invalid add-on name"},
+			{"addons:create target mysql", "unknown engine"},
+			{"addons:create target 'postgres;id'", "unknown engine"},
+			{"addons:create target postgres --as 'A B'", "invalid --as"},
+			{"addons:create target postgres --as 1X", "invalid --as"},
+			{"addons:create ../target postgres", "invalid app name"},
+			{"addons:info ../x", "invalid add-on name"},
+			{"addons:info nosuch", "not found"},
+			{"addons:connect 'a$(id)'", "invalid add-on name"},
+			{"addons:backup /etc/passwd", "invalid add-on name"},
+			{"addons:backup nosuch --from ../../paas.db", ""},
+			{"addons:restore nosuch", "not found"},
+			{"addons:rotate ../x", "invalid add-on name"},
+			{"addons:backups ../x", "invalid add-on name"},
+			{"addons:backups:capture nosuch", "not found"},
+			{"addons:attach nosuch target", "not found"},
+			{"addons:attach nosuch ../target", "invalid app name"},
+			{"addons:detach nosuch target", "not found"},
+			{"addons:destroy nosuch --confirm nosuch", "not found"},
 		} {
 			r := s.ssh(c.cmd)
 			requireFail(t, c.cmd, r, c.want)
