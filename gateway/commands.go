@@ -27,6 +27,7 @@ type request struct {
 	// closeConn is set by a command that removed the key conn
 	// authenticated with: the session closes it after answering.
 	closeConn bool
+	live      *liveSession // the command as a live session on its app
 	args      []string
 	stdin     io.Reader
 	stdout    io.Writer
@@ -168,7 +169,7 @@ func (s *Server) dispatch(r *request) int {
 	if c.door.on == onApp {
 		ctx, ls, done := s.live.start(r.ctx, r.user, c.door.action, app)
 		defer done()
-		r.ctx = ctx
+		r.ctx, r.live = ctx, ls
 		status, err := s.runCommand(r, c, app, args)
 		if refusal := ls.ended(); refusal != nil {
 			// Access was taken away while it ran: that is the answer.

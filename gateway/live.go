@@ -53,13 +53,14 @@ func (ls *liveSession) ended() error {
 	return ls.refusal
 }
 
-// recheck asks the rule again for every command running on app and ends
-// those it refuses now; it returns how many it ended.
-func (l *liveSessions) recheck(s *Server, app string) int {
+// recheck asks the rule again for every command running on app, but
+// self (the command that changed access), and ends those it refuses now;
+// it returns how many it ended.
+func (l *liveSessions) recheck(s *Server, app string, self *liveSession) int {
 	l.mu.Lock()
 	var on []*liveSession
 	for ls := range l.m {
-		if ls.app == app {
+		if ls.app == app && ls != self {
 			on = append(on, ls)
 		}
 	}

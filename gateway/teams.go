@@ -258,7 +258,7 @@ func cmdAccessRemove(s *Server, r *request, app string, args []string) error {
 	if err := s.cfg.Platform.RemoveCollaborator(r.ctx, app, name, r.by); err != nil {
 		return err
 	}
-	n := s.live.recheck(s, app)
+	n := s.live.recheck(s, app, r.live)
 	fmt.Fprintf(r.stdout, "Removed the access of %s to %s\n", name, app)
 	if n > 0 {
 		fmt.Fprintf(r.stdout, "Ended %d running command(s) of %s on %s\n", n, name, app)
@@ -274,7 +274,7 @@ func cmdAppsTransfer(s *Server, r *request, app string, args []string) error {
 	if err := s.cfg.Platform.TransferApp(r.ctx, app, name, r.by); err != nil {
 		return err
 	}
-	s.live.recheck(s, app)
+	s.live.recheck(s, app, r.live)
 	fmt.Fprintf(r.stdout, "Transferred %s to %s; the previous owner stays on as a collaborator\n", app, name)
 	return nil
 }
