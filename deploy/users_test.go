@@ -197,3 +197,41 @@ func TestAddonRelation(t *testing.T) {
 		t.Fatalf("AddonRelation(nope) = %v %v %v", r, exists, err)
 	}
 }
+
+// TestUsersBadInput checks that a bad user name or fingerprint is one
+// line naming it, and changes nothing.
+func TestUsersBadInput(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	ctx := context.Background()
+	svc := h.svc
+	if err := svc.AddKey(ctx, "root", true, userKey("root"), "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateApp(ctx, "shop", "root"); err != nil {
+		t.Fatal(err)
+	}
+	bad := "bob\nroot"
+	wantName := `invalid user name "bob\nroot": use a lower-case letter followed by up to 29 lower-case letters, digits or dashes`
+	for what, err := range map[string]error{
+		"AddKey":             svc.AddKey(ctx, bad, false, userKey("bob"), "root"),
+		"AddCollaborator":    svc.AddCollaborator(ctx, "shop", bad, "root"),
+		"RemoveCollaborator": svc.RemoveCollaborator(ctx, "shop", bad, "root"),
+		"TransferApp":        svc.TransferApp(ctx, "shop", bad, "root"),
+		"RemoveKey":          func() error { _, err := svc.RemoveKey(ctx, bad, ""); return err }(),
+		"KeysOf":             func() error { _, err := svc.KeysOf(ctx, bad); return err }(),
+	} {
+		if msg, ok := paas.UserMessage(err); !ok || msg != wantName {
+			t.Errorf("%s with a bad name: %q", what, msg)
+		}
+	}
+	_, err := svc.RemoveKey(ctx, "root", "SHA256:x\ny")
+	if msg, ok := paas.UserMessage(err); !ok || msg != `invalid fingerprint "SHA256:x\ny": use the SHA256:... form keys lists` {
+		t.Errorf("RemoveKey with a bad fingerprint: %q", msg)
+	}
+	if owner, collab, err := svc.AppAccess(ctx, "shop"); err != nil || owner != "root" || len(collab) != 0 {
+		t.Fatalf("shop's access after bad input: %q %v %v", owner, collab, err)
+	}
+	if users, err := svc.Users(ctx); err != nil || len(users) != 1 {
+		t.Fatalf("users after bad input: %v %v", users, err)
+	}
+}

@@ -84,7 +84,8 @@ func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace b
 // fingerprint is "", all of the user's keys and the user. It returns the
 // keys removed. It refuses, changing nothing, to remove the last key of
 // the last admin that has one, to remove a key that is not the user's,
-// and to remove a user who still owns apps.
+// and to remove a user who still owns apps, or add-ons attached to none
+// (which are their creator's).
 func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 	var removed []paas.Key
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -122,6 +123,11 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 			if len(owned) > 0 {
 				return paas.Errorf("user %s owns %s: transfer or destroy it first", user, joinApps(owned))
 			}
+			if addon, err := addonOwnedBy(tx, user); err != nil {
+				return err
+			} else if addon != "" {
+				return paas.Errorf("user %s owns add-on %s, attached to no app: attach or destroy it first", user, addon)
+			}
 			if err := forgetUserAccess(tx, user); err != nil {
 				return err
 			}
@@ -140,6 +146,23 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 		return nil, err
 	}
 	return removed, nil
+}
+
+// addonOwnedBy returns the first add-on attached to no app that user
+// created (and so owns), or "".
+func addonOwnedBy(tx *bolt.Tx, user string) (string, error) {
+	var name string
+	err := tx.Bucket(bucketAddons).ForEach(func(k, v []byte) error {
+		var a Addon
+		if err := jsonUnmarshal(v, &a); err != nil {
+			return err
+		}
+		if name == "" && a.CreatedBy == user && len(a.Attachments) == 0 {
+			name = string(k)
+		}
+		return nil
+	})
+	return name, err
 }
 
 // adminWithKey reports whether one of keys belongs to an admin.

@@ -192,6 +192,16 @@ func TestRemoveKey(t *testing.T) {
 	if err := s.TransferApp("shop", "carol"); err != nil {
 		t.Fatal(err)
 	}
+	// Nor one who owns an add-on attached to no app.
+	if _, err := s.CreateAddon(Addon{Name: "bob-db", Engine: "postgres", CreatedBy: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveKey("bob", ""); userMsg(t, err) != "user bob owns add-on bob-db, attached to no app: attach or destroy it first" {
+		t.Fatalf("removing an add-on's owner: %v", err)
+	}
+	if _, err := s.AttachAddon("bob-db", "shop", "DATABASE_URL", "postgres://x", "bob"); err != nil {
+		t.Fatal(err)
+	}
 	removed, err = s.RemoveKey("bob", "")
 	if err != nil || !slices.Equal(fingerprints(removed), []string{"SHA256:b1"}) {
 		t.Fatalf("RemoveKey(bob) = %v, %v", fingerprints(removed), err)
