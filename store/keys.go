@@ -25,9 +25,10 @@ func (s *Store) AddKey(user string, admin bool, k paas.Key, by string) error {
 }
 
 // AdmitKey is AddKey for the operator's own list of admin keys
-// (PAAS_AUTHORIZED_KEYS): the user is made an admin, and a key the user
-// already has is replaced (its name and options as now written), keeping
-// when and by whom it was first added.
+// (PAAS_AUTHORIZED_KEYS): a key already stored stays its user's, who is
+// made an admin, and is replaced (its name and options as now written),
+// keeping when and by whom it was first added; a new key goes to user,
+// made an admin.
 func (s *Store) AdmitKey(user string, k paas.Key, by string) error {
 	return s.addKey(user, true, k, by, true)
 }
@@ -47,7 +48,12 @@ func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace b
 			return fmt.Errorf("reading key %s: %w", k.Fingerprint, err)
 		}
 		if found && old.User != user {
-			return paas.Errorf("key %s already belongs to user %s", k.Fingerprint, old.User)
+			if !replace {
+				return paas.Errorf("key %s already belongs to user %s", k.Fingerprint, old.User)
+			}
+			// The operator's list admits the key as an admin: its user
+			// becomes one, whatever name the list's comment suggests.
+			user = old.User
 		}
 		if found && !replace {
 			return &paas.Error{Msg: fmt.Sprintf("user %s already has key %s", user, k.Fingerprint), Err: ErrKeyExists}

@@ -119,9 +119,22 @@ func TestAdmitKeyReplaces(t *testing.T) {
 	if u, _, _ := s.User("alice"); !u.Admin {
 		t.Fatal("an admitted key's user is not an admin")
 	}
-	// Not even the operator's list may take another user's key.
-	if err := s.AdmitKey("bob", k, "PAAS_AUTHORIZED_KEYS"); err == nil {
-		t.Fatal("AdmitKey gave alice's key to bob")
+	// A key the operator's list names differently stays its user's, who
+	// becomes an admin.
+	if err := s.AddKey("bob", false, testKey("b1"), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdmitKey("robert", testKey("b1"), "PAAS_AUTHORIZED_KEYS"); err != nil {
+		t.Fatalf("admitting bob's key under another name: %v", err)
+	}
+	if got, _, _ := s.KeyByFingerprint("SHA256:b1"); got.User != "bob" {
+		t.Fatalf("bob's key went to %s", got.User)
+	}
+	if u, _, _ := s.User("bob"); !u.Admin {
+		t.Fatal("the user of an admitted key is not an admin")
+	}
+	if _, ok, _ := s.User("robert"); ok {
+		t.Fatal("robert was created")
 	}
 }
 

@@ -178,4 +178,21 @@ func TestAdmitKeysMakesAdmins(t *testing.T) {
 	if err != nil || len(keys) != 2 || keys[1].Name != "Alice@laptop" || keys[1].User != "alice-laptop" || keys[1].AddedBy != "PAAS_AUTHORIZED_KEYS" {
 		t.Fatalf("keys: %+v %v", keys, err)
 	}
+
+	// A comment changed in the file since: the key stays its user's, and
+	// paasd starts.
+	lines = strings.TrimSuffix(a, " k") + " alice\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, err := readAuthorizedKeysFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admitKeys(s, again); err != nil {
+		t.Fatalf("admitting a key whose comment changed: %v", err)
+	}
+	if k, _, _ := s.KeyByFingerprint(again[0].Fingerprint); k.User != "alice-laptop" || k.Name != "alice" {
+		t.Fatalf("the renamed key: %+v", k)
+	}
 }
