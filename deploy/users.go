@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"paas"
 	"paas/access"
@@ -91,6 +92,19 @@ func (s *Service) AddonRelation(name, user string) (access.Relation, bool, error
 	return best, true, nil
 }
 
+// fingerprintRe is the form of a SHA256 key fingerprint as ssh-keygen -l
+// and keys print it.
+var fingerprintRe = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
+
+// validFingerprint returns a user-facing error when fp is not a SHA256
+// fingerprint.
+func validFingerprint(fp string) error {
+	if !fingerprintRe.MatchString(fp) {
+		return paas.Errorf("invalid fingerprint %q: use the SHA256:... form keys lists", fp)
+	}
+	return nil
+}
+
 // AddKey adds key k (its Fingerprint, PublicKey and Options set) to user,
 // creating the user when new, an admin when admin is set; by names who
 // adds it. A key another user has, or the user has already, is refused.
@@ -106,6 +120,14 @@ func (s *Service) AddKey(ctx context.Context, user string, admin bool, k paas.Ke
 // user's keys and the user when fingerprint is "", and returns the keys
 // removed, so that their open sessions can be closed.
 func (s *Service) RemoveKey(ctx context.Context, user, fingerprint string) ([]paas.Key, error) {
+	if err := paas.ValidateUserName(user); err != nil {
+		return nil, err
+	}
+	if fingerprint != "" {
+		if err := validFingerprint(fingerprint); err != nil {
+			return nil, err
+		}
+	}
 	removed, err := s.cfg.Store.RemoveKey(user, fingerprint)
 	if err != nil {
 		return nil, err
@@ -127,6 +149,9 @@ func (s *Service) KeysOf(ctx context.Context, user string) ([]paas.Key, error) {
 	if user == "" {
 		return s.cfg.Store.Keys()
 	}
+	if err := paas.ValidateUserName(user); err != nil {
+		return nil, err
+	}
 	return s.cfg.Store.KeysOf(user)
 }
 
@@ -144,6 +169,9 @@ func (s *Service) AddCollaborator(ctx context.Context, app, user, by string) err
 	if err := paas.ValidateAppName(app); err != nil {
 		return err
 	}
+	if err := paas.ValidateUserName(user); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.AddCollaborator(app, user); err != nil {
 		return userError(app, err)
 	}
@@ -154,6 +182,9 @@ func (s *Service) AddCollaborator(ctx context.Context, app, user, by string) err
 // RemoveCollaborator takes user's access to app away; by names who did.
 func (s *Service) RemoveCollaborator(ctx context.Context, app, user, by string) error {
 	if err := paas.ValidateAppName(app); err != nil {
+		return err
+	}
+	if err := paas.ValidateUserName(user); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.RemoveCollaborator(app, user); err != nil {
@@ -167,6 +198,9 @@ func (s *Service) RemoveCollaborator(ctx context.Context, app, user, by string) 
 // as a collaborator; by names who did.
 func (s *Service) TransferApp(ctx context.Context, app, user, by string) error {
 	if err := paas.ValidateAppName(app); err != nil {
+		return err
+	}
+	if err := paas.ValidateUserName(user); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.TransferApp(app, user); err != nil {

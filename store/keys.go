@@ -25,9 +25,10 @@ func (s *Store) AddKey(user string, admin bool, k paas.Key, by string) error {
 }
 
 // AdmitKey is AddKey for the operator's own list of admin keys
-// (PAAS_AUTHORIZED_KEYS): the user is made an admin, and a key the user
-// already has is replaced (its name and options as now written), keeping
-// when and by whom it was first added.
+// (PAAS_AUTHORIZED_KEYS): a key already stored stays its user's, who is
+// made an admin, and is replaced (its name and options as now written),
+// keeping when and by whom it was first added; a new key goes to user,
+// made an admin.
 func (s *Store) AdmitKey(user string, k paas.Key, by string) error {
 	return s.addKey(user, true, k, by, true)
 }
@@ -47,7 +48,12 @@ func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace b
 			return fmt.Errorf("reading key %s: %w", k.Fingerprint, err)
 		}
 		if found && old.User != user {
-			return paas.Errorf("key %s already belongs to user %s", k.Fingerprint, old.User)
+			if !replace {
+				return paas.Errorf("key %s already belongs to user %s", k.Fingerprint, old.User)
+			}
+			// The operator's list admits the key as an admin: its user
+			// becomes one, whatever name the list's comment suggests.
+			user = old.User
 		}
 		if found && !replace {
 			return &paas.Error{Msg: fmt.Sprintf("user %s already has key %s", user, k.Fingerprint), Err: ErrKeyExists}
@@ -84,7 +90,8 @@ func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace b
 // fingerprint is "", all of the user's keys and the user. It returns the
 // keys removed. It refuses, changing nothing, to remove the last key of
 // the last admin that has one, to remove a key that is not the user's,
-// and to remove a user who still owns apps.
+// and to remove a user who still owns apps, or add-ons attached to none
+// (which are their creator's).
 func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 	var removed []paas.Key
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -122,6 +129,11 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 			if len(owned) > 0 {
 				return paas.Errorf("user %s owns %s: transfer or destroy it first", user, joinApps(owned))
 			}
+			if addon, err := addonOwnedBy(tx, user); err != nil {
+				return err
+			} else if addon != "" {
+				return paas.Errorf("user %s owns add-on %s, attached to no app: attach or destroy it first", user, addon)
+			}
 			if err := forgetUserAccess(tx, user); err != nil {
 				return err
 			}
@@ -140,6 +152,23 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 		return nil, err
 	}
 	return removed, nil
+}
+
+// addonOwnedBy returns the first add-on attached to no app that user
+// created (and so owns), or "".
+func addonOwnedBy(tx *bolt.Tx, user string) (string, error) {
+	var name string
+	err := tx.Bucket(bucketAddons).ForEach(func(k, v []byte) error {
+		var a Addon
+		if err := jsonUnmarshal(v, &a); err != nil {
+			return err
+		}
+		if name == "" && a.CreatedBy == user && len(a.Attachments) == 0 {
+			name = string(k)
+		}
+		return nil
+	})
+	return name, err
 }
 
 // adminWithKey reports whether one of keys belongs to an admin.

@@ -142,10 +142,10 @@ func readAuthorizedKeysFile(path string) ([]paas.Key, error) {
 	return parseAuthorizedKeys(data, path, "")
 }
 
-// admitKeys makes the keys of PAAS_AUTHORIZED_KEYS admins: each is added
-// to (or replaced in) the admin user named after its comment
-// (paas.UserNameFrom; "admin" for a key without one). A key another user
-// has is an error.
+// admitKeys makes the keys of PAAS_AUTHORIZED_KEYS admins: a new key is
+// added to the admin user named after its comment (paas.UserNameFrom;
+// "admin" for a key without one); a key already stored stays its user's,
+// who becomes an admin.
 func admitKeys(st *store.Store, keys []paas.Key) error {
 	for _, k := range keys {
 		if err := st.AdmitKey(paas.UserNameFrom(k.Name), k, "PAAS_AUTHORIZED_KEYS"); err != nil {
