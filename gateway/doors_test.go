@@ -306,3 +306,35 @@ func TestAttachNeedsBoth(t *testing.T) {
 		}
 	}
 }
+
+// TestListsShowWhatUserMaySee: apps and addons list only the apps (and
+// the add-ons attached to them) the user owns or collaborates on; an
+// admin's list everything.
+func TestListsShowWhatUserMaySee(t *testing.T) {
+	s, _ := newTestServer(t)
+	s.cfg.Platform = newTeamPlatform(t)
+	for _, tc := range []struct {
+		u    user
+		apps []string
+	}{
+		{user{"ada", true}, []string{"ada-app", "cole-app", "fred-app", "olive-app", "sam-app"}},
+		{user{"olive", false}, []string{"cole-app", "olive-app"}},
+		{user{"sam", false}, []string{"cole-app", "sam-app"}},
+		{user{"dora", false}, nil},
+	} {
+		got := runAs(s, tc.u, []string{"apps"})
+		if want := strings.Join(tc.apps, "\n"); got.status != 0 || strings.TrimSpace(got.stdout) != want {
+			t.Errorf("apps as %s: %+v, want %q", tc.u.name, got, want)
+		}
+		got = runAs(s, tc.u, []string{"addons"})
+		var listed []string
+		for _, line := range strings.Split(got.stdout, "\n") {
+			if name, ok := strings.CutSuffix(strings.Fields(line + " x")[0], "-postgres"); ok {
+				listed = append(listed, name)
+			}
+		}
+		if got.status != 0 || !slices.Equal(listed, tc.apps) {
+			t.Errorf("addons as %s: %+v, want the add-ons of %q", tc.u.name, got, tc.apps)
+		}
+	}
+}

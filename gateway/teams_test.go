@@ -338,3 +338,20 @@ func TestHookChecksThePusher(t *testing.T) {
 		t.Errorf("deployed for a stranger")
 	}
 }
+
+// TestKeysAddKeepsOptions: a key added over SSH with authorized_keys
+// options is held to them: from= limits where it logs in from.
+func TestKeysAddKeepsOptions(t *testing.T) {
+	e := startServer(t)
+	erin, pub, fp := e.newUserKey("erin")
+	st, out, errs := e.ssh(`from="127.0.0.2" `+pub, nil, "keys:add", "erin")
+	if st != 0 || !strings.Contains(out, fp) {
+		t.Fatalf("keys:add with from=: %d %q %q", st, out, errs)
+	}
+	if st, _, _ := e.sshAs(erin, "127.0.0.1", nil, "whoami"); st != 255 {
+		t.Errorf("erin's key logged in from 127.0.0.1: status %d", st)
+	}
+	if st, out, errs := e.sshAs(erin, "127.0.0.2", nil, "whoami"); st != 0 || !strings.Contains(out, "user:  erin") {
+		t.Errorf("erin's key from 127.0.0.2: %d %q %q", st, out, errs)
+	}
+}
