@@ -21,6 +21,47 @@ func ValidateAppName(name string) error {
 	return nil
 }
 
+// ValidateUserName returns a user-facing error when name is not a valid
+// user name; user names follow the rule of app names.
+func ValidateUserName(name string) error {
+	if !appNameRe.MatchString(name) {
+		return Errorf("invalid user name %q: use a lower-case letter followed by up to 29 lower-case letters, digits or dashes", name)
+	}
+	return nil
+}
+
+// UserNameFrom makes a valid user name of a free-form label, such as a
+// key's comment ("Alice@laptop" becomes "alice-laptop"): lower-cased,
+// every run of other characters a dash, starting with a letter ("u"
+// prepended when not), at most 30 characters; "admin" when nothing is
+// left.
+func UserNameFrom(label string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(label) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	name := b.String()
+	if name == "" {
+		return "admin"
+	}
+	if name[0] < 'a' || name[0] > 'z' {
+		name = "u" + name
+	}
+	if len(name) > 30 {
+		name = strings.TrimRight(name[:30], "-")
+	}
+	return name
+}
+
 // ValidateConfigKey returns a user-facing error when key is not a valid
 // config variable name.
 func ValidateConfigKey(key string) error {

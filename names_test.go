@@ -74,3 +74,35 @@ func FuzzParseAssignment(f *testing.F) {
 		}
 	})
 }
+
+func TestUserNames(t *testing.T) {
+	for _, n := range []string{"alice", "a", "bob-2", "x23456789012345678901234567890"} {
+		if err := ValidateUserName(n); err != nil {
+			t.Errorf("ValidateUserName(%q) = %v", n, err)
+		}
+	}
+	for _, n := range []string{"", "Alice", "2bob", "al ice", "-a", "a@b", "x234567890123456789012345678901"} {
+		if err := ValidateUserName(n); err == nil {
+			t.Errorf("ValidateUserName(%q) accepted", n)
+		}
+	}
+	for in, want := range map[string]string{
+		"alice":                                 "alice",
+		"Alice@Laptop":                          "alice-laptop",
+		"  bob  ":                               "bob",
+		"2fast":                                 "u2fast",
+		"":                                      "admin",
+		"@@@":                                   "admin",
+		"ci deploy key (2024)":                  "ci-deploy-key-2024",
+		"abcdefghijklmnopqrstuvwxyz-0123456789": "abcdefghijklmnopqrstuvwxyz-012",
+		"abcdefghijklmnopqrstuvwxyzabc@d":       "abcdefghijklmnopqrstuvwxyzabc",
+	} {
+		got := UserNameFrom(in)
+		if got != want {
+			t.Errorf("UserNameFrom(%q) = %q, want %q", in, got, want)
+		}
+		if err := ValidateUserName(got); err != nil {
+			t.Errorf("UserNameFrom(%q) = %q, not valid: %v", in, got, err)
+		}
+	}
+}

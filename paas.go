@@ -169,17 +169,48 @@ type Build struct {
 	CreatedAt    time.Time
 }
 
-// Key is an SSH public key admitted to the platform.
+// Key is an SSH public key admitted to the platform. It belongs to one
+// user; a fingerprint belongs to one user only.
 type Key struct {
+	// Name labels the key (its authorized_keys comment, or its user's
+	// name); it is shown in lists and events, never the key material.
 	Name        string
 	Fingerprint string // SHA256:... as printed by ssh-keygen -l
 	PublicKey   string // authorized_keys line
 	// Options are the key's authorized_keys options as written
 	// (from="10.0.0.0/8", no-pty, ...); the gateway enforces them.
 	Options []string `json:",omitempty"`
-	Admin   bool
+	// Admin is kept for stores written before users existed; a key's
+	// rights are its user's (User.Admin).
+	Admin bool
+	// User is the name of the user the key belongs to.
+	User    string `json:",omitempty"`
 	AddedAt time.Time
+	// AddedBy names who added the key: a user, or the operator
+	// ("paasd keys:add", "PAAS_AUTHORIZED_KEYS").
+	AddedBy string `json:",omitempty"`
 }
+
+// User is a person (or robot) with one or more keys. An admin may do
+// everything; any other user is a member, who may create apps and acts
+// only on the apps they own or collaborate on.
+type User struct {
+	Name      string
+	Admin     bool
+	CreatedAt time.Time
+	CreatedBy string
+}
+
+// Role names the user's role as lists show it: "admin" or "member".
+func (u User) Role() string {
+	if u.Admin {
+		return "admin"
+	}
+	return "member"
+}
+
+// ErrUserNotFound is wrapped by the error for a user name nobody has.
+var ErrUserNotFound = errors.New("user not found")
 
 // Process is one running (or restarting) instance as `ps` shows it.
 type Process struct {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/access"
 )
 
 // Add-on commands. Those about one add-on take its NAME first; only
@@ -25,9 +26,15 @@ func cmdAddons(s *Server, r *request, _ string, args []string) error {
 		if err := paas.ValidateAppName(app); err != nil {
 			return err
 		}
+		if err := s.allow(r.user, access.Read, appObj(app)); err != nil {
+			return err
+		}
 	}
 	list, err := s.cfg.Platform.Addons(r.ctx, app)
 	if err != nil {
+		return err
+	}
+	if list, err = s.visibleAddons(r.user, list); err != nil {
 		return err
 	}
 	if len(list) == 0 {
@@ -149,6 +156,9 @@ func cmdAddonsAttach(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.allow(r.user, access.Change, appObj(app)); err != nil {
+		return err
+	}
 	as := fl["--as"]
 	if _, given := fl["--as"]; given && paas.ValidateConfigKey(as) != nil {
 		return paas.Errorf("invalid --as %q: use letters, digits and underscores, not starting with a digit", as)
@@ -169,6 +179,9 @@ func cmdAddonsDetach(s *Server, r *request, _ string, args []string) error {
 	}
 	name, app, err := nameAndApp(c, rest)
 	if err != nil {
+		return err
+	}
+	if err := s.allow(r.user, access.Change, appObj(app)); err != nil {
 		return err
 	}
 	key, rel, err := s.cfg.Platform.DetachAddon(r.ctx, name, app, r.by, r.stdout)

@@ -13,7 +13,7 @@ import (
 // runTTY dispatches args as a session with a terminal would.
 func runTTY(s *Server, stdin string, args ...string) result {
 	var out, errb bytes.Buffer
-	r := &request{ctx: context.Background(), by: "alice", args: args, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
+	r := &request{ctx: context.Background(), by: "alice", user: user{name: "alice", admin: true}, args: args, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
 		tty: &ttyInfo{term: "xterm", window: runtime.WindowSize{Cols: 120, Rows: 40}}}
 	st := s.dispatch(r)
 	return result{st, out.String(), errb.String()}

@@ -17,9 +17,10 @@ type (
 	identityKey struct{}
 )
 
-// identity is the key a connection authenticated with.
+// identity is the key a connection authenticated with and the user it
+// belongs to.
 type identity struct {
-	name        string
+	user        user
 	fingerprint string
 	rules       keyRules
 }
@@ -29,7 +30,7 @@ var errUnknownKey = errors.New("unknown key")
 // authorize looks up the key with fingerprint fp and checks its options
 // for a client at remote, now. The error is the reason it is refused.
 func (s *Server) authorize(fp string, remote net.Addr) (identity, error) {
-	k, ok := s.cfg.Platform.Authenticate(fp)
+	u, k, ok := s.cfg.Platform.User(fp)
 	if !ok {
 		return identity{}, errUnknownKey
 	}
@@ -44,7 +45,7 @@ func (s *Server) authorize(fp string, remote net.Addr) (identity, error) {
 	if err := rules.permits(addrOf(remote), s.now()); err != nil {
 		return identity{}, err
 	}
-	return identity{name: k.Name, fingerprint: fp, rules: rules}, nil
+	return identity{user: user{name: u.Name, admin: u.Admin}, fingerprint: fp, rules: rules}, nil
 }
 
 // addrOf is a TCP address's IP, the zero Addr (matching no from= list) for
@@ -71,13 +72,20 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 // identity is kept for the connection's sessions.
 func (s *Server) verifiedKey(ctx ssh.Context) func(gossh.ConnMetadata, gossh.PublicKey, *gossh.Permissions, string) (*gossh.Permissions, error) {
 	return func(conn gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
-		id, err := s.authorize(gossh.FingerprintSHA256(key), conn.RemoteAddr())
-		if err != nil {
+		fp := gossh.FingerprintSHA256(key)
+		if _, err := s.authorize(fp, conn.RemoteAddr()); err != nil {
 			return nil, err
 		}
 		gc, ok := ctx.Value(connKey{}).(*guardedConn)
-		if !ok || !gc.authenticated() {
+		if !ok || !gc.authenticated(fp) {
 			return nil, errors.New("connection is closing")
+		}
+		// Asked again now that the connection is counted under its key:
+		// a removal either finished before this look-up, or closes the
+		// connection (closeKey) once it has.
+		id, err := s.authorize(fp, conn.RemoteAddr())
+		if err != nil {
+			return nil, err
 		}
 		ctx.SetValue(identityKey{}, id)
 		return perms, nil

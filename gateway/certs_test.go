@@ -18,7 +18,7 @@ const (
 
 func runIn(s *Server, stdin string, args ...string) result {
 	var out, errb bytes.Buffer
-	st := s.dispatch(&request{ctx: context.Background(), by: "alice", args: args, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb})
+	st := s.dispatch(&request{ctx: context.Background(), by: "alice", user: user{name: "alice", admin: true}, args: args, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb})
 	return result{st, out.String(), errb.String()}
 }
 

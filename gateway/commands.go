@@ -12,19 +12,27 @@ import (
 	"text/tabwriter"
 
 	"paas"
+	"paas/access"
 	"paas/runtime"
 	"paas/shellwords"
 )
 
 // request is one command of the grammar with the session it came on.
 type request struct {
-	ctx    context.Context
-	by     string // key name
-	args   []string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	tty    *ttyInfo // nil without a PTY
+	ctx  context.Context
+	by   string // the user's name
+	user user
+	key  string       // fingerprint of the key the session authenticated with
+	conn *guardedConn // nil outside a real SSH session
+	// closeConn is set by a command that removed the key conn
+	// authenticated with: the session closes it after answering.
+	closeConn bool
+	live      *liveSession // the command as a live session on its app
+	args      []string
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	tty       *ttyInfo // nil without a PTY
 }
 
 type ttyInfo struct {
@@ -35,10 +43,12 @@ type ttyInfo struct {
 
 // command is one verb of the grammar.
 type command struct {
-	name     string
-	usage    string // arguments after the name
-	summary  string
-	takesApp bool
+	name    string
+	usage   string // arguments after the name
+	summary string
+	// door is what the command acts on and the action it takes there,
+	// checked (access.Decide) before it runs.
+	door door
 	// noWait marks commands that change an app: they take --no-wait, to
 	// fail at once instead of waiting for another change of the app.
 	noWait bool
@@ -59,52 +69,60 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{name: "apps", summary: "list apps", run: cmdApps},
-		{name: "apps:create", usage: "APP", summary: "create an app", run: cmdAppsCreate},
-		{name: "apps:info", usage: "APP", takesApp: true, summary: "show an app", run: cmdAppsInfo},
-		{name: "apps:destroy", usage: "APP --confirm APP", takesApp: true, summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
-		{name: "config", usage: "APP", takesApp: true, summary: "show config vars", run: cmdConfig},
-		{name: "config:get", usage: "APP KEY", takesApp: true, summary: "print one config var's value", run: cmdConfigGet},
-		{name: "config:set", usage: "APP KEY=VALUE...", takesApp: true, noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
-		{name: "config:unset", usage: "APP KEY...", takesApp: true, noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
-		{name: "releases", usage: "APP", takesApp: true, summary: "list releases, newest first", run: cmdReleases},
-		{name: "releases:info", usage: "APP vN [--values]", takesApp: true, summary: "show a release (config values with --values)", run: cmdReleasesInfo},
-		{name: "rollback", usage: "APP [vN]", takesApp: true, noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
-		{name: "ps", usage: "APP", takesApp: true, summary: "list processes", run: cmdPs},
-		{name: "ps:scale", usage: "APP TYPE=N...", takesApp: true, noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
-		{name: "ps:restart", usage: "APP [TYPE|TYPE.N]", takesApp: true, noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
-		{name: "ps:stop", usage: "APP TYPE", takesApp: true, noWait: true, summary: "scale a process type to 0, remembering its count", run: cmdPsStopStart(true)},
-		{name: "ps:start", usage: "APP TYPE", takesApp: true, noWait: true, summary: "start a stopped process type with its remembered count", run: cmdPsStopStart(false)},
-		{name: "ps:set", usage: "APP TYPE [memory=SIZE] [cpus=N] | APP stop-timeout=SECONDS", takesApp: true, noWait: true, summary: "set resource limits of a process type (0 clears), or the app's stop timeout", run: cmdPsSet},
-		{name: "maintenance:on", usage: "APP", takesApp: true, summary: "answer every request with a maintenance page (503)", run: cmdMaintenance(true)},
-		{name: "maintenance:off", usage: "APP", takesApp: true, summary: "serve the app again", run: cmdMaintenance(false)},
-		{name: "domains", usage: "APP", takesApp: true, summary: "list the app's hosts", run: cmdDomains},
-		{name: "domains:add", usage: "APP HOST", takesApp: true, summary: "route HOST (or *.example.com) to the app", run: cmdDomainsAdd},
-		{name: "domains:remove", usage: "APP HOST", takesApp: true, summary: "stop routing HOST to the app", run: cmdDomainsRemove},
-		{name: "proxy", usage: "APP", takesApp: true, summary: "show the app's router settings", run: cmdProxy},
-		{name: "proxy:set", usage: "APP KEY=VALUE...", takesApp: true, summary: "change router settings: https-redirect, hsts, default-domain, max-body, connect-timeout, response-timeout", run: cmdProxySet},
-		{name: "certs", usage: "APP", takesApp: true, summary: "list the app's hosts and how HTTPS serves each: source, issuer, expiry", run: cmdCerts},
-		{name: "certs:add", usage: "APP < CHAIN_AND_KEY.pem", takesApp: true, summary: "use your own certificate: PEM chain and key on stdin", run: cmdCertsAdd},
-		{name: "certs:remove", usage: "APP HOST", takesApp: true, summary: "remove your own certificate for HOST", run: cmdCertsRemove},
-		{name: "drains", usage: "APP", takesApp: true, summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
-		{name: "drains:add", usage: "APP URL", takesApp: true, summary: "send the app's logs to URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...", run: cmdDrainsAdd},
-		{name: "drains:remove", usage: "APP URL|N", takesApp: true, summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
-		{name: "addons", usage: "[APP]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
-		{name: "addons:create", usage: "APP postgres|redis [--name NAME] [--as VAR]", takesApp: true, noWait: true, summary: "create a backing service and attach it as DATABASE_URL or REDIS_URL (VAR_URL with --as): a new release", run: cmdAddonsCreate},
-		{name: "addons:info", usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator, backups, last log lines", run: cmdAddonsInfo},
-		{name: "addons:attach", usage: "NAME APP [--as VAR]", noWait: true, summary: "attach an add-on to another app: its URL in a new release", run: cmdAddonsAttach},
-		{name: "addons:detach", usage: "NAME APP", noWait: true, summary: "detach an add-on from an app: its variable unset in a new release", run: cmdAddonsDetach},
-		{name: "addons:destroy", usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on, its data and its backups (refused while attached, unless --detach)", run: cmdAddonsDestroy},
-		{name: "addons:connect", usage: "NAME", summary: "open psql or redis-cli on an add-on (without a terminal, the statements on stdin run)", status: connectAddon},
-		{name: "addons:backup", usage: "NAME [--from ID] > FILE", summary: "write a dump to stdout (pg_dump custom format, redis RDB): a new one, or stored backup ID", run: cmdAddonsBackup},
-		{name: "addons:restore", usage: "NAME < FILE", noWait: true, summary: "replace an add-on's data with the dump on stdin (the previous data stays if it fails)", run: cmdAddonsRestore},
-		{name: "addons:backups", usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
-		{name: "addons:backups:capture", usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
-		{name: "addons:rotate", usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
-		{name: "run", usage: "APP [--] CMD [ARGS...]", takesApp: true, summary: "run a one-off process attached to your terminal", status: runOneOff},
-		{name: "logs", usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", takesApp: true, summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
-		{name: "help", summary: "show this help", run: cmdHelp},
-		{name: "version", summary: "show the platform version", run: cmdVersion},
+		{name: "apps", door: door{onNothing, access.Read}, summary: "list apps", run: cmdApps},
+		{name: "apps:create", door: door{onServer, access.Create}, usage: "APP", summary: "create an app", run: cmdAppsCreate},
+		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP", summary: "show an app", run: cmdAppsInfo},
+		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
+		{name: "config", door: door{onApp, access.Read}, usage: "APP", summary: "show config vars", run: cmdConfig},
+		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
+		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
+		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
+		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
+		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
+		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
+		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
+		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
+		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
+		{name: "ps:stop", door: door{onApp, access.Change}, usage: "APP TYPE", noWait: true, summary: "scale a process type to 0, remembering its count", run: cmdPsStopStart(true)},
+		{name: "ps:start", door: door{onApp, access.Change}, usage: "APP TYPE", noWait: true, summary: "start a stopped process type with its remembered count", run: cmdPsStopStart(false)},
+		{name: "ps:set", door: door{onApp, access.Change}, usage: "APP TYPE [memory=SIZE] [cpus=N] | APP stop-timeout=SECONDS", noWait: true, summary: "set resource limits of a process type (0 clears), or the app's stop timeout", run: cmdPsSet},
+		{name: "maintenance:on", door: door{onApp, access.Change}, usage: "APP", summary: "answer every request with a maintenance page (503)", run: cmdMaintenance(true)},
+		{name: "maintenance:off", door: door{onApp, access.Change}, usage: "APP", summary: "serve the app again", run: cmdMaintenance(false)},
+		{name: "domains", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's hosts", run: cmdDomains},
+		{name: "domains:add", door: door{onApp, access.Change}, usage: "APP HOST", summary: "route HOST (or *.example.com) to the app", run: cmdDomainsAdd},
+		{name: "domains:remove", door: door{onApp, access.Change}, usage: "APP HOST", summary: "stop routing HOST to the app", run: cmdDomainsRemove},
+		{name: "proxy", door: door{onApp, access.Read}, usage: "APP", summary: "show the app's router settings", run: cmdProxy},
+		{name: "proxy:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", summary: "change router settings: https-redirect, hsts, default-domain, max-body, connect-timeout, response-timeout", run: cmdProxySet},
+		{name: "certs", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's hosts and how HTTPS serves each: source, issuer, expiry", run: cmdCerts},
+		{name: "certs:add", door: door{onApp, access.Change}, usage: "APP < CHAIN_AND_KEY.pem", summary: "use your own certificate: PEM chain and key on stdin", run: cmdCertsAdd},
+		{name: "certs:remove", door: door{onApp, access.Change}, usage: "APP HOST", summary: "remove your own certificate for HOST", run: cmdCertsRemove},
+		{name: "drains", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
+		{name: "drains:add", door: door{onApp, access.Change}, usage: "APP URL", summary: "send the app's logs to URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...", run: cmdDrainsAdd},
+		{name: "drains:remove", door: door{onApp, access.Change}, usage: "APP URL|N", summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
+		{name: "addons", door: door{onNothing, access.Read}, usage: "[APP]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
+		{name: "addons:create", door: door{onApp, access.Change}, usage: "APP postgres|redis [--name NAME] [--as VAR]", noWait: true, summary: "create a backing service and attach it as DATABASE_URL or REDIS_URL (VAR_URL with --as): a new release", run: cmdAddonsCreate},
+		{name: "addons:info", door: door{onAddon, access.Read}, usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator, backups, last log lines", run: cmdAddonsInfo},
+		{name: "addons:attach", door: door{onAddon, access.Change}, usage: "NAME APP [--as VAR]", noWait: true, summary: "attach an add-on to another app: its URL in a new release", run: cmdAddonsAttach},
+		{name: "addons:detach", door: door{onAddon, access.Read}, usage: "NAME APP", noWait: true, summary: "detach an add-on from an app: its variable unset in a new release", run: cmdAddonsDetach},
+		{name: "addons:destroy", door: door{onAddon, access.Destroy}, usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on, its data and its backups (refused while attached, unless --detach)", run: cmdAddonsDestroy},
+		{name: "addons:connect", door: door{onAddon, access.Read}, usage: "NAME", summary: "open psql or redis-cli on an add-on (without a terminal, the statements on stdin run)", status: connectAddon},
+		{name: "addons:backup", door: door{onAddon, access.Read}, usage: "NAME [--from ID] > FILE", summary: "write a dump to stdout (pg_dump custom format, redis RDB): a new one, or stored backup ID", run: cmdAddonsBackup},
+		{name: "addons:restore", door: door{onAddon, access.Change}, usage: "NAME < FILE", noWait: true, summary: "replace an add-on's data with the dump on stdin (the previous data stays if it fails)", run: cmdAddonsRestore},
+		{name: "addons:backups", door: door{onAddon, access.Read}, usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
+		{name: "addons:backups:capture", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
+		{name: "addons:rotate", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
+		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
+		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
+		{name: "apps:transfer", door: door{onApp, access.Share}, usage: "APP USER", summary: "make USER the app's owner (the owner stays on as a collaborator)", run: cmdAppsTransfer},
+		{name: "access", door: door{onApp, access.Read}, usage: "APP", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
+		{name: "access:add", door: door{onApp, access.Share}, usage: "APP USER", summary: "let USER deploy, configure and run the app as a collaborator", run: cmdAccessAdd},
+		{name: "access:remove", door: door{onApp, access.Share}, usage: "APP USER", summary: "take USER's access to the app away, ending their running commands on it", run: cmdAccessRemove},
+		{name: "keys", door: door{onNothing, access.Read}, summary: "list SSH keys: every user's for an admin, your own otherwise", run: cmdKeys},
+		{name: "keys:add", door: door{onServer, access.Admin}, usage: "USER [--admin] < KEY.pub", summary: "add the public key on stdin to USER, creating the user (a member, or an admin with --admin)", run: cmdKeysAdd},
+		{name: "keys:remove", door: door{onNothing, access.Admin}, usage: "USER [FINGERPRINT]", summary: "remove a key of USER, or all and the user; its open connections close at once", run: cmdKeysRemove},
+		{name: "whoami", door: door{onNothing, access.Read}, summary: "show your user, role and key", run: cmdWhoami},
+		{name: "help", door: door{onNothing, access.Read}, summary: "show this help", run: cmdHelp},
+		{name: "version", door: door{onNothing, access.Read}, summary: "show the platform version", run: cmdVersion},
 	}
 }
 
@@ -125,7 +143,7 @@ func (s *Server) dispatch(r *request) int {
 	}
 	args := r.args[1:]
 	var app string
-	if c.takesApp {
+	if c.door.on == onApp {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			return s.fail(r.stderr, usageError(c))
 		}
@@ -145,13 +163,40 @@ func (s *Server) dispatch(r *request) int {
 		}
 		args = kept
 	}
-	if c.status != nil {
-		return c.status(s, r, c, app, args)
-	}
-	if err := c.run(s, r, app, args); err != nil {
+	if err := s.gate(r, c, app, args); err != nil {
 		return s.fail(r.stderr, err)
 	}
-	return 0
+	if c.door.on == onApp {
+		ctx, ls, done := s.live.start(r.ctx, r.user, c.door.action, app)
+		defer done()
+		r.ctx, r.live = ctx, ls
+		status, err := s.runCommand(r, c, app, args)
+		if refusal := ls.ended(); refusal != nil {
+			// Access was taken away while it ran: that is the answer.
+			return s.fail(r.stderr, refusal)
+		}
+		if err != nil {
+			return s.fail(r.stderr, err)
+		}
+		return status
+	}
+	status, err := s.runCommand(r, c, app, args)
+	if err != nil {
+		return s.fail(r.stderr, err)
+	}
+	return status
+}
+
+// runCommand runs c once its door let r in: the exit status of a command
+// that reports its own, or the error of one that failed.
+func (s *Server) runCommand(r *request, c *command, app string, args []string) (int, error) {
+	if c.status != nil {
+		return c.status(s, r, c, app, args), nil
+	}
+	if err := c.run(s, r, app, args); err != nil {
+		return 1, err
+	}
+	return 0, nil
 }
 
 func cmdHelp(s *Server, r *request, _ string, args []string) error {
@@ -179,7 +224,7 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 	if len(args) != 0 {
 		return usageError(lookupCommand("apps"))
 	}
-	apps, err := s.cfg.Platform.ListApps(r.ctx)
+	apps, err := s.visibleApps(r.ctx, r.user)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ type result struct {
 
 func run(s *Server, args ...string) result {
 	var out, errb bytes.Buffer
-	st := s.dispatch(&request{ctx: context.Background(), by: "alice", args: args, stdin: strings.NewReader("input"), stdout: &out, stderr: &errb})
+	st := s.dispatch(&request{ctx: context.Background(), by: "alice", user: user{name: "alice", admin: true}, args: args, stdin: strings.NewReader("input"), stdout: &out, stderr: &errb})
 	return result{st, out.String(), errb.String()}
 }
 
@@ -184,7 +184,7 @@ func TestRunExitStatusAndTTY(t *testing.T) {
 		t.Errorf("run exit 7: status %d", r.status)
 	}
 	var out bytes.Buffer
-	st := s.dispatch(&request{ctx: context.Background(), by: "alice", args: []string{"run", "web-app", "tty"},
+	st := s.dispatch(&request{ctx: context.Background(), by: "alice", user: user{name: "alice", admin: true}, args: []string{"run", "web-app", "tty"},
 		stdin: strings.NewReader(""), stdout: &out, stderr: &out,
 		tty: &ttyInfo{term: "xterm", window: windowSize(ssh.Window{Width: 80, Height: 24})}})
 	if st != 0 || out.String() != "tty=true term=xterm cols=80 rows=24\n" {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -98,6 +99,7 @@ type guardedConn struct {
 	timer   *time.Timer // the handshake deadline, then the idle timer
 	busy    int         // commands running
 	idleGen uint64      // which idle timer is current
+	key     string      // fingerprint of the key it authenticated with
 }
 
 func newConnGuard(l ConnLimits, log *slog.Logger) *connGuard {
@@ -217,9 +219,10 @@ func (c *guardedConn) handshakeExpired() {
 	g.notices.note("deadline", "ssh: closing connections that did not authenticate in time", "remote", c.RemoteAddr().String(), "timeout", g.limits.HandshakeTimeout)
 }
 
-// authenticated moves c from waiting to authenticated and starts its idle
-// timer; false means c is already being closed.
-func (c *guardedConn) authenticated() bool {
+// authenticated moves c from waiting to authenticated with the key of
+// fingerprint fp and starts its idle timer; false means c is already being
+// closed.
+func (c *guardedConn) authenticated(fp string) bool {
 	g := c.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -229,6 +232,7 @@ func (c *guardedConn) authenticated() bool {
 	c.timer.Stop()
 	g.leaveWaitingLocked(c)
 	c.state = stateAuthed
+	c.key = fp
 	g.authed[c] = struct{}{}
 	c.armIdleLocked()
 	return true
@@ -313,6 +317,28 @@ func (g *connGuard) close() {
 	for _, c := range doomed {
 		c.Conn.Close()
 	}
+}
+
+// closeKey closes at once every connection that authenticated with one of
+// the keys of fingerprints fps, busy or not, except keep (the connection
+// asking, closed by its session once it has answered). It returns how many
+// it closed.
+func (g *connGuard) closeKey(keep *guardedConn, fps ...string) int {
+	g.mu.Lock()
+	var doomed []*guardedConn
+	for c := range g.authed {
+		if c != keep && slices.Contains(fps, c.key) {
+			doomed = append(doomed, c)
+		}
+	}
+	for _, c := range doomed {
+		g.forgetLocked(c)
+	}
+	g.mu.Unlock()
+	for _, c := range doomed {
+		c.Conn.Close()
+	}
+	return len(doomed)
 }
 
 // counts returns how many connections wait to authenticate and how many

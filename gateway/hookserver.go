@@ -20,7 +20,7 @@ import (
 type pushSession struct {
 	ctx  context.Context // ends with the SSH session
 	app  string
-	by   string
+	user user // the pusher
 	repo string
 
 	mu      sync.Mutex
@@ -195,7 +195,7 @@ func (h *hookServer) handle(conn net.Conn) {
 	if err := h.s.receive(ps, req, out); err != nil {
 		msg, ok := paas.UserMessage(err)
 		if !ok {
-			log.Error("push failed", "app", ps.app, "by", ps.by, "err", err)
+			log.Error("push failed", "app", ps.app, "by", ps.user.name, "err", err)
 		}
 		fmt.Fprintf(out, "paas: %s\n", msg)
 		out.exit(1)

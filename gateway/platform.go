@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/access"
 	"paas/drains"
 	"paas/logs"
 	"paas/runtime"
@@ -20,6 +21,47 @@ type Platform interface {
 	// fingerprint (its name and authorized_keys options); ok is false
 	// for an unknown key.
 	Authenticate(fingerprint string) (key paas.Key, ok bool)
+
+	// User returns the user behind the key with the given SHA256
+	// fingerprint, and the key (its name and authorized_keys options);
+	// ok is false for a key nobody has.
+	User(fingerprint string) (user paas.User, key paas.Key, ok bool)
+	// Relation returns how user stands to app (access.None when not at
+	// all) and whether the app exists; an invalid name does not exist.
+	Relation(app, user string) (rel access.Relation, exists bool, err error)
+	// AddonRelation returns how user stands to add-on name: the highest
+	// relation over the apps it is attached to; for an add-on attached to
+	// none, access.Owner for the user who created it, else access.None.
+	AddonRelation(name, user string) (rel access.Relation, exists bool, err error)
+
+	// AddKey adds key k (Fingerprint, PublicKey, Options and Name set) to
+	// user, creating the user when new (an admin when admin is set; an
+	// existing member given admin becomes one); by names who adds it. A
+	// fingerprint another user has, or user has already, is refused with
+	// a *paas.Error; an invalid user name too.
+	AddKey(ctx context.Context, user string, admin bool, k paas.Key, by string) error
+	// RemoveKey removes user's key with the given fingerprint, or all of
+	// user's keys and the user when fingerprint is "", and returns the
+	// keys removed (whose open sessions the caller closes). It refuses
+	// (*paas.Error) an unknown user, a key not the user's, the last key
+	// of the last admin, and removing a user who owns apps.
+	RemoveKey(ctx context.Context, user, fingerprint string) ([]paas.Key, error)
+	// Users lists every user, sorted by name.
+	Users(ctx context.Context) ([]paas.User, error)
+	// KeysOf lists user's keys, or every key when user is "", by user
+	// then as added; an unknown user is a *paas.Error.
+	KeysOf(ctx context.Context, user string) ([]paas.Key, error)
+	// AppAccess returns the app's owner and collaborators (sorted).
+	AppAccess(ctx context.Context, app string) (owner string, collaborators []string, err error)
+	// AddCollaborator gives user access to app; by names who did. An
+	// unknown user, the owner or a collaborator already is refused.
+	AddCollaborator(ctx context.Context, app, user, by string) error
+	// RemoveCollaborator takes user's access to app away; by names who
+	// did. A user who is not a collaborator is refused.
+	RemoveCollaborator(ctx context.Context, app, user, by string) error
+	// TransferApp makes user the app's owner; the previous owner stays a
+	// collaborator. An unknown user, or the owner, is refused.
+	TransferApp(ctx context.Context, app, user, by string) error
 
 	ListApps(ctx context.Context) ([]paas.App, error)
 	CreateApp(ctx context.Context, name, by string) (paas.App, error)

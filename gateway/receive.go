@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"paas"
+	"paas/access"
 )
 
 // repoArg turns the path argument of git-receive-pack ('APP', 'APP.git',
@@ -29,19 +30,26 @@ func repoArg(arg string) (string, error) {
 // push serves one git-receive-pack session: it makes sure the app and its
 // bare repo exist, then runs the system git receive-pack on the session.
 // The pre-receive hook calls back into receive through the hook socket.
-func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Pushing to an app that does not exist creates it (any user may create
+// one); to one that does, the user must be allowed to deploy it.
+func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app, err := repoArg(arg)
 	if err != nil {
 		return s.fail(stderr, err)
 	}
-	if _, err := s.cfg.Platform.EnsureApp(ctx, app, by); err != nil {
+	if err := s.allowPush(u, app); err != nil {
+		return s.fail(stderr, err)
+	}
+	ctx, ls, done := s.live.start(ctx, u, access.Deploy, app)
+	defer done()
+	if _, err := s.cfg.Platform.EnsureApp(ctx, app, u.name); err != nil {
 		return s.fail(stderr, err)
 	}
 	repo := s.repoPath(app)
 	if err := s.initRepo(ctx, repo); err != nil {
 		return s.fail(stderr, err)
 	}
-	ps := &pushSession{ctx: ctx, app: app, by: by, repo: repo}
+	ps := &pushSession{ctx: ctx, app: app, user: u, repo: repo}
 	token, release := s.hooks.register(ps)
 	defer release()
 
@@ -49,7 +57,24 @@ func (s *Server) push(ctx context.Context, by, arg string, stdin io.Reader, stdo
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
 	status := s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
 	s.settle(ps)
+	if refusal := ls.ended(); refusal != nil {
+		return s.fail(stderr, refusal)
+	}
 	return status
+}
+
+// allowPush checks a push of u to app: Deploy on an app that exists,
+// Create on one that does not.
+func (s *Server) allowPush(u user, app string) error {
+	_, exists, err := s.cfg.Platform.Relation(app, u.name)
+	if err != nil {
+		return fmt.Errorf("looking up %s's access to %s: %w", u.name, app, err)
+	}
+	a := access.Deploy
+	if !exists {
+		a = access.Create
+	}
+	return s.allow(u, a, appObj(app))
 }
 
 // settle ends a push whose release went live: the branch must name the
@@ -228,6 +253,10 @@ func deployRef(lines []string) (refUpdate, error) {
 // receive runs on the server side of the hook: it deploys the pushed commit
 // of the push session ps, streaming build output to out.
 func (s *Server) receive(ps *pushSession, req hookRequest, out io.Writer) error {
+	// Asked again: access may have been taken away since the push began.
+	if err := s.allow(ps.user, access.Deploy, appObj(ps.app)); err != nil {
+		return err
+	}
 	u, err := deployRef(req.Refs)
 	if err != nil {
 		return err
@@ -251,9 +280,9 @@ func (s *Server) receive(ps *pushSession, req hookRequest, out io.Writer) error 
 		return err
 	}
 	defer src.close()
-	s.log.Info("deploying", "app", ps.app, "commit", u.New, "by", ps.by)
+	s.log.Info("deploying", "app", ps.app, "commit", u.New, "by", ps.user.name)
 	err = s.cfg.Platform.Deploy(ctx, DeployRequest{
-		App: ps.app, Commit: u.New, Source: src, Out: out, By: ps.by,
+		App: ps.app, Commit: u.New, Source: src, Out: out, By: ps.user.name,
 		Check: func() error { return checkRef(ps.repo, u) },
 		Keep: func(unlock func()) {
 			if !ps.keep(u.Ref, u.New, unlock) {

@@ -43,7 +43,8 @@ type Server struct {
 	now    func() time.Time
 	hooks  *hookServer
 	guard  *connGuard
-	initMu sync.Mutex // serialises creating bare repos
+	live   liveSessions // commands running on apps, ended when access is taken away
+	initMu sync.Mutex   // serialises creating bare repos
 
 	mu       sync.Mutex
 	ln       net.Listener

@@ -15,7 +15,8 @@ import (
 // handleSession serves one SSH session: a push or one command.
 func (s *Server) handleSession(sess ssh.Session) {
 	// While a command runs, its connection is not idle.
-	if gc, ok := sess.Context().Value(connKey{}).(*guardedConn); ok {
+	gc, _ := sess.Context().Value(connKey{}).(*guardedConn)
+	if gc != nil {
 		defer gc.running()()
 	}
 	ctx, cancel := context.WithCancel(sess.Context())
@@ -34,7 +35,7 @@ func (s *Server) handleSession(sess ssh.Session) {
 		sess.Exit(s.fail(stderr, paas.Errorf("key refused: %v", err)))
 		return
 	}
-	by := cur.name
+	u := cur.user
 	raw := sess.RawCommand()
 	args, err := shellwords.Split(raw)
 	if err != nil {
@@ -46,7 +47,7 @@ func (s *Server) handleSession(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	s.log.Info("ssh command", "by", by, "remote", sess.RemoteAddr().String(), "command", args[0])
+	s.log.Info("ssh command", "by", u.name, "remote", sess.RemoteAddr().String(), "command", args[0])
 
 	var status int
 	switch args[0] {
@@ -55,19 +56,24 @@ func (s *Server) handleSession(sess ssh.Session) {
 			status = s.fail(stderr, paas.Errorf("usage: git-receive-pack APP"))
 			break
 		}
-		status = s.push(ctx, by, args[1], sess, sess, stderr)
+		status = s.push(ctx, u, args[1], sess, sess, stderr)
 	case "git-upload-pack":
 		if len(args) != 2 {
 			status = s.fail(stderr, paas.Errorf("usage: git-upload-pack APP"))
 			break
 		}
-		status = s.fetch(ctx, args[1], sess, sess, stderr)
+		status = s.fetch(ctx, u, args[1], sess, sess, stderr)
 	default:
-		req := &request{ctx: ctx, by: by, args: args, stdin: sess, stdout: sess, stderr: stderr}
+		req := &request{ctx: ctx, by: u.name, user: u, key: cur.fingerprint, conn: gc, args: args, stdin: sess, stdout: sess, stderr: stderr}
 		if pty, winch, isPty := sess.Pty(); isPty {
 			req.tty = &ttyInfo{term: pty.Term, window: windowSize(pty.Window), resize: forwardResize(winch)}
 		}
 		status = s.dispatch(req)
+		if req.closeConn && gc != nil {
+			// The session removed its own key: it has its answer, then
+			// its connection goes like the key's others.
+			defer gc.Close()
+		}
 	}
 	sess.Exit(status)
 }

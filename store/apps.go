@@ -44,8 +44,8 @@ func saveApp(tx *bolt.Tx, rec *appRecord) error {
 	return put(tx.Bucket(bucketApps), []byte(rec.Name), rec)
 }
 
-// CreateApp adds a new app. It fails with paas.ErrAppExists when the name
-// is taken.
+// CreateApp adds a new app, owned by the user by. It fails with
+// paas.ErrAppExists when the name is taken.
 func (s *Store) CreateApp(name, by string) (paas.App, error) {
 	rec := &appRecord{App: paas.App{
 		Name:      name,
@@ -56,6 +56,9 @@ func (s *Store) CreateApp(name, by string) (paas.App, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketApps).Get([]byte(name)) != nil {
 			return paas.ErrAppExists
+		}
+		if err := saveAccess(tx, name, appAccess{Owner: by}); err != nil {
+			return err
 		}
 		return saveApp(tx, rec)
 	})
@@ -93,8 +96,9 @@ func (s *Store) Apps() ([]paas.App, error) {
 	return apps, err
 }
 
-// DeleteApp removes an app with its releases and builds, frees its
-// custom domains and detaches it from its add-ons (which remain).
+// DeleteApp removes an app with its releases and builds and who has
+// access to it, frees its custom domains and detaches it from its add-ons
+// (which remain).
 func (s *Store) DeleteApp(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := loadApp(tx, name)
@@ -108,6 +112,9 @@ func (s *Store) DeleteApp(name string) error {
 			return err
 		}
 		if err := detachApp(tx, name); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAccess).Delete([]byte(name)); err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bucketReleases, bucketBuilds} {

@@ -1,7 +1,8 @@
 // Package store keeps every piece of platform state that must survive a
 // restart in one bbolt file: apps, their config, formation, builds and
-// releases, and SSH keys. Each method is one transaction, so a release and
-// the app's pointer to it always move together.
+// releases, users and their SSH keys, and who may act on each app. Each
+// method is one transaction, so a release and the app's pointer to it
+// always move together.
 package store
 
 import (
@@ -40,10 +41,15 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs, bucketAddons} {
+		// A store written before users existed has no users bucket.
+		old := tx.Bucket(bucketUsers) == nil
+		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs, bucketAddons, bucketUsers, bucketAccess} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if old {
+			return migrateUsers(tx, time.Now().UTC())
 		}
 		return nil
 	})

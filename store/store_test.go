@@ -169,11 +169,11 @@ func TestReleaseNumbersUnderConcurrency(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	s, _ := open(t)
-	if err := s.PutKey(paas.Key{Name: "alice", Fingerprint: "SHA256:abc", Admin: true}); err != nil {
+	if err := s.AddKey("alice", true, paas.Key{Name: "alice", Fingerprint: "SHA256:abc", PublicKey: "ssh-ed25519 AAAA"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	k, ok, err := s.KeyByFingerprint("SHA256:abc")
-	if err != nil || !ok || k.Name != "alice" {
+	if err != nil || !ok || k.Name != "alice" || k.User != "alice" {
 		t.Fatalf("%+v %v %v", k, ok, err)
 	}
 	if _, ok, _ := s.KeyByFingerprint("SHA256:zzz"); ok {

@@ -49,3 +49,29 @@ func TestCertsAddSendsFilesOnStdin(t *testing.T) {
 		}
 	}
 }
+
+func TestKeysAddSendsTheFileOnStdin(t *testing.T) {
+	dir := t.TempDir()
+	record, stdin := filepath.Join(dir, "args"), filepath.Join(dir, "stdin")
+	script := filepath.Join(dir, "ssh")
+	body := "#!/bin/bash\nprintf '%s\\0' \"$@\" > " + shellwords.Quote(record) + "\ncat > " + shellwords.Quote(stdin) + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "bob.pub")
+	os.WriteFile(keyFile, []byte("ssh-ed25519 AAAA bob@laptop\n"), 0o600)
+	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	env.StdinIsTerminal = true // the file, not the terminal, is read
+	env.Exec = func([]string) error { return errors.New("exec used") }
+	if st := Main([]string{"keys:add", "bob", keyFile, "--admin"}, env); st != 0 {
+		t.Fatalf("status %d, stderr %q", st, errb.String())
+	}
+	if got, want := recorded(t, record), []string{"-T", "paas@h", "keys:add bob --admin"}; !slices.Equal(got, want) {
+		t.Errorf("ssh %q, want %q", got, want)
+	}
+	if got, _ := os.ReadFile(stdin); string(got) != "ssh-ed25519 AAAA bob@laptop\n" {
+		t.Errorf("stdin %q", got)
+	}
+}

@@ -47,6 +47,7 @@ var appless = map[string]bool{
 	"addons:info": true, "addons:destroy": true, "addons:connect": true,
 	"addons:backup": true, "addons:restore": true, "addons:backups": true,
 	"addons:backups:capture": true, "addons:rotate": true,
+	"keys": true, "keys:add": true, "keys:remove": true, "whoami": true,
 }
 
 // attached lists the commands that get a terminal when stdin is one: the
@@ -138,6 +139,21 @@ func Main(args []string, env Env) int {
 	}
 	if cmd == "addons:backup" && env.StdoutIsTerminal {
 		return fail("addons:backup writes a binary dump to stdout: send it to a file (paas addons:backup NAME > FILE)")
+	}
+	if cmd == "keys:add" {
+		// The public key goes on ssh's stdin: from KEY_FILE, or piped.
+		switch operands(cmdArgs) {
+		case 2:
+			in, rest, err := readKeyFile(cmdArgs)
+			if err != nil {
+				return fail("%v", err)
+			}
+			env.Stdin, env.Exec, cmdArgs = in, nil, rest
+		case 1:
+			if env.StdinIsTerminal {
+				return fail("keys:add reads the public key from KEY_FILE or stdin: paas keys:add USER KEY_FILE (or < KEY_FILE)")
+			}
+		}
 	}
 	if cmd == "certs:add" && len(cmdArgs) > 0 {
 		// The files are read here and sent on ssh's stdin.
@@ -305,4 +321,32 @@ func readCertFiles(args []string) (io.Reader, error) {
 		}
 	}
 	return bytes.NewReader(all), nil
+}
+
+// maxKeyFile bounds the public key file keys:add reads.
+const maxKeyFile = 16 << 10
+
+// readKeyFile reads the KEY_FILE operand of `keys:add USER [--admin]
+// KEY_FILE`, the last operand, and returns it for the server's stdin
+// with the other arguments.
+func readKeyFile(args []string) (io.Reader, []string, error) {
+	i := len(args) - 1
+	for i >= 0 && strings.HasPrefix(args[i], "-") {
+		i--
+	}
+	name := args[i]
+	rest := append(slices.Clone(args[:i]), args[i+1:]...)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, nil, fmt.Errorf("%s is larger than %d KiB: not a public key", name, maxKeyFile>>10)
+	}
+	return bytes.NewReader(data), rest, nil
 }

@@ -167,6 +167,16 @@ func TestMain_(t *testing.T) {
 		{[]string{"addons:backups", "db"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "addons:backups db"}},
 		{[]string{"addons:backups:capture", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:backups:capture db"}},
 		{[]string{"addons:rotate", "db"}, nil, "srv:my-app", []string{"-T", "paas@srv", "addons:rotate db"}},
+		// Users and access: keys and whoami take no app; access and
+		// apps:transfer take it first.
+		{[]string{"keys"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "keys"}},
+		{[]string{"whoami"}, nil, "srv:my-app", []string{"-T", "paas@srv", "whoami"}},
+		{[]string{"keys:add", "bob", "--admin"}, nil, "srv:my-app", []string{"-T", "paas@srv", "keys:add bob --admin"}},
+		{[]string{"keys:remove", "bob", "SHA256:abc"}, nil, "srv:my-app", []string{"-T", "paas@srv", "keys:remove bob SHA256:abc"}},
+		{[]string{"access"}, nil, "srv:my-app", []string{"-T", "paas@srv", "access my-app"}},
+		{[]string{"access:add", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "access:add my-app bob"}},
+		{[]string{"access:remove", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "access:remove my-app bob"}},
+		{[]string{"-a", "other", "apps:transfer", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "apps:transfer other bob"}},
 		// On a terminal, logs asks for colour (the last case runs with a
 		// terminal on stdout).
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},
@@ -205,6 +215,8 @@ func TestMainErrors(t *testing.T) {
 		{[]string{"addons:restore", "db"}, map[string]string{"PAAS_HOST": "h", "TERMINAL": "stdin"}, "", "paas: addons:restore reads a dump on stdin, not from a terminal: paas addons:restore NAME < FILE"},
 		{[]string{"addons:backup", "db"}, map[string]string{"PAAS_HOST": "h", "TERMINAL": "stdout"}, "", "paas: addons:backup writes a binary dump to stdout: send it to a file (paas addons:backup NAME > FILE)"},
 		{[]string{"ps"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a", "PAAS_SSH_COMMAND": "'unterminated"}, "", "paas: parsing the ssh command"},
+		{[]string{"keys:add", "bob"}, map[string]string{"PAAS_HOST": "h", "TERMINAL": "stdin"}, "", "paas: keys:add reads the public key from KEY_FILE or stdin"},
+		{[]string{"keys:add", "bob", "/no/such/key.pub"}, map[string]string{"PAAS_HOST": "h"}, "", "paas: open /no/such/key.pub"},
 	}
 	// None of them runs ssh.
 	script, record := fakeSSH(t)

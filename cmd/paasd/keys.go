@@ -18,11 +18,18 @@ import (
 
 // keysCommand runs the keys:add and keys admin subcommands against the
 // store. paasd holds the store's file lock while it runs, so these work
-// while the server is stopped.
+// while the server is stopped. keys:add NAME makes NAME an admin user
+// (creating it when new) and adds the keys to it.
 func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd == "keys:add" && len(args) != 1 {
-		fmt.Fprintln(stderr, "paasd: usage: paasd keys:add NAME < key.pub")
+		fmt.Fprintln(stderr, "paasd: usage: paasd keys:add USER < key.pub")
 		return 2
+	}
+	if cmd == "keys:add" {
+		if err := paas.ValidateUserName(args[0]); err != nil {
+			fmt.Fprintf(stderr, "paasd: %v\n", err)
+			return 2
+		}
 	}
 	if cmd == "keys" && len(args) != 0 {
 		fmt.Fprintln(stderr, "paasd: usage: paasd keys")
@@ -42,10 +49,10 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 		}
 		for _, k := range keys {
 			if len(k.Options) > 0 {
-				fmt.Fprintf(stdout, "%s\t%s\t%s\n", k.Name, k.Fingerprint, strings.Join(k.Options, ","))
+				fmt.Fprintf(stdout, "%s\t%s\t%s\n", k.User, k.Fingerprint, strings.Join(k.Options, ","))
 				continue
 			}
-			fmt.Fprintf(stdout, "%s\t%s\n", k.Name, k.Fingerprint)
+			fmt.Fprintf(stdout, "%s\t%s\n", k.User, k.Fingerprint)
 		}
 		return 0
 	}
@@ -63,12 +70,22 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 		fmt.Fprintln(stderr, "paasd: no valid public key on stdin")
 		return 1
 	}
+	// Every key is checked before any is added: a refused key adds none.
 	for _, k := range keys {
-		if err := st.PutKey(k); err != nil {
+		if old, ok, err := st.KeyByFingerprint(k.Fingerprint); err != nil {
+			fmt.Fprintf(stderr, "paasd: %v\n", err)
+			return 1
+		} else if ok && old.User != args[0] {
+			fmt.Fprintf(stderr, "paasd: key %s already belongs to user %s\n", k.Fingerprint, old.User)
+			return 1
+		}
+	}
+	for _, k := range keys {
+		if err := st.AdmitKey(args[0], k, "paasd keys:add"); err != nil {
 			fmt.Fprintf(stderr, "paasd: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "Added key %s %s\n", k.Name, k.Fingerprint)
+		fmt.Fprintf(stdout, "Added key %s %s to admin %s\n", k.Name, k.Fingerprint, args[0])
 	}
 	return 0
 }
@@ -125,10 +142,13 @@ func readAuthorizedKeysFile(path string) ([]paas.Key, error) {
 	return parseAuthorizedKeys(data, path, "")
 }
 
-// putKeys adds (or replaces) keys in the store.
-func putKeys(st *store.Store, keys []paas.Key) error {
+// admitKeys makes the keys of PAAS_AUTHORIZED_KEYS admins: a new key is
+// added to the admin user named after its comment (paas.UserNameFrom;
+// "admin" for a key without one); a key already stored stays its user's,
+// who becomes an admin.
+func admitKeys(st *store.Store, keys []paas.Key) error {
 	for _, k := range keys {
-		if err := st.PutKey(k); err != nil {
+		if err := st.AdmitKey(paas.UserNameFrom(k.Name), k, "PAAS_AUTHORIZED_KEYS"); err != nil {
 			return err
 		}
 	}

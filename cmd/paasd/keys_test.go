@@ -100,3 +100,99 @@ func TestServeRefusesUnenforceableKeys(t *testing.T) {
 		t.Error("the store was created")
 	}
 }
+
+// TestKeysAddMakesAdmins checks that paasd keys:add, run while paasd is
+// stopped, makes its user an admin, adds a second key to the same user,
+// and refuses, adding nothing, a bad user name or a key another user has.
+func TestKeysAddMakesAdmins(t *testing.T) {
+	cfg := config{DataDir: t.TempDir()}
+	key, second := newPublicKey(t), newPublicKey(t)
+	run := func(cmd string, stdin string, args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		st := keysCommand(cfg, cmd, args, strings.NewReader(stdin), &out, &errb)
+		return st, out.String(), errb.String()
+	}
+	if st, out, errs := run("keys:add", key, "Alice Smith"); st != 2 || out != "" || errs != "paasd: invalid user name \"Alice Smith\": use a lower-case letter followed by up to 29 lower-case letters, digits or dashes\n" {
+		t.Fatalf("keys:add with a bad name: %d %q %q", st, out, errs)
+	}
+	if st, out, errs := run("keys:add", key, "alice"); st != 0 || !strings.HasPrefix(out, "Added key alice SHA256:") || !strings.HasSuffix(out, " to admin alice\n") {
+		t.Fatalf("keys:add alice: %d %q %q", st, out, errs)
+	}
+	// The same key again changes nothing and says so as before.
+	if st, _, errs := run("keys:add", key, "alice"); st != 0 {
+		t.Fatalf("keys:add of alice's key again: %d %q", st, errs)
+	}
+	if st, _, errs := run("keys:add", second, "alice"); st != 0 {
+		t.Fatalf("keys:add of alice's second key: %d %q", st, errs)
+	}
+	st, out, errs := run("keys:add", newPublicKey(t)+"\n"+second, "bob")
+	if st != 1 || out != "" || !strings.HasPrefix(errs, "paasd: key SHA256:") || !strings.HasSuffix(errs, " already belongs to user alice\n") {
+		t.Fatalf("keys:add of alice's key to bob: %d %q %q", st, out, errs)
+	}
+
+	s, err := store.Open(filepath.Join(cfg.DataDir, "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	users, err := s.Users()
+	if err != nil || len(users) != 1 || users[0].Name != "alice" || !users[0].Admin || users[0].CreatedBy != "paasd keys:add" {
+		t.Fatalf("users: %+v %v", users, err)
+	}
+	keys, err := s.KeysOf("alice")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("alice's keys: %+v %v", keys, err)
+	}
+}
+
+// TestAdmitKeysMakesAdmins checks that the keys of PAAS_AUTHORIZED_KEYS
+// become admin users named after their comments, again at each start.
+func TestAdmitKeysMakesAdmins(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "authorized_keys")
+	a, b := newPublicKey(t), newPublicKey(t)
+	// newPublicKey's keys have the comment "k".
+	lines := strings.TrimSuffix(a, " k") + " Alice@laptop\n" + strings.TrimSuffix(b, " k") + "\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(filepath.Join(dir, "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 2 {
+		keys, err := readAuthorizedKeysFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := admitKeys(s, keys); err != nil {
+			t.Fatalf("admitting the keys: %v", err)
+		}
+	}
+	users, err := s.Users()
+	if err != nil || len(users) != 2 || users[0].Name != "admin" || users[1].Name != "alice-laptop" || !users[0].Admin || !users[1].Admin {
+		t.Fatalf("users: %+v %v", users, err)
+	}
+	keys, err := s.Keys()
+	if err != nil || len(keys) != 2 || keys[1].Name != "Alice@laptop" || keys[1].User != "alice-laptop" || keys[1].AddedBy != "PAAS_AUTHORIZED_KEYS" {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+
+	// A comment changed in the file since: the key stays its user's, and
+	// paasd starts.
+	lines = strings.TrimSuffix(a, " k") + " alice\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, err := readAuthorizedKeysFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admitKeys(s, again); err != nil {
+		t.Fatalf("admitting a key whose comment changed: %v", err)
+	}
+	if k, _, _ := s.KeyByFingerprint(again[0].Fingerprint); k.User != "alice-laptop" || k.Name != "alice" {
+		t.Fatalf("the renamed key: %+v", k)
+	}
+}

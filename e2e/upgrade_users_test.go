@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUpgradeDataDirBeforeUsers starts the real paasd on a data dir
+// written before users existed (the store's testdata/old.db, where every
+// key was an admin): its apps are still there, the operator's key acts on
+// them, and, paasd stopped, paasd keys lists every old key with the user
+// it became, and the operator's key with its own.
+func TestUpgradeDataDirBeforeUsers(t *testing.T) {
+	s := newServer(t)
+	old, err := os.ReadFile(filepath.Join("..", "store", "testdata", "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dataDir, "paas.db"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.launch([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0", "PAAS_RUNTIME=exec"})
+	t.Cleanup(func() {
+		s.destroyAll()
+		s.stop()
+		if t.Failed() {
+			t.Logf("paasd output:\n%s", s.out.String())
+		}
+	})
+
+	r := s.ssh("apps")
+	requireOK(t, "apps", r)
+	if got := strings.Join(strings.Fields(r.stdout), " "); got != "blog shop wiki" {
+		t.Fatalf("apps after the upgrade: %q", got)
+	}
+	// blog belongs to another admin now; the operator's key, an admin
+	// too, acts on it.
+	requireOK(t, "config:set on blog", s.ssh("config:set blog SEEN=yes"))
+	r = s.ssh("config blog")
+	requireOK(t, "config blog", r)
+	if !strings.Contains(r.stdout, "GREETING") || !strings.Contains(r.stdout, "SEEN") {
+		t.Fatalf("blog's config after the upgrade:\n%s", r.stdout)
+	}
+
+	s.stop()
+	cmd := exec.Command(filepath.Join(binDir, "paasd"), "keys")
+	cmd.Env = s.paasdEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("paasd keys: %v\n%s", err, out)
+	}
+	var users []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		users = append(users, strings.Fields(line)[0])
+	}
+	if got := strings.Join(users, " "); got != "admin alice-laptop alice-laptop ci tester" {
+		t.Fatalf("paasd keys after the upgrade: users %q\n%s", got, out)
+	}
+}
