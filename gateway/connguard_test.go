@@ -310,13 +310,15 @@ func TestIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server's idle clock starts once the command has ended there,
+	// which is after this instant and before the client reads the end.
+	sent := time.Now()
 	if out, err := sessA.Output("apps"); err != nil {
 		t.Fatalf("apps: %v %q", err, out)
 	}
-	ended := time.Now()
 	closedWithin(t, a, idle+20*time.Second)
-	if d := time.Since(ended); d < idle {
-		t.Errorf("the idle connection was closed %v after its command ended, before the %v idle timeout", d, idle)
+	if d := time.Since(sent); d < idle {
+		t.Errorf("the idle connection was closed %v after its command was sent, before the %v idle timeout", d, idle)
 	}
 
 	// The real client with no command at all (ssh -N) is closed too.
