@@ -228,9 +228,8 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(apps, func(a, b paas.App) int { return strings.Compare(a.Name, b.Name) })
 	for _, a := range apps {
-		fmt.Fprintln(r.stdout, a.Name)
+		fmt.Fprintln(r.stdout, a)
 	}
 	return nil
 }
