@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -228,10 +229,12 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One write, not one per app.
+	w := bufio.NewWriter(r.stdout)
 	for _, a := range apps {
-		fmt.Fprintln(r.stdout, a)
+		fmt.Fprintln(w, a)
 	}
-	return nil
+	return w.Flush()
 }
 
 func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
