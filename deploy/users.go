@@ -49,6 +49,20 @@ func (s *Service) Relation(app, user string) (access.Relation, bool, error) {
 	return relation(user, owner, collaborators), true, nil
 }
 
+// AppRelations returns every app's name with how user stands to it,
+// read in one transaction.
+func (s *Service) AppRelations(ctx context.Context, user string) (map[string]access.Relation, error) {
+	all, err := s.cfg.Store.EveryAppAccess()
+	if err != nil {
+		return nil, fmt.Errorf("listing access to apps: %w", err)
+	}
+	rels := make(map[string]access.Relation, len(all))
+	for _, a := range all {
+		rels[a.App] = relation(user, a.Owner, a.Collaborators)
+	}
+	return rels, nil
+}
+
 func relation(user, owner string, collaborators []string) access.Relation {
 	if user == "" {
 		return access.None

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -228,11 +229,12 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(apps, func(a, b paas.App) int { return strings.Compare(a.Name, b.Name) })
+	// One write, not one per app.
+	w := bufio.NewWriter(r.stdout)
 	for _, a := range apps {
-		fmt.Fprintln(r.stdout, a.Name)
+		fmt.Fprintln(w, a)
 	}
-	return nil
+	return w.Flush()
 }
 
 func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {

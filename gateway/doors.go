@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"paas"
@@ -116,22 +117,25 @@ func (s *Server) gate(r *request, c *command, app string, args []string) error {
 	return fmt.Errorf("command %s has no door", c.name)
 }
 
-// visibleApps lists the apps u may see: all of them for an admin.
-func (s *Server) visibleApps(ctx context.Context, u user) ([]paas.App, error) {
-	apps, err := s.cfg.Platform.ListApps(ctx)
-	if err != nil || u.admin {
-		return apps, err
+// visibleApps lists the names of the apps u may see, sorted: all of them
+// for an admin. The relations to every app are read at once, and Decide
+// answers for each app as allow would.
+func (s *Server) visibleApps(ctx context.Context, u user) ([]string, error) {
+	rels, err := s.cfg.Platform.AppRelations(ctx, u.name)
+	if err != nil {
+		return nil, err
 	}
-	kept := apps[:0]
-	for _, a := range apps {
-		err := s.allow(u, access.Read, appObj(a.Name))
+	var kept []string
+	for app, rel := range rels {
+		err := access.Decide(u.admin, rel, access.Read, app)
 		switch {
 		case err == nil:
-			kept = append(kept, a)
-		case !errors.Is(err, paas.ErrAppNotFound):
+			kept = append(kept, app)
+		case !errors.Is(err, access.ErrHidden):
 			return nil, err
 		}
 	}
+	slices.Sort(kept)
 	return kept, nil
 }
 

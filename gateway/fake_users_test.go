@@ -110,6 +110,16 @@ func (f *fakePlatform) Relation(app, user string) (access.Relation, bool, error)
 	return rel, ok, nil
 }
 
+func (f *fakePlatform) AppRelations(ctx context.Context, user string) (map[string]access.Relation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rels := map[string]access.Relation{}
+	for app := range f.apps {
+		rels[app], _ = f.relationLocked(app, user)
+	}
+	return rels, nil
+}
+
 func (f *fakePlatform) AddonRelation(name, user string) (access.Relation, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

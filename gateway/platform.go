@@ -29,6 +29,9 @@ type Platform interface {
 	// Relation returns how user stands to app (access.None when not at
 	// all) and whether the app exists; an invalid name does not exist.
 	Relation(app, user string) (rel access.Relation, exists bool, err error)
+	// AppRelations returns every app's name with how user stands to it,
+	// as Relation would for each, at once.
+	AppRelations(ctx context.Context, user string) (map[string]access.Relation, error)
 	// AddonRelation returns how user stands to add-on name: the highest
 	// relation over the apps it is attached to; for an add-on attached to
 	// none, access.Owner for the user who created it, else access.None.
