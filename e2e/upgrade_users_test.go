@@ -48,6 +48,15 @@ func TestUpgradeDataDirBeforeUsers(t *testing.T) {
 		t.Fatalf("blog's config after the upgrade:\n%s", r.stdout)
 	}
 
+	// The operator is an admin; blog's owner is the user its creator's
+	// key became.
+	if r := s.ssh("whoami"); r.code != 0 || !strings.Contains(r.stdout, "tester") || !strings.Contains(r.stdout, "admin") {
+		t.Errorf("whoami after the upgrade: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := s.ssh("access blog"); r.code != 0 || !strings.Contains(r.stdout, "alice-laptop") || !strings.Contains(r.stdout, "owner") {
+		t.Errorf("access blog after the upgrade: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
 	s.stop()
 	cmd := exec.Command(filepath.Join(binDir, "paasd"), "keys")
 	cmd.Env = s.paasdEnv()
