@@ -118,10 +118,11 @@ func maskArg(name string, isApp bool, a string) string {
 		}
 		return auditMask
 	case name == "run":
-		// An environment assignment in a one-off's command line is
-		// treated like a config var.
-		if k, _, ok := strings.Cut(a, "="); ok && paas.ValidateConfigKey(k) == nil {
-			return k + "=" + auditMask
+		// An environment assignment or an option's value in a one-off's
+		// command line (TOKEN=..., --password=...) is treated like a
+		// config value.
+		if k, _, ok := strings.Cut(a, "="); ok {
+			return auditWord(k) + "=" + auditMask
 		}
 	}
 	if strings.Contains(a, "://") {

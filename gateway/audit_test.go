@@ -31,6 +31,7 @@ func TestAuditCommandMasksSecrets(t *testing.T) {
 		{[]string{"ps:scale", "web", "web=2"}, "ps:scale web web=2", "web"},
 		{[]string{"drains:add", "web", "https://user:hunter2@logs.example.com/in?token=hunter2"}, "drains:add web 'https://user:***@logs.example.com/in?token=***'", "web"},
 		{[]string{"run", "web", "--", "env", "TOKEN=hunter2", "psql", "postgres://u:hunter2@db/x"}, "run web -- env TOKEN=*** psql 'postgres://u:***@db/x'", "web"},
+		{[]string{"run", "web", "psql", "--password=hunter2", "a b=hunter2"}, "run web psql --password=*** 'a b'=***", "web"},
 		{[]string{"git-receive-pack", "web"}, "git-receive-pack web", "web"},
 		{[]string{"git-upload-pack", "/web.git"}, "git-upload-pack /web.git", "web"},
 		{[]string{"git-upload-pack", "/etc/passwd"}, "git-upload-pack /etc/passwd", ""},
@@ -178,4 +179,33 @@ func TestAuditRecordsSessions(t *testing.T) {
 			t.Errorf("%q: %d %q %q", args, s, out, errs)
 		}
 	}
+}
+
+// FuzzAuditCommand: whatever the command line, its entry is one bounded
+// line with no control character, and no config:set value (nor a run's
+// environment assignment) shows in it.
+func FuzzAuditCommand(f *testing.F) {
+	f.Add("config:set", "web", "KEY", "value", "more")
+	f.Add("run", "web", "TOKEN", "x", "postgres://u:p@h/db")
+	f.Add("drains:add", "web", "", "", "https://u:p@h/x?t=1")
+	f.Add("config:set", "KEY=v", "A", "b\nc", "")
+	f.Fuzz(func(t *testing.T, name, app, key, value, extra string) {
+		const marker = "~~v~~"
+		args := []string{name, app, key + "=" + marker + value, extra}
+		line, _ := auditCommand(args)
+		if len(line) > maxAuditLine+len(" [truncated]") {
+			t.Fatalf("%d bytes", len(line))
+		}
+		for _, r := range line {
+			if r < ' ' || r == 0x7f {
+				t.Fatalf("control character in %q", line)
+			}
+		}
+		if strings.Contains(name+app+key+extra, marker) {
+			return
+		}
+		if (name == "config:set" || name == "run") && strings.Contains(line, marker) {
+			t.Fatalf("%q: a value shows in %q", args, line)
+		}
+	})
 }
