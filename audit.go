@@ -26,7 +26,9 @@ type AuditEntry struct {
 	Command string `json:"command"`
 	// App is the app the command names, when it names one.
 	App string `json:"app,omitempty"`
-	// Status is the exit status the client got: 0 for success.
+	// Status is the command's exit status: 0 for success. A push the
+	// platform refused (a failed build or release, a refused ref) is 1,
+	// as git push fails then.
 	Status int `json:"status"`
 	// DurationMS is how long the command ran, in milliseconds.
 	DurationMS int64 `json:"duration_ms"`

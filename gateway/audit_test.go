@@ -126,6 +126,11 @@ func TestAuditRecordsSessions(t *testing.T) {
 	work := e.workRepo("work", map[string]string{"Procfile": "web: x\n"})
 	e.mustGit(work, "push", e.url("alice-app"), "main")
 	e.mustGit(e.dir, "clone", "-q", e.url("alice-app"), filepath.Join(e.dir, "clone"))
+	// A push whose deploy fails: git push fails, and so does its entry.
+	e.commit(work, map[string]string{"FAIL": "build exploded"})
+	if out, err := e.git(work, "push", e.url("alice-app"), "main"); err == nil {
+		t.Fatalf("a failing push succeeded:\n%s", out)
+	}
 	if s, _, _ := e.ssh("", nil, "no-such-command", secret); s != 1 {
 		t.Fatalf("an unknown command: status %d", s)
 	}
@@ -144,6 +149,7 @@ func TestAuditRecordsSessions(t *testing.T) {
 		{"bob", bobFP, "audit", "", 1},
 		{"alice", aliceFP, "git-receive-pack /alice-app", "alice-app", 0},
 		{"alice", aliceFP, "git-upload-pack /alice-app", "alice-app", 0},
+		{"alice", aliceFP, "git-receive-pack /alice-app", "alice-app", 1},
 		{"alice", aliceFP, "no-such-command [1 argument(s) not recorded]", "", 1},
 	}
 	if len(entries) != len(want) {
@@ -162,7 +168,7 @@ func TestAuditRecordsSessions(t *testing.T) {
 	// The table, and neither form shows a value.
 	s, table, errs := e.ssh("", nil, "audit", "-n", "3")
 	if s != 0 || !strings.HasPrefix(table, "TIME ") || strings.Count(table, "\n") != 4 ||
-		!strings.Contains(table, "alice  "+aliceFP+"  127.0.0.1:") || !strings.Contains(table, "git-upload-pack /alice-app") {
+		!strings.Contains(table, "alice  "+aliceFP+"  127.0.0.1:") || !strings.Contains(table, "git-receive-pack /alice-app") {
 		t.Errorf("audit -n 3: %d %q\n%s", s, errs, table)
 	}
 	_, all, _ := e.ssh("", nil, "audit", "--json")

@@ -31,7 +31,12 @@ func (s *Server) handleSession(sess ssh.Session) {
 	}
 	start := s.now()
 	ss := s.serveSession(paas.WithActor(ctx, id.user.name), sess, gc, id)
-	s.recordSession(id, sess.RemoteAddr().String(), start, ss.args, ss.unparsable, ss.status)
+	recorded := ss.status
+	if ss.refused && recorded == 0 {
+		// git push failed: the entry says so.
+		recorded = 1
+	}
+	s.recordSession(id, sess.RemoteAddr().String(), start, ss.args, ss.unparsable, recorded)
 	sess.Exit(ss.status)
 	if ss.closeConn && gc != nil {
 		// The session removed its own key: it has its answer, then its
@@ -41,11 +46,13 @@ func (s *Server) handleSession(sess ssh.Session) {
 }
 
 // sessionResult is what serveSession did: the command line it parsed, the
-// exit status, and whether the connection closes after it.
+// exit status (and whether a push was refused though receive-pack
+// exited 0), and whether the connection closes after it.
 type sessionResult struct {
 	args       []string
 	unparsable bool
 	status     int
+	refused    bool // a push the hook refused
 	closeConn  bool
 }
 
@@ -83,7 +90,7 @@ func (s *Server) serveSession(ctx context.Context, sess ssh.Session, gc *guarded
 			res.status = s.fail(stderr, paas.Errorf("usage: git-receive-pack APP"))
 			break
 		}
-		res.status = s.push(ctx, u, args[1], sess, sess, stderr)
+		res.status, res.refused = s.push(ctx, u, args[1], sess, sess, stderr)
 	case "git-upload-pack":
 		if len(args) != 2 {
 			res.status = s.fail(stderr, paas.Errorf("usage: git-upload-pack APP"))
