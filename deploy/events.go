@@ -2,11 +2,13 @@ package deploy
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"paas"
 	"paas/logs"
 )
 
@@ -28,6 +30,23 @@ const scrubMask = "***"
 // release.
 func (s *Service) event(app, format string, args ...any) {
 	s.eventRel(app, 0, format, args...)
+}
+
+// byUser names, for an event, the user a change is made for (the
+// gateway names them in the context of every command and push): " by
+// alice", or "" for a change paasd makes by itself.
+func byUser(ctx context.Context) string {
+	if u := paas.Actor(ctx); u != "" {
+		return " by " + u
+	}
+	return ""
+}
+
+// Note writes a platform line about a change to app made outside deploy
+// (a certificate, a log drain), naming the user of ctx. Like every event,
+// config values are masked in it.
+func (s *Service) Note(ctx context.Context, app, format string, args ...any) {
+	s.event(app, "%s%s", fmt.Sprintf(format, args...), byUser(ctx))
 }
 
 // eventRel writes a platform line about release rel of app (0 when the

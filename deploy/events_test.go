@@ -72,15 +72,18 @@ func (leakyBuilder) Build(_ context.Context, req builder.Request) (builder.Resul
 
 // TestPlatformEvents drives an app through a failed build, a deploy, a
 // scale, a crash, a release failing its health check, a config change, a
-// rollback, a restart, maintenance, limits and a stop timeout, and checks
-// that each shows as a paas[deploy] line of the right release, and that a
-// config value appears in no line of the app's stream and nowhere in the
-// service's own log, even where an error or a command quotes it.
+// rollback, a restart, maintenance, limits, a stop timeout, a stop and a
+// start, domains and router settings, and checks that each shows as a
+// paas[deploy] line of the right release naming the user who made the
+// change, and that a config value appears in no line of the app's stream
+// and nowhere in the service's own log, even where an error or a command
+// quotes it.
 func TestPlatformEvents(t *testing.T) {
 	h := newHarness(t, 10*time.Second)
 	slogOut := &syncbuf.Buffer{}
 	h.svc.log = slog.New(slog.NewTextHandler(slogOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx := context.Background()
+	// Every change is made for a user, as the gateway names them.
+	ctx := paas.WithActor(context.Background(), "tester")
 	const app, canary = "evt", "canary-5f1d9e0b7a"
 	mark := filepath.Join(t.TempDir(), "unhealthy")
 	if err := os.WriteFile(mark, nil, 0o644); err != nil {
@@ -143,6 +146,20 @@ func TestPlatformEvents(t *testing.T) {
 	if err := h.svc.SetStopTimeout(ctx, app, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	for _, stopped := range []bool{true, false} {
+		if err := h.svc.SetStopped(ctx, app, "web", stopped, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.svc.AddDomain(ctx, app, "www.evt.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.RemoveDomain(ctx, app, "www.evt.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.SetProxy(ctx, app, map[string]string{"hsts": "true"}); err != nil {
+		t.Fatal(err)
+	}
 
 	all := h.logs.Tail(app, -1, logs.Filter{})
 	var events []logs.Line
@@ -171,7 +188,7 @@ func TestPlatformEvents(t *testing.T) {
 		{"Release v1 created by tester: Deploy 0123456", 1},
 		{"web.1 started (v1): python3 server.py ***", 1},
 		{"Release v1 is live", 1},
-		{"Scaled to web=2", 1},
+		{"Scaled to web=2 by tester", 1},
 		{"web.2 started (v1)", 1},
 		{" crashed with status 3; restarting in 0s", 1},
 		{" restarted in 0s (v1, restart 1)", 1},
@@ -186,11 +203,16 @@ func TestPlatformEvents(t *testing.T) {
 		{"web.1 stopped (v1)", 1},
 		{"Release v4 created by tester: Rollback to v1", 4},
 		{"web.2 stopped (v3)", 3},
-		{"Restarting 1 instance(s)", 4},
-		{"Maintenance mode on", 4},
-		{"Maintenance mode off", 4},
-		{"Limits of web set to memory=256m", 4},
-		{"Stop timeout set to 3s", 4},
+		{"Restarting 1 instance(s) by tester", 4},
+		{"Maintenance mode on by tester", 4},
+		{"Maintenance mode off by tester", 4},
+		{"Limits of web set to memory=256m by tester", 4},
+		{"Stop timeout set to 3s by tester", 4},
+		{"Stopped web by tester", 4},
+		{"Started web by tester", 4},
+		{"Domain www.evt.test added by tester", 0},
+		{"Domain www.evt.test removed by tester", 0},
+		{"Router settings changed by tester: hsts=true", 0},
 	}
 	for _, w := range want {
 		found := false

@@ -237,7 +237,7 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 	for _, t := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
-	s.eventRel(app, a.Release, "Scaled to %s", strings.Join(parts, " "))
+	s.eventRel(app, a.Release, "Scaled to %s%s", strings.Join(parts, " "), byUser(ctx))
 	return s.converge(ctx, st, rel, a, out)
 }
 
@@ -256,7 +256,7 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 	if err != nil {
 		return userError(app, err)
 	}
-	s.eventRel(app, a.Release, "Limits of %s set to %s", typ, l)
+	s.eventRel(app, a.Release, "Limits of %s set to %s%s", typ, l, byUser(ctx))
 	if a.Release == 0 {
 		return nil
 	}

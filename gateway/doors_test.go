@@ -77,6 +77,7 @@ var doorCases = map[string]doorCase{
 	"keys":                   {"anyone", ""},
 	"keys:add":               {"admin", "dora"},
 	"keys:remove":            {"self", "olive"},
+	"audit":                  {"admin", ""},
 	"whoami":                 {"anyone", ""},
 	"help":                   {"anyone", ""},
 	"version":                {"anyone", ""},

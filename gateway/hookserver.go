@@ -28,6 +28,21 @@ type pushSession struct {
 	ref     string // the branch the release was made from
 	commit  string // the live commit
 	settled bool   // git receive-pack has ended
+	refused bool   // the hook refused the push: git push fails
+}
+
+// refuse records that the hook refused the push.
+func (ps *pushSession) refuse() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.refused = true
+}
+
+// wasRefused reports whether the hook refused the push.
+func (ps *pushSession) wasRefused() bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.refused
 }
 
 // keep takes over the app's lock after commit of ref went live. It
@@ -193,6 +208,7 @@ func (h *hookServer) handle(conn net.Conn) {
 		return
 	}
 	if err := h.s.receive(ps, req, out); err != nil {
+		ps.refuse()
 		msg, ok := paas.UserMessage(err)
 		if !ok {
 			log.Error("push failed", "app", ps.app, "by", ps.user.name, "err", err)

@@ -31,23 +31,25 @@ func repoArg(arg string) (string, error) {
 // bare repo exist, then runs the system git receive-pack on the session.
 // The pre-receive hook calls back into receive through the hook socket.
 // Pushing to an app that does not exist creates it (any user may create
-// one); to one that does, the user must be allowed to deploy it.
-func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, stdout, stderr io.Writer) int {
+// one); to one that does, the user must be allowed to deploy it. refused
+// reports that the hook refused the push (a failed build or release, a
+// refused ref): git push fails then although receive-pack exits 0.
+func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, stdout, stderr io.Writer) (status int, refused bool) {
 	app, err := repoArg(arg)
 	if err != nil {
-		return s.fail(stderr, err)
+		return s.fail(stderr, err), false
 	}
 	if err := s.allowPush(u, app); err != nil {
-		return s.fail(stderr, err)
+		return s.fail(stderr, err), false
 	}
 	ctx, ls, done := s.live.start(ctx, u, access.Deploy, app)
 	defer done()
 	if _, err := s.cfg.Platform.EnsureApp(ctx, app, u.name); err != nil {
-		return s.fail(stderr, err)
+		return s.fail(stderr, err), false
 	}
 	repo := s.repoPath(app)
 	if err := s.initRepo(ctx, repo); err != nil {
-		return s.fail(stderr, err)
+		return s.fail(stderr, err), false
 	}
 	ps := &pushSession{ctx: ctx, app: app, user: u, repo: repo}
 	token, release := s.hooks.register(ps)
@@ -55,12 +57,12 @@ func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, 
 
 	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
-	status := s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
+	status = s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
 	s.settle(ps)
 	if refusal := ls.ended(); refusal != nil {
-		return s.fail(stderr, refusal)
+		return s.fail(stderr, refusal), true
 	}
-	return status
+	return status, ps.wasRefused()
 }
 
 // allowPush checks a push of u to app: Deploy on an app that exists,

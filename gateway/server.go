@@ -33,6 +33,9 @@ type Config struct {
 	// Limits bound connections: the handshake deadline, the idle
 	// timeout and the caps on unauthenticated connections.
 	Limits ConnLimits
+	// Audit records every session of an authenticated key; nil records
+	// nothing, and the audit command says so.
+	Audit AuditLog
 }
 
 // Server is the SSH gateway.

@@ -48,6 +48,7 @@ var appless = map[string]bool{
 	"addons:backup": true, "addons:restore": true, "addons:backups": true,
 	"addons:backups:capture": true, "addons:rotate": true,
 	"keys": true, "keys:add": true, "keys:remove": true, "whoami": true,
+	"audit": true,
 }
 
 // attached lists the commands that get a terminal when stdin is one: the

@@ -177,6 +177,9 @@ func TestMain_(t *testing.T) {
 		{[]string{"access:add", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "access:add my-app bob"}},
 		{[]string{"access:remove", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "access:remove my-app bob"}},
 		{[]string{"-a", "other", "apps:transfer", "bob"}, nil, "srv:my-app", []string{"-T", "paas@srv", "apps:transfer other bob"}},
+		// The audit log is the server's: no app.
+		{[]string{"audit", "-n", "20", "--json"}, nil, "srv:my-app", []string{"-T", "paas@srv", "audit -n 20 --json"}},
+		{[]string{"audit"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "audit"}},
 		// On a terminal, logs asks for colour (the last case runs with a
 		// terminal on stdout).
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},

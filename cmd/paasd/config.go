@@ -55,6 +55,9 @@ type config struct {
 	// AddonBackups is how many automatic daily backups of each add-on
 	// are kept under DataDir/backups (PAAS_ADDON_BACKUPS); 0 takes none.
 	AddonBackups int
+	// AuditKeep is how many entries of the audit log are kept, the
+	// newest (PAAS_AUDIT_KEEP).
+	AuditKeep int
 
 	// The SSH gateway's connection limits.
 	SSHHandshakeTimeout time.Duration
@@ -211,6 +214,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}{
 		{&c.SSHMaxUnauth, "ssh-max-unauthenticated", "PAAS_SSH_MAX_UNAUTHENTICATED", 100, "SSH connections waiting to authenticate at once"},
 		{&c.SSHMaxUnauthSource, "ssh-max-unauthenticated-per-source", "PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE", 10, "of them from one IPv4 address or IPv6 /64"},
+		{&c.AuditKeep, "audit-keep", "PAAS_AUDIT_KEEP", 10000, "audit log entries kept, the newest"},
 	}
 	for _, n := range counts {
 		v := n.fallback
@@ -235,6 +239,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.SSHHandshakeTimeout <= 0 || c.SSHIdleTimeout <= 0 {
 		return c, fmt.Errorf("PAAS_SSH_HANDSHAKE_TIMEOUT and PAAS_SSH_IDLE_TIMEOUT: want more than 0")
+	}
+	if c.AuditKeep < 1 {
+		return c, fmt.Errorf("PAAS_AUDIT_KEEP: want at least 1")
 	}
 	if c.SSHMaxUnauth < 1 || c.SSHMaxUnauthSource < 1 {
 		return c, fmt.Errorf("PAAS_SSH_MAX_UNAUTHENTICATED and PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE: want at least 1")
@@ -365,6 +372,7 @@ func (c config) logAttrs() []any {
 		"ssh_handshake_timeout", c.SSHHandshakeTimeout, "ssh_idle_timeout", c.SSHIdleTimeout,
 		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
 		"buildpack_paths", c.BuildpackPaths, "addon_backups", c.AddonBackups,
+		"audit_keep", c.AuditKeep,
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"paas"
 	"paas/certs"
@@ -37,7 +38,11 @@ func (p platform) AddCert(ctx context.Context, app string, certPEM, keyPEM []byt
 	if _, err := p.App(ctx, app); err != nil {
 		return paas.Cert{}, err
 	}
-	return p.certs.Add(ctx, app, certPEM, keyPEM)
+	c, err := p.certs.Add(ctx, app, certPEM, keyPEM)
+	if err == nil {
+		p.Note(ctx, app, "Certificate for %s added", strings.Join(c.Hosts, ", "))
+	}
+	return c, err
 }
 
 // RemoveCert removes the app's own certificate for host.
@@ -45,7 +50,11 @@ func (p platform) RemoveCert(ctx context.Context, app, host string) error {
 	if _, err := p.App(ctx, app); err != nil {
 		return err
 	}
-	return p.certs.Remove(ctx, app, host)
+	if err := p.certs.Remove(ctx, app, host); err != nil {
+		return err
+	}
+	p.Note(ctx, app, "Certificate for %s removed", host)
+	return nil
 }
 
 // DestroyApp destroys the app, then stops and forgets its log drains and
@@ -70,7 +79,12 @@ func (p platform) AddDrain(ctx context.Context, app, url string) (drains.Status,
 	if _, err := p.App(ctx, app); err != nil {
 		return drains.Status{}, err
 	}
-	return p.drains.Add(app, url)
+	st, err := p.drains.Add(app, url)
+	if err == nil {
+		// The URL as listed: its password and token masked.
+		p.Note(ctx, app, "Log drain %s added", st.URL)
+	}
+	return st, err
 }
 
 // RemoveDrain stops one of the app's log drains.
@@ -78,7 +92,11 @@ func (p platform) RemoveDrain(ctx context.Context, app, which string) (string, e
 	if _, err := p.App(ctx, app); err != nil {
 		return "", err
 	}
-	return p.drains.Remove(app, which)
+	masked, err := p.drains.Remove(app, which)
+	if err == nil {
+		p.Note(ctx, app, "Log drain %s removed", masked)
+	}
+	return masked, err
 }
 
 // drainStore keeps log drains in the store.

@@ -291,6 +291,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		HookCommand: []string{exe, "hook"},
 		AppURL:      appURL,
 		Platform:    platform{Service: svc, certs: tlsCerts, drains: logDrains},
+		Audit:       auditLog{st: st, keep: cfg.AuditKeep},
 		Logger:      log.With("part", "gateway"),
 		Limits: gateway.ConnLimits{
 			HandshakeTimeout:            cfg.SSHHandshakeTimeout,
