@@ -159,6 +159,19 @@ func testHostileInput(t *testing.T, rt string) {
 			{"addons:attach nosuch ../target", "invalid app name"},
 			{"addons:detach nosuch target", "not found"},
 			{"addons:destroy nosuch --confirm nosuch", "not found"},
+			// Users, keys, access and the audit log.
+			{"keys:add ../x", ""},
+			{"keys:add 'a;id'", "invalid user name"},
+			{"keys:remove nosuch", ""},
+			{"keys:remove tester SHA256:../../etc", ""},
+			{"access:add target nosuch", ""},
+			{"access:add target ../x", ""},
+			{"access:remove target nosuch", ""},
+			{"apps:transfer target nosuch", ""},
+			{"apps:transfer ../target tester", "invalid app name"},
+			{"audit -n -5", ""},
+			{"audit -n abc", ""},
+			{"audit extra", ""},
 		} {
 			r := s.ssh(c.cmd)
 			requireFail(t, c.cmd, r, c.want)
