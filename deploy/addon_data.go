@@ -46,7 +46,7 @@ func (s *Service) RestoreAddon(ctx context.Context, name, by string, r io.Reader
 		return fmt.Errorf("restoring add-on %s: %w", name, maskAll(err, a.Passwords()))
 	}
 	for _, app := range slices.Sorted(maps.Keys(a.Attachments)) {
-		s.event(app, "Add-on %s restored from a dump by %s", name, by)
+		s.change(app, 0, "Add-on %s restored from a dump by %s", name, by)
 	}
 	return nil
 }

@@ -146,7 +146,7 @@ func (s *Service) rotate(ctx context.Context, a store.Addon, resumed bool, by st
 		return err
 	}
 	for _, app := range apps {
-		s.event(app, "Credential of add-on %s rotated by %s", name, by)
+		s.change(app, 0, "Credential of add-on %s rotated by %s", name, by)
 	}
 	return s.retireCredential(ctx, a)
 }
@@ -177,12 +177,12 @@ func (s *Service) switchURL(ctx context.Context, a store.Addon, app, url, by str
 	if rel != nil {
 		relVersion = rel.Version
 	}
-	s.eventRel(app, relVersion, "Config vars changed by %s: set %s (new credential of add-on %s)", by, key, a.Name)
+	s.change(app, relVersion, "Config vars changed by %s: set %s (new credential of add-on %s)", by, key, a.Name)
 	if rel == nil {
 		return nil
 	}
 	fmt.Fprintf(out, "-----> Setting the new %s on %s\n", key, app)
-	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	return s.rollout(ctx, st, *rel, out, true)
 }
 

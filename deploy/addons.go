@@ -346,7 +346,7 @@ func (s *Service) CreateAddon(ctx context.Context, app, engine, name, as, by str
 		s.destroyService(ctx, name, password)
 		return paas.Addon{}, paas.Release{}, err
 	}
-	s.event(app, "Add-on %s (%s %s) created by %s", name, engine, version, by)
+	s.change(app, 0, "Add-on %s (%s %s) created by %s", name, engine, version, by)
 	rel, err := s.attach(ctx, a, app, key, by, out)
 	if err != nil {
 		if derr := s.cfg.Store.DeleteAddon(name); derr != nil {
@@ -459,11 +459,11 @@ func (s *Service) attach(ctx context.Context, a store.Addon, app, key, by string
 	if rel != nil {
 		relVersion = rel.Version
 	}
-	s.eventRel(app, relVersion, "Add-on %s attached as %s by %s", a.Name, key, by)
+	s.change(app, relVersion, "Add-on %s attached as %s by %s", a.Name, key, by)
 	if rel == nil {
 		return paas.Release{}, nil
 	}
-	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
 		if derr := s.cfg.Store.DetachAddon(a.Name, app); derr != nil {
 			s.log.Error("forgetting a failed attachment", "addon", a.Name, "app", app, "err", derr)
@@ -529,7 +529,7 @@ func (s *Service) detach(ctx context.Context, a store.Addon, app, by string, out
 	relVersion := 0
 	if rel != nil {
 		relVersion = rel.Version
-		s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+		s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 		if err := s.rollout(ctx, st, *rel, out, true); err != nil {
 			return *rel, err
 		}
@@ -540,7 +540,7 @@ func (s *Service) detach(ctx context.Context, a store.Addon, app, by string, out
 	if err := s.cfg.Addons.Detach(ctx, a.Name, app); err != nil {
 		s.log.Error("detaching add-on", "addon", a.Name, "app", app, "err", mask(err, a.Password))
 	}
-	s.eventRel(app, relVersion, "Add-on %s detached (%s unset) by %s", a.Name, key, by)
+	s.change(app, relVersion, "Add-on %s detached (%s unset) by %s", a.Name, key, by)
 	if rel == nil {
 		return paas.Release{}, nil
 	}

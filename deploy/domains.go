@@ -63,7 +63,7 @@ func (s *Service) AddDomain(ctx context.Context, app, host string) (string, erro
 	if err := s.pushOptions(app); err != nil {
 		return "", err
 	}
-	s.event(app, "Domain %s added%s", h, byUser(ctx))
+	s.change(app, 0, "Domain %s added%s", h, byUser(ctx))
 	return h, nil
 }
 
@@ -102,7 +102,7 @@ func (s *Service) RemoveDomain(ctx context.Context, app, host string) error {
 	if err := s.pushOptions(app); err != nil {
 		return err
 	}
-	s.event(app, "Domain %s removed%s", h, byUser(ctx))
+	s.change(app, 0, "Domain %s removed%s", h, byUser(ctx))
 	return nil
 }
 
@@ -141,6 +141,6 @@ func (s *Service) SetProxy(ctx context.Context, app string, set map[string]strin
 	for i, k := range keys {
 		pairs[i] = k + "=" + set[k]
 	}
-	s.event(app, "Router settings changed%s: %s", byUser(ctx), strings.Join(pairs, " "))
+	s.change(app, 0, "Router settings changed%s: %s", byUser(ctx), strings.Join(pairs, " "))
 	return a.Proxy, nil
 }

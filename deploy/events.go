@@ -12,9 +12,15 @@ import (
 	"paas/logs"
 )
 
-// eventProc is the proc of every platform line deploy writes: they show
-// as paas[deploy].
+// eventProc is the proc of the platform lines about what paasd does by
+// itself (builds, instances starting and stopping, health): they show as
+// paas[deploy].
 const eventProc = "deploy"
+
+// apiProc is the proc of the lines that record a change a user made (a
+// release, a config change, a scale, a restart, access, add-ons), each
+// naming the user: they show as paas[api], as Heroku's heroku[api].
+const apiProc = "api"
 
 // minScrubbed is the shortest config value that is masked in platform
 // lines. Shorter values ("1", "true", "web") are too common in ordinary
@@ -46,7 +52,7 @@ func byUser(ctx context.Context) string {
 // (a certificate, a log drain), naming the user of ctx. Like every event,
 // config values are masked in it.
 func (s *Service) Note(ctx context.Context, app, format string, args ...any) {
-	s.event(app, "%s%s", fmt.Sprintf(format, args...), byUser(ctx))
+	s.change(app, 0, "%s%s", fmt.Sprintf(format, args...), byUser(ctx))
 }
 
 // eventRel writes a platform line about release rel of app (0 when the
@@ -54,9 +60,21 @@ func (s *Service) Note(ctx context.Context, app, format string, args ...any) {
 // value of the app, current or being rolled out, is masked first, and the
 // event stays one line whatever its arguments hold.
 func (s *Service) eventRel(app string, rel int, format string, args ...any) {
-	text := s.scrub(app, fmt.Sprintf(format, args...))
-	text = strings.ReplaceAll(text, "\n", " ")
-	s.cfg.Logs.WriteRelease(app, logs.SourcePaas, eventProc, rel, text)
+	s.write(app, eventProc, rel, fmt.Sprintf(format, args...))
+}
+
+// change writes the line recording a change a user made to app, of
+// release rel (0: none in particular), as paas[api]; masked and one line
+// like every event.
+func (s *Service) change(app string, rel int, format string, args ...any) {
+	s.write(app, apiProc, rel, fmt.Sprintf(format, args...))
+}
+
+// write adds a platform line of proc to app's stream, its config values
+// masked and its newlines made spaces.
+func (s *Service) write(app, proc string, rel int, text string) {
+	text = strings.ReplaceAll(s.scrub(app, text), "\n", " ")
+	s.cfg.Logs.WriteRelease(app, logs.SourcePaas, proc, rel, text)
 }
 
 // scrub masks the app's config values in text: those of its current

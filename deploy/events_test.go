@@ -74,7 +74,7 @@ func (leakyBuilder) Build(_ context.Context, req builder.Request) (builder.Resul
 // scale, a crash, a release failing its health check, a config change, a
 // rollback, a restart, maintenance, limits, a stop timeout, a stop and a
 // start, domains and router settings, and checks that each shows as a
-// paas[deploy] line of the right release naming the user who made the
+// paas[api] line of the right release naming the user who made the
 // change, and that a config value appears in no line of the app's stream
 // and nowhere in the service's own log, even where an error or a command
 // quotes it.
@@ -169,8 +169,13 @@ func TestPlatformEvents(t *testing.T) {
 		if strings.Contains(l.Text, canary) {
 			t.Errorf("config value in the stream: %s", l)
 		}
-		if l.Source == logs.SourcePaas && l.Proc == "deploy" {
+		if l.Source == logs.SourcePaas && (l.Proc == "deploy" || l.Proc == "api") {
 			events = append(events, l)
+		}
+		// A change a user made is paas[api]; what paasd does itself,
+		// paas[deploy].
+		if l.Source == logs.SourcePaas && strings.Contains(l.Text, "by tester") != (l.Proc == "api") {
+			t.Errorf("paas[%s] line: %s", l.Proc, l.Text)
 		}
 	}
 	if strings.Contains(slogOut.String(), canary) {
@@ -223,7 +228,7 @@ func TestPlatformEvents(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("no paas[deploy] line %q of release %d", w.text, w.release)
+			t.Errorf("no platform line %q of release %d", w.text, w.release)
 		}
 	}
 	if t.Failed() {

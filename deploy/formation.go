@@ -56,7 +56,7 @@ func (s *Service) SetStopped(ctx context.Context, app, typ string, stopped bool,
 	if stopped {
 		verb = "Stopped"
 	}
-	s.eventRel(app, rel.Version, "%s %s%s", verb, typ, byUser(ctx))
+	s.change(app, rel.Version, "%s %s%s", verb, typ, byUser(ctx))
 	return s.converge(ctx, st, rel, a, out)
 }
 
@@ -93,7 +93,7 @@ func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer
 		}
 		return x.spec.Index - y.spec.Index
 	})
-	s.eventRel(app, rel.Version, "Restarting %d instance(s)%s", len(olds), byUser(ctx))
+	s.change(app, rel.Version, "Restarting %d instance(s)%s", len(olds), byUser(ctx))
 	for _, old := range olds {
 		spec := s.spec(rel, old.spec.Type, old.spec.Index, a.Limits[old.spec.Type], st.getGrace())
 		in, err := s.startInstance(st, spec, 0, true)
@@ -140,7 +140,7 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool) error
 	if on {
 		state = "on"
 	}
-	s.eventRel(app, a.Release, "Maintenance mode %s%s", state, byUser(ctx))
+	s.change(app, a.Release, "Maintenance mode %s%s", state, byUser(ctx))
 	return nil
 }
 
@@ -159,6 +159,6 @@ func (s *Service) SetStopTimeout(ctx context.Context, app string, d time.Duratio
 		return userError(app, err)
 	}
 	s.state(app).setGrace(s.grace(a))
-	s.eventRel(app, a.Release, "Stop timeout set to %s%s", s.grace(a), byUser(ctx))
+	s.change(app, a.Release, "Stop timeout set to %s%s", s.grace(a), byUser(ctx))
 	return nil
 }

@@ -41,7 +41,7 @@ func (s *Service) CreateApp(ctx context.Context, name, by string) (paas.App, err
 		return app, userError(name, err)
 	}
 	s.cfg.Router.Set(name, nil)
-	s.event(name, "App created by %s", by)
+	s.change(name, 0, "App created by %s", by)
 	return app, nil
 }
 
@@ -167,11 +167,11 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 	if rel != nil {
 		relVersion = rel.Version
 	}
-	s.eventRel(app, relVersion, "Config vars changed by %s: %s", by, configChange(set, unset))
+	s.change(app, relVersion, "Config vars changed by %s: %s", by, configChange(set, unset))
 	if rel == nil {
 		return paas.Release{}, nil
 	}
-	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
 		return *rel, err
 	}
@@ -237,7 +237,7 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 	for _, t := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
-	s.eventRel(app, a.Release, "Scaled to %s%s", strings.Join(parts, " "), byUser(ctx))
+	s.change(app, a.Release, "Scaled to %s%s", strings.Join(parts, " "), byUser(ctx))
 	return s.converge(ctx, st, rel, a, out)
 }
 
@@ -256,7 +256,7 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 	if err != nil {
 		return userError(app, err)
 	}
-	s.eventRel(app, a.Release, "Limits of %s set to %s%s", typ, l, byUser(ctx))
+	s.change(app, a.Release, "Limits of %s set to %s%s", typ, l, byUser(ctx))
 	if a.Release == 0 {
 		return nil
 	}
@@ -292,7 +292,7 @@ func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio 
 		Slug:    rel.Slug,
 	}
 	spec.Env = instanceEnv(rel, spec.Name())
-	s.eventRel(app, rel.Version, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
+	s.change(app, rel.Version, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
 	code, err := s.cfg.Runtime.Run(ctx, spec, stdio)
 	if err != nil {
 		return code, fmt.Errorf("running one-off: %w", err)

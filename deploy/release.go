@@ -49,7 +49,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	start := time.Now()
-	s.event(app, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
+	s.change(app, 0, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
 	res, err := s.cfg.Builder.Build(ctx, builder.Request{
 		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
 	})
@@ -66,7 +66,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return userError(app, err)
 	}
-	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
+	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
 	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
 	if err := s.rollout(ctx, st, rel, req.Out, true); err != nil {
 		return err
@@ -110,7 +110,7 @@ func (s *Service) Rollback(ctx context.Context, app, by string, target int, out 
 		}
 		return paas.Release{}, err
 	}
-	s.eventRel(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
+	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
 	if out != nil {
 		fmt.Fprintf(out, "-----> Rolling back %s to v%d as %s\n", app, target, rel.Name())
 	}

@@ -189,7 +189,7 @@ func (s *Service) AddCollaborator(ctx context.Context, app, user, by string) err
 	if err := s.cfg.Store.AddCollaborator(app, user); err != nil {
 		return userError(app, err)
 	}
-	s.event(app, "%s given access by %s", user, by)
+	s.change(app, 0, "%s given access by %s", user, by)
 	return nil
 }
 
@@ -204,7 +204,7 @@ func (s *Service) RemoveCollaborator(ctx context.Context, app, user, by string) 
 	if err := s.cfg.Store.RemoveCollaborator(app, user); err != nil {
 		return userError(app, err)
 	}
-	s.event(app, "Access of %s removed by %s", user, by)
+	s.change(app, 0, "Access of %s removed by %s", user, by)
 	return nil
 }
 
@@ -220,6 +220,6 @@ func (s *Service) TransferApp(ctx context.Context, app, user, by string) error {
 	if err := s.cfg.Store.TransferApp(app, user); err != nil {
 		return userError(app, err)
 	}
-	s.event(app, "App transferred to %s by %s", user, by)
+	s.change(app, 0, "App transferred to %s by %s", user, by)
 	return nil
 }

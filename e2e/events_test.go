@@ -50,7 +50,8 @@ func (s *server) newRepoOf(app string, files map[string]string) string {
 // TestPlatformEventsInLogs drives an app through a deploy, config
 // changes, scaling, a crash, a release failing its health check, a
 // restart, a rollback, maintenance, limits, a stop timeout and a failed
-// build, and checks that each shows as a paas[deploy] line in the app's
+// build, and checks that each shows as a paas[deploy] (or, for a change a
+// user made, paas[api]) line in the app's
 // log, that the config change names its key, and that the config value
 // set (a canary) appears nowhere in the app's log nor in paasd's own.
 func TestPlatformEventsInLogs(t *testing.T) {
@@ -112,6 +113,12 @@ func TestPlatformEventsInLogs(t *testing.T) {
 		if _, ev, ok := strings.Cut(l, " paas[deploy]: "); ok {
 			events = append(events, ev)
 		}
+		if _, ev, ok := strings.Cut(l, " paas[api]: "); ok {
+			events = append(events, ev)
+			if !strings.Contains(ev, " by ") {
+				t.Errorf("a paas[api] line names no user: %s", l)
+			}
+		}
 	}
 	for _, want := range []string{
 		"Build 1 started by tester (commit ",
@@ -146,7 +153,7 @@ func TestPlatformEventsInLogs(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("no paas[deploy] line containing %q in:\n%s", want, platform.stdout)
+			t.Errorf("no paas[deploy] or paas[api] line containing %q in:\n%s", want, platform.stdout)
 		}
 	}
 
@@ -171,7 +178,7 @@ func TestPlatformEventsInLogs(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("logs --json line %q: %v", l, err)
 		}
-		if rec.Source != "paas" || rec.Instance != "deploy" {
+		if rec.Source != "paas" || (rec.Instance != "deploy" && rec.Instance != "api") {
 			continue
 		}
 		for prefix, rel := range releaseOf {

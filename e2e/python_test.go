@@ -84,7 +84,7 @@ func testPythonAppLifecycle(t *testing.T, rt string) {
 
 	// Logs: history tagged by instance, and a live tail.
 	r = s.paas(dir, "", "logs", "-n", "200")
-	for _, want := range []string{"app[web.1]: listening on", "paas[deploy]: Release v2 created", "app[worker.1]: worker worker.1 tick"} {
+	for _, want := range []string{"app[web.1]: listening on", "paas[api]: Release v2 created", "app[worker.1]: worker worker.1 tick"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("logs lack %q:\n%s", want, r.stdout)
 		}
