@@ -310,13 +310,7 @@ func (g *connGuard) close() {
 			doomed = append(doomed, c)
 		}
 	}
-	for _, c := range doomed {
-		g.forgetLocked(c)
-	}
-	g.mu.Unlock()
-	for _, c := range doomed {
-		c.Conn.Close()
-	}
+	g.dropAndUnlock(doomed)
 }
 
 // closeKey closes at once every connection that authenticated with one of
@@ -331,6 +325,13 @@ func (g *connGuard) closeKey(keep *guardedConn, fps ...string) int {
 			doomed = append(doomed, c)
 		}
 	}
+	g.dropAndUnlock(doomed)
+	return len(doomed)
+}
+
+// dropAndUnlock forgets the connections doomed, chosen under g.mu (which
+// the caller holds), releases the lock, then closes them.
+func (g *connGuard) dropAndUnlock(doomed []*guardedConn) {
 	for _, c := range doomed {
 		g.forgetLocked(c)
 	}
@@ -338,7 +339,6 @@ func (g *connGuard) closeKey(keep *guardedConn, fps ...string) int {
 	for _, c := range doomed {
 		c.Conn.Close()
 	}
-	return len(doomed)
 }
 
 // counts returns how many connections wait to authenticate and how many
