@@ -178,6 +178,29 @@ func TestScaleStartsAndStopsOnlyTheDifference(t *testing.T) {
 	}
 }
 
+// TestScaleRefusesTheReleasePhase scales the release process type, which
+// is no process to run but the release phase, and an undeclared type: each
+// is one line saying why, and the formation stays.
+func TestScaleRefusesTheReleasePhase(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	files := map[string]string{"Procfile": webProc + "release: true\n", "site/index.html": "phased"}
+	if err := h.deploy("phased", files); err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]string{
+		"release": "release is the release phase, run once before each release goes live: it cannot be scaled",
+		"worker":  "no worker process type in v1; it declares: web",
+	} {
+		err := h.svc.Scale(context.Background(), "phased", map[string]int{typ: 1}, io.Discard)
+		if msg, ok := paas.UserMessage(err); !ok || msg != want {
+			t.Errorf("scaling %s: %v, want %q", typ, err, want)
+		}
+	}
+	if n := len(h.rt.List("phased")); n != 1 {
+		t.Errorf("%d instances after refused scales, want 1", n)
+	}
+}
+
 func TestFailedStartKeepsThePreviousRelease(t *testing.T) {
 	h := newHarness(t, 2*time.Second)
 	if err := h.deploy("steady", map[string]string{"Procfile": webProc, "site/index.html": "good"}); err != nil {

@@ -225,8 +225,17 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 		return err
 	}
 	for t := range counts {
-		if _, ok := rel.ProcessTypes[t]; !ok || t == "release" {
-			return paas.Errorf("no %s process type in %s; it declares: %s", t, rel.Name(), strings.Join(slices.Sorted(maps.Keys(rel.ProcessTypes)), ", "))
+		if t == "release" {
+			return paas.Errorf("release is the release phase, run once before each release goes live: it cannot be scaled")
+		}
+		if _, ok := rel.ProcessTypes[t]; !ok {
+			var scalable []string
+			for _, d := range slices.Sorted(maps.Keys(rel.ProcessTypes)) {
+				if d != "release" {
+					scalable = append(scalable, d)
+				}
+			}
+			return paas.Errorf("no %s process type in %s; it declares: %s", t, rel.Name(), strings.Join(scalable, ", "))
 		}
 	}
 	a, err = s.cfg.Store.SetFormation(app, counts)
