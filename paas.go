@@ -53,6 +53,10 @@ var (
 	ErrAppExists       = errors.New("app already exists")
 	ErrReleaseNotFound = errors.New("release not found")
 	ErrNoRelease       = errors.New("app has no release")
+	// ErrUnchanged is wrapped by the answer to a change that changes
+	// nothing (unsetting config vars that are not set): it is said, and
+	// no release is made.
+	ErrUnchanged = errors.New("nothing changed")
 )
 
 // App is a deployable application.

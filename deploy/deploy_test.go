@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -298,5 +299,45 @@ func TestUnhealthyRestartIsRetried(t *testing.T) {
 	})
 	if code, body := h.get("flaky"); code != 200 || body != "ok" {
 		t.Fatalf("after recovery: %d %q", code, body)
+	}
+}
+
+// TestUnsetOfVarsNotSetChangesNothing unsets a var the app does not have:
+// it is said, no release is made and no instance replaced; with one var
+// that is set among them, only that one goes.
+func TestUnsetOfVarsNotSetChangesNothing(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	if err := h.deploy("unsetty", map[string]string{"Procfile": webProc, "site/index.html": "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := h.svc.SetConfig(ctx, "unsetty", "tester", map[string]string{"KEEP": "1", "GO": "1"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	before, err := h.svc.Releases(ctx, "unsetty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := h.rt.List("unsetty")
+	_, err = h.svc.SetConfig(ctx, "unsetty", "tester", nil, []string{"NOPE", "NADA"}, io.Discard)
+	if msg, _ := paas.UserMessage(err); !errors.Is(err, paas.ErrUnchanged) || msg != "NOPE, NADA not set on unsetty: nothing changed" {
+		t.Fatalf("unsetting vars not set: %v", err)
+	}
+	after, err := h.svc.Releases(ctx, "unsetty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d releases after unsetting nothing, want %d", len(after), len(before))
+	}
+	if now := h.rt.List("unsetty"); len(now) != 1 || now[0].ID != ids[0].ID {
+		t.Errorf("instances replaced by unsetting nothing: %v -> %v", ids, now)
+	}
+	rel, err := h.svc.SetConfig(ctx, "unsetty", "tester", nil, []string{"NOPE", "GO"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rel.Config["GO"]; ok || rel.Config["KEEP"] != "1" || len(rel.Config) != 1 {
+		t.Errorf("config after unsetting GO and NOPE: %v", rel.Config)
 	}
 }

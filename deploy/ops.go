@@ -155,6 +155,23 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, err
 	}
 	defer unlock()
+	// Vars that are not set are not unset: unsetting only them changes
+	// nothing and makes no release.
+	cur, err := s.cfg.Store.Config(app)
+	if err != nil {
+		return paas.Release{}, userError(app, err)
+	}
+	var missing []string
+	unset = slices.DeleteFunc(slices.Clone(unset), func(k string) bool {
+		_, ok := cur[k]
+		if !ok {
+			missing = append(missing, k)
+		}
+		return !ok
+	})
+	if len(set) == 0 && len(unset) == 0 {
+		return paas.Release{}, &paas.Error{Msg: fmt.Sprintf("%s not set on %s: nothing changed", strings.Join(missing, ", "), app), Err: paas.ErrUnchanged}
+	}
 	// The new values are masked in platform lines from now on, before
 	// their release is current.
 	done := s.rollingConfig(app, set)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -381,7 +382,7 @@ func cmdConfigSet(s *Server, r *request, app string, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(r.stdout, "Set %s on %s: release v%d\n", strings.Join(slices.Sorted(maps.Keys(set)), ", "), app, rel.Version)
+	fmt.Fprintf(r.stdout, "Set %s on %s%s\n", strings.Join(slices.Sorted(maps.Keys(set)), ", "), app, releaseNote(rel))
 	return nil
 }
 
@@ -399,10 +400,16 @@ func cmdConfigUnset(s *Server, r *request, app string, args []string) error {
 		}
 	}
 	rel, err := s.cfg.Platform.SetConfig(r.ctx, app, r.by, nil, unset, r.stdout)
+	if errors.Is(err, paas.ErrUnchanged) {
+		// Said, not failed: the vars are unset, as asked.
+		msg, _ := paas.UserMessage(err)
+		fmt.Fprintln(r.stdout, msg)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(r.stdout, "Unset %s on %s: release v%d\n", strings.Join(unset, ", "), app, rel.Version)
+	fmt.Fprintf(r.stdout, "Unset %s on %s%s\n", strings.Join(unset, ", "), app, releaseNote(rel))
 	return nil
 }
 

@@ -151,6 +151,12 @@ func TestConfigSetUnset(t *testing.T) {
 	if _, ok := f.config["web-app"]["X"]; ok {
 		t.Error("X still set")
 	}
+	// Unsetting only vars that are not set says so, exits 0 and makes
+	// no release.
+	r = run(s, "config:unset", "web-app", "X", "NOPE")
+	if r.status != 0 || r.stdout != "X, NOPE not set on web-app: nothing changed\n" || len(f.releases["web-app"]) != 4 {
+		t.Fatalf("config:unset of vars not set: %+v, %d releases", r, len(f.releases["web-app"]))
+	}
 }
 
 func TestScaleAndLogs(t *testing.T) {

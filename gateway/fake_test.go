@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +148,15 @@ func (f *fakePlatform) SetConfig(ctx context.Context, app, by string, set map[st
 	a, ok := f.apps[app]
 	if !ok {
 		return paas.Release{}, notFound(app)
+	}
+	var missing []string
+	for _, k := range unset {
+		if _, ok := f.config[app][k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(set) == 0 && len(missing) == len(unset) {
+		return paas.Release{}, &paas.Error{Msg: strings.Join(missing, ", ") + " not set on " + app + ": nothing changed", Err: paas.ErrUnchanged}
 	}
 	maps.Copy(f.config[app], set)
 	for _, k := range unset {
