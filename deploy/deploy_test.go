@@ -179,9 +179,10 @@ func TestScaleStartsAndStopsOnlyTheDifference(t *testing.T) {
 	}
 }
 
-// TestScaleRefusesTheReleasePhase scales the release process type, which
-// is no process to run but the release phase, and an undeclared type: each
-// is one line saying why, and the formation stays.
+// TestScaleRefusesTheReleasePhase scales and sets limits of the release
+// process type, which is no process to run but the release phase, and of
+// an undeclared type: each is one line saying why, and the formation and
+// limits stay.
 func TestScaleRefusesTheReleasePhase(t *testing.T) {
 	h := newHarness(t, 10*time.Second)
 	files := map[string]string{"Procfile": webProc + "release: true\n", "site/index.html": "phased"}
@@ -196,6 +197,22 @@ func TestScaleRefusesTheReleasePhase(t *testing.T) {
 		if msg, ok := paas.UserMessage(err); !ok || msg != want {
 			t.Errorf("scaling %s: %v, want %q", typ, err, want)
 		}
+	}
+	for typ, want := range map[string]string{
+		"release": "release is the release phase, run once before each release goes live: it cannot be given limits",
+		"nope":    "no nope process type in v1; it declares: web",
+	} {
+		err := h.svc.SetLimits(context.Background(), "phased", typ, paas.Limits{Memory: 1 << 30}, io.Discard)
+		if msg, ok := paas.UserMessage(err); !ok || msg != want {
+			t.Errorf("limits of %s: %v, want %q", typ, err, want)
+		}
+	}
+	a, err := h.svc.App(context.Background(), "phased")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Limits) != 0 {
+		t.Errorf("limits after refused ps:set: %v", a.Limits)
 	}
 	if n := len(h.rt.List("phased")); n != 1 {
 		t.Errorf("%d instances after refused scales, want 1", n)

@@ -242,17 +242,8 @@ func (s *Service) Scale(ctx context.Context, app string, counts map[string]int, 
 		return err
 	}
 	for t := range counts {
-		if t == "release" {
-			return paas.Errorf("release is the release phase, run once before each release goes live: it cannot be scaled")
-		}
-		if _, ok := rel.ProcessTypes[t]; !ok {
-			var scalable []string
-			for _, d := range slices.Sorted(maps.Keys(rel.ProcessTypes)) {
-				if d != "release" {
-					scalable = append(scalable, d)
-				}
-			}
-			return paas.Errorf("no %s process type in %s; it declares: %s", t, rel.Name(), strings.Join(scalable, ", "))
+		if err := checkType(rel, t, "scaled"); err != nil {
+			return err
 		}
 	}
 	a, err = s.cfg.Store.SetFormation(app, counts)
@@ -278,6 +269,18 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 		return err
 	}
 	defer unlock()
+	// Before the first release the app declares no types yet.
+	if a, err := s.cfg.Store.App(app); err != nil {
+		return userError(app, err)
+	} else if a.Release != 0 {
+		rel, err := s.cfg.Store.Release(app, a.Release)
+		if err != nil {
+			return err
+		}
+		if err := checkType(rel, typ, "given limits"); err != nil {
+			return err
+		}
+	}
 	a, err := s.cfg.Store.SetLimits(app, typ, l)
 	if err != nil {
 		return userError(app, err)
@@ -334,4 +337,23 @@ func (s *Service) Logs(ctx context.Context, app string, q logs.Query, f logs.For
 		return err
 	}
 	return s.cfg.Logs.Stream(ctx, app, q, f, w)
+}
+
+// checkType refuses a process type that rel runs no instances of, for
+// what (scaled, given limits): the release phase, or a type its Procfile
+// does not declare, naming those it does.
+func checkType(rel paas.Release, t, what string) error {
+	if t == "release" {
+		return paas.Errorf("release is the release phase, run once before each release goes live: it cannot be %s", what)
+	}
+	if _, ok := rel.ProcessTypes[t]; ok {
+		return nil
+	}
+	var types []string
+	for _, d := range slices.Sorted(maps.Keys(rel.ProcessTypes)) {
+		if d != "release" {
+			types = append(types, d)
+		}
+	}
+	return paas.Errorf("no %s process type in %s; it declares: %s", t, rel.Name(), strings.Join(types, ", "))
 }
