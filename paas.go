@@ -159,6 +159,24 @@ type Healthcheck struct {
 // Name returns "vN".
 func (r Release) Name() string { return fmt.Sprintf("v%d", r.Version) }
 
+// Counts is the formation r runs under the counts an app stores: a count
+// for every process type r declares but the release phase, the stored
+// one, else 1 for web and 0 for the others.
+func (r Release) Counts(stored map[string]int) map[string]int {
+	out := map[string]int{}
+	for t := range r.ProcessTypes {
+		if t == "release" {
+			continue
+		}
+		n, ok := stored[t]
+		if !ok && t == "web" {
+			n = 1
+		}
+		out[t] = n
+	}
+	return out
+}
+
 // Build records one build of a commit.
 type Build struct {
 	App          string

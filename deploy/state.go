@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -109,20 +110,9 @@ func (st *appState) processes() []paas.Process {
 }
 
 // desired returns the instance counts a release runs under a formation:
-// the stored count for each of its process types, web=1 by default.
+// those of rel.Counts above zero.
 func desired(rel paas.Release, formation map[string]int) map[string]int {
-	want := map[string]int{}
-	for t := range rel.ProcessTypes {
-		if t == "release" {
-			continue
-		}
-		n, ok := formation[t]
-		if !ok && t == "web" {
-			n = 1
-		}
-		if n > 0 {
-			want[t] = n
-		}
-	}
+	want := rel.Counts(formation)
+	maps.DeleteFunc(want, func(_ string, n int) bool { return n <= 0 })
 	return want
 }

@@ -276,7 +276,20 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 		release = fmt.Sprintf("v%d", app.Release)
 	}
 	fmt.Fprintf(w, "release:\t%s\n", release)
-	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(app.Formation))
+	formation := app.Formation
+	if app.Release > 0 {
+		// What runs: the current release's types, web=1 by default.
+		rels, err := s.cfg.Platform.Releases(r.ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, rel := range rels {
+			if rel.Version == app.Release && len(rel.ProcessTypes) > 0 {
+				formation = rel.Counts(app.Formation)
+			}
+		}
+	}
+	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(formation))
 	if len(app.Stopped) > 0 {
 		fmt.Fprintf(w, "stopped:\t%s\n", formatCounts(app.Stopped))
 	}

@@ -56,6 +56,20 @@ func run(s *Server, args ...string) result {
 	return result{st, out.String(), errb.String()}
 }
 
+// TestAppsInfoFormation shows the formation that runs: the release's
+// types, web=1 unless scaled, the release phase left out.
+func TestAppsInfoFormation(t *testing.T) {
+	s, f := newTestServer(t)
+	f.mu.Lock()
+	rels := f.releases["web-app"]
+	rels[len(rels)-1].ProcessTypes = map[string]string{"web": "python3 app.py", "worker": "python3 worker.py", "release": "python3 migrate.py"}
+	f.mu.Unlock()
+	r := run(s, "apps:info", "web-app")
+	if r.status != 0 || !strings.Contains(r.stdout, "formation:  web=1 worker=0\n") {
+		t.Fatalf("apps:info: %+v", r)
+	}
+}
+
 func TestCommandsOutput(t *testing.T) {
 	s, _ := newTestServer(t)
 	tests := []struct {
