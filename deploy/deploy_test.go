@@ -358,3 +358,27 @@ func TestUnsetOfVarsNotSetChangesNothing(t *testing.T) {
 		t.Errorf("config after unsetting GO and NOPE: %v", rel.Config)
 	}
 }
+
+// TestRunProcessType runs a one-off named by a process type of the
+// Procfile: its command runs, and any other word runs as a command.
+func TestRunProcessType(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	files := map[string]string{"Procfile": webProc + "hello: echo hello from the $GREETING type\n", "site/index.html": "ok"}
+	if err := h.deploy("runny", files); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := h.svc.SetConfig(ctx, "runny", "tester", map[string]string{"GREETING": "hello"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for argv, want := range map[string]string{
+		"hello": "hello from the hello type\n",
+		"echo":  "\n",
+	} {
+		var out bytes.Buffer
+		code, err := h.svc.Run(ctx, "runny", "tester", []string{argv}, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard})
+		if err != nil || code != 0 || out.String() != want {
+			t.Errorf("run %s: %d %v %q, want %q", argv, code, err, out.String(), want)
+		}
+	}
+}

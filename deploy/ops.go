@@ -296,7 +296,9 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 	return s.converge(ctx, st, rel, a, out)
 }
 
-// Run starts a one-off process of the current release attached to stdio.
+// Run starts a one-off process of the current release attached to stdio:
+// argv, or the command of process type argv[0] when argv is one word that
+// names one.
 func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
 	a, err := s.App(ctx, app)
 	if err != nil {
@@ -312,12 +314,20 @@ func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio 
 	if err != nil {
 		return 0, err
 	}
+	command := shellwords.Join(argv)
+	// `run APP TYPE` runs the command of a process type of the Procfile,
+	// as on Heroku and Dokku.
+	if len(argv) == 1 {
+		if c, ok := rel.ProcessTypes[argv[0]]; ok {
+			command = c
+		}
+	}
 	spec := runtime.Spec{
 		App:     app,
 		Release: rel.Version,
 		Type:    "run",
 		Index:   1000 + rand.IntN(9000),
-		Command: shellwords.Join(argv),
+		Command: command,
 		Slug:    rel.Slug,
 	}
 	spec.Env = instanceEnv(rel, spec.Name())
