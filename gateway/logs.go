@@ -13,7 +13,8 @@ import (
 const defaultLogLines = 100
 
 // cmdLogs shows the app's log stream: `logs APP [-n N] [-t|--tail]
-// [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]`.
+// [--ps|-d|--dyno TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME]
+// [--json]`.
 // Without -n it shows the last 100 lines, or every line since --since.
 // Lines are coloured by instance when the session has a terminal or the
 // client asks with --color (the paas client does when its output is a
@@ -32,7 +33,7 @@ func parseLogsArgs(args []string, now time.Time) (logs.Query, logs.Format, error
 	var q logs.Query
 	var f logs.Format
 	fl, rest, err := parseFlags(args, map[string]bool{
-		"-n": true, "--num": true, "-t": false, "--tail": false, "--ps": true,
+		"-n": true, "--num": true, "-t": false, "--tail": false, "--ps": true, "-d": true, "--dyno": true,
 		"--source": true, "--since": true, "--json": false, "--color": false,
 	})
 	if err != nil {
@@ -62,11 +63,14 @@ func parseLogsArgs(args []string, now time.Time) (logs.Query, logs.Format, error
 	_, t1 := fl["-t"]
 	_, t2 := fl["--tail"]
 	q.Follow = t1 || t2
-	if v, ok := fl["--ps"]; ok {
-		if err := validateProcFilter(v); err != nil {
-			return q, f, err
+	// -d and --dyno are Heroku's names for --ps.
+	for _, name := range []string{"--ps", "-d", "--dyno"} {
+		if v, ok := fl[name]; ok {
+			if err := validateProcFilter(v); err != nil {
+				return q, f, err
+			}
+			q.Proc = v
 		}
-		q.Proc = v
 	}
 	if v, ok := fl["--source"]; ok {
 		if v != logs.SourceApp && v != logs.SourcePaas {

@@ -23,6 +23,8 @@ func TestParseLogsArgs(t *testing.T) {
 		{[]string{"--since", "10m"}, logs.Query{N: -1, Since: now.Add(-10 * time.Minute)}, logs.Format{}},
 		{[]string{"-t", "--color"}, logs.Query{N: 100, Follow: true}, logs.Format{Color: true}},
 		{[]string{"--since=2026-11-26T10:00:00Z", "-n", "3"}, logs.Query{N: 3, Since: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}, logs.Format{}},
+		{[]string{"-d", "worker"}, logs.Query{N: 100, Filter: logs.Filter{Proc: "worker"}}, logs.Format{}},
+		{[]string{"--dyno=web.1", "-t"}, logs.Query{N: 100, Follow: true, Filter: logs.Filter{Proc: "web.1"}}, logs.Format{}},
 	}
 	for _, c := range good {
 		q, f, err := parseLogsArgs(c.args, now)
@@ -37,6 +39,7 @@ func TestParseLogsArgs(t *testing.T) {
 		"flag --json takes no value":  {"--json=yes"},
 		"flag --since needs a value":  {"--since"},
 		"unknown flag --colour":       {"--colour"},
+		`invalid process type "web!"`: {"-d", "web!"},
 	}
 	for want, args := range bad {
 		_, _, err := parseLogsArgs(args, now)
