@@ -75,7 +75,7 @@ func init() {
 		{name: "apps:create", door: door{onServer, access.Create}, usage: "APP", summary: "create an app", run: cmdAppsCreate},
 		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP", summary: "show an app", run: cmdAppsInfo},
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
-		{name: "config", door: door{onApp, access.Read}, usage: "APP", summary: "show config vars", run: cmdConfig},
+		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
 		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
 		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
@@ -346,15 +346,25 @@ func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
 }
 
 func cmdConfig(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	fl, rest, err := parseFlags(args, map[string]bool{"--shell": false})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("config"))
 	}
 	cfg, err := s.cfg.Platform.Config(r.ctx, app)
 	if err != nil {
 		return err
 	}
+	// Every line is one a shell reads back; --shell makes them exports,
+	// for eval or a .env file.
+	prefix := ""
+	if _, ok := fl["--shell"]; ok {
+		prefix = "export "
+	}
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		fmt.Fprintf(r.stdout, "%s=%s\n", k, shellwords.Display(cfg[k]))
+		fmt.Fprintf(r.stdout, "%s%s=%s\n", prefix, k, shellwords.Display(cfg[k]))
 	}
 	return nil
 }

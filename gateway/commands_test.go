@@ -79,6 +79,7 @@ func TestCommandsOutput(t *testing.T) {
 		{[]string{"version"}, "paas " + paas.Version + "\n"},
 		{[]string{"apps"}, "web-app\n"},
 		{[]string{"config", "web-app"}, "A=plain\nB='two words'\nC='it'\\''s'\nE=''\n"},
+		{[]string{"config", "web-app", "--shell"}, "export A=plain\nexport B='two words'\nexport C='it'\\''s'\nexport E=''\n"},
 		{[]string{"config:get", "web-app", "B"}, "two words\n"},
 		{[]string{"releases", "web-app"}, "* v2  Config change  bob    2026-11-26 10:00:02 UTC\n  v1  Config change  alice  2026-11-26 10:00:01 UTC\n"},
 		{[]string{"ps", "web-app"}, "web.1     up  2026-11-26 10:00:00 UTC (3m ago)  v2  python3 app.py\nworker.1  up  2026-11-26 10:00:00 UTC (3m ago)  v2  python3 worker.py\n"},
