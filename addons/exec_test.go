@@ -29,7 +29,7 @@ func needEngine(t *testing.T, engine string) {
 	t.Helper()
 	e := &Exec{cfg: ExecConfig{PostgresBin: "/usr/lib/postgresql/15/bin"}}
 	if err := e.checkBinaries(engine); err != nil {
-		t.Skipf("%v", err)
+		t.Skipf("the host lacks the %s programs (CI installs them): %v", engine, err)
 	}
 }
 
