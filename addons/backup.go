@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -252,27 +251,7 @@ func lastLines(s string, n int) string {
 // (postgres: pg_isready; redis: PING as the admin), failing when the
 // container stops or readyTimeout passes.
 func (d *Docker) waitAlive(ctx context.Context, id string, e *engine) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		insp, err := d.api.ContainerInspect(ctx, id)
-		if err != nil {
-			return engineError("inspecting the service", err)
-		}
-		if insp.State == nil || !insp.State.Running || insp.State.Restarting {
-			return fmt.Errorf("the %s service stopped while starting: %s", e.name, d.lastLines(context.WithoutCancel(ctx), id))
-		}
-		if d.alive(ctx, id, e) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the %s service did not become ready in %v: %s", e.name, readyTimeout, d.lastLines(context.WithoutCancel(ctx), id))
-		case <-tick.C:
-		}
-	}
+	return d.waitFor(ctx, id, e, func(ctx context.Context) bool { return d.alive(ctx, id, e) })
 }
 
 // alive reports whether the service in container id accepts connections.

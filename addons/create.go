@@ -136,6 +136,15 @@ func secretTar(files map[string][]byte, uid, gid int) io.Reader {
 // waitReady waits until the service in container id answers e's ready
 // command, failing when the container stops or readyTimeout passes.
 func (d *Docker) waitReady(ctx context.Context, id string, e *engine, password string) error {
+	return d.waitFor(ctx, id, e, func(ctx context.Context) bool {
+		code, _, err := d.exec(ctx, id, e.user, e.readyEnv(password), e.ready)
+		return err == nil && code == 0
+	})
+}
+
+// waitFor polls ok until it holds for the service in container id,
+// failing when the container stops or readyTimeout passes.
+func (d *Docker) waitFor(ctx context.Context, id string, e *engine, ok func(context.Context) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -148,8 +157,7 @@ func (d *Docker) waitReady(ctx context.Context, id string, e *engine, password s
 		if insp.State == nil || !insp.State.Running || insp.State.Restarting {
 			return fmt.Errorf("the %s service stopped while starting: %s", e.name, d.lastLines(context.WithoutCancel(ctx), id))
 		}
-		code, _, err := d.exec(ctx, id, e.user, e.readyEnv(password), e.ready)
-		if err == nil && code == 0 {
+		if ok(ctx) {
 			return nil
 		}
 		select {
