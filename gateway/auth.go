@@ -60,7 +60,13 @@ func addrOf(a net.Addr) netip.Addr {
 // publicKeyHandler answers whether a key offered (not yet proven) would
 // be accepted, so that a client moves on to its next key early.
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
-	_, err := s.authorize(gossh.FingerprintSHA256(key), ctx.RemoteAddr())
+	fp := gossh.FingerprintSHA256(key)
+	_, err := s.authorize(fp, ctx.RemoteAddr())
+	if errors.Is(err, errUnknownKey) {
+		if gc, ok := ctx.Value(connKey{}).(*guardedConn); ok {
+			gc.offered(fp)
+		}
+	}
 	if err != nil && !errors.Is(err, errUnknownKey) {
 		s.guard.notices.note("key-refused", "ssh: refusing an admitted key", "remote", ctx.RemoteAddr().String(), "reason", err.Error())
 	}

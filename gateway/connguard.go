@@ -68,6 +68,7 @@ type connGuard struct {
 	limits  ConnLimits
 	log     *slog.Logger
 	notices *noticeLog
+	refused *refusedLog
 
 	mu       sync.Mutex
 	seq      uint64
@@ -100,6 +101,9 @@ type guardedConn struct {
 	busy    int         // commands running
 	idleGen uint64      // which idle timer is current
 	key     string      // fingerprint of the key it authenticated with
+	// unknownKeys are the fingerprints of keys the client offered that
+	// no user has, logged if it leaves without authenticating.
+	unknownKeys []string
 }
 
 func newConnGuard(l ConnLimits, log *slog.Logger) *connGuard {
@@ -107,6 +111,7 @@ func newConnGuard(l ConnLimits, log *slog.Logger) *connGuard {
 		limits:   l.withDefaults(),
 		log:      log,
 		notices:  &noticeLog{log: log, every: noticeInterval, last: map[string]time.Time{}, missed: map[string]int{}},
+		refused:  &refusedLog{log: log, now: time.Now},
 		waiting:  map[*guardedConn]struct{}{},
 		bySource: map[netip.Prefix]int{},
 		authed:   map[*guardedConn]struct{}{},
@@ -213,9 +218,11 @@ func (c *guardedConn) handshakeExpired() {
 		g.mu.Unlock()
 		return
 	}
+	unknown := c.unknownKeys
 	g.forgetLocked(c)
 	g.mu.Unlock()
 	c.Conn.Close()
+	g.refused.note(c.RemoteAddr().String(), unknown)
 	g.notices.note("deadline", "ssh: closing connections that did not authenticate in time", "remote", c.RemoteAddr().String(), "timeout", g.limits.HandshakeTimeout)
 }
 
@@ -289,8 +296,13 @@ func (c *guardedConn) running() (done func()) {
 func (c *guardedConn) Close() error {
 	c.once.Do(func() {
 		c.g.mu.Lock()
+		var unknown []string
+		if c.state == stateWaiting {
+			unknown = c.unknownKeys
+		}
 		c.g.forgetLocked(c)
 		c.g.mu.Unlock()
+		c.g.refused.note(c.RemoteAddr().String(), unknown)
 	})
 	return c.Conn.Close()
 }

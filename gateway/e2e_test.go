@@ -403,6 +403,20 @@ func TestUnknownKeyDenied(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "Permission denied") {
 		t.Errorf("unknown key: err %v, output %s", err, out)
 	}
+	// The refusal is logged with the key's fingerprint, for an admin to
+	// add it.
+	pub, err := os.ReadFile(e.otherKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, _, _, _, err := gossh.ParseAuthorizedKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := gossh.FingerprintSHA256(pk)
+	waitUntil(t, "the refused login is logged", func() bool {
+		return strings.Contains(e.log.String(), "refused a login") && strings.Contains(e.log.String(), fp)
+	})
 }
 
 func TestSSHCommands(t *testing.T) {
