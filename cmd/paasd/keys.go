@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,10 @@ func keysCommand(cfg config, cmd string, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			fmt.Fprintf(stderr, "paasd: %v\n", err)
 			return 1
+		}
+		if len(keys) == 0 {
+			fmt.Fprintln(stderr, "paasd: no keys yet: add an admin's with paasd keys:add NAME < KEY.pub")
+			return 0
 		}
 		for _, k := range keys {
 			if len(k.Options) > 0 {
@@ -154,3 +159,31 @@ func admitKeys(st *store.Store, keys []paas.Key) error {
 	}
 	return nil
 }
+
+// warnWithoutAdmin logs, loudly, when no admin has a key: nobody can then
+// add users, and nobody at all can log in on a new server.
+func warnWithoutAdmin(log *slog.Logger, st *store.Store) error {
+	users, err := st.Users()
+	if err != nil {
+		return err
+	}
+	keys, err := st.Keys()
+	if err != nil {
+		return err
+	}
+	admins := map[string]bool{}
+	for _, u := range users {
+		admins[u.Name] = u.Admin
+	}
+	for _, k := range keys {
+		if admins[k.User] {
+			return nil
+		}
+	}
+	log.Warn("NO ADMIN KEY: nobody can add users or keys" + noAdminHint)
+	return nil
+}
+
+// noAdminHint says how to add the first admin.
+const noAdminHint = "; to add one, start paasd with PAAS_AUTHORIZED_KEYS=FILE (an authorized_keys file), " +
+	"or stop it and run: paasd keys:add NAME < ~/.ssh/id_ed25519.pub"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,5 +195,38 @@ func TestAdmitKeysMakesAdmins(t *testing.T) {
 	}
 	if k, _, _ := s.KeyByFingerprint(again[0].Fingerprint); k.User != "alice-laptop" || k.Name != "alice" {
 		t.Fatalf("the renamed key: %+v", k)
+	}
+}
+
+// TestWarnWithoutAdmin checks that paasd warns at start while no admin
+// has a key, says how to add one, and stops warning once one does; and
+// that paasd keys says when there are none.
+func TestWarnWithoutAdmin(t *testing.T) {
+	cfg := config{DataDir: t.TempDir()}
+	var out, errb strings.Builder
+	if st := keysCommand(cfg, "keys", nil, strings.NewReader(""), &out, &errb); st != 0 || out.String() != "" ||
+		errb.String() != "paasd: no keys yet: add an admin's with paasd keys:add NAME < KEY.pub\n" {
+		t.Fatalf("keys on an empty store: %d %q %q", st, out.String(), errb.String())
+	}
+	warned := func() string {
+		s, err := store.Open(filepath.Join(cfg.DataDir, "paas.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var buf strings.Builder
+		if err := warnWithoutAdmin(slog.New(slog.NewTextHandler(&buf, nil)), s); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	if w := warned(); !strings.Contains(w, "level=WARN") || !strings.Contains(w, "NO ADMIN KEY") || !strings.Contains(w, "paasd keys:add NAME") || !strings.Contains(w, "PAAS_AUTHORIZED_KEYS") {
+		t.Fatalf("no warning on a store without admins: %q", w)
+	}
+	if st := keysCommand(cfg, "keys:add", []string{"root"}, strings.NewReader(newPublicKey(t)), &out, &errb); st != 0 {
+		t.Fatalf("keys:add: %s", errb.String())
+	}
+	if w := warned(); w != "" {
+		t.Fatalf("warned with an admin key stored: %q", w)
 	}
 }

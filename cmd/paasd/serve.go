@@ -76,6 +76,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		}
 		log.Info("admitted keys", "file", cfg.AuthorizedKeys, "count", len(admitted))
 	}
+	if err := warnWithoutAdmin(log, st); err != nil {
+		return err
+	}
 
 	exe, err := os.Executable()
 	if err != nil {
