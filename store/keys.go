@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"paas"
 
@@ -15,13 +16,27 @@ import (
 // key.
 var ErrKeyExists = errors.New("key already added")
 
+// ErrKeyRemoved is AdmitListedKey's error for a key that was removed
+// with keys:remove since the list named it.
+var ErrKeyRemoved = errors.New("key was removed")
+
+// bucketRemovedKeys holds the fingerprints of removed keys, so that a
+// list of admin keys read at each start does not bring one back.
+var bucketRemovedKeys = []byte("removed-keys") // fingerprint -> removedKey
+
+// removedKey records a key's removal.
+type removedKey struct {
+	User      string
+	RemovedAt time.Time
+}
+
 // AddKey adds key k to user, creating the user (an admin when admin is
 // set) when new; by names who adds it. An existing member given admin
 // becomes an admin; an admin stays one. A fingerprint another user has is
 // refused, as is one the user already has (ErrKeyExists); nothing changes
 // then.
 func (s *Store) AddKey(user string, admin bool, k paas.Key, by string) error {
-	return s.addKey(user, admin, k, by, false)
+	return s.addKey(user, admin, k, by, false, false)
 }
 
 // AdmitKey is AddKey for the operator's own list of admin keys
@@ -30,10 +45,17 @@ func (s *Store) AddKey(user string, admin bool, k paas.Key, by string) error {
 // keeping when and by whom it was first added; a new key goes to user,
 // made an admin.
 func (s *Store) AdmitKey(user string, k paas.Key, by string) error {
-	return s.addKey(user, true, k, by, true)
+	return s.addKey(user, true, k, by, true, false)
 }
 
-func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace bool) error {
+// AdmitListedKey is AdmitKey for a key of the list read at each start,
+// which does not bring back a key removed since: that is ErrKeyRemoved,
+// and nothing changes. AddKey and AdmitKey add a removed key again.
+func (s *Store) AdmitListedKey(user string, k paas.Key, by string) error {
+	return s.addKey(user, true, k, by, true, true)
+}
+
+func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace, listed bool) error {
 	if err := paas.ValidateUserName(user); err != nil {
 		return err
 	}
@@ -41,6 +63,13 @@ func (s *Store) addKey(user string, admin bool, k paas.Key, by string, replace b
 		return fmt.Errorf("adding a key to %s: no key", user)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		removed := tx.Bucket(bucketRemovedKeys)
+		if listed && removed.Get([]byte(k.Fingerprint)) != nil {
+			return &paas.Error{Msg: fmt.Sprintf("key %s was removed with keys:remove: not admitted again", k.Fingerprint), Err: ErrKeyRemoved}
+		}
+		if err := removed.Delete([]byte(k.Fingerprint)); err != nil {
+			return err
+		}
 		keys := tx.Bucket(bucketKeys)
 		var old paas.Key
 		found, err := get(keys, []byte(k.Fingerprint), &old)
@@ -143,6 +172,9 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 		}
 		for _, k := range removed {
 			if err := tx.Bucket(bucketKeys).Delete([]byte(k.Fingerprint)); err != nil {
+				return err
+			}
+			if err := put(tx.Bucket(bucketRemovedKeys), []byte(k.Fingerprint), removedKey{User: k.User, RemovedAt: s.now()}); err != nil {
 				return err
 			}
 		}

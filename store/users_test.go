@@ -322,3 +322,36 @@ func TestAppAccess(t *testing.T) {
 	}
 	check("carol")
 }
+
+// TestRemovedKeyStaysRemoved checks that a key removed with keys:remove
+// is not brought back by the list of admin keys read at start, and that
+// adding it explicitly brings it back.
+func TestRemovedKeyStaysRemoved(t *testing.T) {
+	s, _ := open(t)
+	if err := s.AdmitListedKey("alice", testKey("a1"), "PAAS_AUTHORIZED_KEYS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdmitListedKey("bob", testKey("b1"), "PAAS_AUTHORIZED_KEYS"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveKey("bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	err := s.AdmitListedKey("bob", testKey("b1"), "PAAS_AUTHORIZED_KEYS")
+	if !errors.Is(err, ErrKeyRemoved) || userMsg(t, err) != "key SHA256:b1 was removed with keys:remove: not admitted again" {
+		t.Fatalf("admitting a removed key from the list: %v", err)
+	}
+	if _, ok, _ := s.KeyByFingerprint("SHA256:b1"); ok {
+		t.Fatal("the removed key is back")
+	}
+	if _, ok, _ := s.User("bob"); ok {
+		t.Fatal("the removed user is back")
+	}
+	// An admin adding it again means it.
+	if err := s.AddKey("bob", false, testKey("b1"), "alice"); err != nil {
+		t.Fatalf("adding the removed key again: %v", err)
+	}
+	if err := s.AdmitListedKey("bob", testKey("b1"), "PAAS_AUTHORIZED_KEYS"); err != nil {
+		t.Fatalf("the list admits a key added again: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -150,10 +151,17 @@ func readAuthorizedKeysFile(path string) ([]paas.Key, error) {
 // admitKeys makes the keys of PAAS_AUTHORIZED_KEYS admins: a new key is
 // added to the admin user named after its comment (paas.UserNameFrom;
 // "admin" for a key without one); a key already stored stays its user's,
-// who becomes an admin.
-func admitKeys(st *store.Store, keys []paas.Key) error {
+// who becomes an admin. A key removed with keys:remove since stays
+// removed, with a warning: the file does not undo a removal.
+func admitKeys(log *slog.Logger, st *store.Store, keys []paas.Key) error {
 	for _, k := range keys {
-		if err := st.AdmitKey(paas.UserNameFrom(k.Name), k, "PAAS_AUTHORIZED_KEYS"); err != nil {
+		err := st.AdmitListedKey(paas.UserNameFrom(k.Name), k, "PAAS_AUTHORIZED_KEYS")
+		if errors.Is(err, store.ErrKeyRemoved) {
+			log.Warn("PAAS_AUTHORIZED_KEYS names a key removed with keys:remove: it stays removed; take it out of the file, or add it again with keys:add",
+				"fingerprint", k.Fingerprint, "name", k.Name)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -167,7 +167,7 @@ func TestAdmitKeysMakesAdmins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := admitKeys(s, keys); err != nil {
+		if err := admitKeys(slog.New(slog.DiscardHandler), s, keys); err != nil {
 			t.Fatalf("admitting the keys: %v", err)
 		}
 	}
@@ -190,7 +190,7 @@ func TestAdmitKeysMakesAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := admitKeys(s, again); err != nil {
+	if err := admitKeys(slog.New(slog.DiscardHandler), s, again); err != nil {
 		t.Fatalf("admitting a key whose comment changed: %v", err)
 	}
 	if k, _, _ := s.KeyByFingerprint(again[0].Fingerprint); k.User != "alice-laptop" || k.Name != "alice" {

@@ -71,7 +71,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	releaseStore := func() { closeStore.Do(func() { st.Close() }) }
 	defer releaseStore()
 	if cfg.AuthorizedKeys != "" {
-		if err := admitKeys(st, admitted); err != nil {
+		if err := admitKeys(log, st, admitted); err != nil {
 			return fmt.Errorf("admitting PAAS_AUTHORIZED_KEYS: %w", err)
 		}
 		log.Info("admitted keys", "file", cfg.AuthorizedKeys, "count", len(admitted))
