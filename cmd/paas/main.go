@@ -21,8 +21,8 @@ func main() {
 		Stdin:            os.Stdin,
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
-		StdinIsTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
-		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		StdinIsTerminal:  isTerminal(os.Stdin),
+		StdoutIsTerminal: isTerminal(os.Stdout),
 		GitRemote:        gitRemote,
 		GitAddRemote:     gitAddRemote,
 		OpenURL:          func(u string) error { return openURL(os.Getenv, u) },
@@ -30,6 +30,10 @@ func main() {
 		WidenStdout:      func() { widenPipe(os.Stdout) },
 	}))
 }
+
+// isTerminal reports whether f is a terminal (/dev/null, a character
+// device too, is not).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // gitAddRemote adds the remote to the git repository of the current
 // directory.
