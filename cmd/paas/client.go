@@ -47,6 +47,8 @@ The app is -a/--app APP, else the app of the git remote -r/--remote NAME,
 else $PAAS_APP, else the app of the git remote "paas". The server is the
 remote's, else $PAAS_HOST ([user@]host[:port]). SSH runs $PAAS_SSH_COMMAND,
 else $GIT_SSH_COMMAND, else ssh. Deploy with: git push paas main
+The client's flags go anywhere on the line, except in run's command line:
+paas run -a APP ls -a runs "ls -a". After --, nothing is the client's.
 paas help COMMAND (or paas COMMAND --help) shows a command's flags.
 
 `
@@ -96,7 +98,12 @@ func Main(args []string, env Env) int {
 	if l.help {
 		return showHelp(env, c.Name)
 	}
-	t, err := resolveTarget(env, l.app, l.remote)
+	useRemote := l.remote
+	if c.Name == "apps:create" && useRemote != "" && (env.GitRemote == nil || env.GitRemote(useRemote) == "") {
+		// -r names the remote apps:create is to add.
+		useRemote = ""
+	}
+	t, err := resolveTarget(env, l.app, useRemote)
 	if err != nil {
 		return fail("%v", err)
 	}
