@@ -141,3 +141,16 @@ func TestWriteHelp(t *testing.T) {
 		t.Error("TakesValue does not follow the flags")
 	}
 }
+
+// TestSuggestTies: equally near names are all suggested, nearer ones alone.
+func TestSuggestTies(t *testing.T) {
+	for typed, want := range map[string][]string{
+		"config:st": {"config:set"},
+		"create":    {"apps:create", "addons:create"},
+		"destroy":   {"apps:destroy", "addons:destroy"},
+	} {
+		if got := Suggest(typed); !slices.Equal(got, want) {
+			t.Errorf("Suggest(%q) = %q, want %q", typed, got, want)
+		}
+	}
+}

@@ -41,10 +41,10 @@ func Suggest(name string) []string {
 		}
 		return strings.Compare(a.name, b.name)
 	})
-	// Only the best and those nearly as good.
+	// Only the best, and those as good.
 	var out []string
 	for _, f := range found {
-		if f.score > found[0].score+1 || len(out) == maxSuggestions {
+		if f.score > found[0].score || len(out) == maxSuggestions {
 			break
 		}
 		out = append(out, f.name)

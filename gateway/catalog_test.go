@@ -74,7 +74,7 @@ func TestUnknownCommandSuggests(t *testing.T) {
 	s, _ := newTestServer(t)
 	for _, tc := range []struct{ typed, want string }{
 		{"log", `paas: unknown command "log". Did you mean logs?` + "\n"},
-		{"config:st", `paas: unknown command "config:st". Did you mean config:set or config:get?` + "\n"},
+		{"config:st", `paas: unknown command "config:st". Did you mean config:set?` + "\n"},
 		{"frobnicate", `paas: unknown command "frobnicate"; try "help"` + "\n"},
 	} {
 		if r := run(s, tc.typed, "web-app"); r.status != 1 || r.stderr != tc.want {

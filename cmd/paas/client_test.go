@@ -350,7 +350,7 @@ func TestUnknownCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"config:st", "K=V"}, `paas: unknown command "config:st". Did you mean config:set or config:get?` + "\n"},
+		{[]string{"config:st", "K=V"}, `paas: unknown command "config:st". Did you mean config:set?` + "\n"},
 		{[]string{"log"}, `paas: unknown command "log". Did you mean logs?` + "\n"},
 		{[]string{"-a", "x", "scale", "web=2"}, `paas: unknown command "scale". Did you mean ps:scale?` + "\n"},
 		{[]string{"frobnicate"}, `paas: unknown command "frobnicate". See paas help.` + "\n"},
