@@ -99,11 +99,50 @@ func TestClientBootstrap(t *testing.T) {
 		t.Errorf("open: %+v, want %q", r, url)
 	}
 
+	// run with stdin from /dev/null, a character device but no terminal:
+	// no terminal is asked for, so ssh says nothing about one.
+	sshNoQuiet := strings.Replace(s.sshCommand(), " -o LogLevel=ERROR", "", 1)
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd := exec.Command(filepath.Join(binDir, "paas"), "run", "echo", "null-run")
+	cmd.Dir, cmd.Stdin = dir, null
+	knownHosts := "UserKnownHostsFile=" + filepath.Join(t.TempDir(), "known_hosts")
+	nullEnv := append(s.env(), "PAAS_SSH_COMMAND="+strings.Replace(sshNoQuiet, "UserKnownHostsFile=/dev/null", knownHosts, 1))
+	cmd.Env = nullEnv
+	var nullOut, nullErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &nullOut, &nullErr
+	// The first connection adds the host key (a warning): a second one,
+	// with the key known, shows what a user sees every day.
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("paas run < /dev/null: %v\n%s", err, nullErr.String())
+	}
+	cmd = exec.Command(cmd.Path, cmd.Args[1:]...)
+	cmd.Dir, cmd.Stdin, cmd.Env = dir, null, nullEnv
+	nullOut.Reset()
+	nullErr.Reset()
+	cmd.Stdout, cmd.Stderr = &nullOut, &nullErr
+	if err := cmd.Run(); err != nil || nullOut.String() != "null-run\n" || nullErr.Len() != 0 {
+		t.Errorf("paas run < /dev/null: %v, stdout %q, stderr %q", err, nullOut.String(), nullErr.String())
+	}
+
+	// /dev/null is not a terminal: keys:add reads the (empty) key from it
+	// and the server answers, where a terminal would be refused here.
+	cmd = exec.Command(filepath.Join(binDir, "paas"), "keys:add", "nobody")
+	cmd.Dir, cmd.Stdin, cmd.Env = dir, null, s.env()
+	nullOut.Reset()
+	nullErr.Reset()
+	cmd.Stdout, cmd.Stderr = &nullOut, &nullErr
+	if err := cmd.Run(); err == nil || strings.Contains(nullErr.String(), "KEY_FILE") || !strings.HasPrefix(nullErr.String(), "paas: ") {
+		t.Errorf("paas keys:add < /dev/null: %v, stderr %q", err, nullErr.String())
+	}
+
 	// run on a terminal: the command's -a is its own, and ssh's closing
 	// line is not printed.
-	cmd := exec.Command(filepath.Join(binDir, "paas"), "run", "-a", app, "echo", "pty-run", "-a")
+	cmd = exec.Command(filepath.Join(binDir, "paas"), "run", "-a", app, "echo", "pty-run", "-a")
 	cmd.Dir = dir
-	sshNoQuiet := strings.Replace(s.sshCommand(), " -o LogLevel=ERROR", "", 1)
 	cmd.Env = append(s.env(), "PAAS_SSH_COMMAND="+sshNoQuiet)
 	tty, err := pty.Start(cmd)
 	if err != nil {
