@@ -40,7 +40,7 @@ func (f Flag) Names() []string { return strings.Split(f.Name, "|") }
 // Command is one command's grammar.
 type Command struct {
 	Name  string // "config:set"
-	Topic string // apps, config, ps, releases, logs, domains, certs, addons, access, keys, help
+	Topic string // one of Topics()
 	App   AppArg
 	// Args is what follows the command in the client's grammar, without
 	// the app: "KEY=VALUE...".
@@ -62,7 +62,7 @@ type Command struct {
 }
 
 // The topics in the order help lists them.
-var topics = []string{"apps", "config", "ps", "releases", "logs", "domains", "certs", "addons", "access", "keys", "help"}
+var topics = []string{"apps", "config", "ps", "releases", "builds", "logs", "domains", "certs", "addons", "access", "keys", "git", "help"}
 
 // Topics returns the topics in the order help lists them.
 func Topics() []string { return append([]string(nil), topics...) }
