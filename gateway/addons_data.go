@@ -29,7 +29,7 @@ func addonName(c *command, rest []string) (string, error) {
 func connectAddon(s *Server, r *request, c *command, _ string, args []string) int {
 	name, err := addonName(c, args)
 	if err != nil {
-		return s.fail(r.stderr, err)
+		return s.failFor(r, err)
 	}
 	status, err := s.cfg.Platform.ConnectAddon(r.ctx, name, r.by, r.stdio())
 	return s.exitStatus(r, status, err)

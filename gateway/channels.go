@@ -9,11 +9,26 @@ import (
 // whoever asks: it forwards no agent and no X11 display, and a command's
 // environment is the release's config, never the client's. (Port
 // forwarding needs channels and global requests the server has no
-// handler for, so those are refused too.)
+// handler for, so those are refused too.) The one "env" request granted
+// is clientEnv's.
 var refusedSessionRequests = map[string]bool{
 	"auth-agent-req@openssh.com": true,
 	"x11-req":                    true,
 	"env":                        true,
+}
+
+// clientEnv is what the paas client sets (ssh -o SetEnv) so that usage
+// lines are shown in its grammar. It reaches no process: only the
+// gateway reads it.
+const clientEnv = "PAAS_CLIENT=1"
+
+// grantedEnv reports whether an "env" request sets clientEnv.
+func grantedEnv(r *gossh.Request) bool {
+	var kv struct{ Name, Value string }
+	if err := gossh.Unmarshal(r.Payload, &kv); err != nil {
+		return false
+	}
+	return kv.Name+"="+kv.Value == clientEnv
 }
 
 // sessionChannel serves a session channel with the library's session
@@ -36,7 +51,7 @@ func (f filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) 
 	go func() {
 		defer close(out)
 		for r := range reqs {
-			if refusedSessionRequests[r.Type] {
+			if refusedSessionRequests[r.Type] && !(r.Type == "env" && grantedEnv(r)) {
 				r.Reply(false, nil)
 				continue
 			}

@@ -15,6 +15,7 @@ import (
 
 	"paas"
 	"paas/access"
+	"paas/catalog"
 	"paas/runtime"
 	"paas/shellwords"
 )
@@ -35,6 +36,9 @@ type request struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	tty       *ttyInfo // nil without a PTY
+	// client is set when the paas client sent the command (its session
+	// carries PAAS_CLIENT=1): usage lines are shown in its grammar.
+	client bool
 }
 
 type ttyInfo struct {
@@ -45,8 +49,10 @@ type ttyInfo struct {
 
 // command is one verb of the grammar.
 type command struct {
-	name    string
-	usage   string // arguments after the name
+	name string
+	// usage (the arguments after the name) and summary are the catalog's,
+	// set by init; a value here counts only for a command it lacks.
+	usage   string
 	summary string
 	// door is what the command acts on and the action it takes there,
 	// checked (access.Decide) before it runs.
@@ -62,9 +68,27 @@ type command struct {
 	status func(s *Server, r *request, c *command, app string, args []string) int
 }
 
-// usageError is a user error that shows how a command is used.
+// usageError is a user error that shows how a command is used: over SSH,
+// or in the paas client's grammar (see failFor).
 func usageError(c *command) error {
-	return paas.Errorf("usage: %s", strings.TrimSpace(c.name+" "+c.usage))
+	return &paas.Error{Msg: "usage: " + strings.TrimSpace(c.name+" "+c.usage), Err: usageOf(c.name)}
+}
+
+// usageOf marks a usage error of the named command.
+type usageOf string
+
+func (u usageOf) Error() string { return "usage of " + string(u) }
+
+// failFor reports err for r as fail does, a usage error in the grammar
+// of the paas client when it sent the command.
+func (s *Server) failFor(r *request, err error) int {
+	var u usageOf
+	if r.client && errors.As(err, &u) {
+		if c, ok := catalog.Lookup(string(u)); ok {
+			err = paas.Errorf("usage: %s", c.ClientUsage())
+		}
+	}
+	return s.fail(r.stderr, err)
 }
 
 var commands []*command
@@ -127,6 +151,12 @@ func init() {
 		{name: "help", door: door{onNothing, access.Read}, summary: "show this help", run: cmdHelp},
 		{name: "version", door: door{onNothing, access.Read}, summary: "show the platform version", run: cmdVersion},
 	}
+	for _, c := range commands {
+		if cc, ok := catalog.Lookup(c.name); ok {
+			c.usage = strings.TrimSpace(strings.TrimPrefix(cc.SSHUsage(), c.name))
+			c.summary = cc.Summary
+		}
+	}
 }
 
 func lookupCommand(name string) *command {
@@ -142,17 +172,17 @@ func lookupCommand(name string) *command {
 func (s *Server) dispatch(r *request) int {
 	c := lookupCommand(r.args[0])
 	if c == nil {
-		return s.fail(r.stderr, paas.Errorf("unknown command %q; try \"help\"", r.args[0]))
+		return s.failFor(r, unknownCommand(r.args[0], r.client))
 	}
 	args := r.args[1:]
 	var app string
 	if c.door.on == onApp {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return s.fail(r.stderr, usageError(c))
+			return s.failFor(r, usageError(c))
 		}
 		app, args = args[0], args[1:]
 		if err := paas.ValidateAppName(app); err != nil {
-			return s.fail(r.stderr, err)
+			return s.failFor(r, err)
 		}
 	}
 	if c.noWait {
@@ -167,7 +197,7 @@ func (s *Server) dispatch(r *request) int {
 		args = kept
 	}
 	if err := s.gate(r, c, app, args); err != nil {
-		return s.fail(r.stderr, err)
+		return s.failFor(r, err)
 	}
 	if c.door.on == onApp {
 		ctx, ls, done := s.live.start(r.ctx, r.user, c.door.action, app)
@@ -176,16 +206,16 @@ func (s *Server) dispatch(r *request) int {
 		status, err := s.runCommand(r, c, app, args)
 		if refusal := ls.ended(); refusal != nil {
 			// Access was taken away while it ran: that is the answer.
-			return s.fail(r.stderr, refusal)
+			return s.failFor(r, refusal)
 		}
 		if err != nil {
-			return s.fail(r.stderr, err)
+			return s.failFor(r, err)
 		}
 		return status
 	}
 	status, err := s.runCommand(r, c, app, args)
 	if err != nil {
-		return s.fail(r.stderr, err)
+		return s.failFor(r, err)
 	}
 	return status
 }
@@ -203,16 +233,63 @@ func (s *Server) runCommand(r *request, c *command, app string, args []string) (
 }
 
 func cmdHelp(s *Server, r *request, _ string, args []string) error {
-	if len(args) != 0 {
+	if len(args) > 1 {
 		return usageError(lookupCommand("help"))
+	}
+	if len(args) == 1 {
+		c := lookupCommand(args[0])
+		if c == nil {
+			return unknownCommand(args[0], r.client)
+		}
+		fmt.Fprintf(r.stdout, "usage: %s\n%s\n", usageLine(c, r.client), c.summary)
+		return nil
 	}
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "Commands (APP first, where one is needed):")
+	listed := map[string]bool{}
+	for _, cs := range catalog.ByTopic() {
+		fmt.Fprintf(w, "\n%s:\n", cs[0].Topic)
+		for _, cc := range cs {
+			if c := lookupCommand(cc.Name); c != nil {
+				fmt.Fprintf(w, "  %s\t%s\n", usageLine(c, r.client), c.summary)
+				listed[c.name] = true
+			}
+		}
+	}
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.usage), c.summary)
+		if !listed[c.name] {
+			fmt.Fprintf(w, "  %s\t%s\n", usageLine(c, r.client), c.summary)
+		}
 	}
 	fmt.Fprintln(w, "\nDeploy with: git push paas main")
 	return w.Flush()
+}
+
+// usageLine is c's usage over SSH, or in the paas client's grammar.
+func usageLine(c *command, client bool) string {
+	if cc, ok := catalog.Lookup(c.name); ok && client {
+		return cc.ClientUsage()
+	}
+	return strings.TrimSpace(c.name + " " + c.usage)
+}
+
+// unknownCommand is the error for a command the server lacks, naming the
+// nearest commands it has.
+func unknownCommand(name string, client bool) error {
+	var near []string
+	for _, n := range catalog.Suggest(name) {
+		if lookupCommand(n) != nil || client {
+			near = append(near, n)
+		}
+	}
+	switch len(near) {
+	case 0:
+		return paas.Errorf("unknown command %q; try \"help\"", name)
+	case 1:
+		return paas.Errorf("unknown command %q. Did you mean %s?", name, near[0])
+	default:
+		return paas.Errorf("unknown command %q. Did you mean %s or %s?", name, strings.Join(near[:len(near)-1], ", "), near[len(near)-1])
+	}
 }
 
 func cmdVersion(s *Server, r *request, _ string, args []string) error {
@@ -578,7 +655,7 @@ func runOneOff(s *Server, r *request, c *command, app string, args []string) int
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		return s.fail(r.stderr, usageError(c))
+		return s.failFor(r, usageError(c))
 	}
 	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, r.stdio())
 	return s.exitStatus(r, status, err)

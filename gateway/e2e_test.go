@@ -495,3 +495,29 @@ func TestBranchFollowsLiveRelease(t *testing.T) {
 		t.Errorf("%d app locks still held after the push ended", kept)
 	}
 }
+
+// TestClientGrammarOverSSH: a session that sets PAAS_CLIENT=1 (as the paas
+// client does) gets usage lines in the client's grammar; any other
+// environment is refused and changes nothing.
+func TestClientGrammarOverSSH(t *testing.T) {
+	e := startServer(t)
+	if st, _, errs := e.ssh("", nil, "apps:create", "web-app"); st != 0 {
+		t.Fatalf("apps:create: %d %q", st, errs)
+	}
+	for _, tc := range []struct {
+		opts []string
+		want string
+	}{
+		{nil, "paas: usage: config:set APP KEY=VALUE...\n"},
+		{[]string{"-o", "SetEnv=PAAS_CLIENT=1"}, "paas: usage: paas config:set KEY=VALUE... [-a APP]\n"},
+		{[]string{"-o", "SetEnv=PAAS_CLIENT=yes"}, "paas: usage: config:set APP KEY=VALUE...\n"},
+		{[]string{"-o", "SetEnv=LANG=C"}, "paas: usage: config:set APP KEY=VALUE...\n"},
+	} {
+		if st, out, errs := e.ssh("", tc.opts, "config:set", "web-app"); st != 1 || out != "" || errs != tc.want {
+			t.Errorf("%q: status %d, stdout %q, stderr %q, want %q", tc.opts, st, out, errs, tc.want)
+		}
+	}
+	if st, _, errs := e.ssh("", nil, "log", "web-app"); st != 1 || errs != "paas: unknown command \"log\". Did you mean logs?\n" {
+		t.Errorf("log: status %d, stderr %q", st, errs)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gliderlabs/ssh"
 
@@ -98,7 +99,8 @@ func (s *Server) serveSession(ctx context.Context, sess ssh.Session, gc *guarded
 		}
 		res.status = s.fetch(ctx, u, args[1], sess, sess, stderr)
 	default:
-		req := &request{ctx: ctx, by: u.name, user: u, key: cur.fingerprint, conn: gc, args: args, stdin: sess, stdout: sess, stderr: stderr}
+		req := &request{ctx: ctx, by: u.name, user: u, key: cur.fingerprint, conn: gc, args: args, stdin: sess, stdout: sess, stderr: stderr,
+			client: slices.Contains(sess.Environ(), clientEnv)}
 		if pty, winch, isPty := sess.Pty(); isPty {
 			req.tty = &ttyInfo{term: pty.Term, window: windowSize(pty.Window), resize: forwardResize(winch)}
 		}

@@ -32,7 +32,7 @@ func TestCertsAddSendsFilesOnStdin(t *testing.T) {
 	if st := Main([]string{"certs:add", certFile, keyFile}, env); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errb.String())
 	}
-	if got, want := recorded(t, record), []string{"-T", "paas@h", "certs:add shop"}; !slices.Equal(got, want) {
+	if got, want := recorded(t, record), []string{"-o", "SetEnv=PAAS_CLIENT=1", "-T", "paas@h", "certs:add shop"}; !slices.Equal(got, want) {
 		t.Errorf("ssh %q, want %q", got, want)
 	}
 	if got, _ := os.ReadFile(stdin); string(got) != "CERT\nKEY\n" {
@@ -68,7 +68,7 @@ func TestKeysAddSendsTheFileOnStdin(t *testing.T) {
 	if st := Main([]string{"keys:add", "bob", keyFile, "--admin"}, env); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errb.String())
 	}
-	if got, want := recorded(t, record), []string{"-T", "paas@h", "keys:add bob --admin"}; !slices.Equal(got, want) {
+	if got, want := recorded(t, record), []string{"-o", "SetEnv=PAAS_CLIENT=1", "-T", "paas@h", "keys:add bob --admin"}; !slices.Equal(got, want) {
 		t.Errorf("ssh %q, want %q", got, want)
 	}
 	if got, _ := os.ReadFile(stdin); string(got) != "ssh-ed25519 AAAA bob@laptop\n" {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"paas"
+	"paas/catalog"
 	"paas/shellwords"
 )
 
@@ -27,47 +29,38 @@ type Env struct {
 	// Exec, when set, replaces the process with argv (it returns only on
 	// failure); otherwise ssh runs as a child process.
 	Exec func(argv []string) error
+	// GitAddRemote adds a git remote to the repository of the current
+	// directory; errNotRepo outside one.
+	GitAddRemote func(name, url string) error
+	// OpenURL, when set, shows a URL in a browser.
+	OpenURL func(url string) error
 	// WidenStdout, when set, is called before logs runs with stdout not
 	// a terminal: it enlarges a pipe on stdout, see widenPipe.
 	WidenStdout func()
 }
 
-const usage = `usage: paas [-a APP] COMMAND [ARGS...]
+// clientHelp is the head of `paas help`: how the client finds the app
+// and the server.
+const clientHelp = `usage: paas COMMAND [ARGS...] [-a APP] [-r REMOTE]
 
-The app is -a APP, else $PAAS_APP, else the app of the git remote "paas".
-The server is the one of the git remote "paas", else $PAAS_HOST
-([user@]host[:port]). SSH runs $PAAS_SSH_COMMAND, else $GIT_SSH_COMMAND,
-else ssh. Deploy with: git push paas main
+The app is -a/--app APP, else the app of the git remote -r/--remote NAME,
+else $PAAS_APP, else the app of the git remote "paas". The server is the
+remote's, else $PAAS_HOST ([user@]host[:port]). SSH runs $PAAS_SSH_COMMAND,
+else $GIT_SSH_COMMAND, else ssh. Deploy with: git push paas main
+The client's flags go anywhere on the line, except in run's command line:
+paas run -a APP ls -a runs "ls -a". After --, nothing is the client's.
+paas help COMMAND (or paas COMMAND --help) shows a command's flags.
+
 `
 
-// appless lists the commands that take no app (apps:create takes its
-// name as an argument; an add-on's commands name the add-on first).
-var appless = map[string]bool{
-	"apps": true, "apps:create": true, "help": true, "version": true,
-	"addons:info": true, "addons:destroy": true, "addons:connect": true,
-	"addons:backup": true, "addons:restore": true, "addons:backups": true,
-	"addons:backups:capture": true, "addons:rotate": true,
-	"keys": true, "keys:add": true, "keys:remove": true, "whoami": true,
-	"audit": true,
-}
-
-// attached lists the commands that get a terminal when stdin is one: the
-// process they start is the user's to talk to.
-var attached = map[string]bool{"run": true, "addons:connect": true}
-
-// appSecond lists the commands that take NAME APP: given NAME alone, the
-// client adds the app.
-var appSecond = map[string]bool{"addons:attach": true, "addons:detach": true}
-
-// operands counts the arguments that are not flags; valued lists the
-// flags that take the next argument as their value.
-func operands(args []string, valued ...string) int {
+// operands counts the arguments of c that are not flags or their values.
+func operands(c catalog.Command, args []string) int {
 	n := 0
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "--":
 			return n + len(args) - i - 1
-		case slices.Contains(valued, a):
+		case c.TakesValue(a):
 			i++
 		case !strings.HasPrefix(a, "-"):
 			n++
@@ -83,56 +76,76 @@ func Main(args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "paas: "+format+"\n", a...)
 		return 1
 	}
-	app, rest, err := parseGlobal(args)
+	l, err := parseLine(args)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if len(rest) == 0 {
-		fmt.Fprint(env.Stderr, usage)
-		return 1
-	}
-	cmd := rest[0]
-	if cmd == "help" {
-		fmt.Fprint(env.Stdout, usage)
-		t, err := resolveTarget(env, "")
-		if err != nil {
-			fmt.Fprintf(env.Stdout, "\n(%v; the server's commands are listed once it is known)\n", err)
-			return 0
-		}
-		fmt.Fprintln(env.Stdout)
-		argv, err := sshArgv(env, t, []string{"help"}, false)
-		if err != nil {
-			return fail("%v", err)
-		}
-		return runSSH(env, argv)
-	}
-	t, err := resolveTarget(env, app)
-	if err != nil {
-		return fail("%v", err)
-	}
-	noApp := func() int { return fail("no app: use -a APP, set PAAS_APP or add a git remote named paas") }
-	words := []string{cmd}
-	cmdArgs := rest[1:]
 	switch {
-	case cmd == "addons":
+	case l.version:
+		fmt.Fprintf(env.Stdout, "paas client %s\n", paas.Version)
+		return 0
+	case l.name == "" || (l.name == "help" && len(l.args) == 0):
+		fmt.Fprint(env.Stdout, clientHelp)
+		catalog.WriteList(env.Stdout)
+		return 0
+	case l.name == "help":
+		return showHelp(env, l.args[0])
+	}
+	c, ok := catalog.Lookup(l.name)
+	if !ok {
+		return fail("%s", unknownCommand(l.name))
+	}
+	if l.help {
+		return showHelp(env, c.Name)
+	}
+	useRemote := l.remote
+	if c.Name == "apps:create" && useRemote != "" && (env.GitRemote == nil || env.GitRemote(useRemote) == "") {
+		// -r names the remote apps:create is to add.
+		useRemote = ""
+	}
+	t, err := resolveTarget(env, l.app, useRemote)
+	if err != nil {
+		return fail("%v", err)
+	}
+	noApp := func() int {
+		return fail("no app: use -a APP, -r REMOTE, set PAAS_APP or add a git remote named paas")
+	}
+	cmd := c.Name
+	words := []string{cmd}
+	cmdArgs := l.args
+	switch c.App {
+	case catalog.AppOptional:
 		// The app's add-ons; every add-on with --all or without an app.
 		all := slices.Contains(cmdArgs, "--all")
 		cmdArgs = slices.DeleteFunc(slices.Clone(cmdArgs), func(a string) bool { return a == "--all" })
 		if !all && len(cmdArgs) == 0 && t.App != "" {
 			words = append(words, t.App)
 		}
-	case appSecond[cmd]:
-		if operands(cmdArgs, "--as") == 1 {
+	case catalog.AppSecond:
+		if operands(c, cmdArgs) == 1 {
 			if t.App == "" {
 				return noApp()
 			}
 			cmdArgs = append(slices.Clone(cmdArgs), t.App)
 		}
-	case !appless[cmd]:
+	case catalog.AppFirst:
 		if t.App == "" {
 			return noApp()
 		}
 		words = append(words, t.App)
+	}
+	switch cmd {
+	case "open":
+		if len(cmdArgs) != 0 {
+			return fail("usage: %s", c.ClientUsage())
+		}
+		return openApp(env, t)
+	case "apps:create":
+		if len(cmdArgs) == 0 && l.app != "" {
+			// Heroku's spelling: apps:create -a NAME.
+			cmdArgs = []string{l.app}
+		}
+		return createApp(env, t, l.remote, cmdArgs)
 	}
 	// A dump is binary: it is never read from or written to a terminal.
 	if cmd == "addons:restore" && env.StdinIsTerminal {
@@ -143,7 +156,7 @@ func Main(args []string, env Env) int {
 	}
 	if cmd == "keys:add" {
 		// The public key goes on ssh's stdin: from KEY_FILE, or piped.
-		switch operands(cmdArgs) {
+		switch operands(c, cmdArgs) {
 		case 2:
 			in, rest, err := readKeyFile(cmdArgs)
 			if err != nil {
@@ -171,49 +184,59 @@ func Main(args []string, env Env) int {
 	if cmd == "logs" && !env.StdoutIsTerminal && env.WidenStdout != nil {
 		env.WidenStdout()
 	}
-	argv, err := sshArgv(env, t, words, attached[cmd] && env.StdinIsTerminal)
+	argv, err := sshArgv(env, t, words, c.Attached && env.StdinIsTerminal)
 	if err != nil {
 		return fail("%v", err)
 	}
 	return runSSH(env, argv)
 }
 
-// parseGlobal reads the client's own flags, which come before the command.
-func parseGlobal(args []string) (app string, rest []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-a" || a == "--app":
-			if i+1 >= len(args) {
-				return "", nil, fmt.Errorf("%s needs an app name", a)
-			}
-			i++
-			app = args[i]
-		case strings.HasPrefix(a, "-a=") || strings.HasPrefix(a, "--app="):
-			_, app, _ = strings.Cut(a, "=")
-		case a == "-h" || a == "--help":
-			return app, append([]string{"help"}, args[i+1:]...), nil
-		case a == "--":
-			return app, args[i+1:], nil
-		case strings.HasPrefix(a, "-"):
-			return "", nil, fmt.Errorf("unknown flag %s", a)
-		default:
-			return app, args[i:], nil
-		}
+// unknownCommand is the error for a command the catalog lacks, with the
+// nearest names.
+func unknownCommand(name string) string {
+	msg := fmt.Sprintf("unknown command %q.", name)
+	switch s := catalog.Suggest(name); len(s) {
+	case 0:
+		return msg + " See paas help."
+	case 1:
+		return msg + " Did you mean " + s[0] + "?"
+	default:
+		return msg + " Did you mean " + strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1] + "?"
 	}
-	return app, nil, nil
 }
 
-// resolveTarget finds the SSH destination and the app. The app is flagApp,
-// else PAAS_APP, else the paas remote's; the destination is the paas
-// remote's, else PAAS_HOST's.
-func resolveTarget(env Env, flagApp string) (target, error) {
+// showHelp prints a command's help, without asking the server.
+func showHelp(env Env, name string) int {
+	c, ok := catalog.Lookup(name)
+	if !ok {
+		fmt.Fprintf(env.Stderr, "paas: %s\n", unknownCommand(name))
+		return 1
+	}
+	c.WriteHelp(env.Stdout)
+	return 0
+}
+
+// resolveTarget finds the SSH destination and the app. The app is
+// flagApp, else the app of the git remote named remote, else PAAS_APP,
+// else the app of the remote "paas"; the destination is the remote's,
+// else PAAS_HOST's.
+func resolveTarget(env Env, flagApp, remote string) (target, error) {
 	var t target
 	var remoteErr error
+	name := remote
+	if name == "" {
+		name = defaultRemote
+	}
 	if env.GitRemote != nil {
-		if raw := env.GitRemote("paas"); raw != "" {
+		if raw := env.GitRemote(name); raw != "" {
 			t, remoteErr = parseRemote(raw)
 		}
+	}
+	if remote != "" && t.Host == "" {
+		if remoteErr != nil {
+			return target{}, remoteErr
+		}
+		return target{}, fmt.Errorf("no git remote %q here", remote)
 	}
 	if t.Host == "" {
 		h := env.Getenv("PAAS_HOST")
@@ -229,7 +252,7 @@ func resolveTarget(env Env, flagApp string) (target, error) {
 		}
 		t.User, t.Host, t.Port = ht.User, ht.Host, ht.Port
 	}
-	if a := env.Getenv("PAAS_APP"); a != "" {
+	if a := env.Getenv("PAAS_APP"); a != "" && remote == "" {
 		t.App = a
 	}
 	if flagApp != "" {
@@ -256,11 +279,15 @@ func sshArgv(env Env, t target, words []string, tty bool) ([]string, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("the ssh command is empty")
 	}
+	// The server shows usage lines in the client's grammar to a client
+	// that says it is one.
+	argv = append(argv, "-o", "SetEnv=PAAS_CLIENT=1")
 	if t.Port != "" {
 		argv = append(argv, "-p", t.Port)
 	}
 	if tty {
-		argv = append(argv, "-t")
+		// Without "Connection to HOST closed." when the command ends.
+		argv = append(argv, "-o", "LogLevel=ERROR", "-t")
 	} else {
 		argv = append(argv, "-T")
 	}

@@ -62,25 +62,53 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
-func TestParseGlobal(t *testing.T) {
+// TestParseLine is the client's grammar: its flags anywhere, Heroku's
+// way, except inside run's command line.
+func TestParseLine(t *testing.T) {
 	tests := []struct {
-		in   []string
-		app  string
-		rest []string
+		in           []string
+		app, remote  string
+		name         string
+		args         []string
+		help, versio bool
 	}{
-		{[]string{"-a", "x", "ps"}, "x", []string{"ps"}},
-		{[]string{"--app=y", "logs", "-a", "z"}, "y", []string{"logs", "-a", "z"}},
-		{[]string{"run", "--", "ls"}, "", []string{"run", "--", "ls"}},
-		{[]string{"-h"}, "", []string{"help"}},
+		{in: []string{"-a", "x", "ps"}, app: "x", name: "ps"},
+		{in: []string{"ps", "-a", "x"}, app: "x", name: "ps"},
+		{in: []string{"ps", "--app", "x"}, app: "x", name: "ps"},
+		{in: []string{"ps", "-a=x"}, app: "x", name: "ps"},
+		{in: []string{"--app=y", "logs", "-t", "-a", "z"}, app: "z", name: "logs", args: []string{"-t"}},
+		{in: []string{"config:set", "K=1", "-a", "x", "L=2"}, app: "x", name: "config:set", args: []string{"K=1", "L=2"}},
+		{in: []string{"-r", "staging", "ps"}, remote: "staging", name: "ps"},
+		{in: []string{"ps", "--remote=staging"}, remote: "staging", name: "ps"},
+		// A flag's value is the command's, even when it looks like -a.
+		{in: []string{"addons:attach", "db", "--as", "-a"}, name: "addons:attach", args: []string{"db", "--as", "-a"}},
+		{in: []string{"logs", "-n", "5", "-a", "x"}, app: "x", name: "logs", args: []string{"-n", "5"}},
+		// run: the client's flags until the command line starts.
+		{in: []string{"run", "-a", "x", "ls", "-a"}, app: "x", name: "run", args: []string{"ls", "-a"}},
+		{in: []string{"-a", "x", "run", "ls", "-a", "y"}, app: "x", name: "run", args: []string{"ls", "-a", "y"}},
+		{in: []string{"run", "-a", "x", "--", "ls", "-a"}, app: "x", name: "run", args: []string{"--", "ls", "-a"}},
+		{in: []string{"run", "--", "-a", "x"}, name: "run", args: []string{"--", "-a", "x"}},
+		{in: []string{"run", "bash", "--help"}, name: "run", args: []string{"bash", "--help"}},
+		{in: []string{"run", "--help"}, name: "run", help: true},
+		{in: []string{"run", "--detach", "-a", "x", "worker"}, app: "x", name: "run", args: []string{"--detach", "worker"}},
+		// "--" ends the client's flags for every command.
+		{in: []string{"config:set", "--", "-a=1"}, name: "config:set", args: []string{"--", "-a=1"}},
+		{in: []string{"--", "ps", "-a", "x"}, name: "ps", args: []string{"-a", "x"}},
+		{in: []string{"-h"}, help: true},
+		{in: []string{"config:set", "-h"}, name: "config:set", help: true},
+		{in: []string{"--version"}, versio: true},
+		{in: nil},
 	}
 	for _, tt := range tests {
-		app, rest, err := parseGlobal(tt.in)
-		if err != nil || app != tt.app || !slices.Equal(rest, tt.rest) {
-			t.Errorf("parseGlobal(%q) = %q %q %v", tt.in, app, rest, err)
+		l, err := parseLine(tt.in)
+		if err != nil || l.app != tt.app || l.remote != tt.remote || l.name != tt.name || !slices.Equal(l.args, tt.args) || l.help != tt.help || l.version != tt.versio {
+			t.Errorf("parseLine(%q) = %+v, %v", tt.in, l, err)
 		}
 	}
-	if _, _, err := parseGlobal([]string{"-x", "ps"}); err == nil {
-		t.Error("unknown flag accepted")
+	for _, bad := range [][]string{{"-x", "ps"}, {"ps", "-a"}, {"-a"}, {"ps", "-r"}, {"ps", "-a", "-t"}, {"ps", "-a="}} {
+		if l, err := parseLine(bad); err == nil {
+			t.Errorf("parseLine(%q) = %+v, want an error", bad, l)
+		}
 	}
 }
 
@@ -96,13 +124,14 @@ func TestSSHArgv(t *testing.T) {
 	tgt := target{User: "paas", Host: "h", Port: "2222", App: "a"}
 	env := envOf(map[string]string{"GIT_SSH_COMMAND": "ssh -i 'my key' -o X=Y"}, "")
 	got, err := sshArgv(env, tgt, []string{"run", "a", "--", "python3", "-c", "print(1)"}, false)
-	want := []string{"ssh", "-i", "my key", "-o", "X=Y", "-p", "2222", "-T", "paas@h", "run a -- python3 -c 'print(1)'"}
+	want := []string{"ssh", "-i", "my key", "-o", "X=Y", "-o", "SetEnv=PAAS_CLIENT=1", "-p", "2222", "-T", "paas@h", "run a -- python3 -c 'print(1)'"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("sshArgv = %q, %v; want %q", got, err, want)
 	}
 	env = envOf(map[string]string{"PAAS_SSH_COMMAND": "myssh", "GIT_SSH_COMMAND": "ignored"}, "")
 	got, _ = sshArgv(env, target{User: "u", Host: "h"}, []string{"apps"}, true)
-	if want := []string{"myssh", "-t", "u@h", "apps"}; !slices.Equal(got, want) {
+	// With a terminal, ssh says nothing of its own when the command ends.
+	if want := []string{"myssh", "-o", "SetEnv=PAAS_CLIENT=1", "-o", "LogLevel=ERROR", "-t", "u@h", "apps"}; !slices.Equal(got, want) {
 		t.Errorf("sshArgv = %q, want %q", got, want)
 	}
 }
@@ -197,8 +226,8 @@ func TestMain_(t *testing.T) {
 		if st != 3 || out.String() != "remote-output\n" || errb.Len() != 0 {
 			t.Errorf("Main(%q): status %d, stdout %q, stderr %q", tt.args, st, out.String(), errb.String())
 		}
-		if got := recorded(t, record); !slices.Equal(got, tt.want) {
-			t.Errorf("Main(%q) ran ssh %q, want %q", tt.args, got, tt.want)
+		if got, want := recorded(t, record), append([]string{"-o", "SetEnv=PAAS_CLIENT=1"}, tt.want...); !slices.Equal(got, want) {
+			t.Errorf("Main(%q) ran ssh %q, want %q", tt.args, got, want)
 		}
 	}
 }
@@ -263,29 +292,79 @@ func TestAttachedCommandsGetATerminal(t *testing.T) {
 		var out, errb bytes.Buffer
 		env.Stdout, env.Stderr = &out, &errb
 		Main(c.args, env)
-		if got := recorded(t, record); len(got) == 0 || got[0] != c.want {
+		if got := recorded(t, record); len(got) < 3 || got[len(got)-3] != c.want {
 			t.Errorf("%q with a terminal %v ran ssh %q, want %s", c.args, c.terminal, got, c.want)
 		}
 	}
 }
 
+// TestHelp: help comes from the catalog, never from the server: the
+// list by topic in 80 columns, a command's usage, flags and example.
 func TestHelp(t *testing.T) {
 	script, record := fakeSSH(t)
-	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
-	var out, errb bytes.Buffer
-	env.Stdout, env.Stderr = &out, &errb
-	if st := Main([]string{"help"}, env); st != 0 || !strings.HasPrefix(out.String(), "usage: paas") || !strings.HasSuffix(out.String(), "remote-output\n") {
-		t.Errorf("help: %d %q %q", st, out.String(), errb.String())
+	for _, tc := range []struct {
+		args []string
+		want []string // in stdout, in order
+	}{
+		{nil, []string{"usage: paas COMMAND", "apps:\n  apps  ", "config:\n", "  config:set  ", "keys:\n"}},
+		{[]string{"help"}, []string{"usage: paas COMMAND", "apps:\n"}},
+		{[]string{"-h"}, []string{"usage: paas COMMAND", "apps:\n"}},
+		{[]string{"help", "config:set"}, []string{"usage: paas config:set KEY=VALUE... [-a APP]\n", "--no-wait", "-a, --app APP", "example:\n  paas config:set DEBUG=1 -a myapp\n"}},
+		{[]string{"config:set", "--help"}, []string{"usage: paas config:set KEY=VALUE... [-a APP]\n"}},
+		{[]string{"-a", "x", "logs", "-h"}, []string{"usage: paas logs [-n N]", "--ps, -d, --dyno TYPE|TYPE.N"}},
+		{[]string{"run", "--help"}, []string{"usage: paas run [-a APP] [--] CMD [ARGS...]\n", "go before CMD"}},
+		{[]string{"help", "open"}, []string{"usage: paas open [-a APP]\n"}},
+		{[]string{"--version"}, []string{"paas client "}},
+	} {
+		env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		if st := Main(tc.args, env); st != 0 || errb.Len() != 0 {
+			t.Errorf("%q: status %d, stderr %q", tc.args, st, errb.String())
+		}
+		rest := out.String()
+		for _, w := range tc.want {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%q: stdout lacks %q (in order):\n%s", tc.args, w, out.String())
+				break
+			}
+			rest = rest[i+len(w):]
+		}
+		for _, l := range strings.Split(out.String(), "\n") {
+			if len(l) > 80 {
+				t.Errorf("%q: a line of %d columns: %q", tc.args, len(l), l)
+			}
+		}
 	}
-	if got := recorded(t, record); !slices.Equal(got, []string{"-T", "paas@h", "help"}) {
-		t.Errorf("help ran %q", got)
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("help ran ssh %q", recorded(t, record))
 	}
-	// Without a server, the client's usage alone.
-	env = envOf(nil, "")
-	out.Reset()
-	env.Stdout, env.Stderr = &out, &errb
-	if st := Main([]string{"help"}, env); st != 0 || !strings.HasPrefix(out.String(), "usage: paas") {
-		t.Errorf("help without server: %d %q", st, out.String())
+}
+
+// TestUnknownCommand: a typo gets the nearest commands, one line on
+// stderr, exit 1, and the server is not asked.
+func TestUnknownCommand(t *testing.T) {
+	script, record := fakeSSH(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"config:st", "K=V"}, `paas: unknown command "config:st". Did you mean config:set?` + "\n"},
+		{[]string{"log"}, `paas: unknown command "log". Did you mean logs?` + "\n"},
+		{[]string{"-a", "x", "scale", "web=2"}, `paas: unknown command "scale". Did you mean ps:scale?` + "\n"},
+		{[]string{"frobnicate"}, `paas: unknown command "frobnicate". See paas help.` + "\n"},
+		{[]string{"help", "log"}, `paas: unknown command "log". Did you mean logs?` + "\n"},
+	} {
+		env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h", "PAAS_APP": "a"}, "")
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		if st := Main(tc.args, env); st != 1 || errb.String() != tc.want || out.Len() != 0 {
+			t.Errorf("%q: status %d, stdout %q, stderr %q, want %q", tc.args, st, out.String(), errb.String(), tc.want)
+		}
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("an unknown command ran ssh %q", recorded(t, record))
 	}
 }
 
@@ -351,5 +430,56 @@ func TestDumpPassesUnchanged(t *testing.T) {
 	env.Stdin = strings.NewReader("")
 	if st := Main([]string{"addons:backup", "db"}, env); st != 0 || !bytes.Equal(out.Bytes(), dump) {
 		t.Fatalf("backup: %d, %d bytes on stdout, stderr %q", st, out.Len(), errb.String())
+	}
+}
+
+// TestWhichApp: -a anywhere, then -r's remote, then PAAS_APP, then the
+// paas remote; the server is the remote's, else PAAS_HOST.
+func TestWhichApp(t *testing.T) {
+	script, record := fakeSSH(t)
+	remotes := map[string]string{"paas": "ssh://paas@prod:2222/shop.git", "staging": "ssh://paas@stage/shop-staging.git"}
+	for _, tc := range []struct {
+		args    []string
+		paasApp string
+		remotes bool
+		want    []string
+	}{
+		{[]string{"ps"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "ps shop"}},
+		{[]string{"ps"}, "env-app", true, []string{"-p", "2222", "-T", "paas@prod", "ps env-app"}},
+		{[]string{"ps", "-a", "other"}, "env-app", true, []string{"-p", "2222", "-T", "paas@prod", "ps other"}},
+		{[]string{"config:set", "K=1", "--app=other"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "config:set other 'K=1'"}},
+		{[]string{"ps", "-r", "staging"}, "env-app", true, []string{"-T", "paas@stage", "ps shop-staging"}},
+		{[]string{"-r", "staging", "ps", "-a", "x"}, "", true, []string{"-T", "paas@stage", "ps x"}},
+		{[]string{"ps"}, "env-app", false, []string{"-T", "paas@h", "ps env-app"}},
+		// run takes -a before its command line, never inside it.
+		{[]string{"run", "-a", "other", "ls", "-a"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "run other ls -a"}},
+		{[]string{"run", "ls", "-a", "other"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "run shop ls -a other"}},
+		{[]string{"run", "-a", "other", "--", "ls", "--help"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "run other -- ls --help"}},
+		{[]string{"logs", "-n", "5", "-a", "other", "-t"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "logs other -n 5 -t"}},
+		{[]string{"addons:attach", "db", "-a", "other"}, "", true, []string{"-p", "2222", "-T", "paas@prod", "addons:attach db other"}},
+	} {
+		env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h", "PAAS_APP": tc.paasApp}, "")
+		env.GitRemote = func(name string) string {
+			if tc.remotes {
+				return remotes[name]
+			}
+			return ""
+		}
+		var out, errb bytes.Buffer
+		env.Stdout, env.Stderr = &out, &errb
+		if st := Main(tc.args, env); st != 0 {
+			t.Errorf("%q: status %d, stderr %q", tc.args, st, errb.String())
+			continue
+		}
+		if got, want := recorded(t, record), append([]string{"-o", "SetEnv=PAAS_CLIENT=1"}, tc.want...); !slices.Equal(got, want) {
+			t.Errorf("%q (PAAS_APP=%q) ran ssh %q, want %q", tc.args, tc.paasApp, got, want)
+		}
+	}
+	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h"}, "")
+	env.GitRemote = func(string) string { return "" }
+	var errb bytes.Buffer
+	env.Stdout, env.Stderr = &bytes.Buffer{}, &errb
+	if st := Main([]string{"ps", "-r", "nope"}, env); st != 1 || errb.String() != "paas: no git remote \"nope\" here\n" {
+		t.Errorf("a missing remote: status %d, stderr %q", st, errb.String())
 	}
 }

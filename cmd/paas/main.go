@@ -1,13 +1,18 @@
 // Command paas is the platform's client: it turns `paas config:set K=V`
-// into an SSH command for the app named by -a APP, $PAAS_APP or the git
-// remote "paas", and runs it with the system's ssh client.
+// into an SSH command for the app named by -a APP, the git remote -r
+// REMOTE, $PAAS_APP or the git remote "paas", and runs it with the
+// system's ssh client. Its help comes from the command catalog, without
+// asking the server.
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 func main() {
@@ -19,14 +24,27 @@ func main() {
 		StdinIsTerminal:  isTerminal(os.Stdin),
 		StdoutIsTerminal: isTerminal(os.Stdout),
 		GitRemote:        gitRemote,
+		GitAddRemote:     gitAddRemote,
+		OpenURL:          func(u string) error { return openURL(os.Getenv, u) },
 		Exec:             execProgram,
 		WidenStdout:      func() { widenPipe(os.Stdout) },
 	}))
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether f is a terminal (/dev/null, a character
+// device too, is not).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// gitAddRemote adds the remote to the git repository of the current
+// directory.
+func gitAddRemote(name, url string) error {
+	if err := exec.Command("git", "rev-parse", "--is-inside-work-tree").Run(); err != nil {
+		return errNotRepo
+	}
+	if out, err := exec.Command("git", "remote", "add", "--", name, url).CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // gitRemote returns the URL of the named remote of the git repository in
