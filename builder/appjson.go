@@ -208,7 +208,7 @@ func formation(doc appJSON, out io.Writer) (map[string]ProcessFormation, error) 
 		parts = append(parts, part)
 		f[t] = pf
 	}
-	fmt.Fprintf(out, "       app.json formation for the first deploy: %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(out, "       app.json formation (for the first deploy): %s\n", strings.Join(parts, ", "))
 	if len(unknownSizes) > 0 {
 		fmt.Fprintf(out, "       warning: app.json formation: unknown size(s) %s ignored: use a Heroku size (standard-1x, standard-2x, performance-m, ...) or a memory size such as 512m\n", strings.Join(unknownSizes, ", "))
 	}
@@ -247,7 +247,7 @@ func postdeploy(scripts map[string]json.RawMessage, out io.Writer) (string, erro
 			return "", paas.Errorf("app.json scripts.postdeploy: must be a command on one line")
 		}
 		if cmd != "" {
-			fmt.Fprintf(out, "       app.json postdeploy, run once after the first deploy: %s\n", cmd)
+			fmt.Fprintf(out, "       app.json postdeploy (run after the first deploy): %s\n", cmd)
 		}
 	}
 	var others []string

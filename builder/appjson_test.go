@@ -68,8 +68,8 @@ func TestAppJSONWithCommentsAndTrailingCommas(t *testing.T) {
 		"       warning: app.json: unknown key(s) \"buildpackz\" ignored\n",
 		"       warning: app.json: scripts \"pr-predestroy\" not run: only postdeploy is\n",
 		"       warning: app.json formation: unknown size(s) clock: \"gigantic-9x\" ignored",
-		"       app.json formation for the first deploy: clock, web=2 memory=1g, worker=1 memory=512m\n",
-		"       app.json postdeploy, run once after the first deploy: python3 seed.py\n",
+		"       app.json formation (for the first deploy): clock, web=2 memory=1g, worker=1 memory=512m\n",
+		"       app.json postdeploy (run after the first deploy): python3 seed.py\n",
 	} {
 		if strings.Count(out, line) != 1 {
 			t.Errorf("output does not hold once %q:\n%s", line, out)

@@ -89,7 +89,7 @@ func startHint(in *instance, code int) string {
 		}
 	}
 	if name == "" || strings.ContainsAny(name, "$`") {
-		return fmt.Sprintf(" (command not found: the %s command %s needs a program this app does not have: check the Procfile)", in.spec.Type, shellwords.Display(in.spec.Command))
+		return fmt.Sprintf(" (command not found: %s runs %s, which needs a program the app does not have: check the Procfile)", in.spec.Type, shellwords.Display(in.spec.Command))
 	}
-	return fmt.Sprintf(" (command not found: the %s command %s runs %s, which this app does not have: check the Procfile and its buildpack)", in.spec.Type, shellwords.Display(in.spec.Command), shellwords.Display(name))
+	return fmt.Sprintf(" (command not found: %s runs %s and the app has no %s: check the Procfile and the buildpack)", in.spec.Type, shellwords.Display(in.spec.Command), shellwords.Display(name))
 }

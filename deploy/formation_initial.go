@@ -73,6 +73,7 @@ func (s *Service) initialFormation(rel paas.Release, declared map[string]builder
 	for _, t := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
+	fmt.Fprintf(out, "       First deploy: scaling to %s\n", strings.Join(parts, " "))
 	s.change(rel.App, rel.Version, "Scaled to %s by the first deploy", strings.Join(parts, " "))
 	return nil
 }
