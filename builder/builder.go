@@ -349,6 +349,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err != nil {
 		return Result{}, err
 	}
+	warnUnsupported(st.root, bps, out)
 	var exports []string
 	for _, bp := range bps {
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {

@@ -32,3 +32,26 @@ func TestProcfileIsTheWholeTruth(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestBuildUnsupportedLanguage: a Ruby app fails its build listing what
+// was looked for when it has no Procfile; with one, the Procfile
+// buildpack builds it with a warning that nothing installs Ruby.
+func TestBuildUnsupportedLanguage(t *testing.T) {
+	t.Parallel()
+	b := testBuilder(t, 0)
+	msg, _ := buildErr(t, b, Request{Source: tarball(t,
+		file{name: "main.rb", body: "puts 'hi'\n"},
+		file{name: "Gemfile", body: "source 'https://rubygems.org'\ngem 'sinatra'\n"},
+	)})
+	if !strings.HasPrefix(msg, "no buildpack detected: looked for go.mod (Go), package.json (Node.js)") {
+		t.Errorf("got %q", msg)
+	}
+	_, out := build(t, b, Request{Build: 2, Source: tarball(t,
+		file{name: "app.rb", body: "require 'sinatra'\nget('/') { 'hi' }\n"},
+		file{name: "Gemfile", body: "source 'https://rubygems.org'\ngem 'sinatra'\n"},
+		file{name: "config.ru", body: "require './app'\nrun Sinatra::Application\n"},
+		file{name: "Procfile", body: "web: bundle exec rackup -p $PORT\n"},
+	)})
+	contains(t, out, "-----> Procfile app detected\n",
+		" !     warning: this looks like a Ruby app (Gemfile, config.ru), and no built-in buildpack builds Ruby: nothing installs its runtime or dependencies, the Procfile's commands run as they are; name a Ruby buildpack in BUILDPACK_URL or .buildpacks\n")
+}
