@@ -272,14 +272,56 @@ func jsonError(data []byte, err error) error {
 		line, col := lineColumn(data, syn.Offset)
 		return paas.Errorf("app.json is not valid JSON: line %d, column %d: %s", line, col, syn.Error())
 	case errors.As(err, &typ):
-		line, col := lineColumn(data, typ.Offset)
-		field := typ.Field
+		field, start := pathAt(data, typ.Offset)
+		line, col := lineColumn(data, start)
+		if field == "" {
+			field = typ.Field
+		}
 		if field == "" {
 			field = "the top level"
 		}
 		return paas.Errorf("app.json line %d, column %d: %s must be %s, not %s", line, col, field, article(typ.Type.Kind().String()), typ.Value)
 	}
 	return paas.Errorf("app.json is not valid: %v", err)
+}
+
+// pathAt names the value of data that ends at byte offset off, the way
+// encoding/json reports a value of the wrong type, and returns where it
+// starts: "formation.web.quantity", "healthchecks.web[0].path"; "" for
+// the top level.
+func pathAt(data []byte, off int64) (string, int64) {
+	v, err := hujson.Parse(data)
+	if err != nil {
+		return "", off
+	}
+	var path strings.Builder
+	inside := func(e hujson.Value) bool { return off > int64(e.StartOffset) && off <= int64(e.EndOffset) }
+	for {
+		switch t := v.Value.(type) {
+		case *hujson.Object:
+			for _, m := range t.Members {
+				if inside(m.Value) {
+					if path.Len() > 0 {
+						path.WriteByte('.')
+					}
+					name, _ := m.Name.Value.(hujson.Literal)
+					path.WriteString(name.String())
+					v = m.Value
+					goto next
+				}
+			}
+		case *hujson.Array:
+			for i, e := range t.Elements {
+				if inside(e) {
+					fmt.Fprintf(&path, "[%d]", i)
+					v = e
+					goto next
+				}
+			}
+		}
+		return path.String(), int64(v.StartOffset)
+	next:
+	}
 }
 
 // lineColumn is the 1-based line and column of byte offset off in data.

@@ -84,12 +84,13 @@ func TestAppJSONErrorsNameTheLine(t *testing.T) {
 	for body, want := range map[string]string{
 		// A missing comma after a comment: the position is the file's.
 		"{\n  // a comment\n  \"scripts\": {}\n  \"formation\": {}\n}\n":                        "app.json is not valid JSON: line 4, column 3: invalid character '\"' after object value",
-		"{\n  /* a comment */ \"formation\": {\n    \"web\": {\"quantity\": \"two\"}\n  }\n}\n": "app.json line 3, column 30: formation.quantity must be a number, not string",
+		"{\n  /* a comment */ \"formation\": {\n    \"web\": {\"quantity\": \"two\"}\n  }\n}\n": "app.json line 3, column 25: formation.web.quantity must be a number, not string",
 		"{\"healthchecks\": {\"web\": [{\"timeout\": -1}]}}":                                    "app.json healthchecks.web[0]: timeout, attempts, wait and initialDelay must be small non-negative numbers",
 		"{\"formation\": {\"web\": {\"quantity\": 1000}}}":                                      "app.json formation.web.quantity: 1000 is not a count from 0 to 100",
 		"{\"formation\": {\"release\": {\"quantity\": 1}}}":                                     "app.json formation: release is the release phase",
+		"{\"healthchecks\": {\"web\": [{}, {\"path\": 3}]}}":                                    "app.json line 1, column 40: healthchecks.web[1].path must be a string, not number",
 		"{\"scripts\": {\"postdeploy\": 3}}":                                                    "app.json scripts.postdeploy: must be a command string",
-		"[]":                                                                                    "app.json line 1, column 2: the top level must be an object, not array",
+		"[]":                                                                                    "app.json line 1, column 1: the top level must be an object, not array",
 		"{\"a\": 1} {}":                                                                         "app.json is not valid JSON: line 1, column 10: invalid character '{' after top-level value",
 	} {
 		_, _, err := readManifest(t, body)
