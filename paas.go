@@ -144,7 +144,8 @@ const (
 )
 
 // Healthcheck is one check of an app.json healthchecks list (Dokku's
-// format): an HTTP GET of Path that must answer 2xx or 3xx.
+// format): an HTTP GET of Path that must answer 2xx or 3xx, with Content
+// in its body when it names some.
 type Healthcheck struct {
 	Type     string `json:"type,omitempty"` // startup (the only kind run)
 	Name     string `json:"name,omitempty"`
@@ -154,6 +155,9 @@ type Healthcheck struct {
 	Wait     int    `json:"wait,omitempty"`     // seconds between attempts, default 1
 	// InitialDelay is seconds to wait before the first attempt.
 	InitialDelay int `json:"initialDelay,omitempty"`
+	// Content is text the answer's body must contain; "" checks only
+	// the status.
+	Content string `json:"content,omitempty"`
 }
 
 // Name returns "vN".

@@ -100,6 +100,12 @@ type Result struct {
 	Port         int      // the port a Dockerfile EXPOSEs (the lowest TCP one); 0 = none
 	// Healthchecks are the web checks of the tree's app.json.
 	Healthchecks []paas.Healthcheck
+	// Formation is app.json's formation: the initial counts and memory
+	// of process types, for the app's first deploy.
+	Formation map[string]ProcessFormation
+	// Postdeploy is app.json's scripts.postdeploy, run once after the
+	// app's first deploy goes live; "" for none.
+	Postdeploy string
 }
 
 // Builder runs builds. Builds of different apps run concurrently; builds of
@@ -328,7 +334,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	st.env = st.x.env()
 
-	checks, err := readHealthchecks(st.root, out)
+	manifest, err := readAppJSON(st.root, out)
 	if err != nil {
 		return Result{}, err
 	}
@@ -337,12 +343,13 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		// Nothing of the build may run while paasd reads its tree.
 		st.x.close()
 		res, err := b.buildDockerfile(ctx, st)
-		res.Healthchecks = checks
+		manifest.apply(&res)
 		return res, err
 	}
 	if err != nil {
 		return Result{}, err
 	}
+	warnUnsupported(st.root, bps, out)
 	var exports []string
 	for _, bp := range bps {
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
@@ -363,7 +370,8 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	fmt.Fprintf(out, "-----> Compiled slug size: %s\n", humanSize(size))
 
-	res := Result{Slug: slug, ProcessTypes: types, Healthchecks: checks}
+	res := Result{Slug: slug, ProcessTypes: types}
+	manifest.apply(&res)
 	for _, bp := range bps {
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}

@@ -76,14 +76,17 @@ func TestBuildCustomBuildpack(t *testing.T) {
 			if err != nil || strings.TrimSpace(string(got)) != tc.marker {
 				t.Errorf("marker %q (%v), want %q", got, err, tc.marker)
 			}
-			wantTypes := map[string]string{"web": "serve " + tc.marker, "worker": "./override"}
+			// The Procfile is the whole truth: the buildpack's default
+			// web is not used.
+			wantTypes := map[string]string{"worker": "./override"}
 			if !maps.Equal(res.ProcessTypes, wantTypes) {
 				t.Errorf("process types %q, want %q", res.ProcessTypes, wantTypes)
 			}
 			if len(res.Buildpacks) != 1 || !strings.HasPrefix(res.Buildpacks[0], want) {
 				t.Errorf("buildpacks %q", res.Buildpacks)
 			}
-			contains(t, out, "-----> Marker app detected\n", "-----> compiling "+tc.marker+"\n")
+			contains(t, out, "-----> Marker app detected\n", "-----> compiling "+tc.marker+"\n",
+				"       Default types for buildpack not in the Procfile, not used -> web\n")
 			if !tc.server {
 				// The fetch ran with no environment of the server's: only
 				// the build's id.

@@ -15,9 +15,10 @@ import (
 	"paas/buildpacks"
 )
 
-// processTypes merges the default process types of every buildpack's
-// bin/release, later buildpacks overriding earlier ones, and then the
-// Procfile's, which override all.
+// processTypes is the Procfile's process types when the tree has a
+// Procfile: it is the whole truth, and the default process types the
+// buildpacks' bin/release name are not used. Without a Procfile they are
+// those defaults, later buildpacks overriding earlier ones.
 func (b *Builder) processTypes(ctx context.Context, st *buildState, bps []buildpack) (map[string]string, error) {
 	fmt.Fprintln(st.out, "-----> Discovering process types")
 	defaults := make(map[string]string)
@@ -50,11 +51,21 @@ func (b *Builder) processTypes(ctx context.Context, st *buildState, bps []buildp
 	if procfile != nil {
 		fmt.Fprintf(st.out, "       Procfile declares types -> %s\n", typeList(procfile))
 	}
-	if len(defaults) > 0 {
+	types := defaults
+	if procfile != nil {
+		types = procfile
+		var unused []string
+		for _, t := range slices.Sorted(maps.Keys(defaults)) {
+			if _, ok := procfile[t]; !ok {
+				unused = append(unused, t)
+			}
+		}
+		if len(unused) > 0 {
+			fmt.Fprintf(st.out, "       Default types for buildpack not in the Procfile, not used -> %s\n", strings.Join(unused, ", "))
+		}
+	} else if len(defaults) > 0 {
 		fmt.Fprintf(st.out, "       Default types for buildpack -> %s\n", typeList(defaults))
 	}
-	types := maps.Clone(defaults)
-	maps.Copy(types, procfile)
 	if len(types) == 0 {
 		return nil, paas.Errorf("no process types: add a Procfile declaring at least one, e.g. \"web: ./server\"")
 	}

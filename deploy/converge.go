@@ -126,7 +126,7 @@ func crashedAtStart(st *appState, started []*instance) error {
 	defer st.mu.Unlock()
 	for _, in := range started {
 		if in.state == "crashed" {
-			return paas.Errorf("%s exited at start with status %d%s", in.name(), in.exitCode, exitHint(in.exitCode))
+			return paas.Errorf("%s exited at start with status %d%s", in.name(), in.exitCode, startHint(in, in.exitCode))
 		}
 	}
 	return nil
@@ -280,7 +280,7 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, che
 	errs := make(chan error, len(ins))
 	for _, in := range ins {
 		go func() {
-			err := s.waitListening(ctx, st, in)
+			err := s.waitListening(ctx, st, in, out)
 			if err == nil && in.spec.Web && len(checks) > 0 {
 				err = s.healthcheck(ctx, st, in, checks, out)
 			}
@@ -306,36 +306,6 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, che
 		}
 	}
 	return first
-}
-
-// waitListening polls an instance's port until a connection to it is held
-// open, the instance exits or ctx ends.
-func (s *Service) waitListening(ctx context.Context, st *appState, in *instance) error {
-	if !in.spec.Web {
-		return nil
-	}
-	for {
-		st.mu.Lock()
-		state, code := in.state, in.exitCode
-		st.mu.Unlock()
-		if state == "crashed" {
-			return paas.Errorf("%s exited with status %d%s before listening on $PORT", in.name(), code, exitHint(code))
-		}
-		// A container's published port is answered by the engine's proxy
-		// before the process listens: a connection counts only when it is
-		// held open.
-		if err := runtime.Probe(ctx, in.inst.Addr); err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return paas.Errorf("%s did not listen on $PORT within %s", in.name(), s.cfg.BootTimeout)
-			}
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // updateRoutes gives the router the app's web instances that are up and

@@ -227,9 +227,10 @@ func TestFailedStartKeepsThePreviousRelease(t *testing.T) {
 	// A web process that never listens fails the deploy after the boot
 	// timeout; one that exits fails it at once.
 	for proc, want := range map[string]string{
-		"web: sleep 60\n":          "did not listen on $PORT within 2s",
-		"web: exit 4\n":            "web.1 exited with status 4 before listening",
-		"web: no-such-command-x\n": "status 127 (command not found: check the Procfile)",
+		"web: sleep 60\n":                  "web.1 did not listen on $PORT (",
+		"web: exit 4\n":                    "web.1 exited with status 4 before listening",
+		"web: no-such-command-x\n":         "status 127 (command not found: web runs no-such-command-x and the app has no no-such-command-x: check the Procfile and the buildpack)",
+		"web: FOO=1 exec ruby-x main.rb\n": "web.1 exited with status 127 (command not found: web runs 'FOO=1 exec ruby-x main.rb' and the app has no ruby-x: check the Procfile and the buildpack) before listening on $PORT",
 	} {
 		err := h.deploy("steady", map[string]string{"Procfile": proc})
 		if err == nil {

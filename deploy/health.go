@@ -24,7 +24,8 @@ var healthClient = &http.Client{
 
 // healthcheck runs the app.json checks against a web instance: each check
 // is a GET of its path that must answer 2xx or 3xx within its timeout,
-// tried up to its attempts with its wait between tries.
+// with the check's content in the body when it names some, tried up to
+// its attempts with its wait between tries.
 func (s *Service) healthcheck(ctx context.Context, st *appState, in *instance, checks []paas.Healthcheck, out io.Writer) error {
 	for _, c := range checks {
 		if c.Type != "" && c.Type != "startup" {
@@ -53,7 +54,7 @@ func (s *Service) healthcheck(ctx context.Context, st *appState, in *instance, c
 		}
 		var last error
 		for i := 1; i <= attempts; i++ {
-			last = checkOnce(ctx, st.name, in.inst.Addr, path, timeout)
+			last = checkOnce(ctx, in.inst.Addr, path, c.Content, timeout)
 			if last == nil {
 				if out != nil {
 					fmt.Fprintf(out, "       %s: health check %q passed\n", in.name(), name)
@@ -79,7 +80,10 @@ func (s *Service) healthcheck(ctx context.Context, st *appState, in *instance, c
 	return nil
 }
 
-func checkOnce(ctx context.Context, app, addr, path string, timeout time.Duration) error {
+// maxHealthBody is how much of an answer's body a content check reads.
+const maxHealthBody = 1 << 20
+
+func checkOnce(ctx context.Context, addr, path, content string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
@@ -94,10 +98,24 @@ func checkOnce(ctx context.Context, app, addr, path string, timeout time.Duratio
 		}
 		return errors.New("connection failed")
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if content == "" {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxHealthBody))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("no whole answer within %s", timeout)
+		}
+		return errors.New("connection failed while reading the answer")
+	}
+	if !strings.Contains(string(body), content) {
+		return fmt.Errorf("status %d, but the body does not contain %q", resp.StatusCode, content)
 	}
 	return nil
 }

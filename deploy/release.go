@@ -59,6 +59,13 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	// The first deploy is the first that goes live: until then app.json's
+	// formation and postdeploy apply.
+	before, err := s.cfg.Store.App(app)
+	if err != nil {
+		return userError(app, err)
+	}
+	first := before.Release == 0
 	rel, err := s.cfg.Store.Deploy(app, paas.Build{
 		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes,
 		Buildpacks: res.Buildpacks, Port: res.Port, Healthchecks: res.Healthchecks,
@@ -68,11 +75,19 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	}
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
 	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
+	if first {
+		if err := s.initialFormation(rel, res.Formation, req.Out); err != nil {
+			return err
+		}
+	}
 	if err := s.rollout(ctx, st, rel, req.Out, true); err != nil {
 		return err
 	}
 	s.prune(context.WithoutCancel(ctx), app)
 	fmt.Fprintf(req.Out, "-----> Release %s is live\n", rel.Name())
+	if first && res.Postdeploy != "" {
+		s.postdeploy(ctx, rel, res.Postdeploy, req.Out)
+	}
 	if req.Keep != nil {
 		kept = true
 		req.Keep(unlock)

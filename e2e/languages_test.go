@@ -49,11 +49,11 @@ func testLanguages(t *testing.T, rt string) {
 	t.Run("procfile-only", func(t *testing.T) {
 		dir := s.newRepo("worker", "ticker")
 		requireOK(t, "push", s.push(dir, "paas", "main"))
-		// No web process type: nothing runs until the worker is scaled.
+		// No web process type: nothing answers on the web, and the
+		// first deploy starts the worker.
 		if code, _, _ := s.get("ticker", "/"); code != 503 {
 			t.Fatalf("app without web: %d, want 503", code)
 		}
-		requireOK(t, "scale", s.paas(dir, "", "ps:scale", "worker=1"))
 		waitFor(t, func() bool {
 			return strings.Contains(s.paas(dir, "", "logs").stdout, "app[worker.1]: procfile-only tick worker.1")
 		})

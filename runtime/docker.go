@@ -183,7 +183,8 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		Started: startedAt(info),
 	}
 	if s.Web {
-		if inst.Addr = publishedAddr(info, containerPort(s), d.host); inst.Addr == "" {
+		inst.Port = containerPort(s)
+		if inst.Addr = publishedAddr(info, inst.Port, d.host); inst.Addr == "" {
 			d.discard(id)
 			c.close()
 			return Instance{}, errors.New("the engine published no port")

@@ -53,7 +53,10 @@ type Instance struct {
 	Index   int
 	Command string
 	// Addr is host:port the router should send traffic to (web only).
-	Addr    string
+	Addr string
+	// Port is the PORT the web process was told to listen on (in its
+	// container, for docker); 0 when unknown or not web.
+	Port    int
 	Started time.Time
 }
 
