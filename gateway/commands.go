@@ -493,12 +493,21 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	for _, p := range procs {
 		state := p.State
-		if p.State == "crashed" || p.Restarts > 0 {
-			state = fmt.Sprintf("%s (restarts %d, last exit %d)", p.State, p.Restarts, p.LastExit)
+		if p.State == "crashed" || p.State == "restarting" || p.Restarts > 0 {
+			state = fmt.Sprintf("%s (restarts %d, last exit %s)", p.State, p.Restarts, lastExit(p))
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, printable(p.Command))
 	}
 	return w.Flush()
+}
+
+// lastExit shows a process's last exit status, with the signal it
+// stands for: "3", "137 SIGKILL".
+func lastExit(p paas.Process) string {
+	if p.LastSignal != "" {
+		return fmt.Sprintf("%d %s", p.LastExit, p.LastSignal)
+	}
+	return strconv.Itoa(p.LastExit)
 }
 
 const maxScale = 100
