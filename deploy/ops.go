@@ -346,6 +346,9 @@ func (s *Service) Logs(ctx context.Context, app string, q logs.Query, f logs.For
 	if _, err := s.App(ctx, app); err != nil {
 		return err
 	}
+	if err := s.checkLogsProc(app, q.Proc); err != nil {
+		return err
+	}
 	return s.cfg.Logs.Stream(ctx, app, q, f, w)
 }
 
