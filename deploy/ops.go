@@ -189,7 +189,7 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, nil
 	}
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
+	if err := s.rollout(ctx, st, *rel, out); err != nil {
 		return *rel, err
 	}
 	return *rel, nil
