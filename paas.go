@@ -244,13 +244,17 @@ type Process struct {
 	Type     string
 	Index    int
 	Release  int
-	State    string // starting, up, crashed, stopping
+	State    string // starting, up, crashed, restarting, stopping
 	Since    time.Time
 	Command  string
 	Restarts int
-	// LastExit is the exit status of the last crash; meaningful when
-	// Restarts > 0 or State is crashed.
+	// LastExit is the exit status of the last crash, 128+N when signal N
+	// ended it; meaningful when Restarts > 0 or State is crashed or
+	// restarting.
 	LastExit int
+	// LastSignal names the signal LastExit stands for ("SIGKILL"), ""
+	// when the process exited by itself.
+	LastSignal string
 }
 
 type noWaitKey struct{}

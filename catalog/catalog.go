@@ -121,7 +121,8 @@ var commands = []Command{
 	{Name: "releases:info", Topic: "releases", App: AppFirst, Args: "vN [--values]",
 		Flags:   []Flag{{"--values", "", "show the config values, not only the keys"}, asJSON},
 		Summary: "show a release", Example: "paas releases:info v3 -a myapp"},
-	{Name: "rollback", Topic: "releases", App: AppFirst, Args: "[vN]", Flags: []Flag{noWait},
+	{Name: "rollback", Topic: "releases", App: AppFirst, Args: "[vN] [--force]",
+		Flags:   []Flag{{"--force", "", "roll back to a release that failed or never went live"}, noWait},
 		Summary: "run vN again (default: the previous release)", Example: "paas rollback v3 -a myapp"},
 
 	{Name: "logs", Topic: "logs", App: AppFirst, Args: "[-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]",

@@ -38,9 +38,8 @@ func (m *Manager) Add(ctx context.Context, app string, certPEM, keyPEM []byte) (
 	if len(names) == 0 {
 		return paas.Cert{}, paas.Errorf("the certificate names no DNS host (subject alternative names)")
 	}
-	hosts := m.cfg.HostsOf(app)
 	for _, n := range names {
-		if !slices.ContainsFunc(hosts, func(h string) bool { return covers(n, h) }) {
+		if !m.serves(app, n) {
 			return paas.Cert{}, paas.Errorf("the certificate names %s, which is not a host of %s; add it with domains:add first", n, app)
 		}
 	}
@@ -49,6 +48,20 @@ func (m *Manager) Add(ctx context.Context, app string, certPEM, keyPEM []byte) (
 	}
 	m.log.Info("user certificate added", "app", app, "hosts", names, "not_after", leaf.NotAfter)
 	return describe(leaf, names, SourceUser), nil
+}
+
+// serves reports whether the certificate name n is one of app's: it
+// covers one of the app's hosts, or it is a name the app is served at
+// through a wildcard domain (and no other app through a host of its own).
+func (m *Manager) serves(app, n string) bool {
+	if slices.ContainsFunc(m.cfg.HostsOf(app), func(h string) bool { return covers(n, normalizeName(h)) }) {
+		return true
+	}
+	if strings.HasPrefix(n, "*.") || m.cfg.AppFor == nil {
+		return false
+	}
+	to, ok := m.cfg.AppFor(n)
+	return ok && to == app
 }
 
 // covers reports whether a certificate name covers host: the same name,

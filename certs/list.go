@@ -36,7 +36,8 @@ const (
 // List describes how each host routed to app is served, in the order of
 // Config.HostsOf: one Cert per host, whose Hosts is that host alone, as a
 // handshake would pick it (the app's own user certificate, else a local
-// CA leaf under localhost, else ACME). A certificate not issued yet is
+// CA leaf under localhost, else ACME). The app's user certificates for
+// names it is served at through a wildcard domain follow, as SourceUser. A certificate not issued yet is
 // reported with a zero NotAfter: List reads what exists and issues
 // nothing. The app's user certificates that serve none of its hosts
 // follow, as SourceUnused.
@@ -57,9 +58,21 @@ func (m *Manager) List(ctx context.Context, app string) ([]paas.Cert, error) {
 		out = append(out, c)
 	}
 	for _, uc := range m.users.of(app) {
-		if !used[uc] {
-			out = append(out, describe(uc.cert.Leaf, uc.names, SourceUnused))
+		if used[uc] {
+			continue
 		}
+		// A certificate for names under a wildcard domain serves them.
+		var served []string
+		for _, n := range uc.names {
+			if !strings.HasPrefix(n, "*.") && m.serves(app, n) {
+				served = append(served, n)
+			}
+		}
+		if len(served) > 0 {
+			out = append(out, describe(uc.cert.Leaf, served, SourceUser))
+			continue
+		}
+		out = append(out, describe(uc.cert.Leaf, uc.names, SourceUnused))
 	}
 	return out, nil
 }

@@ -183,7 +183,7 @@ func (s *Service) switchURL(ctx context.Context, a store.Addon, app, url, by str
 	}
 	fmt.Fprintf(out, "-----> Setting the new %s on %s\n", key, app)
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	return s.rollout(ctx, st, *rel, out, true)
+	return s.rollout(ctx, st, *rel, out)
 }
 
 // switchedApps lists those of apps whose current config has a's var set

@@ -464,7 +464,7 @@ func (s *Service) attach(ctx context.Context, a store.Addon, app, key, by string
 		return paas.Release{}, nil
 	}
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
+	if err := s.rollout(ctx, st, *rel, out); err != nil {
 		if derr := s.cfg.Store.DetachAddon(a.Name, app); derr != nil {
 			s.log.Error("forgetting a failed attachment", "addon", a.Name, "app", app, "err", derr)
 		}
@@ -530,7 +530,7 @@ func (s *Service) detach(ctx context.Context, a store.Addon, app, by string, out
 	if rel != nil {
 		relVersion = rel.Version
 		s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-		if err := s.rollout(ctx, st, *rel, out, true); err != nil {
+		if err := s.rollout(ctx, st, *rel, out); err != nil {
 			return *rel, err
 		}
 	}

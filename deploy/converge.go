@@ -140,9 +140,12 @@ func exitHint(code int) string {
 	case 127:
 		return " (command not found: check the Procfile)"
 	case 137:
-		return " (killed: out of memory, or SIGKILL)"
+		return " (SIGKILL: out of memory, or killed)"
 	case -1:
-		return " (killed by a signal)"
+		return " (status unknown)"
+	}
+	if sig := runtime.SignalName(code); sig != "" {
+		return " (" + sig + ")"
 	}
 	return ""
 }
@@ -211,6 +214,17 @@ func instanceEnv(rel paas.Release, name string) map[string]string {
 
 // startInstance starts one instance and registers it for supervision.
 func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, booting bool) (*instance, error) {
+	in, err := s.launch(st, spec, restarts, booting)
+	if err != nil {
+		return nil, err
+	}
+	s.register(st, in)
+	return in, nil
+}
+
+// launch starts an instance of spec without putting it under
+// supervision yet.
+func (s *Service) launch(st *appState, spec runtime.Spec, restarts int, booting bool) (*instance, error) {
 	inst, err := s.cfg.Runtime.Start(context.Background(), spec)
 	if err != nil {
 		msg, ok := paas.UserMessage(err)
@@ -224,17 +238,32 @@ func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, b
 		in.state = "up"
 	}
 	s.eventRel(st.name, spec.Release, "%s started (v%d): %s", spec.Name(), spec.Release, spec.Command)
-	s.register(st, in)
 	return in, nil
 }
 
 // register puts an instance under supervision, handing it an exit that
 // arrived before it was registered.
-func (s *Service) register(st *appState, in *instance) {
+func (s *Service) register(st *appState, in *instance) { s.replace(st, nil, in) }
+
+// replace puts in under supervision in the place of old (nil for none) at
+// once, so that the process list never lacks the instance; an exit of in
+// that arrived before is handed to it. It reports false, doing nothing,
+// when old has been stopped or forgotten meanwhile.
+func (s *Service) replace(st *appState, old, in *instance) bool {
 	st.mu.Lock()
+	if old != nil {
+		if _, listed := st.insts[old.inst.ID]; !listed || old.state == "stopping" {
+			st.mu.Unlock()
+			return false
+		}
+		delete(st.insts, old.inst.ID)
+	}
 	st.insts[in.inst.ID] = in
 	st.mu.Unlock()
 	s.mu.Lock()
+	if old != nil {
+		delete(s.byID, old.inst.ID)
+	}
 	s.byID[in.inst.ID] = st
 	early, exited := s.early[in.inst.ID]
 	delete(s.early, in.inst.ID)
@@ -242,6 +271,7 @@ func (s *Service) register(st *appState, in *instance) {
 	if exited {
 		s.onExit(early)
 	}
+	return true
 }
 
 // stopInstance stops one instance with the grace period and forgets it.

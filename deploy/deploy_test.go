@@ -32,7 +32,9 @@ type harness struct {
 	logs   *logs.Aggregator
 }
 
-func newHarness(t *testing.T, boot time.Duration) *harness {
+// newHarness starts a harness; opts change the Service's Config before it
+// is made.
+func newHarness(t *testing.T, boot time.Duration, opts ...func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "paas.db"))
@@ -51,7 +53,11 @@ func newHarness(t *testing.T, boot time.Duration) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.svc = New(Config{Store: st, Runtime: h.rt, Builder: b, Router: h.router, Logs: h.logs, StopTimeout: 2 * time.Second, BootTimeout: boot})
+	cfg := Config{Store: st, Runtime: h.rt, Builder: b, Router: h.router, Logs: h.logs, StopTimeout: 2 * time.Second, BootTimeout: boot}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.svc = New(cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -129,7 +129,7 @@ func TestPlatformEvents(t *testing.T) {
 	if _, err := h.svc.SetConfig(ctx, app, "tester", map[string]string{"COLOUR": "blue"}, []string{"MARK"}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.svc.Rollback(ctx, app, "tester", 1, io.Discard); err != nil {
+	if _, err := h.svc.Rollback(ctx, app, "tester", 1, false, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.svc.Restart(ctx, app, "web.2", io.Discard); err != nil {

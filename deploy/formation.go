@@ -74,6 +74,11 @@ func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer
 	if err != nil {
 		return err
 	}
+	if typ, _, _ := strings.Cut(target, "."); typ != "" {
+		if err := checkType(rel, typ, "restarted"); err != nil {
+			return err
+		}
+	}
 	st.setGrace(s.grace(a))
 	var olds []*instance
 	for _, in := range st.all() {

@@ -149,7 +149,11 @@ func (s *Service) withRecentLines(st *appState, in *instance, err error) error {
 	started := in.inst.Started
 	st.mu.Unlock()
 	var lines []string
-	for _, l := range s.cfg.Logs.Tail(st.name, recentLines, logs.Filter{Proc: in.name(), Source: logs.SourceApp}) {
+	// An instance of the same name of another release (the one still
+	// serving) writes meanwhile: only this release's lines since this
+	// instance started are its own.
+	f := logs.Filter{Proc: in.name(), Source: logs.SourceApp, Release: in.spec.Release}
+	for _, l := range s.cfg.Logs.Tail(st.name, recentLines, f) {
 		if !l.Time.Before(started.Add(-time.Second)) {
 			lines = append(lines, "  "+l.String())
 		}

@@ -189,7 +189,7 @@ func (s *Service) SetConfig(ctx context.Context, app, by string, set map[string]
 		return paas.Release{}, nil
 	}
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), by, rel.Description)
-	if err := s.rollout(ctx, st, *rel, out, true); err != nil {
+	if err := s.rollout(ctx, st, *rel, out); err != nil {
 		return *rel, err
 	}
 	return *rel, nil
@@ -344,6 +344,9 @@ func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio 
 // is set, new lines until ctx is done.
 func (s *Service) Logs(ctx context.Context, app string, q logs.Query, f logs.Format, w io.Writer) error {
 	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	if err := s.checkLogsProc(app, q.Proc); err != nil {
 		return err
 	}
 	return s.cfg.Logs.Stream(ctx, app, q, f, w)

@@ -11,12 +11,13 @@ type pruner interface {
 	RemoveBuild(ctx context.Context, app string, build int) error
 }
 
-// prune deletes the artifacts of builds that only releases older than the
-// newest keep releases use, except the current release's build. The
-// releases stay listed, marked as pruned.
+// prune deletes the artifacts of the builds older than the newest
+// KeepBuilds: the builds the newest releases use, each counted once, and
+// always the current release's. The releases of a pruned build stay
+// listed, marked as pruned.
 func (s *Service) prune(ctx context.Context, app string) {
 	p, ok := s.cfg.Builder.(pruner)
-	if !ok || s.cfg.KeepReleases <= 0 {
+	if !ok || s.cfg.KeepBuilds <= 0 {
 		return
 	}
 	rels, err := s.cfg.Store.Releases(app)
@@ -28,9 +29,18 @@ func (s *Service) prune(ctx context.Context, app string) {
 	if err != nil {
 		return
 	}
+	// rels is newest first: the first KeepBuilds builds met are kept.
 	keep := map[int]bool{}
-	for i, r := range rels {
-		if i < s.cfg.KeepReleases || r.Version == a.Release {
+	for _, r := range rels {
+		if len(keep) == s.cfg.KeepBuilds {
+			break
+		}
+		if r.Build != 0 && !r.Pruned {
+			keep[r.Build] = true
+		}
+	}
+	for _, r := range rels {
+		if r.Version == a.Release {
 			keep[r.Build] = true
 		}
 	}
@@ -48,7 +58,7 @@ func (s *Service) prune(ctx context.Context, app string) {
 			s.log.Error("marking build pruned", "app", app, "build", r.Build, "err", err)
 			continue
 		}
-		s.event(app, "Build %d pruned: releases older than the newest %d no longer keep their %s", r.Build, s.cfg.KeepReleases, artifactWord(r))
+		s.event(app, "Build %d pruned: only the newest %d builds keep their %s", r.Build, s.cfg.KeepBuilds, artifactWord(r))
 	}
 }
 

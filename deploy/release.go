@@ -80,7 +80,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 			return err
 		}
 	}
-	if err := s.rollout(ctx, st, rel, req.Out, true); err != nil {
+	if err := s.rollout(ctx, st, rel, req.Out); err != nil {
 		return err
 	}
 	s.prune(context.WithoutCancel(ctx), app)
@@ -96,8 +96,10 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 }
 
 // Rollback makes a new release from release target's build and config
-// (the previous successful release when target is 0) and rolls it out.
-func (s *Service) Rollback(ctx context.Context, app, by string, target int, out io.Writer) (paas.Release, error) {
+// (the previous successful release when target is 0) and rolls it out,
+// its release phase first, as every release. A release that failed or
+// never went live is refused unless force is set.
+func (s *Service) Rollback(ctx context.Context, app, by string, target int, force bool, out io.Writer) (paas.Release, error) {
 	a, err := s.App(ctx, app)
 	if err != nil {
 		return paas.Release{}, err
@@ -118,6 +120,20 @@ func (s *Service) Rollback(ctx context.Context, app, by string, target int, out 
 	if target == a.Release {
 		return paas.Release{}, paas.Errorf("v%d is already the current release", target)
 	}
+	from, err := s.cfg.Store.Release(app, target)
+	if errors.Is(err, paas.ErrReleaseNotFound) {
+		return paas.Release{}, paas.Errorf("%s has no release v%d", app, target)
+	} else if err != nil {
+		return paas.Release{}, err
+	}
+	if !force {
+		switch from.Status {
+		case paas.StatusFailed:
+			return paas.Release{}, paas.Errorf("%s failed: roll back to it with --force", from.Name())
+		case paas.StatusPending:
+			return paas.Release{}, paas.Errorf("%s never went live: roll back to it with --force", from.Name())
+		}
+	}
 	rel, err := s.cfg.Store.Rollback(app, target, by)
 	if err != nil {
 		if errors.Is(err, paas.ErrReleaseNotFound) {
@@ -129,7 +145,7 @@ func (s *Service) Rollback(ctx context.Context, app, by string, target int, out 
 	if out != nil {
 		fmt.Fprintf(out, "-----> Rolling back %s to v%d as %s\n", app, target, rel.Name())
 	}
-	return rel, s.rollout(ctx, st, rel, out, false)
+	return rel, s.rollout(ctx, st, rel, out)
 }
 
 // previousRelease is the newest successful release before the current
@@ -147,14 +163,15 @@ func (s *Service) previousRelease(a paas.App) (int, error) {
 	return 0, paas.Errorf("%s has no earlier successful release to roll back to", a.Name)
 }
 
-// rollout runs a pending release: its release phase (when asked and the
-// release declares one), then the zero-downtime switch. On success it
+// rollout runs a pending release: its release phase (when the release
+// declares one), then the zero-downtime switch. Every new release runs
+// it: a deploy, a config or add-on change, a rollback. On success it
 // becomes current; on failure it is marked failed, with the reason, and the
 // previous release keeps running.
-func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, out io.Writer, releasePhase bool) error {
+func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, out io.Writer) error {
 	done := s.rollingConfig(rel.App, rel.Config)
 	defer done()
-	err := s.rolloutSteps(ctx, st, rel, out, releasePhase)
+	err := s.rolloutSteps(ctx, st, rel, out)
 	if err != nil {
 		reason := reasonOf(err)
 		if ferr := s.cfg.Store.FailRelease(rel.App, rel.Version, reason); ferr != nil {
@@ -170,8 +187,8 @@ func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, o
 	return nil
 }
 
-func (s *Service) rolloutSteps(ctx context.Context, st *appState, rel paas.Release, out io.Writer, releasePhase bool) error {
-	if cmd, ok := rel.ProcessTypes["release"]; ok && releasePhase {
+func (s *Service) rolloutSteps(ctx context.Context, st *appState, rel paas.Release, out io.Writer) error {
+	if cmd, ok := rel.ProcessTypes["release"]; ok {
 		if err := s.releasePhase(ctx, rel, cmd, out); err != nil {
 			return err
 		}

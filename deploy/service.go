@@ -47,9 +47,11 @@ type Config struct {
 	Domain      string
 	StopTimeout time.Duration // grace between SIGTERM and SIGKILL
 	BootTimeout time.Duration // how long a web instance may take to listen
-	// KeepReleases is how many of the newest releases keep their build's
-	// artifact; older ones are pruned (0 keeps everything).
-	KeepReleases int
+	// KeepBuilds is how many builds keep their artifact: those of the
+	// newest releases, counting each build once (a config change or a
+	// rollback reuses one), and always the current release's. Older ones
+	// are pruned (0 keeps everything).
+	KeepBuilds int
 	// ReleaseTimeout bounds the release phase.
 	ReleaseTimeout time.Duration
 	// RestartMaxDelay caps the backoff between restarts of a crashing

@@ -14,7 +14,7 @@ import (
 type instance struct {
 	inst     runtime.Instance
 	spec     runtime.Spec
-	state    string // starting, up, crashed, stopping
+	state    string // starting, up, crashed, restarting, stopping
 	since    time.Time
 	restarts int
 	// stopping is set once the service decided to stop it: its exit is
@@ -23,8 +23,11 @@ type instance struct {
 	// booting is set while the converge that started the instance has not
 	// finished: a crash then fails the converge instead of restarting.
 	booting bool
-	// exitCode is the last exit status of a crashed instance.
+	// exitCode is the last exit status of a crashed instance, kept by
+	// the instances that replace it; signal names the signal it stands
+	// for, if any.
 	exitCode int
+	signal   string
 	// backoff is the delay its pending restart waited.
 	backoff time.Duration
 	timer   *time.Timer
@@ -89,15 +92,16 @@ func (st *appState) processes() []paas.Process {
 	out := make([]paas.Process, 0, len(st.insts))
 	for _, in := range st.insts {
 		out = append(out, paas.Process{
-			Name:     in.name(),
-			Type:     in.spec.Type,
-			Index:    in.spec.Index,
-			Release:  in.spec.Release,
-			State:    in.state,
-			Since:    in.since,
-			Command:  in.spec.Command,
-			Restarts: in.restarts,
-			LastExit: in.exitCode,
+			Name:       in.name(),
+			Type:       in.spec.Type,
+			Index:      in.spec.Index,
+			Release:    in.spec.Release,
+			State:      in.state,
+			Since:      in.since,
+			Command:    in.spec.Command,
+			Restarts:   in.restarts,
+			LastExit:   in.exitCode,
+			LastSignal: in.signal,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -55,7 +54,7 @@ func (s *Service) onExit(e runtime.Exit) {
 		in.restarts = 0
 	}
 	in.state = "crashed"
-	in.exitCode = e.Code
+	in.exitCode, in.signal = e.Code, e.Signal
 	in.since = e.At
 	if in.booting || closing {
 		// The converge that started it reports the failure.
@@ -80,28 +79,39 @@ func (s *Service) scheduleRestart(st *appState, in *instance) time.Duration {
 }
 
 // restart replaces a crashed instance with a new one of the same spec,
-// unless a deploy or scale has since made it obsolete.
+// unless a deploy or scale has since made it obsolete. The crashed one
+// stays listed, as restarting, until its replacement is, and the
+// replacement keeps its restart count and last exit status.
 func (s *Service) restart(st *appState, old *instance) {
-	s.mu.Lock()
-	closing := s.closing
-	s.mu.Unlock()
+	closing := s.isClosing()
 	st.mu.Lock()
 	backoff, restarts := old.backoff, old.restarts+1
 	obsolete := old.stopping || closing || old.spec.Release != st.target
 	if !obsolete {
 		// Claim it so a concurrent converge does not stop it twice.
 		old.stopping = true
+		old.state = "restarting"
 	}
 	st.mu.Unlock()
-	s.forgetQuiet(st, old)
 	if obsolete {
+		s.forgetQuiet(st, old)
 		return
 	}
-	in, err := s.startInstance(st, old.spec, restarts, false)
+	in, err := s.launch(st, old.spec, restarts, false)
 	if err != nil {
 		s.eventRel(st.name, old.spec.Release, "%s could not be restarted: %s", old.name(), reasonOf(err))
 		s.log.Error("restarting instance", "app", st.name, "instance", old.name(), "err", err)
-		s.retryLater(st, old.spec, restarts)
+		s.retryLater(st, old, restarts)
+		return
+	}
+	in.exitCode, in.signal = old.exitCode, old.signal
+	if !s.replace(st, old, in) {
+		// Stopped meanwhile (the app destroyed, scaled down): so is
+		// its replacement.
+		in.stopping = true
+		if err := s.cfg.Runtime.Stop(context.Background(), in.inst.ID, st.getGrace()); err != nil {
+			s.log.Error("stopping instance", "app", st.name, "instance", in.name(), "err", err)
+		}
 		return
 	}
 	s.eventRel(st.name, in.spec.Release, "%s restarted in %s (v%d, restart %d)", in.name(), backoff, in.spec.Release, restarts)
@@ -117,32 +127,42 @@ func (s *Service) restart(st *appState, old *instance) {
 		}
 		msg, _ := paas.UserMessage(err)
 		s.eventRel(st.name, in.spec.Release, "%s restarted but is not healthy (%s); stopping it to try again", in.name(), firstLine(msg))
-		s.stopInstance(context.Background(), st, in)
-		s.retryLater(st, in.spec, in.restarts)
+		// It stays listed, as crashed, while it stops and until the
+		// next try.
+		st.mu.Lock()
+		in.stopping = true
+		in.state = "crashed"
+		st.mu.Unlock()
+		if err := s.cfg.Runtime.Stop(context.Background(), in.inst.ID, st.getGrace()); err != nil {
+			s.log.Error("stopping instance", "app", st.name, "instance", in.name(), "err", err)
+		}
+		s.retryLater(st, in, in.restarts)
 		return
 	}
 	s.updateRoutes(st)
 }
 
-// retryLater keeps a restart that failed in the process list as crashed
-// and tries again after the backoff, as after a crash.
-func (s *Service) retryLater(st *appState, spec runtime.Spec, restarts int) {
+// retryLater keeps an instance whose restart failed in the process list
+// as crashed, with restarts tries so far, and tries again after the
+// backoff, as after a crash. Its process has exited.
+func (s *Service) retryLater(st *appState, in *instance, restarts int) {
 	if s.isClosing() {
+		s.forgetQuiet(st, in)
 		return
 	}
-	placeholder := &instance{
-		inst:     runtime.Instance{ID: fmt.Sprintf("retry.%s.%d", spec.Name(), time.Now().UnixNano()), App: spec.App},
-		spec:     spec,
-		state:    "crashed",
-		since:    time.Now().UTC(),
-		restarts: restarts,
-		exitCode: -1,
-	}
 	st.mu.Lock()
-	st.insts[placeholder.inst.ID] = placeholder
-	delay := s.scheduleRestart(st, placeholder)
+	if _, listed := st.insts[in.inst.ID]; !listed || in.state == "stopping" {
+		// Stopped meanwhile (the app destroyed, scaled down).
+		st.mu.Unlock()
+		return
+	}
+	in.stopping = false
+	in.state = "crashed"
+	in.since = time.Now().UTC()
+	in.restarts = restarts
+	delay := s.scheduleRestart(st, in)
 	st.mu.Unlock()
-	s.eventRel(st.name, spec.Release, "%s restarting in %s", spec.Name(), delay)
+	s.eventRel(st.name, in.spec.Release, "%s restarting in %s", in.name(), delay)
 }
 
 func (s *Service) isClosing() bool {

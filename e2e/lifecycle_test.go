@@ -141,8 +141,9 @@ func testZeroDowntime(t *testing.T, rt string) {
 	}
 }
 
-// TestSupervision kills an instance and expects it back, and checks
-// maintenance mode, ps:stop and ps:start.
+// TestSupervision kills an instance and expects it back, showing the
+// signal that killed it, and checks maintenance mode, ps:stop and
+// ps:start.
 func TestSupervision(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
 		s := startServer(t, "PAAS_RUNTIME="+rt, "PAAS_STOP_TIMEOUT=5s")
@@ -155,6 +156,9 @@ func TestSupervision(t *testing.T) {
 			ps := s.paas(dir, "", "ps").stdout
 			return strings.Contains(ps, "up (restarts 1, last exit ")
 		})
+		if ps := s.paas(dir, "", "ps").stdout; !strings.Contains(ps, "up (restarts 1, last exit 137 SIGKILL)") {
+			t.Fatalf("ps after a kill:\n%s", ps)
+		}
 		s.mustGet("phoenix", "/", "ok from web.1 v1")
 		logs := s.paas(dir, "", "logs", "-n", "500").stdout
 		if !strings.Contains(logs, "web.1 crashed with status") {

@@ -105,7 +105,7 @@ func init() {
 		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
 		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
 		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
-		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
+		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN] [--force]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
 		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
 		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
 		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
@@ -570,12 +570,21 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	for _, p := range procs {
 		state := p.State
-		if p.State == "crashed" || p.Restarts > 0 {
-			state = fmt.Sprintf("%s (restarts %d, last exit %d)", p.State, p.Restarts, p.LastExit)
+		if p.State == "crashed" || p.State == "restarting" || p.Restarts > 0 {
+			state = fmt.Sprintf("%s (restarts %d, last exit %s)", p.State, p.Restarts, lastExit(p))
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, printable(p.Command))
 	}
 	return w.Flush()
+}
+
+// lastExit shows a process's last exit status, with the signal it
+// stands for: "3", "137 SIGKILL".
+func lastExit(p paas.Process) string {
+	if p.LastSignal != "" {
+		return fmt.Sprintf("%d %s", p.LastExit, p.LastSignal)
+	}
+	return strconv.Itoa(p.LastExit)
 }
 
 const maxScale = 100

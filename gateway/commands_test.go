@@ -319,7 +319,8 @@ func TestLifecycleCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"rollback", "web-app"}, "Rolled back web-app: v99 (Rollback to v0)"},
-		{[]string{"rollback", "web-app", "v1"}, "Rollback to v1"},
+		{[]string{"rollback", "web-app", "v1"}, "Rollback to v1)"},
+		{[]string{"rollback", "web-app", "v2", "--force"}, "Rollback to v2 (forced)"},
 		{[]string{"ps:restart", "web-app"}, "Restarted web-app"},
 		{[]string{"ps:restart", "web-app", "web.2", "--no-wait"}, "Restarted web-app web.2"},
 		{[]string{"ps:stop", "web-app", "worker"}, "Stopped web-app worker"},
@@ -332,7 +333,7 @@ func TestLifecycleCommands(t *testing.T) {
 			t.Errorf("%q: status %d stdout %q stderr %q; want %q", c.args, r.status, r.stdout, r.stderr, c.want)
 		}
 	}
-	if !slices.Equal(f.rolledBack, []int{0, 1}) || !slices.Equal(f.restarted, []string{"", "web.2"}) {
+	if !slices.Equal(f.rolledBack, []int{0, 1, 2}) || !slices.Equal(f.restarted, []string{"", "web.2"}) {
 		t.Errorf("rolled back %v, restarted %v", f.rolledBack, f.restarted)
 	}
 	if a := f.apps["web-app"]; !a.Maintenance || a.StopTimeout != 45*time.Second {

@@ -203,14 +203,18 @@ func (f *fakePlatform) Scale(ctx context.Context, app string, counts map[string]
 	return nil
 }
 
-func (f *fakePlatform) Rollback(ctx context.Context, app, by string, version int, out io.Writer) (paas.Release, error) {
+func (f *fakePlatform) Rollback(ctx context.Context, app, by string, version int, force bool, out io.Writer) (paas.Release, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.apps[app]; !ok {
 		return paas.Release{}, notFound(app)
 	}
 	f.rolledBack = append(f.rolledBack, version)
-	return paas.Release{App: app, Version: 99, Description: fmt.Sprintf("Rollback to v%d", version)}, nil
+	desc := fmt.Sprintf("Rollback to v%d", version)
+	if force {
+		desc += " (forced)"
+	}
+	return paas.Release{App: app, Version: 99, Description: desc}, nil
 }
 
 func (f *fakePlatform) Restart(ctx context.Context, app, target string, out io.Writer) error {

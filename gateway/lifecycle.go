@@ -24,17 +24,21 @@ func parseVersion(s string) (int, error) {
 }
 
 func cmdRollback(s *Server, r *request, app string, args []string) error {
+	flags, args, err := parseFlags(args, map[string]bool{"--force": false})
+	if err != nil {
+		return err
+	}
 	if len(args) > 1 {
 		return usageError(lookupCommand("rollback"))
 	}
 	v := 0
 	if len(args) == 1 {
-		var err error
 		if v, err = parseVersion(args[0]); err != nil {
 			return err
 		}
 	}
-	rel, err := s.cfg.Platform.Rollback(r.ctx, app, r.by, v, r.stdout)
+	_, force := flags["--force"]
+	rel, err := s.cfg.Platform.Rollback(r.ctx, app, r.by, v, force, r.stdout)
 	if err != nil {
 		return err
 	}

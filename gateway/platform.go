@@ -86,8 +86,9 @@ type Platform interface {
 
 	// Rollback makes a new release from release version's build and
 	// config (the previous successful release when version is 0) and
-	// rolls it out.
-	Rollback(ctx context.Context, app, by string, version int, out io.Writer) (paas.Release, error)
+	// rolls it out, release phase included. A release that failed is
+	// refused unless force is set.
+	Rollback(ctx context.Context, app, by string, version int, force bool, out io.Writer) (paas.Release, error)
 	// Restart replaces running instances one at a time: all, those of a
 	// process type ("web"), or one ("web.2").
 	Restart(ctx context.Context, app, target string, out io.Writer) error

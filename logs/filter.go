@@ -11,11 +11,17 @@ type Filter struct {
 	Proc string
 	// Source selects by source: "" matches all, else "app" or "paas".
 	Source string
+	// Release selects the lines of one release's instances; 0 matches
+	// all.
+	Release int
 }
 
 // Match reports whether l passes the filter.
 func (f Filter) Match(l Line) bool {
 	if f.Source != "" && f.Source != l.Source {
+		return false
+	}
+	if f.Release != 0 && f.Release != l.Release {
 		return false
 	}
 	if f.Proc == "" || f.Proc == l.Proc {

@@ -152,6 +152,13 @@ func TestFilter(t *testing.T) {
 	if got := strings.Join(texts(a.Tail("x", 2, Filter{Proc: "web"})), ","); got != "app/web.2,app/web.1" {
 		t.Errorf("tail 2 web: %s", got)
 	}
+	// Release selects the lines of one release's instances.
+	a.WriteRelease("y", "app", "web.1", 1, "v1 line")
+	a.WriteRelease("y", "app", "web.1", 2, "v2 line")
+	a.WriteRelease("y", "app", "web.1", 1, "v1 again")
+	if got := strings.Join(texts(a.Tail("y", 100, Filter{Proc: "web.1", Release: 2})), ","); got != "v2 line" {
+		t.Errorf("release 2: %s", got)
+	}
 }
 
 // follow is Follow collecting the history.

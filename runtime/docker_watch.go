@@ -134,9 +134,9 @@ func (d *Docker) watch(di *dockerInst, s *instanceStream) {
 	d.remove(di.inst.ID)
 	d.forget(di)
 
-	ex := Exit{Instance: di.inst, Code: code, Err: err, Stopped: di.stopping.Load(), At: time.Now()}
+	ex := Exit{Instance: di.inst, Code: code, Signal: SignalName(code), Err: err, Stopped: di.stopping.Load(), At: time.Now()}
 	d.log.Info("instance exited", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(di.inst.ID),
-		"code", ex.Code, "stopped", ex.Stopped, "err", err)
+		"code", ex.Code, "signal", ex.Signal, "stopped", ex.Stopped, "err", err)
 	if d.cfg.OnExit != nil {
 		d.cfg.OnExit(ex)
 	}

@@ -210,15 +210,17 @@ func (e *Exec) watch(p *proc, drained <-chan struct{}, out *os.File) {
 		}
 		e.mu.Unlock()
 	})
+	code := g.shellStatus()
 	ex := Exit{
 		Instance: p.inst,
-		Code:     g.exitCode(),
+		Code:     code,
+		Signal:   SignalName(code),
 		Err:      g.err,
 		Stopped:  g.stopping.Load(),
 		At:       time.Now(),
 	}
 	e.log.Info("instance exited", "app", p.inst.App, "instance", p.inst.Name(), "id", p.inst.ID,
-		"code", ex.Code, "stopped", ex.Stopped)
+		"code", ex.Code, "signal", ex.Signal, "stopped", ex.Stopped)
 	if e.cfg.OnExit != nil {
 		e.cfg.OnExit(ex)
 	}

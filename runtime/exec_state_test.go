@@ -95,7 +95,7 @@ func TestExecReapsOrphans(t *testing.T) {
 	if !processGone(leader) || !processGone(child) {
 		t.Errorf("still running after ReapOrphans: leader %v, grandchild %v", !processGone(leader), !processGone(child))
 	}
-	if ex := x.wait(t, inst.ID); ex.Code != -1 || ex.Stopped {
+	if ex := x.wait(t, inst.ID); ex.Code != 128+9 || ex.Stopped {
 		t.Errorf("exit = %+v", ex)
 	}
 	if left := stateFiles(t, state); len(left) != 0 {

@@ -77,7 +77,7 @@ func TestStartWebEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	ex := x.wait(t, inst.ID)
-	if !ex.Stopped || ex.Code != -1 || ex.Instance.ID != inst.ID || ex.At.IsZero() {
+	if !ex.Stopped || ex.Code != 128+15 || ex.Signal != "SIGTERM" || ex.Instance.ID != inst.ID || ex.At.IsZero() {
 		t.Errorf("exit = %+v", ex)
 	}
 	if len(e.List("")) != 0 {
@@ -173,6 +173,21 @@ func TestCrashReportsExitCode(t *testing.T) {
 	}
 }
 
+// TestCrashBySignalReportsSignal reports an instance a signal ended as a
+// shell and the engine do: status 128+N, and the signal's name.
+func TestCrashBySignalReportsSignal(t *testing.T) {
+	e, _, x := testExec(t)
+	inst, err := e.Start(t.Context(), Spec{App: "a", Type: "worker", Index: 1, Slug: slug(t, nil),
+		Command: `kill -SEGV $$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := x.wait(t, inst.ID)
+	if ex.Code != 128+11 || ex.Signal != "SIGSEGV" || ex.Stopped || ex.Err != nil {
+		t.Errorf("exit = %+v, want status 139 (SIGSEGV)", ex)
+	}
+}
+
 func TestStopLetsProcessCleanUp(t *testing.T) {
 	e, sink, x := testExec(t)
 	dir := slug(t, nil)
@@ -220,7 +235,7 @@ func TestStopKillsAfterGrace(t *testing.T) {
 		t.Errorf("stop returned after %v, before the grace period", d)
 	}
 	ex := x.wait(t, inst.ID)
-	if !ex.Stopped || ex.Code != -1 {
+	if !ex.Stopped || ex.Code != 128+9 || ex.Signal != "SIGKILL" {
 		t.Errorf("exit = %+v", ex)
 	}
 	waitFor(t, "grandchild to die", func() bool { return processGone(child) })
@@ -357,7 +372,7 @@ func TestShutdownStopsEverything(t *testing.T) {
 		t.Errorf("shutdown took %v", d)
 	}
 	for _, id := range ids {
-		if ex := x.wait(t, id); !ex.Stopped || ex.Code != -1 {
+		if ex := x.wait(t, id); !ex.Stopped || ex.Code != 128+9 {
 			t.Errorf("exit = %+v", ex)
 		}
 	}

@@ -141,15 +141,6 @@ func (g *group) stop(ctx context.Context, grace time.Duration) error {
 	}
 }
 
-// exitCode is the exit status a Exit reports: the status, or -1 when a
-// signal ended the process.
-func (g *group) exitCode() int {
-	if g.state == nil {
-		return -1
-	}
-	return g.state.ExitCode()
-}
-
 // shellStatus is the status a shell would report: the exit status, or 128
 // plus the number of the signal that ended the process.
 func (g *group) shellStatus() int {

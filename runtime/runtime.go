@@ -7,7 +7,10 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Spec describes one instance to start.
@@ -66,8 +69,14 @@ func (i Instance) Name() string { return fmt.Sprintf("%s.%d", i.Type, i.Index) }
 // Exit reports that an instance's process ended.
 type Exit struct {
 	Instance Instance
-	Code     int   // exit status, -1 when killed by a signal
-	Err      error // set when waiting itself failed
+	// Code is the exit status as a shell reports it: 128+N when signal
+	// N ended the process (the engine reports a container's the same
+	// way); -1 when it is unknown.
+	Code int
+	// Signal names the signal a Code above 128 stands for ("SIGKILL"),
+	// "" for an ordinary exit.
+	Signal string
+	Err    error // set when waiting itself failed
 	// Stopped is true when the exit followed a Stop call.
 	Stopped bool
 	At      time.Time
@@ -96,4 +105,18 @@ type Stdio struct {
 	Window WindowSize
 	// Resize delivers window-size changes; it may be nil.
 	Resize <-chan WindowSize
+}
+
+// SignalName names the signal an exit status above 128 stands for, as
+// shells and the engine report one ("SIGKILL" for 137); "" for any other
+// status.
+func SignalName(code int) string {
+	if code <= 128 || code > 128+64 {
+		return ""
+	}
+	name := unix.SignalName(syscall.Signal(code - 128))
+	if name == "" {
+		return fmt.Sprintf("signal %d", code-128)
+	}
+	return name
 }

@@ -44,7 +44,7 @@ type config struct {
 	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
 	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
 	MaxImageSize   int64
-	KeepReleases   int
+	KeepBuilds     int
 	ReleaseTimeout time.Duration
 	RestartMax     time.Duration
 	BuildConc      int
@@ -196,9 +196,20 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 			return err
 		})
 	}
-	keep, err = strconv.Atoi(def("PAAS_KEEP_RELEASES", "10"))
+	// PAAS_KEEP_RELEASES is the setting's old name: it always counted
+	// builds.
+	keepVar, keepVal := "PAAS_KEEP_BUILDS", getenv("PAAS_KEEP_BUILDS")
+	if old := getenv("PAAS_KEEP_RELEASES"); old != "" && keepVal == "" {
+		keepVar, keepVal = "PAAS_KEEP_RELEASES", old
+	} else if old != "" && old != keepVal {
+		return c, fmt.Errorf("PAAS_KEEP_BUILDS=%s and its old name PAAS_KEEP_RELEASES=%s disagree: set PAAS_KEEP_BUILDS only", keepVal, old)
+	}
+	if keepVal == "" {
+		keepVal = "10"
+	}
+	keep, err = strconv.Atoi(keepVal)
 	if err != nil || keep < 0 {
-		return c, fmt.Errorf("PAAS_KEEP_RELEASES: want a whole number, not %q", def("PAAS_KEEP_RELEASES", "10"))
+		return c, fmt.Errorf("%s: want a whole number, not %q", keepVar, keepVal)
 	}
 	conc, err := strconv.Atoi(def("PAAS_BUILD_CONCURRENCY", strconv.Itoa(runtime.NumCPU())))
 	if err != nil || conc < 1 {
@@ -225,7 +236,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		fs.IntVar(n.p, n.name, v, n.usage+" ("+n.env+")")
 	}
-	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "newest releases whose images (or slugs) are kept; 0 keeps all (PAAS_KEEP_RELEASES)")
+	fs.IntVar(&c.KeepBuilds, "keep-builds", keep, "newest builds whose images (or slugs) are kept, besides the current one; 0 keeps all (PAAS_KEEP_BUILDS)")
+	fs.IntVar(&c.KeepBuilds, "keep-releases", keep, "old name of -keep-builds (PAAS_KEEP_RELEASES)")
 	backups, err := strconv.Atoi(def("PAAS_ADDON_BACKUPS", "7"))
 	if err != nil || backups < 0 {
 		return c, fmt.Errorf("PAAS_ADDON_BACKUPS: want a whole number, not %q", def("PAAS_ADDON_BACKUPS", "7"))
@@ -363,7 +375,7 @@ func (c config) logAttrs() []any {
 		"stop_timeout", c.StopTimeout, "boot_timeout", c.BootTimeout, "build_timeout", c.BuildTimeout,
 		"stack_image", c.StackImage, "postgres_image", c.PostgresImage, "redis_image", c.RedisImage, "build_memory", paas.FormatMemory(c.BuildMemory),
 		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,
-		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_releases", c.KeepReleases,
+		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_builds", c.KeepBuilds,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
 		"https_addr", c.HTTPSAddr, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,
 		"max_body", paas.FormatMemory(c.MaxBody), "max_header_bytes", c.MaxHeaderBytes,

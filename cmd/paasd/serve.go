@@ -274,7 +274,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Domain:           cfg.Domain,
 		StopTimeout:      cfg.StopTimeout,
 		BootTimeout:      cfg.BootTimeout,
-		KeepReleases:     cfg.KeepReleases,
+		KeepBuilds:       cfg.KeepBuilds,
 		ReleaseTimeout:   cfg.ReleaseTimeout,
 		RestartMaxDelay:  cfg.RestartMax,
 		BuildConcurrency: cfg.BuildConc,
