@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -51,13 +50,8 @@ func TestRestartKeepsExitStatusAndListing(t *testing.T) {
 			}
 		}}
 	})
+	// The first deploy of an app with no web type starts its worker.
 	if err := h.deploy("segv", map[string]string{"Procfile": "worker: echo up; sleep 0.3; kill -SEGV $$\n"}); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	seen = nil // the first start had nothing to list
-	mu.Unlock()
-	if err := h.svc.Scale(context.Background(), "segv", map[string]int{"worker": 1}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var up paas.Process
@@ -70,10 +64,10 @@ func TestRestartKeepsExitStatusAndListing(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	// The first start (the scale) lists nothing yet; each restart lists
-	// the crashed instance.
-	if len(seen) < 3 {
-		t.Fatalf("saw %d starts, want the scale and two restarts: %+v", len(seen), seen)
+	// The first start (the deploy's) lists nothing yet; each restart
+	// lists the crashed instance.
+	if len(seen) < 3 || seen[0].Name != "(none)" {
+		t.Fatalf("saw %d starts, want the deploy's and two restarts: %+v", len(seen), seen)
 	}
 	for i, p := range seen[1:] {
 		if p.Name != "worker.1" || p.State != "restarting" || p.Restarts != i || p.LastExit != 139 || p.LastSignal != "SIGSEGV" {
