@@ -77,7 +77,7 @@ func init() {
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
 		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
-		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
+		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE... | APP < .env", noWait: true, summary: "set config vars, or those of a .env file on stdin (one new release)", run: cmdConfigSet},
 		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
 		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
 		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
@@ -390,10 +390,17 @@ func cmdConfigGet(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdConfigSet(s *Server, r *request, app string, args []string) error {
-	if len(args) == 0 {
-		return usageError(lookupCommand("config:set"))
-	}
 	set := map[string]string{}
+	if len(args) == 0 {
+		// The vars are a .env file on stdin.
+		vars, err := readDotenv(r)
+		if err != nil {
+			return err
+		}
+		for _, v := range vars {
+			set[v.Key] = v.Value
+		}
+	}
 	for _, a := range args {
 		k, v, err := paas.ParseAssignment(a)
 		if err != nil {
