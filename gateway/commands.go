@@ -116,6 +116,7 @@ func init() {
 		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
 		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "git:sync", door: door{onApp, access.Deploy}, usage: "APP URL [REF] [--build]", noWait: true, summary: "deploy the commit of REF (a branch, tag or commit; default the remote's HEAD) fetched from a git URL", run: cmdGitSync},
+		{name: "git:from-archive", door: door{onApp, access.Deploy}, usage: "APP < ARCHIVE", noWait: true, summary: "deploy the tree of a tar or tar.gz archive on stdin, committed on top of the app's branch", run: cmdGitFromArchive},
 		{name: "apps:transfer", door: door{onApp, access.Share}, usage: "APP USER", summary: "make USER the app's owner (the owner stays on as a collaborator)", run: cmdAppsTransfer},
 		{name: "access", door: door{onApp, access.Read}, usage: "APP", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
 		{name: "access:add", door: door{onApp, access.Share}, usage: "APP USER", summary: "let USER deploy, configure and run the app as a collaborator", run: cmdAccessAdd},
