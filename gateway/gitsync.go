@@ -120,9 +120,10 @@ func (s *Server) fetchSource(ctx context.Context, app string, ref buildpacks.Ref
 	if !ok || !isObjectName(commit) {
 		return "", fmt.Errorf("git:sync: the fetch printed %q", stdout.String())
 	}
-	// The fetched repository is shallow: its shallow boundary comes along.
+	// The commit comes with its whole history: the app's repository is
+	// never shallow, so that its users can fetch and pull from it.
 	imp := exec.CommandContext(ctx, "git", "-c", "uploadpack.allowAnySHA1InWant=true", "fetch", "--quiet", "--no-tags",
-		"--no-write-fetch-head", "--update-shallow", "--", dir+"/.git", commit)
+		"--no-write-fetch-head", "--", dir+"/.git", commit)
 	imp.Dir = repo
 	imp.Env = append(baseEnv(), "GIT_DIR="+repo)
 	if out, err := imp.CombinedOutput(); err != nil {

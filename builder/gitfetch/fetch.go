@@ -51,6 +51,9 @@ type Options struct {
 	// NoCheckout leaves the commit in the repository at dest/.git,
 	// under refs/paas/fetched, without writing its files out.
 	NoCheckout bool
+	// History fetches the commit with its whole history, not shallow,
+	// so that the repository it goes into is a complete one.
+	History bool
 	// Fetched names, in refusals, what is fetched: "buildpacks" when
 	// empty.
 	Fetched string
@@ -69,9 +72,10 @@ const fetchedRef plumbing.ReferenceName = "refs/paas/fetched"
 // out rev: a branch, a tag or a full commit id; "" is the remote's default
 // branch. It returns the commit checked out.
 //
-// A branch or tag is fetched shallow (its tip alone). A commit that is the
-// tip of an advertised ref is fetched shallow through that ref; any other
-// commit is asked for by id, shallow, when the server allows it
+// A branch or tag is fetched shallow (its tip alone; with opt.History,
+// its whole history). A commit that is the tip of an advertised ref is
+// fetched through that ref; any other commit is asked for by id, shallow
+// (unless opt.History), when the server allows it
 // (allow-reachable-sha1-in-want, as GitHub does), else the branches and
 // tags are fetched whole, within the same limits, and the commit looked up
 // among them.
@@ -131,6 +135,9 @@ func fetch(ctx context.Context, url, rev, dest string, opt Options) (plumbing.Ha
 	fo := &git.FetchOptions{
 		RefSpecs: []config.RefSpec{spec}, Depth: 1, Tags: git.NoTags, Force: true,
 		Auth: auth, ProxyOptions: proxyOpts,
+	}
+	if opt.History {
+		fo.Depth = 0
 	}
 	err = remote.FetchContext(ctx, fo)
 	if errors.Is(err, git.ErrExactSHA1NotSupported) {

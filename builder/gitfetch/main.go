@@ -31,11 +31,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // SourceMain is `paasd source:fetch [--allow-loopback] URL[#REF] DEST`:
-// Main for an app's source (git:sync), under the same rules, leaving the
-// commit in the repository DEST/.git as refs/paas/fetched, its files not
-// written out.
+// Main for an app's source (git:sync), under the same rules and limits,
+// leaving the commit with its history in the repository DEST/.git as
+// refs/paas/fetched, its files not written out.
 func SourceMain(args []string, stdout, stderr io.Writer) int {
-	return runMain(SourceCommand, Options{NoCheckout: true, Fetched: "git:sync sources"}, args, stdout, stderr)
+	return runMain(SourceCommand, Options{NoCheckout: true, History: true, Fetched: "git:sync sources"}, args, stdout, stderr)
 }
 
 func runMain(command string, opt Options, args []string, stdout, stderr io.Writer) int {
