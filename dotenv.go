@@ -33,7 +33,8 @@ func ParseDotenv(data string) ([]EnvVar, error) {
 	if strings.IndexByte(data, 0) >= 0 {
 		return nil, Errorf(".env holds a NUL byte: not a text file")
 	}
-	p := dotenvParser{rest: data, line: 1}
+	// A byte order mark, as some editors write, is not part of the first key.
+	p := dotenvParser{rest: strings.TrimPrefix(data, "\ufeff"), line: 1}
 	var vars []EnvVar
 	for p.rest != "" {
 		v, ok, err := p.next()

@@ -8,7 +8,7 @@ import (
 
 func TestParseDotenv(t *testing.T) {
 	t.Setenv("HOME_SECRET", "from-the-server")
-	in := "# a comment\n" +
+	in := "\ufeff# a comment\n" +
 		"\n" +
 		"PLAIN=value\n" +
 		"  SPACED = two words  \n" +

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -147,7 +148,7 @@ func redactURL(ref buildpacks.Ref) string {
 
 // limitWriter keeps the first n bytes written to it and drops the rest.
 type limitWriter struct {
-	w interface{ Write([]byte) (int, error) }
+	w io.Writer
 	n int
 }
 
