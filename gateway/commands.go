@@ -101,7 +101,7 @@ func init() {
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
 		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
-		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
+		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE... | APP < .env", noWait: true, summary: "set config vars, or those of a .env file on stdin (one new release)", run: cmdConfigSet},
 		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
 		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
 		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
@@ -139,6 +139,8 @@ func init() {
 		{name: "addons:rotate", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
 		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
 		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
+		{name: "git:sync", door: door{onApp, access.Deploy}, usage: "APP URL [REF] [--build]", noWait: true, summary: "deploy the commit of REF (a branch, tag or commit; default the remote's HEAD) fetched from a git URL", run: cmdGitSync},
+		{name: "git:from-archive", door: door{onApp, access.Deploy}, usage: "APP < ARCHIVE", noWait: true, summary: "deploy the tree of a tar or tar.gz archive on stdin, committed on top of the app's branch", run: cmdGitFromArchive},
 		{name: "apps:transfer", door: door{onApp, access.Share}, usage: "APP USER", summary: "make USER the app's owner (the owner stays on as a collaborator)", run: cmdAppsTransfer},
 		{name: "access", door: door{onApp, access.Read}, usage: "APP", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
 		{name: "access:add", door: door{onApp, access.Share}, usage: "APP USER", summary: "let USER deploy, configure and run the app as a collaborator", run: cmdAccessAdd},
@@ -467,10 +469,17 @@ func cmdConfigGet(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdConfigSet(s *Server, r *request, app string, args []string) error {
-	if len(args) == 0 {
-		return usageError(lookupCommand("config:set"))
-	}
 	set := map[string]string{}
+	if len(args) == 0 {
+		// The vars are a .env file on stdin.
+		vars, err := readDotenv(r)
+		if err != nil {
+			return err
+		}
+		for _, v := range vars {
+			set[v.Key] = v.Value
+		}
+	}
 	for _, a := range args {
 		k, v, err := paas.ParseAssignment(a)
 		if err != nil {

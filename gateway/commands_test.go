@@ -111,7 +111,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"config", "nope"}, "app nope not found"},
 		{[]string{"config", "Bad_Name"}, `invalid app name "Bad_Name"`},
 		{[]string{"config:get", "web-app", "MISSING"}, "config var MISSING is not set for web-app"},
-		{[]string{"config:set", "web-app"}, "usage: config:set APP KEY=VALUE..."},
+		{[]string{"config:set", "web-app"}, ".env line 1: expected KEY=VALUE"}, // stdin "input" is read as a .env file
 		{[]string{"config:set", "web-app", "GOOD=1", "1BAD=2"}, `invalid config key "1BAD"`},
 		{[]string{"config:set", "web-app", "GOOD=1", "NOEQUALS"}, `invalid assignment "NOEQUALS"`},
 		{[]string{"config:unset", "web-app", "A", "no-dash"}, `invalid config key "no-dash"`},

@@ -73,6 +73,8 @@ var doorCases = map[string]doorCase{
 	"addons:backups:capture": {"change", "ADDON"},
 	"addons:rotate":          {"change", "ADDON"},
 	"run":                    {"change", "APP echo hi"},
+	"git:sync":               {"deploy", "APP https://example.invalid/x.git"},
+	"git:from-archive":       {"deploy", "APP"},
 	"logs":                   {"read", "APP"},
 	"keys":                   {"anyone", ""},
 	"keys:add":               {"admin", "dora"},

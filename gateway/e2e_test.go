@@ -15,16 +15,19 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"paas/builder/gitfetch"
 	"paas/internal/syncbuf"
 )
 
 const hookArg = "__paas_test_hook"
 
-// TestMain lets the test binary serve as the pre-receive hook program.
+// TestMain lets the test binary serve as the pre-receive hook program and
+// as the fetch program of git:sync.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == hookArg {
 		os.Exit(RunHook(os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 	}
+	gitfetch.Exit(os.Args)
 	os.Exit(m.Run())
 }
 

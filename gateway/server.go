@@ -26,6 +26,10 @@ type Config struct {
 	ReposDir    string   // bare repos live at ReposDir/APP.git
 	RunDir      string   // a private dir for the hook unix socket and the hooks dir
 	HookCommand []string // argv git runs as the pre-receive hook, e.g. {"/usr/local/bin/paasd", "hook"}
+	// SourceFetchCommand is the argv git:sync runs, with URL[#REF] DEST
+	// added, to fetch a commit into DEST/.git, e.g. {"/usr/local/bin/paasd",
+	// "source:fetch"}; git:sync is refused when it is empty.
+	SourceFetchCommand []string
 	// AppURL returns the URL an app is served at; it may be nil.
 	AppURL   func(app string) string
 	Platform Platform

@@ -48,6 +48,15 @@ type Options struct {
 	AllowLoopback bool
 	Timeout       time.Duration // default Timeout
 	MaxBytes      int64         // default MaxBytes
+	// NoCheckout leaves the commit in the repository at dest/.git,
+	// under refs/paas/fetched, without writing its files out.
+	NoCheckout bool
+	// History fetches the commit with its whole history, not shallow,
+	// so that the repository it goes into is a complete one.
+	History bool
+	// Fetched names, in refusals, what is fetched: "buildpacks" when
+	// empty.
+	Fetched string
 }
 
 // fetchMu lets one fetch run at a time in a process: the transports'
@@ -56,13 +65,17 @@ var fetchMu sync.Mutex
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
+// fetchedRef is where the fetched commit is kept in dest's repository.
+const fetchedRef plumbing.ReferenceName = "refs/paas/fetched"
+
 // Fetch fetches the repository url into dest (empty or missing) and checks
 // out rev: a branch, a tag or a full commit id; "" is the remote's default
 // branch. It returns the commit checked out.
 //
-// A branch or tag is fetched shallow (its tip alone). A commit that is the
-// tip of an advertised ref is fetched shallow through that ref; any other
-// commit is asked for by id, shallow, when the server allows it
+// A branch or tag is fetched shallow (its tip alone; with opt.History,
+// its whole history). A commit that is the tip of an advertised ref is
+// fetched through that ref; any other commit is asked for by id, shallow
+// (unless opt.History), when the server allows it
 // (allow-reachable-sha1-in-want, as GitHub does), else the branches and
 // tags are fetched whole, within the same limits, and the commit looked up
 // among them.
@@ -123,6 +136,9 @@ func fetch(ctx context.Context, url, rev, dest string, opt Options) (plumbing.Ha
 		RefSpecs: []config.RefSpec{spec}, Depth: 1, Tags: git.NoTags, Force: true,
 		Auth: auth, ProxyOptions: proxyOpts,
 	}
+	if opt.History {
+		fo.Depth = 0
+	}
 	err = remote.FetchContext(ctx, fo)
 	if errors.Is(err, git.ErrExactSHA1NotSupported) {
 		fo.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"}
@@ -145,6 +161,13 @@ func fetch(ctx context.Context, url, rev, dest string, opt Options) (plumbing.Ha
 	}
 	if err := checkSize(commit, opt.MaxBytes); err != nil {
 		return plumbing.ZeroHash, err
+	}
+	if opt.NoCheckout {
+		ref := plumbing.NewHashReference(fetchedRef, commit.Hash)
+		if err := repo.Storer.SetReference(ref); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("naming the fetched commit: %w", err)
+		}
+		return commit.Hash, nil
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
@@ -186,7 +209,7 @@ func pick(refs []*plumbing.Reference, rev string) (plumbing.Hash, config.RefSpec
 		byName[r.Name()] = r
 	}
 	fetchRef := func(name plumbing.ReferenceName) config.RefSpec {
-		return config.RefSpec(fmt.Sprintf("+%s:refs/paas/fetched", name))
+		return config.RefSpec(fmt.Sprintf("+%s:%s", name, fetchedRef))
 	}
 	if rev == "" {
 		head := byName[plumbing.HEAD]
@@ -215,7 +238,7 @@ func pick(refs []*plumbing.Reference, rev string) (plumbing.Hash, config.RefSpec
 			return want, fetchRef(r.Name()), nil
 		}
 	}
-	return want, config.RefSpec(rev + ":refs/paas/fetched"), nil
+	return want, config.RefSpec(rev + ":" + string(fetchedRef)), nil
 }
 
 // commitOf returns the commit h names, peeling annotated tags.
@@ -265,7 +288,11 @@ func explain(ctx context.Context, err error, opt Options) error {
 	var opErr *net.OpError
 	switch {
 	case errors.As(err, &refused):
-		return &paas.Error{Msg: fmt.Sprintf("its server is at a %s address, which buildpacks are never fetched from", refused.Kind), Err: err}
+		fetched := opt.Fetched
+		if fetched == "" {
+			fetched = "buildpacks"
+		}
+		return &paas.Error{Msg: fmt.Sprintf("its server is at a %s address, which %s are never fetched from", refused.Kind, fetched), Err: err}
 	case errors.Is(err, ErrTooLarge):
 		return &paas.Error{Msg: fmt.Sprintf("it is larger than the limit of %d MB (or %d files)", opt.MaxBytes>>20, MaxFiles), Err: err}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):

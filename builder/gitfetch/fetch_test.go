@@ -309,3 +309,34 @@ func TestMainCommand(t *testing.T) {
 		t.Errorf("stderr %q: want the pusher's line, then the detail", errOut.String())
 	}
 }
+
+// TestFetchSource: with History and NoCheckout (git:sync), the commit
+// comes with its whole history, named refs/paas/fetched, and no file is
+// written out.
+func TestFetchSource(t *testing.T) {
+	srv, commits := buildpackRepo(t)
+	url := srv.RepoURL("bp.git")
+	for _, tc := range []struct{ rev, want string }{{"", "v2"}, {"a1", "v1"}, {commits["v0"], "v0"}} {
+		dest := filepath.Join(t.TempDir(), "src")
+		h, err := Fetch(t.Context(), url, tc.rev, dest, Options{AllowLoopback: true, NoCheckout: true, History: true})
+		if err != nil {
+			t.Fatalf("rev %q: %v", tc.rev, err)
+		}
+		if h.String() != commits[tc.want] {
+			t.Errorf("rev %q: commit %s, want %s", tc.rev, h, commits[tc.want])
+		}
+		if _, err := os.Stat(filepath.Join(dest, "VERSION")); err == nil {
+			t.Errorf("rev %q: files written out", tc.rev)
+		}
+		if _, err := os.Stat(filepath.Join(dest, ".git", "shallow")); err == nil {
+			t.Errorf("rev %q: shallow", tc.rev)
+		}
+		git := filepath.Join(dest, ".git")
+		if got := gittest.Git(t, git, "rev-parse", "refs/paas/fetched"); got != commits[tc.want] {
+			t.Errorf("rev %q: refs/paas/fetched is %s", tc.rev, got)
+		}
+		if n := gittest.Git(t, git, "rev-list", "--count", commits[tc.want]); n != map[string]string{"v0": "1", "v1": "2", "v2": "3"}[tc.want] {
+			t.Errorf("rev %q: %s commits of history", tc.rev, n)
+		}
+	}
+}

@@ -16,6 +16,9 @@ import (
 // Command is the paasd subcommand that runs Main.
 const Command = "buildpack:fetch"
 
+// SourceCommand is the paasd subcommand that runs SourceMain.
+const SourceCommand = "source:fetch"
+
 // AllowLoopbackFlag is Main's test-only flag for Options.AllowLoopback.
 const AllowLoopbackFlag = "--allow-loopback"
 
@@ -24,13 +27,24 @@ const AllowLoopbackFlag = "--allow-loopback"
 // exits 1 with two lines on stderr: the first for the pusher (nothing of
 // the host in it), the second, the whole error, for the operator's log.
 func Main(args []string, stdout, stderr io.Writer) int {
-	var opt Options
+	return runMain(Command, Options{}, args, stdout, stderr)
+}
+
+// SourceMain is `paasd source:fetch [--allow-loopback] URL[#REF] DEST`:
+// Main for an app's source (git:sync), under the same rules and limits,
+// leaving the commit with its history in the repository DEST/.git as
+// refs/paas/fetched, its files not written out.
+func SourceMain(args []string, stdout, stderr io.Writer) int {
+	return runMain(SourceCommand, Options{NoCheckout: true, History: true, Fetched: "git:sync sources"}, args, stdout, stderr)
+}
+
+func runMain(command string, opt Options, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == AllowLoopbackFlag {
 		opt.AllowLoopback = true
 		args = args[1:]
 	}
 	if len(args) != 2 {
-		fmt.Fprintf(stderr, "usage: paasd %s [%s] URL[#REF] DEST\n", Command, AllowLoopbackFlag)
+		fmt.Fprintf(stderr, "usage: paasd %s [%s] URL[#REF] DEST\n", command, AllowLoopbackFlag)
 		return 2
 	}
 	ref, err := buildpacks.ParseRef(args[0], nil)
@@ -74,5 +88,8 @@ func oneLine(s string) string {
 func Exit(args []string) {
 	if len(args) > 1 && args[1] == Command {
 		os.Exit(Main(args[2:], os.Stdout, os.Stderr))
+	}
+	if len(args) > 1 && args[1] == SourceCommand {
+		os.Exit(SourceMain(args[2:], os.Stdout, os.Stderr))
 	}
 }

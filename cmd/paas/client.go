@@ -177,6 +177,14 @@ func Main(args []string, env Env) int {
 		}
 		env.Stdin, env.Exec, cmdArgs = in, nil, nil
 	}
+	if in, rest, err := stdinFile(cmd, cmdArgs, env.StdinIsTerminal); err != nil {
+		return fail("%v", err)
+	} else if in != nil {
+		if c, ok := in.(io.Closer); ok {
+			defer c.Close()
+		}
+		env.Stdin, env.Exec, cmdArgs = in, nil, rest
+	}
 	words = append(words, cmdArgs...)
 	if cmd == "logs" && env.StdoutIsTerminal {
 		words = append(words, "--color")

@@ -39,6 +39,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	case gitfetch.Command:
 		// Run by builds, in their confinement, to fetch a git buildpack.
 		return gitfetch.Main(args, stdout, stderr)
+	case gitfetch.SourceCommand:
+		// Run by git:sync to fetch an app's source from a git URL.
+		return gitfetch.SourceMain(args, stdout, stderr)
 	case "keys:add", "keys":
 		cfg, err := loadConfig(nil, getenv, stderr)
 		if err != nil {

@@ -287,15 +287,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	svc = deploy.New(scfg)
 	lines.svc.Store(svc)
 	gw, err := gateway.New(gateway.Config{
-		Addr:        cfg.SSHAddr,
-		HostKeyFile: filepath.Join(dataDir, "ssh_host_ed25519_key"),
-		ReposDir:    filepath.Join(dataDir, "repos"),
-		RunDir:      filepath.Join(dataDir, "run"),
-		HookCommand: []string{exe, "hook"},
-		AppURL:      appURL,
-		Platform:    platform{Service: svc, certs: tlsCerts, drains: logDrains},
-		Audit:       auditLog{st: st, keep: cfg.AuditKeep},
-		Logger:      log.With("part", "gateway"),
+		Addr:               cfg.SSHAddr,
+		HostKeyFile:        filepath.Join(dataDir, "ssh_host_ed25519_key"),
+		ReposDir:           filepath.Join(dataDir, "repos"),
+		RunDir:             filepath.Join(dataDir, "run"),
+		HookCommand:        []string{exe, "hook"},
+		SourceFetchCommand: sourceFetchCommand(exe),
+		AppURL:             appURL,
+		Platform:           platform{Service: svc, certs: tlsCerts, drains: logDrains},
+		Audit:              auditLog{st: st, keep: cfg.AuditKeep},
+		Logger:             log.With("part", "gateway"),
 		Limits: gateway.ConnLimits{
 			HandshakeTimeout:            cfg.SSHHandshakeTimeout,
 			IdleTimeout:                 cfg.SSHIdleTimeout,
