@@ -96,8 +96,9 @@ var commands = []Command{
 		Summary: "show config vars", Example: "paas config -a myapp"},
 	{Name: "config:get", Topic: "config", App: AppFirst, Args: "KEY",
 		Summary: "print one config var's value", Example: "paas config:get DATABASE_URL -a myapp"},
-	{Name: "config:set", Topic: "config", App: AppFirst, Args: "KEY=VALUE...", Flags: []Flag{noWait},
-		Summary: "set config vars (a new release)", Example: "paas config:set DEBUG=1 -a myapp"},
+	{Name: "config:set", Topic: "config", App: AppFirst, Args: "KEY=VALUE... | --file .env", SSHArgs: "KEY=VALUE... | < .env",
+		Flags:   []Flag{{"--file", "FILE", "set the vars of a .env file (or pipe one in)"}, noWait},
+		Summary: "set config vars, or a .env file's (one new release)", Example: "paas config:set --file .env -a myapp"},
 	{Name: "config:unset", Topic: "config", App: AppFirst, Args: "KEY...", Flags: []Flag{noWait},
 		Summary: "remove config vars (a new release)", Example: "paas config:unset DEBUG -a myapp"},
 
@@ -215,6 +216,14 @@ var commands = []Command{
 		Summary: "remove a key of USER, or USER (admins)", Example: "paas keys:remove alice SHA256:..."},
 	{Name: "whoami", Topic: "keys",
 		Summary: "show your user, role and key", Example: "paas whoami"},
+
+	{Name: "git:sync", Topic: "git", App: AppFirst, Args: "URL [REF] [--build]",
+		Flags:   []Flag{{"--build", "", "accepted for Dokku users: git:sync always deploys"}, noWait},
+		Summary: "deploy a commit fetched from a git URL",
+		Example: "paas git:sync https://github.com/heroku/python-getting-started main -a myapp"},
+	{Name: "git:from-archive", Topic: "git", App: AppFirst, Args: "[FILE]", SSHArgs: "< ARCHIVE", Flags: []Flag{noWait},
+		Summary: "deploy a tar or tar.gz archive as a new commit",
+		Example: "paas git:from-archive app.tar.gz -a myapp"},
 
 	{Name: "help", Topic: "help", Args: "[COMMAND]",
 		Summary: "list commands, or show one command's help", Example: "paas help config:set"},

@@ -47,7 +47,7 @@ func TestSuggest(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	for _, tc := range []struct{ name, client, ssh string }{
-		{"config:set", "paas config:set KEY=VALUE... [-a APP]", "config:set APP KEY=VALUE..."},
+		{"config:set", "paas config:set KEY=VALUE... | --file .env [-a APP]", "config:set APP KEY=VALUE... | < .env"},
 		{"apps", "paas apps", "apps"},
 		{"apps:create", "paas apps:create APP", "apps:create APP"},
 		{"run", "paas run [-a APP] [--] CMD [ARGS...]", "run APP [--] CMD [ARGS...]"},

@@ -55,8 +55,8 @@ func TestUsageInTheClientsGrammar(t *testing.T) {
 		args      []string
 		ssh, paas string
 	}{
-		{[]string{"config:set", "web-app"}, "usage: config:set APP KEY=VALUE...", "usage: paas config:set KEY=VALUE... [-a APP]"},
-		{[]string{"config:set"}, "usage: config:set APP KEY=VALUE...", "usage: paas config:set KEY=VALUE... [-a APP]"},
+		{[]string{"config:get", "web-app"}, "usage: config:get APP KEY", "usage: paas config:get KEY [-a APP]"},
+		{[]string{"config:get"}, "usage: config:get APP KEY", "usage: paas config:get KEY [-a APP]"},
 		{[]string{"run", "web-app"}, "usage: run APP [--] CMD [ARGS...]", "usage: paas run [-a APP] [--] CMD [ARGS...]"},
 		{[]string{"addons:attach", "db"}, "usage: addons:attach NAME APP [--as VAR]", "usage: paas addons:attach NAME [--as VAR] [-a APP]"},
 		{[]string{"apps", "x"}, "usage: apps", "usage: paas apps"},
@@ -99,10 +99,10 @@ func TestHelpByTopic(t *testing.T) {
 	if strings.Contains(r.stdout, "\n  open ") {
 		t.Errorf("help lists the client's own open:\n%s", r.stdout)
 	}
-	if r := run(s, "help", "config:set"); r.status != 0 || r.stdout != "usage: config:set APP KEY=VALUE...\nset config vars (a new release)\n" {
+	if r := run(s, "help", "config:set"); r.status != 0 || r.stdout != "usage: config:set APP KEY=VALUE... | < .env\nset config vars, or a .env file's (one new release)\n" {
 		t.Errorf("help config:set: %+v", r)
 	}
-	if r := runAsClient(s, "help", "config:set"); r.status != 0 || !strings.HasPrefix(r.stdout, "usage: paas config:set KEY=VALUE... [-a APP]\n") {
+	if r := runAsClient(s, "help", "config:set"); r.status != 0 || !strings.HasPrefix(r.stdout, "usage: paas config:set KEY=VALUE... | --file .env [-a APP]\n") {
 		t.Errorf("help config:set from the client: %+v", r)
 	}
 	if r := run(s, "help", "log"); r.status != 1 || !strings.Contains(r.stderr, "Did you mean logs?") {

@@ -50,7 +50,7 @@ func TestConfigSetFromStdin(t *testing.T) {
 		{"D=4\nE='open\n", "paas: .env line 2: the value's ' quote is never closed\n"},
 		{"D=4\n2X=5\n", "paas: .env line 2: invalid config key \"2X\""},
 		{"# only a comment\n", "paas: the .env file on stdin sets no variable\n"},
-		{"", "paas: usage: config:set APP KEY=VALUE... | APP < .env\n"},
+		{"", "paas: usage: config:set APP KEY=VALUE... | < .env\n"},
 	} {
 		st, out, errs := e.ssh(tc.stdin, nil, "config:set", "dotenv-app")
 		if st != 1 || !strings.HasPrefix(errs, tc.want) || out != "" {
@@ -59,7 +59,7 @@ func TestConfigSetFromStdin(t *testing.T) {
 	}
 	// A terminal is not read as a .env file.
 	st, _, errs = e.ssh("", []string{"-tt"}, "config:set", "dotenv-app")
-	if st != 1 || !strings.Contains(errs, "usage: config:set APP KEY=VALUE... | APP < .env") {
+	if st != 1 || !strings.Contains(errs, "usage: config:set APP KEY=VALUE... | < .env") {
 		t.Errorf("config:set on a terminal: status %d, %q", st, errs)
 	}
 	if got := config(); !maps.Equal(got, want) {

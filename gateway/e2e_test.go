@@ -511,10 +511,10 @@ func TestClientGrammarOverSSH(t *testing.T) {
 		opts []string
 		want string
 	}{
-		{nil, "paas: usage: config:set APP KEY=VALUE...\n"},
-		{[]string{"-o", "SetEnv=PAAS_CLIENT=1"}, "paas: usage: paas config:set KEY=VALUE... [-a APP]\n"},
-		{[]string{"-o", "SetEnv=PAAS_CLIENT=yes"}, "paas: usage: config:set APP KEY=VALUE...\n"},
-		{[]string{"-o", "SetEnv=LANG=C"}, "paas: usage: config:set APP KEY=VALUE...\n"},
+		{nil, "paas: usage: config:set APP KEY=VALUE... | < .env\n"},
+		{[]string{"-o", "SetEnv=PAAS_CLIENT=1"}, "paas: usage: paas config:set KEY=VALUE... | --file .env [-a APP]\n"},
+		{[]string{"-o", "SetEnv=PAAS_CLIENT=yes"}, "paas: usage: config:set APP KEY=VALUE... | < .env\n"},
+		{[]string{"-o", "SetEnv=LANG=C"}, "paas: usage: config:set APP KEY=VALUE... | < .env\n"},
 	} {
 		if st, out, errs := e.ssh("", tc.opts, "config:set", "web-app"); st != 1 || out != "" || errs != tc.want {
 			t.Errorf("%q: status %d, stdout %q, stderr %q, want %q", tc.opts, st, out, errs, tc.want)

@@ -177,7 +177,7 @@ func Main(args []string, env Env) int {
 		}
 		env.Stdin, env.Exec, cmdArgs = in, nil, nil
 	}
-	if in, rest, err := stdinFile(cmd, cmdArgs, env.StdinIsTerminal); err != nil {
+	if in, rest, err := stdinFile(c, cmdArgs, env.StdinIsTerminal); err != nil {
 		return fail("%v", err)
 	} else if in != nil {
 		if c, ok := in.(io.Closer); ok {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"paas"
+	"paas/catalog"
 )
 
 // stdinFile handles the commands that read a file on the server's stdin:
@@ -17,10 +18,10 @@ import (
 // reader to send on ssh's stdin, nil to keep the client's, and the
 // arguments left for the server. A reader it returns that is an
 // io.Closer is the caller's to close.
-func stdinFile(cmd string, args []string, stdinIsTerminal bool) (io.Reader, []string, error) {
-	switch cmd {
+func stdinFile(c catalog.Command, args []string, stdinIsTerminal bool) (io.Reader, []string, error) {
+	switch c.Name {
 	case "config:set":
-		return configSetFile(args, stdinIsTerminal)
+		return configSetFile(c, args, stdinIsTerminal)
 	case "git:from-archive":
 		return archiveFile(args, stdinIsTerminal)
 	}
@@ -30,11 +31,11 @@ func stdinFile(cmd string, args []string, stdinIsTerminal bool) (io.Reader, []st
 // configSetFile reads `config:set --file FILE`: the file goes on stdin
 // and the server reads it as a .env file. With no KEY=VALUE and no
 // --file, a .env must be piped in.
-func configSetFile(args []string, stdinIsTerminal bool) (io.Reader, []string, error) {
+func configSetFile(c catalog.Command, args []string, stdinIsTerminal bool) (io.Reader, []string, error) {
 	const use = "usage: paas config:set KEY=VALUE... (or --file .env, or < .env)"
 	i := slices.IndexFunc(args, func(a string) bool { return a == "--file" || strings.HasPrefix(a, "--file=") })
 	if i < 0 {
-		if operands(args) == 0 && stdinIsTerminal {
+		if operands(c, args) == 0 && stdinIsTerminal {
 			return nil, nil, errors.New(use)
 		}
 		return nil, args, nil
@@ -48,7 +49,7 @@ func configSetFile(args []string, stdinIsTerminal bool) (io.Reader, []string, er
 		name = args[i+1]
 		rest = slices.Delete(slices.Clone(args), i, i+2)
 	}
-	if operands(rest) != 0 {
+	if operands(c, rest) != 0 {
 		return nil, nil, errors.New("--file takes no KEY=VALUE too: put them in the file, or set them with another config:set")
 	}
 	f, err := os.Open(name)

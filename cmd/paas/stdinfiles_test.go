@@ -45,7 +45,7 @@ func TestConfigSetFileSendsTheFileOnStdin(t *testing.T) {
 		if slices.Contains(args, "--no-wait") {
 			want += " --no-wait"
 		}
-		if got := recorded(t, record); !slices.Equal(got, []string{"-T", "paas@h", want}) {
+		if got := recorded(t, record); !slices.Equal(got, []string{"-o", "SetEnv=PAAS_CLIENT=1", "-T", "paas@h", want}) {
 			t.Errorf("Main(%q): ssh %q", args, got)
 		}
 		if got, _ := os.ReadFile(stdin); string(got) != "# settings\nexport A=1\nB=\"two\nlines\"\n" {
@@ -83,7 +83,7 @@ func TestConfigSetPipedSendsStdin(t *testing.T) {
 	if st := Main([]string{"config:set"}, env); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errb.String())
 	}
-	if got := recorded(t, record); !slices.Equal(got, []string{"-T", "paas@h", "config:set shop"}) {
+	if got := recorded(t, record); !slices.Equal(got, []string{"-o", "SetEnv=PAAS_CLIENT=1", "-T", "paas@h", "config:set shop"}) {
 		t.Errorf("ssh %q", got)
 	}
 	if got, _ := os.ReadFile(stdin); string(got) != "A=1\n" {
@@ -103,7 +103,7 @@ func TestFromArchiveSendsTheFileOnStdin(t *testing.T) {
 	if st := Main([]string{"git:from-archive", archive}, env); st != 0 {
 		t.Fatalf("status %d, stderr %q", st, errb.String())
 	}
-	if got := recorded(t, record); !slices.Equal(got, []string{"-T", "paas@h", "git:from-archive shop"}) {
+	if got := recorded(t, record); !slices.Equal(got, []string{"-o", "SetEnv=PAAS_CLIENT=1", "-T", "paas@h", "git:from-archive shop"}) {
 		t.Errorf("ssh %q", got)
 	}
 	if got, _ := os.ReadFile(stdin); string(got) != "\x1f\x8barchive" {
