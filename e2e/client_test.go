@@ -75,7 +75,7 @@ func TestClientBootstrap(t *testing.T) {
 	// The remote just added is the app's: push, then commands without -a.
 	requireOK(t, "push", s.push(dir, "paas", "main"))
 	r = paas(dir, nil, "config:set")
-	if r.code != 1 || r.stderr != "paas: usage: paas config:set KEY=VALUE... [-a APP]\n" {
+	if r.code != 1 || r.stderr != "paas: usage: paas config:set KEY=VALUE... | --file .env [-a APP]\n" {
 		t.Errorf("config:set without vars: %+v", r)
 	}
 	requireOK(t, "config:set -a after", paas(dir, nil, "config:set", "GREETING=hi", "-a", app+"-two"))
