@@ -120,6 +120,9 @@ type Service struct {
 	// out, whose values platform lines mask.
 	secretsMu sync.Mutex
 	rolling   map[string][]*rollingEntry
+
+	// runs are the running one-offs.
+	runs oneOffs
 }
 
 // New makes a Service. Call Start to bring up the apps the store knows.

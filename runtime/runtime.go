@@ -93,4 +93,6 @@ type Stdio struct {
 	Window WindowSize
 	// Resize delivers window-size changes; it may be nil.
 	Resize <-chan WindowSize
+	// Started, when set, is called once the process has started.
+	Started func()
 }
