@@ -113,7 +113,7 @@ func init() {
 		{name: "addons:backups", door: door{onAddon, access.Read}, usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
 		{name: "addons:backups:capture", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
 		{name: "addons:rotate", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
-		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
+		{name: "run", door: door{onApp, access.Change}, usage: "APP [-d|--detach] [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal (-d: in the background, its output in logs as run.N)", status: runOneOff},
 		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "apps:transfer", door: door{onApp, access.Share}, usage: "APP USER", summary: "make USER the app's owner (the owner stays on as a collaborator)", run: cmdAppsTransfer},
 		{name: "access", door: door{onApp, access.Read}, usage: "APP", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
@@ -574,11 +574,18 @@ func cmdPsSet(s *Server, r *request, app string, args []string) error {
 
 // runOneOff serves `run`: its exit status is the one-off's.
 func runOneOff(s *Server, r *request, c *command, app string, args []string) int {
+	detach := len(args) > 0 && (args[0] == "-d" || args[0] == "--detach")
+	if detach {
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		return s.fail(r.stderr, usageError(c))
+	}
+	if detach {
+		return runDetached(s, r, app, args)
 	}
 	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, r.stdio())
 	return s.exitStatus(r, status, err)

@@ -56,9 +56,10 @@ type logsCall struct {
 }
 
 type runCall struct {
-	App, By string
-	Argv    []string
-	Stdio   runtime.Stdio
+	App, By  string
+	Argv     []string
+	Stdio    runtime.Stdio
+	Detached bool
 }
 
 func newFakePlatform() *fakePlatform {
@@ -276,6 +277,16 @@ func (f *fakePlatform) SetLimits(ctx context.Context, app, typ string, l paas.Li
 
 // Run understands a few commands: "cat" copies stdin to stdout, "exit N"
 // returns N, "echo ARGS" prints them, "tty" reports the TTY settings.
+func (f *fakePlatform) RunDetached(ctx context.Context, app, by string, argv []string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return "", notFound(app)
+	}
+	f.runs = append(f.runs, runCall{App: app, By: by, Argv: argv, Detached: true})
+	return "run.4242", nil
+}
+
 func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
 	f.mu.Lock()
 	_, ok := f.apps[app]

@@ -102,6 +102,10 @@ type Platform interface {
 	// Run starts a one-off of the current release attached to stdio and
 	// returns its exit status.
 	Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error)
+	// RunDetached starts a one-off of the current release in the
+	// background, its output only in the app's log, and returns its
+	// name (run.N) once it has started.
+	RunDetached(ctx context.Context, app, by string, argv []string) (string, error)
 
 	// Logs writes the lines of the app's stream q selects (the last q.N
 	// matching q.Proc, q.Source and q.Since) in format f, then, when
