@@ -242,3 +242,24 @@ func (c chanReader) Read(p []byte) (int, error) {
 	}
 	return 0, io.EOF
 }
+
+// TestDetachedOneOffEndsWithPaasd stops paasd under a detached one-off:
+// it does not outlive paasd, and the log says why it ended.
+func TestDetachedOneOffEndsWithPaasd(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	if err := h.deploy("lasty", map[string]string{"Procfile": webProc, "site/index.html": "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	name, err := h.svc.RunDetached(context.Background(), "lasty", "tester", []string{"sleep", "300"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h.svc.Shutdown(ctx)
+	if err := h.rt.Shutdown(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := "paas[deploy]: " + name + " was stopped: paasd stopped, and one-offs do not outlive it"
+	waitUntil(t, "the one-off's end in the log", func() bool { return strings.Contains(streamOf(h, "lasty"), want) })
+}
