@@ -82,6 +82,7 @@ func init() {
 		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
 		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
 		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
+		{name: "builds", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list builds, newest first: status, duration, commit, pusher", run: cmdBuilds},
 		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
 		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
 		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},

@@ -28,6 +28,7 @@ type fakePlatform struct {
 	restarted  []string
 	config     map[string]map[string]string
 	releases   map[string][]paas.Release
+	builds     map[string][]paas.Build
 	procs      map[string][]paas.Process
 	deploys    []fakeDeploy
 	kept       int // app locks handed to the gateway and not yet released
@@ -172,6 +173,15 @@ func (f *fakePlatform) newReleaseLocked(a *paas.App, desc, by string) paas.Relea
 		CreatedAt: time.Date(2026, 11, 26, 10, 0, a.Release, 0, time.UTC), Config: maps.Clone(f.config[a.Name])}
 	f.releases[a.Name] = append(f.releases[a.Name], r)
 	return r
+}
+
+func (f *fakePlatform) Builds(ctx context.Context, app string) ([]paas.Build, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, notFound(app)
+	}
+	return slices.Clone(f.builds[app]), nil
 }
 
 func (f *fakePlatform) Releases(ctx context.Context, app string) ([]paas.Release, error) {

@@ -78,6 +78,8 @@ type Platform interface {
 	SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error)
 
 	Releases(ctx context.Context, app string) ([]paas.Release, error)
+	// Builds lists the app's builds, newest first.
+	Builds(ctx context.Context, app string) ([]paas.Build, error)
 	Processes(ctx context.Context, app string) ([]paas.Process, error)
 	Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error
 	// SetLimits sets the resource limits of a process type and restarts
