@@ -74,6 +74,7 @@ func init() {
 		{name: "apps", door: door{onNothing, access.Read}, summary: "list apps", run: cmdApps},
 		{name: "apps:create", door: door{onServer, access.Create}, usage: "APP", summary: "create an app", run: cmdAppsCreate},
 		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP", summary: "show an app", run: cmdAppsInfo},
+		{name: "apps:rename", door: door{onApp, access.Share}, usage: "APP NEW", summary: "rename an app: its repository, releases, logs and domains follow; APP.DOMAIN stops routing", run: cmdAppsRename},
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
 		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},

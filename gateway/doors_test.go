@@ -31,6 +31,7 @@ var doorCases = map[string]doorCase{
 	"apps:info":              {"read", "APP"},
 	"apps:destroy":           {"destroy", "APP --confirm APP"},
 	"apps:transfer":          {"share", "APP olive"},
+	"apps:rename":            {"share", "APP renamed-app"},
 	"access":                 {"read", "APP"},
 	"access:add":             {"share", "APP sam"},
 	"access:remove":          {"share", "APP cole"},

@@ -175,6 +175,22 @@ func (f *fakePlatform) newReleaseLocked(a *paas.App, desc, by string) paas.Relea
 	return r
 }
 
+func (f *fakePlatform) RenameApp(ctx context.Context, old, new, by string, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[old]
+	if !ok {
+		return notFound(old)
+	}
+	if _, ok := f.apps[new]; ok {
+		return paas.Errorf("app %s already exists: choose a free name", new)
+	}
+	delete(f.apps, old)
+	a.Name = new
+	f.apps[new] = a
+	return nil
+}
+
 func (f *fakePlatform) Builds(ctx context.Context, app string) ([]paas.Build, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

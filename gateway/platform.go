@@ -72,6 +72,9 @@ type Platform interface {
 	EnsureApp(ctx context.Context, name, by string) (paas.App, error)
 	App(ctx context.Context, name string) (paas.App, error)
 	DestroyApp(ctx context.Context, name string) error
+	// RenameApp gives app old the name new, with everything it has; it
+	// is refused while a deploy or change holds the app.
+	RenameApp(ctx context.Context, old, new, by string, out io.Writer) error
 
 	Config(ctx context.Context, app string) (map[string]string, error)
 	// SetConfig applies set then unset in one new release.
