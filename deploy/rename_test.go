@@ -19,11 +19,15 @@ import (
 // lock is held are refused and change nothing.
 func TestRenameApp(t *testing.T) {
 	h := newHarness(t, 10*time.Second)
+	f := withAddons(h)
 	if err := h.deploy("renold", map[string]string{"Procfile": webProc, "site/index.html": "served"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := paas.WithActor(context.Background(), "tester")
 	if _, err := h.svc.SetConfig(ctx, "renold", "tester", map[string]string{"GREETING": "hi"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.svc.CreateAddon(ctx, "renold", "postgres", "rendb", "", "tester", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.CreateApp(ctx, "rentaken", "tester"); err != nil {
@@ -62,21 +66,24 @@ func TestRenameApp(t *testing.T) {
 		t.Errorf("old name: %v", err)
 	}
 	a, err := h.svc.App(ctx, "rennew")
-	if err != nil || a.Release != 2 {
+	if err != nil || a.Release != 3 {
 		t.Fatalf("renamed app: %+v %v", a, err)
 	}
 	if p, ok := h.ps("rennew")["web.1"]; !ok || p.State != "up" {
 		t.Errorf("ps: %+v", h.ps("rennew"))
 	}
-	rel, err := h.svc.cfg.Store.Release("rennew", 2)
-	if err != nil || rel.Config["GREETING"] != "hi" || !strings.Contains(rel.Slug, "/rennew/") {
+	if got := f.attached("rendb"); len(got) != 1 || got[0] != "rennew" {
+		t.Errorf("add-on reachable from %v, want [rennew]", got)
+	}
+	rel, err := h.svc.cfg.Store.Release("rennew", 3)
+	if err != nil || rel.Config["GREETING"] != "hi" || rel.Config["DATABASE_URL"] == "" || !strings.Contains(rel.Slug, "/rennew/") {
 		t.Errorf("release: %+v %v", rel, err)
 	}
 	if bs, err := h.svc.Builds(ctx, "rennew"); err != nil || len(bs) != 1 || bs[0].Status != paas.StatusSucceeded {
 		t.Errorf("builds: %+v %v", bs, err)
 	}
 	stream := streamOf(h, "rennew")
-	for _, want := range []string{"Build 1 started by tester", "App renamed from renold to rennew by tester", "Release v2 created"} {
+	for _, want := range []string{"Build 1 started by tester", "App renamed from renold to rennew by tester", "Release v3 created"} {
 		if !strings.Contains(stream, want) {
 			t.Errorf("log lacks %q:\n%s", want, stream)
 		}
