@@ -59,7 +59,9 @@ func TestRenameApp(t *testing.T) {
 	opts := RenameOptions{
 		Slug:       func(s string) string { return strings.Replace(s, "/old-app/", "/new-app/", 1) },
 		BlobPrefix: "user/",
-		Blob:       func(b []byte) ([]byte, error) { return []byte(strings.Replace(string(b), "old-app", "new-app", 1)), nil },
+		Blob: func(b []byte) ([]byte, error) {
+			return []byte(strings.Replace(string(b), "old-app", "new-app", 1)), nil
+		},
 	}
 
 	if err := s.RenameApp("old-app", "taken", opts); !errors.Is(err, paas.ErrAppExists) {
