@@ -14,7 +14,13 @@ func runDetached(s *Server, r *request, app string, argv []string) int {
 	if err != nil {
 		return s.fail(r.stderr, err)
 	}
-	fmt.Fprintf(r.stdout, "Running %s on %s... up, %s\n", printable(shellwords.Join(argv)), app, name)
-	fmt.Fprintf(r.stdout, "Its output is in the logs: logs %s --ps %s\n", app, name)
+	// Over a terminal (the client asks for one for run), lines end as
+	// a terminal in raw mode needs them to.
+	nl := "\n"
+	if r.tty != nil {
+		nl = "\r\n"
+	}
+	fmt.Fprintf(r.stdout, "Running %s on %s... up, %s%s", printable(shellwords.Join(argv)), app, name, nl)
+	fmt.Fprintf(r.stdout, "Its output is in the logs: logs %s --ps %s%s", app, name, nl)
 	return 0
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +29,12 @@ func TestRunDetached(t *testing.T) {
 	}
 	if r := run(s, "run", "web-app", "echo", "-d"); r.status != 0 || f.runs[len(f.runs)-1].Detached || r.stdout != "[\"-d\"]\n" {
 		t.Errorf("echo -d: %d %q, detached %v", r.status, r.stdout, f.runs[len(f.runs)-1].Detached)
+	}
+	var out bytes.Buffer
+	st := s.dispatch(&request{ctx: context.Background(), by: "alice", user: user{name: "alice", admin: true}, args: []string{"run", "web-app", "-d", "true"},
+		stdin: strings.NewReader(""), stdout: &out, stderr: &out, tty: &ttyInfo{term: "xterm"}})
+	if st != 0 || out.String() != "Running true on web-app... up, run.4242\r\nIts output is in the logs: logs web-app --ps run.4242\r\n" {
+		t.Errorf("run -d over a terminal: %d %q", st, out.String())
 	}
 	if r := run(s, "run", "web-app", "-d"); r.status == 0 || !strings.Contains(r.stderr, "usage: run") {
 		t.Errorf("run -d without a command: %d %q", r.status, r.stderr)
