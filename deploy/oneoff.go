@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -170,8 +171,12 @@ func (s *Service) startOneOff(spec *runtime.Spec, rel paas.Release, detached boo
 	name := spec.Name()
 	spec.Env = instanceEnv(rel, name)
 	o.spec = *spec
+	// The one-off's config values (what `run env` prints) and add-on
+	// passwords are masked in the log, which drains send on; the
+	// terminal shows them as written.
+	secrets := appendSecrets(s.addonPasswords(), rel.Config)
 	out := newOutputLog(stdio.TTY, func(lines [][]byte) {
-		s.cfg.Logs.Lines(spec.App, name, spec.Release, lines)
+		s.cfg.Logs.Lines(spec.App, name, spec.Release, maskLines(lines, secrets))
 	}, func(dropped int64) {
 		s.eventRel(spec.App, spec.Release, "%d bytes of %s's output were not logged: the log fell behind", dropped, name)
 	})
@@ -268,4 +273,21 @@ func (s *Service) RunDetached(ctx context.Context, app, by string, argv []string
 		// It ran and exited before its start was seen: it was up.
 		return name, nil
 	}
+}
+
+// maskLines masks the values in lines that hold one, in place where it
+// can: the batch is the sink's to change.
+func maskLines(lines [][]byte, values []string) [][]byte {
+	if len(values) == 0 {
+		return lines
+	}
+	for i, l := range lines {
+		for _, v := range values {
+			if bytes.Contains(l, []byte(v)) {
+				lines[i] = []byte(maskValues(string(l), values))
+				break
+			}
+		}
+	}
+	return lines
 }

@@ -263,3 +263,27 @@ func TestDetachedOneOffEndsWithPaasd(t *testing.T) {
 	want := "paas[deploy]: " + name + " was stopped: paasd stopped, and one-offs do not outlive it"
 	waitUntil(t, "the one-off's end in the log", func() bool { return strings.Contains(streamOf(h, "lasty"), want) })
 }
+
+// TestOneOffLogMasksConfig runs `env`-like one-offs: the terminal shows
+// the config values they print, the log (and so the drains) masks them.
+func TestOneOffLogMasksConfig(t *testing.T) {
+	h := newHarness(t, 10*time.Second)
+	if err := h.deploy("masky", map[string]string{"Procfile": webProc, "site/index.html": "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := h.svc.SetConfig(ctx, "masky", "tester", map[string]string{"API_TOKEN": "tok-5ecret-value"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out syncbuf.Buffer
+	if _, err := h.svc.Run(ctx, "masky", "tester", []string{"sh", "-c", "echo token=$API_TOKEN"}, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "token=tok-5ecret-value\n" {
+		t.Errorf("terminal got %q", out.String())
+	}
+	stream := streamOf(h, "masky")
+	if strings.Contains(stream, "tok-5ecret-value") || !regexp.MustCompile(`app\[run\.\d+\]: token=\*\*\*`).MatchString(stream) {
+		t.Errorf("log:\n%s", stream)
+	}
+}
