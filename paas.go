@@ -192,7 +192,18 @@ type Build struct {
 	Port         int           `json:",omitempty"`
 	Healthchecks []Healthcheck `json:",omitempty"`
 	Pruned       bool          `json:",omitempty"`
-	CreatedAt    time.Time
+	// CreatedAt is when the build finished (when it started, while
+	// it is pending).
+	CreatedAt time.Time
+	// Status is pending while the build runs, then succeeded or failed
+	// (Failure says why). Records written before builds had a status
+	// are of succeeded builds: only those were kept.
+	Status  string `json:",omitempty"`
+	Failure string `json:",omitempty"`
+	// By is who pushed the commit; StartedAt is when the build began.
+	// Older records have neither.
+	By        string    `json:",omitempty"`
+	StartedAt time.Time `json:",omitzero"`
 }
 
 // Key is an SSH public key admitted to the platform. It belongs to one

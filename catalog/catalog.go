@@ -79,6 +79,8 @@ var commands = []Command{
 		Summary: "create an app (and a git remote paas in a repo)", Example: "paas apps:create myapp"},
 	{Name: "apps:info", Topic: "apps", App: AppFirst, Flags: []Flag{asJSON},
 		Summary: "show an app", Example: "paas apps:info -a myapp"},
+	{Name: "apps:rename", Topic: "apps", App: AppFirst, Args: "NEW",
+		Summary: "rename an app; its repo, releases and logs follow", Example: "paas apps:rename new-name -a myapp"},
 	{Name: "apps:destroy", Topic: "apps", App: AppFirst, Args: "--confirm APP",
 		Flags:   []Flag{{"--confirm", "APP", "the app's name again: destroying cannot be undone"}},
 		Summary: "destroy an app, its releases and its repository", Example: "paas apps:destroy -a myapp --confirm myapp"},
@@ -114,8 +116,12 @@ var commands = []Command{
 		Summary: "start a stopped process type again", Example: "paas ps:start worker -a myapp"},
 	{Name: "ps:set", Topic: "ps", App: AppFirst, Args: "TYPE [memory=SIZE] [cpus=N] | stop-timeout=SECONDS", Flags: []Flag{noWait},
 		Summary: "set a type's limits (0 clears), or the stop timeout", Example: "paas ps:set web memory=512m cpus=0.5 -a myapp"},
-	{Name: "run", Topic: "ps", App: AppFirst, Args: "[--] CMD [ARGS...]", Attached: true, Rest: true,
+	{Name: "run", Topic: "ps", App: AppFirst, Args: "[-d|--detach] [--] CMD [ARGS...]", Attached: true, Rest: true,
+		Flags:   []Flag{{"-d|--detach", "", "run in the background; its output goes to the logs as run.N"}},
 		Summary: "run a one-off process attached to your terminal", Example: "paas run -a myapp -- python3 manage.py migrate"},
+
+	{Name: "builds", Topic: "builds", App: AppFirst, Flags: []Flag{asJSON},
+		Summary: "list builds, newest first: status, duration, commit", Example: "paas builds -a myapp"},
 
 	{Name: "releases", Topic: "releases", App: AppFirst, Flags: []Flag{asJSON},
 		Summary: "list releases, newest first", Example: "paas releases -a myapp"},

@@ -50,7 +50,7 @@ func TestUsage(t *testing.T) {
 		{"config:set", "paas config:set KEY=VALUE... | --file .env [-a APP]", "config:set APP KEY=VALUE... | < .env"},
 		{"apps", "paas apps", "apps"},
 		{"apps:create", "paas apps:create APP", "apps:create APP"},
-		{"run", "paas run [-a APP] [--] CMD [ARGS...]", "run APP [--] CMD [ARGS...]"},
+		{"run", "paas run [-a APP] [-d|--detach] [--] CMD [ARGS...]", "run APP [-d|--detach] [--] CMD [ARGS...]"},
 		{"addons:attach", "paas addons:attach NAME [--as VAR] [-a APP]", "addons:attach NAME APP [--as VAR]"},
 		{"addons:detach", "paas addons:detach NAME [-a APP]", "addons:detach NAME APP"},
 		{"addons", "paas addons [--all] [-a APP]", "addons [APP]"},

@@ -81,17 +81,7 @@ func (s *Service) write(app, proc string, rel int, text string) {
 // config and of any release being rolled out, and every add-on password.
 func (s *Service) scrub(app, text string) string {
 	var values []string
-	add := func(cfg map[string]string) {
-		for _, v := range cfg {
-			// A multi-line value (a PEM key) is masked whole and line
-			// by line, so a quoted fragment of it is masked too.
-			for _, part := range append(strings.Split(v, "\n"), v) {
-				if part = strings.TrimSpace(part); len(part) >= minScrubbed {
-					values = append(values, part)
-				}
-			}
-		}
-	}
+	add := func(cfg map[string]string) { values = appendSecrets(values, cfg) }
 	if cfg, err := s.cfg.Store.Config(app); err == nil {
 		add(cfg)
 	}
@@ -102,6 +92,21 @@ func (s *Service) scrub(app, text string) string {
 	}
 	s.secretsMu.Unlock()
 	return maskValues(text, values)
+}
+
+// appendSecrets appends to values the config values of cfg that lines
+// mask: a multi-line value (a PEM key) whole and line by line, so that a
+// quoted fragment of it is masked too; values shorter than minScrubbed
+// are left.
+func appendSecrets(values []string, cfg map[string]string) []string {
+	for _, v := range cfg {
+		for _, part := range append(strings.Split(v, "\n"), v) {
+			if part = strings.TrimSpace(part); len(part) >= minScrubbed {
+				values = append(values, part)
+			}
+		}
+	}
+	return values
 }
 
 // maskValues replaces every occurrence of each value in text with

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strings"
 
 	"paas"
 	"paas/logs"
-	"paas/runtime"
-	"paas/shellwords"
 )
 
 // Authenticate returns the admitted key with the given fingerprint.
@@ -85,6 +82,7 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	st.target = 0
 	st.mu.Unlock()
 	s.stopAll(st, st.all())
+	s.runs.stop(ctx, name)
 	if r, ok := s.cfg.Runtime.(appRemover); ok {
 		if err := r.RemoveApp(ctx, name); err != nil {
 			s.log.Error("removing app from runtime", "app", name, "err", err)
@@ -209,7 +207,7 @@ func (s *Service) Processes(ctx context.Context, app string) ([]paas.Process, er
 	if _, err := s.App(ctx, app); err != nil {
 		return nil, err
 	}
-	return s.state(app).processes(), nil
+	return append(s.state(app).processes(), s.oneOffProcesses(app)...), nil
 }
 
 // Scale sets instance counts and starts or stops only the difference.
@@ -294,50 +292,6 @@ func (s *Service) SetLimits(ctx context.Context, app, typ string, l paas.Limits,
 		return err
 	}
 	return s.converge(ctx, st, rel, a, out)
-}
-
-// Run starts a one-off process of the current release attached to stdio:
-// argv, or the command of process type argv[0] when argv is one word that
-// names one.
-func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
-	a, err := s.App(ctx, app)
-	if err != nil {
-		return 0, err
-	}
-	if len(argv) == 0 {
-		return 0, paas.Errorf("run needs a command")
-	}
-	if a.Release == 0 {
-		return 0, paas.Errorf("app %s has no release yet: push code first", app)
-	}
-	rel, err := s.cfg.Store.Release(app, a.Release)
-	if err != nil {
-		return 0, err
-	}
-	command := shellwords.Join(argv)
-	// `run APP TYPE` runs the command of a process type of the Procfile,
-	// as on Heroku and Dokku.
-	if len(argv) == 1 {
-		if c, ok := rel.ProcessTypes[argv[0]]; ok {
-			command = c
-		}
-	}
-	spec := runtime.Spec{
-		App:     app,
-		Release: rel.Version,
-		Type:    "run",
-		Index:   1000 + rand.IntN(9000),
-		Command: command,
-		Slug:    rel.Slug,
-	}
-	spec.Env = instanceEnv(rel, spec.Name())
-	s.change(app, rel.Version, "Starting process %s by %s: %s", spec.Name(), by, spec.Command)
-	code, err := s.cfg.Runtime.Run(ctx, spec, stdio)
-	if err != nil {
-		return code, fmt.Errorf("running one-off: %w", err)
-	}
-	s.eventRel(app, rel.Version, "%s exited with status %d%s", spec.Name(), code, exitHint(code))
-	return code, nil
 }
 
 // Logs writes the app's lines q selects in format f, then, when q.Follow

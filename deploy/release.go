@@ -48,13 +48,18 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start := time.Now().UTC()
+	if err := s.buildStarted(app, n, req, start); err != nil {
+		release()
+		return err
+	}
 	s.change(app, 0, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
 	res, err := s.cfg.Builder.Build(ctx, builder.Request{
 		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
 	})
 	release()
 	if err != nil {
+		s.buildFailed(app, n, err)
 		s.event(app, "Build %d failed after %s: %s", n, time.Since(start).Round(time.Millisecond), reasonOf(err))
 		return err
 	}
@@ -69,6 +74,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	rel, err := s.cfg.Store.Deploy(app, paas.Build{
 		Number: n, Commit: req.Commit, Slug: res.Slug, ProcessTypes: res.ProcessTypes,
 		Buildpacks: res.Buildpacks, Port: res.Port, Healthchecks: res.Healthchecks,
+		Status: paas.StatusSucceeded, By: req.By, StartedAt: start,
 	}, req.By)
 	if err != nil {
 		return userError(app, err)

@@ -122,6 +122,9 @@ type Service struct {
 	// out, whose values platform lines mask.
 	secretsMu sync.Mutex
 	rolling   map[string][]*rollingEntry
+
+	// runs are the running one-offs.
+	runs oneOffs
 }
 
 // New makes a Service. Call Start to bring up the apps the store knows.
@@ -183,6 +186,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	for _, r := range failed {
 		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
+	}
+	if err := s.failInterruptedBuilds(); err != nil {
+		return err
 	}
 	if err := s.settleAddons(ctx); err != nil {
 		return err

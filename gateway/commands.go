@@ -98,6 +98,7 @@ func init() {
 		{name: "apps", door: door{onNothing, access.Read}, summary: "list apps", run: cmdApps},
 		{name: "apps:create", door: door{onServer, access.Create}, usage: "APP", summary: "create an app", run: cmdAppsCreate},
 		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP", summary: "show an app", run: cmdAppsInfo},
+		{name: "apps:rename", door: door{onApp, access.Share}, usage: "APP NEW", summary: "rename an app: its repository, releases, logs and domains follow; APP.DOMAIN stops routing", run: cmdAppsRename},
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
 		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
@@ -106,6 +107,7 @@ func init() {
 		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
 		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
 		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN] [--force]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
+		{name: "builds", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list builds, newest first: status, duration, commit, pusher", run: cmdBuilds},
 		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
 		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
 		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
@@ -137,7 +139,7 @@ func init() {
 		{name: "addons:backups", door: door{onAddon, access.Read}, usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
 		{name: "addons:backups:capture", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
 		{name: "addons:rotate", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
-		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
+		{name: "run", door: door{onApp, access.Change}, usage: "APP [-d|--detach] [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal (-d: in the background, its output in logs as run.N)", status: runOneOff},
 		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "git:sync", door: door{onApp, access.Deploy}, usage: "APP URL [REF] [--build]", noWait: true, summary: "deploy the commit of REF (a branch, tag or commit; default the remote's HEAD) fetched from a git URL", run: cmdGitSync},
 		{name: "git:from-archive", door: door{onApp, access.Deploy}, usage: "APP < ARCHIVE", noWait: true, summary: "deploy the tree of a tar or tar.gz archive on stdin, committed on top of the app's branch", run: cmdGitFromArchive},
@@ -669,11 +671,18 @@ func cmdPsSet(s *Server, r *request, app string, args []string) error {
 
 // runOneOff serves `run`: its exit status is the one-off's.
 func runOneOff(s *Server, r *request, c *command, app string, args []string) int {
+	detach := len(args) > 0 && (args[0] == "-d" || args[0] == "--detach")
+	if detach {
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		return s.failFor(r, usageError(c))
+	}
+	if detach {
+		return runDetached(s, r, app, args)
 	}
 	status, err := s.cfg.Platform.Run(r.ctx, app, r.by, args, r.stdio())
 	return s.exitStatus(r, status, err)

@@ -132,8 +132,8 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"logs", "web-app", "--bogus"}, "unknown flag --bogus"},
 		{[]string{"logs", "web-app", "--ps", "web.0"}, `invalid process "web.0"`},
 		{[]string{"logs", "web-app", "-t=1"}, "flag -t takes no value"},
-		{[]string{"run", "web-app"}, "usage: run APP [--] CMD [ARGS...]"},
-		{[]string{"run", "web-app", "--"}, "usage: run APP [--] CMD [ARGS...]"},
+		{[]string{"run", "web-app"}, "usage: run APP [-d|--detach] [--] CMD [ARGS...]"},
+		{[]string{"run", "web-app", "--"}, "usage: run APP [-d|--detach] [--] CMD [ARGS...]"},
 		{[]string{"apps:create", "Nope"}, `invalid app name "Nope"`},
 		{[]string{"apps:create", "web-app"}, "app web-app already exists"},
 	}

@@ -28,6 +28,7 @@ type fakePlatform struct {
 	restarted  []string
 	config     map[string]map[string]string
 	releases   map[string][]paas.Release
+	builds     map[string][]paas.Build
 	procs      map[string][]paas.Process
 	deploys    []fakeDeploy
 	kept       int // app locks handed to the gateway and not yet released
@@ -56,9 +57,10 @@ type logsCall struct {
 }
 
 type runCall struct {
-	App, By string
-	Argv    []string
-	Stdio   runtime.Stdio
+	App, By  string
+	Argv     []string
+	Stdio    runtime.Stdio
+	Detached bool
 }
 
 func newFakePlatform() *fakePlatform {
@@ -173,6 +175,31 @@ func (f *fakePlatform) newReleaseLocked(a *paas.App, desc, by string) paas.Relea
 	return r
 }
 
+func (f *fakePlatform) RenameApp(ctx context.Context, old, new, by string, out io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[old]
+	if !ok {
+		return notFound(old)
+	}
+	if _, ok := f.apps[new]; ok {
+		return paas.Errorf("app %s already exists: choose a free name", new)
+	}
+	delete(f.apps, old)
+	a.Name = new
+	f.apps[new] = a
+	return nil
+}
+
+func (f *fakePlatform) Builds(ctx context.Context, app string) ([]paas.Build, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, notFound(app)
+	}
+	return slices.Clone(f.builds[app]), nil
+}
+
 func (f *fakePlatform) Releases(ctx context.Context, app string) ([]paas.Release, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -280,6 +307,16 @@ func (f *fakePlatform) SetLimits(ctx context.Context, app, typ string, l paas.Li
 
 // Run understands a few commands: "cat" copies stdin to stdout, "exit N"
 // returns N, "echo ARGS" prints them, "tty" reports the TTY settings.
+func (f *fakePlatform) RunDetached(ctx context.Context, app, by string, argv []string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return "", notFound(app)
+	}
+	f.runs = append(f.runs, runCall{App: app, By: by, Argv: argv, Detached: true})
+	return "run.4242", nil
+}
+
 func (f *fakePlatform) Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error) {
 	f.mu.Lock()
 	_, ok := f.apps[app]

@@ -72,12 +72,17 @@ type Platform interface {
 	EnsureApp(ctx context.Context, name, by string) (paas.App, error)
 	App(ctx context.Context, name string) (paas.App, error)
 	DestroyApp(ctx context.Context, name string) error
+	// RenameApp gives app old the name new, with everything it has; it
+	// is refused while a deploy or change holds the app.
+	RenameApp(ctx context.Context, old, new, by string, out io.Writer) error
 
 	Config(ctx context.Context, app string) (map[string]string, error)
 	// SetConfig applies set then unset in one new release.
 	SetConfig(ctx context.Context, app, by string, set map[string]string, unset []string, out io.Writer) (paas.Release, error)
 
 	Releases(ctx context.Context, app string) ([]paas.Release, error)
+	// Builds lists the app's builds, newest first.
+	Builds(ctx context.Context, app string) ([]paas.Build, error)
 	Processes(ctx context.Context, app string) ([]paas.Process, error)
 	Scale(ctx context.Context, app string, counts map[string]int, out io.Writer) error
 	// SetLimits sets the resource limits of a process type and restarts
@@ -103,6 +108,10 @@ type Platform interface {
 	// Run starts a one-off of the current release attached to stdio and
 	// returns its exit status.
 	Run(ctx context.Context, app, by string, argv []string, stdio runtime.Stdio) (int, error)
+	// RunDetached starts a one-off of the current release in the
+	// background, its output only in the app's log, and returns its
+	// name (run.N) once it has started.
+	RunDetached(ctx context.Context, app, by string, argv []string) (string, error)
 
 	// Logs writes the lines of the app's stream q selects (the last q.N
 	// matching q.Proc, q.Source and q.Since) in format f, then, when

@@ -22,8 +22,9 @@ type dockerOneOff struct {
 // engine reports it (128 plus the signal number for a signal). The
 // container gets the same environment, working directory and network as
 // an instance, no PORT and no published port; s.Web is ignored and an
-// empty s.Type means "run". Output goes only to stdio, not to Logs; the
-// container is removed once it has exited.
+// empty s.Type means "run". Output goes only to stdio, not to Logs (deploy
+// records it); stdio.Started is called once the container has started,
+// and the container is removed once it has exited.
 //
 // Without a TTY, stdout and stderr are kept apart, and the container's
 // stdin is closed when stdio.Stdin ends. With a TTY, the terminal is of
@@ -98,6 +99,9 @@ func (d *Docker) run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	}
 	defer a.close()
 	d.log.Info("one-off started", "app", s.App, "instance", s.Name(), "id", shortID(id), "tty", stdio.TTY)
+	if stdio.Started != nil {
+		stdio.Started()
+	}
 
 	drained := d.copyStdio(a, stdio)
 	if stdio.TTY {

@@ -29,7 +29,7 @@ func TestDockerRunExitStatus(t *testing.T) {
 		}
 	}
 	if got := e.sink.get(e.app, "run.1"); len(got) != 0 {
-		t.Errorf("one-off output reached the log sink: %q", got)
+		t.Errorf("the runtime logged one-off output itself (deploy records it, once): %q", got)
 	}
 	if left := appContainers(t, t.Context(), e.cli, e.app); len(left) != 0 {
 		t.Errorf("one-off containers left: %v", left)

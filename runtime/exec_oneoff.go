@@ -15,7 +15,8 @@ import (
 // returns its exit status: 128 plus the signal number when a signal ended
 // it, as a shell reports it. It uses the same directory, environment and
 // shell as Start, without PORT; s.Web is ignored and an empty s.Type
-// means "run". Output goes only to stdio, not to the configured Logs.
+// means "run". Output goes only to stdio, not to the configured Logs (deploy
+// records it); stdio.Started is called once the process has started.
 //
 // Without a TTY, stdin is copied to the process until it ends, then the
 // process's stdin is closed; Run returns after all output was copied.
@@ -70,6 +71,9 @@ func (e *Exec) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	}
 	g := a.g
 	e.log.Info("one-off started", "app", s.App, "instance", s.Name(), "pid", g.pgid, "tty", stdio.TTY)
+	if stdio.Started != nil {
+		stdio.Started()
+	}
 
 	go func() {
 		select {

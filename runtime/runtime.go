@@ -105,6 +105,8 @@ type Stdio struct {
 	Window WindowSize
 	// Resize delivers window-size changes; it may be nil.
 	Resize <-chan WindowSize
+	// Started, when set, is called once the process has started.
+	Started func()
 }
 
 // SignalName names the signal an exit status above 128 stands for, as

@@ -192,7 +192,7 @@ func Main(args []string, env Env) int {
 	if cmd == "logs" && !env.StdoutIsTerminal && env.WidenStdout != nil {
 		env.WidenStdout()
 	}
-	argv, err := sshArgv(env, t, words, c.Attached && env.StdinIsTerminal)
+	argv, err := sshArgv(env, t, words, c.Attached && env.StdinIsTerminal && !detached(c, cmdArgs))
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -385,4 +385,22 @@ func readKeyFile(args []string) (io.Reader, []string, error) {
 		return nil, nil, fmt.Errorf("%s is larger than %d KiB: not a public key", name, maxKeyFile>>10)
 	}
 	return bytes.NewReader(data), rest, nil
+}
+
+// detached reports whether run's arguments ask for a one-off in the
+// background (-d or --detach before its command), which needs no
+// terminal.
+func detached(c catalog.Command, args []string) bool {
+	if c.Name != "run" {
+		return false
+	}
+	for _, a := range args {
+		switch {
+		case a == "-d" || a == "--detach":
+			return true
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return false
+		}
+	}
+	return false
 }

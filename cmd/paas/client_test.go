@@ -282,6 +282,9 @@ func TestAttachedCommandsGetATerminal(t *testing.T) {
 	}{
 		{[]string{"run", "bash"}, true, "-t"},
 		{[]string{"run", "bash"}, false, "-T"},
+		{[]string{"run", "-d", "bash"}, true, "-T"},
+		{[]string{"run", "--detach", "--", "bash", "-d"}, true, "-T"},
+		{[]string{"run", "bash", "-d"}, true, "-t"},
 		{[]string{"addons:connect", "db"}, true, "-t"},
 		{[]string{"addons:connect", "db"}, false, "-T"},
 		{[]string{"addons:rotate", "db"}, true, "-T"},
@@ -312,7 +315,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "config:set"}, []string{"usage: paas config:set KEY=VALUE... | --file .env [-a APP]\n", "--no-wait", "-a, --app APP", "example:\n  paas config:set --file .env -a myapp\n"}},
 		{[]string{"config:set", "--help"}, []string{"usage: paas config:set KEY=VALUE... | --file .env [-a APP]\n"}},
 		{[]string{"-a", "x", "logs", "-h"}, []string{"usage: paas logs [-n N]", "--ps, -d, --dyno TYPE|TYPE.N"}},
-		{[]string{"run", "--help"}, []string{"usage: paas run [-a APP] [--] CMD [ARGS...]\n", "go before CMD"}},
+		{[]string{"run", "--help"}, []string{"usage: paas run [-a APP] [-d|--detach] [--] CMD [ARGS...]\n", "go before CMD"}},
 		{[]string{"help", "open"}, []string{"usage: paas open [-a APP]\n"}},
 		{[]string{"--version"}, []string{"paas client "}},
 	} {

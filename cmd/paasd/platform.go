@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 
 	"paas"
@@ -64,6 +65,16 @@ func (p platform) DestroyApp(ctx context.Context, name string) error {
 		return err
 	}
 	return errors.Join(p.drains.RemoveApp(name), p.certs.RemoveApp(name))
+}
+
+// RenameApp renames the app with everything it has (see
+// deploy.Service.RenameApp); its certificates and log drains follow.
+func (p platform) RenameApp(ctx context.Context, old, new, by string, out io.Writer) error {
+	if err := p.Service.RenameApp(ctx, old, new, by, certs.RenameOptions(new), out); err != nil {
+		return err
+	}
+	p.drains.RenameApp(old, new)
+	return p.certs.Reload()
 }
 
 // Drains lists the app's log drains.
