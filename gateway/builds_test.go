@@ -60,7 +60,7 @@ func TestBuilds(t *testing.T) {
 	if b := got[3]; b["started_at"] != nil || b["duration"] != nil || b["finished_at"] != "2026-11-26T08:00:00Z" {
 		t.Errorf("old build: %v", b)
 	}
-	if r := run(s, "builds", "web-app", "extra"); r.status == 0 || !strings.Contains(r.stderr, "usage: builds APP [--json]") {
+	if r := run(s, "builds", "web-app", "extra"); r.status == 0 || !strings.Contains(r.stderr, "usage: builds APP") {
 		t.Errorf("extra argument: %d %q", r.status, r.stderr)
 	}
 }

@@ -57,7 +57,7 @@ func TestUsageInTheClientsGrammar(t *testing.T) {
 	}{
 		{[]string{"config:get", "web-app"}, "usage: config:get APP KEY", "usage: paas config:get KEY [-a APP]"},
 		{[]string{"config:get"}, "usage: config:get APP KEY", "usage: paas config:get KEY [-a APP]"},
-		{[]string{"run", "web-app"}, "usage: run APP [--] CMD [ARGS...]", "usage: paas run [-a APP] [--] CMD [ARGS...]"},
+		{[]string{"run", "web-app"}, "usage: run APP [-d|--detach] [--] CMD [ARGS...]", "usage: paas run [-a APP] [-d|--detach] [--] CMD [ARGS...]"},
 		{[]string{"addons:attach", "db"}, "usage: addons:attach NAME APP [--as VAR]", "usage: paas addons:attach NAME [--as VAR] [-a APP]"},
 		{[]string{"apps", "x"}, "usage: apps", "usage: paas apps"},
 	} {
