@@ -55,7 +55,7 @@ func TestAddonDataCommands(t *testing.T) {
 	}
 
 	// Stored backups.
-	if r := run(s, "addons:backups", "db"); r.status != 0 || r.stdout != "db has no stored backups; store one with addons:backups:capture db\n" {
+	if r := run(s, "addons:backups", "db"); r.status != 0 || r.stdout != "" || r.stderr != "db has no stored backups; store one with addons:backups:capture db\n" {
 		t.Fatalf("no backups: %+v", r)
 	}
 	for _, want := range []string{"Stored backup 20261206T051200Z of db (1.5 KiB)\n", "Stored backup 20261207T051200Z of db (3.0 KiB)\n"} {
@@ -106,7 +106,7 @@ func TestAddonDataCommands(t *testing.T) {
 		{false, "garbage", []string{"addons:restore", "db"}, "paas: not a postgres dump: make one with addons:backup or pg_dump -Fc\n"},
 		{true, "DUMP postgres\nnew\n", []string{"addons:restore", "db"}, "paas: addons:restore reads a dump on stdin, not from a terminal: paas addons:restore NAME < FILE\n"},
 		{false, "DUMP postgres\n", []string{"addons:restore", "nope"}, "paas: add-on nope not found\n"},
-		{false, "", []string{"addons:backups"}, "paas: usage: addons:backups NAME\n"},
+		{false, "", []string{"addons:backups"}, "paas: usage: addons:backups NAME [--json]\n"},
 		{false, "", []string{"addons:backups", "nope"}, "paas: add-on nope not found\n"},
 		{false, "", []string{"addons:backups:capture", "db", "db"}, "paas: usage: addons:backups:capture NAME\n"},
 		{false, "", []string{"addons:backups:capture", "nope"}, "paas: add-on nope not found\n"},

@@ -19,8 +19,8 @@ func TestAddonCommands(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"addons"}, 0, "no add-ons; create one with addons:create APP postgres\n", ""},
-		{[]string{"addons", "web-app"}, 0, "web-app has no add-ons; create one with addons:create web-app postgres\n", ""},
+		{[]string{"addons"}, 0, "", "no add-ons; create one with addons:create APP postgres\n"},
+		{[]string{"addons", "web-app"}, 0, "", "web-app has no add-ons; create one with addons:create web-app postgres\n"},
 		{[]string{"addons:create", "web-app", "postgres"}, 0, "-----> Creating web-app-postgres (postgres) for web-app\nCreated web-app-postgres (postgres 15.10) in 0s: DATABASE_URL set on web-app: release v3\n", ""},
 		{[]string{"addons:create", "web-app", "redis", "--as", "CACHE", "--name", "cache"}, 0, "-----> Creating cache (redis) for web-app\nCreated cache (redis 7.0.15) in 0s: CACHE_URL set on web-app: release v4\n", ""},
 		{[]string{"addons:create", "web-app", "postgres"}, 1, "", "paas: web-app already has DATABASE_URL set: choose another name with --as\n"},
@@ -39,7 +39,7 @@ func TestAddonCommands(t *testing.T) {
 		{[]string{"addons:attach", "gone", "shop"}, 1, "", "paas: add-on gone not found\n"},
 		{[]string{"addons:attach", "cache"}, 1, "", "paas: usage: addons:attach NAME APP [--as VAR]\n"},
 		{[]string{"addons:attach", "cache", "Shop!"}, 1, "", "paas: invalid app name \"Shop!\""},
-		{[]string{"addons:info"}, 1, "", "paas: usage: addons:info NAME\n"},
+		{[]string{"addons:info"}, 1, "", "paas: usage: addons:info NAME [--json]\n"},
 		{[]string{"addons:info", "gone"}, 1, "", "paas: add-on gone not found\n"},
 		{[]string{"addons:destroy", "cache"}, 1, "", "paas: destroying cache deletes its data and cannot be undone; run again with --confirm cache\n"},
 		{[]string{"addons:destroy", "cache", "--confirm", "cash"}, 1, "", "paas: --confirm cash does not match the add-on name cache\n"},
@@ -66,7 +66,7 @@ func TestAddonCommands(t *testing.T) {
 	if r := run(s, "addons", "web-app"); r.status != 0 || r.stdout != want {
 		t.Fatalf("addons web-app:\n%s\nwant\n%s", r.stdout, want)
 	}
-	if r := run(s, "addons", "shop"); r.stdout != "shop has no add-ons; create one with addons:create shop postgres\n" {
+	if r := run(s, "addons", "shop"); r.stdout != "" || r.stderr != "shop has no add-ons; create one with addons:create shop postgres\n" {
 		t.Fatalf("addons shop: %+v", r)
 	}
 	want = "" +

@@ -24,7 +24,7 @@ func runIn(s *Server, stdin string, args ...string) result {
 
 func TestCertsCommands(t *testing.T) {
 	s, f := newTestServer(t)
-	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "web-app has no hosts to serve over HTTPS: add one with domains:add\n" {
+	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "" || r.stderr != "web-app has no hosts to serve over HTTPS: add one with domains:add\n" {
 		t.Errorf("certs (none): %+v", r)
 	}
 	// Key first, then the chain, with text around: the chain keeps its
@@ -65,12 +65,13 @@ func TestCertsListing(t *testing.T) {
 		{Hosts: []string{"old.web.test", "*.old.web.test"}, Issuer: "Test CA", NotAfter: exp, Source: "unused"},
 	}
 	f.mu.Unlock()
-	want := `HOST                         SOURCE         ISSUER         EXPIRES
-web-app.localhost            local          paas local CA  2026-03-04 05:06:07 UTC
-*.web-app.localhost          local          paas local CA  issued per name on its first HTTPS request
-www.web.test                 acme           R11            2026-03-04 05:06:07 UTC
-api.web.test                 acme           -              issued on first HTTPS request
-old.web.test,*.old.web.test  user (unused)  Test CA        2026-03-04 05:06:07 UTC
+	// 82 columns wide: the widest column, HOST, is cut to fit 80.
+	want := `HOST                       SOURCE         ISSUER         EXPIRES
+web-app.localhost          local          paas local CA  2026-03-04 05:06:07 UTC
+*.web-app.localhost        local          paas local CA  per name, on first use
+www.web.test               acme           R11            2026-03-04 05:06:07 UTC
+api.web.test               acme           -              issued on first request
+old.web.test,*.old.web.t…  user (unused)  Test CA        2026-03-04 05:06:07 UTC
 `
 	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
 		t.Errorf("certs: %+v, want\n%s", r, want)
@@ -83,7 +84,7 @@ old.web.test,*.old.web.test  user (unused)  Test CA        2026-03-04 05:06:07 U
 	}
 	f.mu.Unlock()
 	want = `HOST               SOURCE  ISSUER         EXPIRES
-web-app.localhost  local   paas local CA  issued on first HTTPS request
+web-app.localhost  local   paas local CA  issued on first request
 www.web.test       none    -              -
 Hosts with source none get no certificate automatically (ACME is off): bring one with certs:add.
 `

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -71,18 +70,18 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{name: "apps", door: door{onNothing, access.Read}, summary: "list apps", run: cmdApps},
+		{name: "apps", door: door{onNothing, access.Read}, usage: "[--json]", summary: "list apps", run: cmdApps},
 		{name: "apps:create", door: door{onServer, access.Create}, usage: "APP", summary: "create an app", run: cmdAppsCreate},
-		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP", summary: "show an app", run: cmdAppsInfo},
+		{name: "apps:info", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "show an app", run: cmdAppsInfo},
 		{name: "apps:destroy", door: door{onApp, access.Destroy}, usage: "APP --confirm APP", summary: "destroy an app, its releases and its repository", run: cmdAppsDestroy},
-		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
+		{name: "config", door: door{onApp, access.Read}, usage: "APP [--shell] [--json]", summary: "show config vars (--shell: as export lines)", run: cmdConfig},
 		{name: "config:get", door: door{onApp, access.Read}, usage: "APP KEY", summary: "print one config var's value", run: cmdConfigGet},
 		{name: "config:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", noWait: true, summary: "set config vars (makes a new release)", run: cmdConfigSet},
 		{name: "config:unset", door: door{onApp, access.Change}, usage: "APP KEY...", noWait: true, summary: "remove config vars (makes a new release)", run: cmdConfigUnset},
-		{name: "releases", door: door{onApp, access.Read}, usage: "APP", summary: "list releases, newest first", run: cmdReleases},
-		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
+		{name: "releases", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list releases, newest first", run: cmdReleases},
+		{name: "releases:info", door: door{onApp, access.Read}, usage: "APP vN [--values] [--json]", summary: "show a release (config values with --values)", run: cmdReleasesInfo},
 		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
-		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
+		{name: "ps", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list processes", run: cmdPs},
 		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
 		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
 		{name: "ps:stop", door: door{onApp, access.Change}, usage: "APP TYPE", noWait: true, summary: "scale a process type to 0, remembering its count", run: cmdPsStopStart(true)},
@@ -90,40 +89,40 @@ func init() {
 		{name: "ps:set", door: door{onApp, access.Change}, usage: "APP TYPE [memory=SIZE] [cpus=N] | APP stop-timeout=SECONDS", noWait: true, summary: "set resource limits of a process type (0 clears), or the app's stop timeout", run: cmdPsSet},
 		{name: "maintenance:on", door: door{onApp, access.Change}, usage: "APP", summary: "answer every request with a maintenance page (503)", run: cmdMaintenance(true)},
 		{name: "maintenance:off", door: door{onApp, access.Change}, usage: "APP", summary: "serve the app again", run: cmdMaintenance(false)},
-		{name: "domains", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's hosts", run: cmdDomains},
+		{name: "domains", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list the app's hosts", run: cmdDomains},
 		{name: "domains:add", door: door{onApp, access.Change}, usage: "APP HOST", summary: "route HOST (or *.example.com) to the app", run: cmdDomainsAdd},
 		{name: "domains:remove", door: door{onApp, access.Change}, usage: "APP HOST", summary: "stop routing HOST to the app", run: cmdDomainsRemove},
 		{name: "proxy", door: door{onApp, access.Read}, usage: "APP", summary: "show the app's router settings", run: cmdProxy},
 		{name: "proxy:set", door: door{onApp, access.Change}, usage: "APP KEY=VALUE...", summary: "change router settings: https-redirect, hsts, default-domain, max-body, connect-timeout, response-timeout", run: cmdProxySet},
-		{name: "certs", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's hosts and how HTTPS serves each: source, issuer, expiry", run: cmdCerts},
+		{name: "certs", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list the app's hosts and how HTTPS serves each: source, issuer, expiry", run: cmdCerts},
 		{name: "certs:add", door: door{onApp, access.Change}, usage: "APP < CHAIN_AND_KEY.pem", summary: "use your own certificate: PEM chain and key on stdin", run: cmdCertsAdd},
 		{name: "certs:remove", door: door{onApp, access.Change}, usage: "APP HOST", summary: "remove your own certificate for HOST", run: cmdCertsRemove},
-		{name: "drains", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
+		{name: "drains", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list the app's log drains with their state, buffered and dropped lines", run: cmdDrains},
 		{name: "drains:add", door: door{onApp, access.Change}, usage: "APP URL", summary: "send the app's logs to URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...", run: cmdDrainsAdd},
 		{name: "drains:remove", door: door{onApp, access.Change}, usage: "APP URL|N", summary: "stop a drain, named by its URL (as given or as listed) or its number in drains", run: cmdDrainsRemove},
-		{name: "addons", door: door{onNothing, access.Read}, usage: "[APP]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
+		{name: "addons", door: door{onNothing, access.Read}, usage: "[APP] [--json]", summary: "list add-ons (those attached to APP): engine, state, attached apps and variables, disk", run: cmdAddons},
 		{name: "addons:create", door: door{onApp, access.Change}, usage: "APP postgres|redis [--name NAME] [--as VAR]", noWait: true, summary: "create a backing service and attach it as DATABASE_URL or REDIS_URL (VAR_URL with --as): a new release", run: cmdAddonsCreate},
-		{name: "addons:info", door: door{onAddon, access.Read}, usage: "NAME", summary: "show an add-on: URL (password masked), attached apps, creator, backups, last log lines", run: cmdAddonsInfo},
+		{name: "addons:info", door: door{onAddon, access.Read}, usage: "NAME [--json]", summary: "show an add-on: URL (password masked), attached apps, creator, backups, last log lines", run: cmdAddonsInfo},
 		{name: "addons:attach", door: door{onAddon, access.Change}, usage: "NAME APP [--as VAR]", noWait: true, summary: "attach an add-on to another app: its URL in a new release", run: cmdAddonsAttach},
 		{name: "addons:detach", door: door{onAddon, access.Read}, usage: "NAME APP", noWait: true, summary: "detach an add-on from an app: its variable unset in a new release", run: cmdAddonsDetach},
 		{name: "addons:destroy", door: door{onAddon, access.Destroy}, usage: "NAME --confirm NAME [--detach]", noWait: true, summary: "destroy an add-on, its data and its backups (refused while attached, unless --detach)", run: cmdAddonsDestroy},
 		{name: "addons:connect", door: door{onAddon, access.Read}, usage: "NAME", summary: "open psql or redis-cli on an add-on (without a terminal, the statements on stdin run)", status: connectAddon},
 		{name: "addons:backup", door: door{onAddon, access.Read}, usage: "NAME [--from ID] > FILE", summary: "write a dump to stdout (pg_dump custom format, redis RDB): a new one, or stored backup ID", run: cmdAddonsBackup},
 		{name: "addons:restore", door: door{onAddon, access.Change}, usage: "NAME < FILE", noWait: true, summary: "replace an add-on's data with the dump on stdin (the previous data stays if it fails)", run: cmdAddonsRestore},
-		{name: "addons:backups", door: door{onAddon, access.Read}, usage: "NAME", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
+		{name: "addons:backups", door: door{onAddon, access.Read}, usage: "NAME [--json]", summary: "list an add-on's stored backups (taken daily, and by addons:backups:capture)", run: cmdAddonsBackups},
 		{name: "addons:backups:capture", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "store a backup of an add-on now", run: cmdAddonsBackupsCapture},
 		{name: "addons:rotate", door: door{onAddon, access.Change}, usage: "NAME", noWait: true, summary: "new credentials: each attached app gets the new URL in a new release, then the old ones stop working", run: cmdAddonsRotate},
 		{name: "run", door: door{onApp, access.Change}, usage: "APP [--] CMD [ARGS...]", summary: "run a one-off process attached to your terminal", status: runOneOff},
 		{name: "logs", door: door{onApp, access.Read}, usage: "APP [-n N] [-t|--tail] [--ps TYPE|TYPE.N] [--source app|paas] [--since 10m|TIME] [--json]", summary: "show recent logs (100 lines by default, all since --since), -t to follow", run: cmdLogs},
 		{name: "apps:transfer", door: door{onApp, access.Share}, usage: "APP USER", summary: "make USER the app's owner (the owner stays on as a collaborator)", run: cmdAppsTransfer},
-		{name: "access", door: door{onApp, access.Read}, usage: "APP", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
+		{name: "access", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list who may act on the app: its owner and collaborators", run: cmdAccess},
 		{name: "access:add", door: door{onApp, access.Share}, usage: "APP USER", summary: "let USER deploy, configure and run the app as a collaborator", run: cmdAccessAdd},
 		{name: "access:remove", door: door{onApp, access.Share}, usage: "APP USER", summary: "take USER's access to the app away, ending their running commands on it", run: cmdAccessRemove},
-		{name: "keys", door: door{onNothing, access.Read}, summary: "list SSH keys: every user's for an admin, your own otherwise", run: cmdKeys},
+		{name: "keys", door: door{onNothing, access.Read}, usage: "[--json]", summary: "list SSH keys: every user's for an admin, your own otherwise", run: cmdKeys},
 		{name: "keys:add", door: door{onServer, access.Admin}, usage: "USER [--admin] < KEY.pub", summary: "add the public key on stdin to USER, creating the user (a member, or an admin with --admin)", run: cmdKeysAdd},
 		{name: "keys:remove", door: door{onNothing, access.Admin}, usage: "USER [FINGERPRINT]", summary: "remove a key of USER, or all and the user; its open connections close at once", run: cmdKeysRemove},
 		{name: "audit", door: door{onServer, access.Admin}, usage: "[-n N] [--json]", summary: "show the server's audit log: who ran which command, from where, when, with what exit status (newest N, 100 by default)", run: cmdAudit},
-		{name: "whoami", door: door{onNothing, access.Read}, summary: "show your user, role and key", run: cmdWhoami},
+		{name: "whoami", door: door{onNothing, access.Read}, usage: "[--json]", summary: "show your user, role and key", run: cmdWhoami},
 		{name: "help", door: door{onNothing, access.Read}, summary: "show this help", run: cmdHelp},
 		{name: "version", door: door{onNothing, access.Read}, summary: "show the platform version", run: cmdVersion},
 	}
@@ -224,19 +223,62 @@ func cmdVersion(s *Server, r *request, _ string, args []string) error {
 }
 
 func cmdApps(s *Server, r *request, _ string, args []string) error {
-	if len(args) != 0 {
-		return usageError(lookupCommand("apps"))
-	}
-	apps, err := s.visibleApps(r.ctx, r.user)
+	_, rest, asJSON, err := listFlags(args, nil)
 	if err != nil {
 		return err
 	}
-	// One write, not one per app.
-	w := bufio.NewWriter(r.stdout)
-	for _, a := range apps {
-		fmt.Fprintln(w, a)
+	if len(rest) != 0 {
+		return usageError(lookupCommand("apps"))
 	}
-	return w.Flush()
+	names, err := s.visibleApps(r.ctx, r.user)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return emptyListing(r, asJSON, "no apps yet; create one with apps:create APP")
+	}
+	all, err := s.cfg.Platform.ListApps(r.ctx)
+	if err != nil {
+		return err
+	}
+	byName := map[string]paas.App{}
+	for _, a := range all {
+		byName[a.Name] = a
+	}
+	list := make([]appJSON, 0, len(names))
+	for _, name := range names {
+		a, ok := byName[name]
+		if !ok {
+			continue // destroyed since it was listed
+		}
+		owner, _, err := s.cfg.Platform.AppAccess(r.ctx, name)
+		if errors.Is(err, paas.ErrAppNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		j := appJSON{Name: name, Owner: jsonString(owner), CreatedAt: jsonTime(a.CreatedAt), CreatedBy: jsonString(a.CreatedBy)}
+		if a.Release > 0 {
+			j.Release = &a.Release
+		}
+		if s.cfg.AppURL != nil {
+			j.URL = jsonString(s.cfg.AppURL(name))
+		}
+		list = append(list, j)
+	}
+	if asJSON {
+		return writeJSON(r, list)
+	}
+	t := newTable("NAME", "RELEASE", "OWNER", "URL")
+	for _, a := range list {
+		release := "-"
+		if a.Release != nil {
+			release = fmt.Sprintf("v%d", *a.Release)
+		}
+		t.row(a.Name, release, orDash(derefString(a.Owner)), orDash(derefString(a.URL)))
+	}
+	return t.write(r.stdout)
 }
 
 func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
@@ -259,23 +301,17 @@ func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
 }
 
 func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("apps:info"))
 	}
 	app, err := s.cfg.Platform.App(r.ctx, name)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "name:\t%s\n", app.Name)
-	if s.cfg.AppURL != nil {
-		fmt.Fprintf(w, "url:\t%s\n", s.cfg.AppURL(app.Name))
-	}
-	release := "none"
-	if app.Release > 0 {
-		release = fmt.Sprintf("v%d", app.Release)
-	}
-	fmt.Fprintf(w, "release:\t%s\n", release)
 	formation := app.Formation
 	if app.Release > 0 {
 		// What runs: the current release's types, web=1 by default.
@@ -289,6 +325,19 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 			}
 		}
 	}
+	if asJSON {
+		return writeJSON(r, s.appInfoJSON(app, formation))
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "name:\t%s\n", app.Name)
+	if s.cfg.AppURL != nil {
+		fmt.Fprintf(w, "url:\t%s\n", s.cfg.AppURL(app.Name))
+	}
+	release := "none"
+	if app.Release > 0 {
+		release = fmt.Sprintf("v%d", app.Release)
+	}
+	fmt.Fprintf(w, "release:\t%s\n", release)
 	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(formation))
 	if len(app.Stopped) > 0 {
 		fmt.Fprintf(w, "stopped:\t%s\n", formatCounts(app.Stopped))
@@ -346,7 +395,7 @@ func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
 }
 
 func cmdConfig(s *Server, r *request, app string, args []string) error {
-	fl, rest, err := parseFlags(args, map[string]bool{"--shell": false})
+	fl, rest, asJSON, err := listFlags(args, map[string]bool{"--shell": false})
 	if err != nil {
 		return err
 	}
@@ -356,6 +405,14 @@ func cmdConfig(s *Server, r *request, app string, args []string) error {
 	cfg, err := s.cfg.Platform.Config(r.ctx, app)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		// An object, as Heroku's config --json: the values in full.
+		return writeJSON(r, nonNilMap(cfg))
+	}
+	if len(cfg) == 0 {
+		fmt.Fprintf(r.stderr, "%s has no config vars\n", app)
+		return nil
 	}
 	// Every line is one a shell reads back; --shell makes them exports,
 	// for eval or a .env file.
@@ -437,7 +494,11 @@ func cmdConfigUnset(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdReleases(s *Server, r *request, name string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("releases"))
 	}
 	app, err := s.cfg.Platform.App(r.ctx, name)
@@ -449,30 +510,33 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 		return err
 	}
 	if len(rels) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no releases yet\n", name)
-		return nil
+		return emptyListing(r, asJSON, name+" has no releases yet")
 	}
 	slices.SortFunc(rels, func(a, b paas.Release) int { return b.Version - a.Version })
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	for _, rel := range rels {
-		mark := " "
-		if rel.Version == app.Release {
-			mark = "*"
+	if asJSON {
+		list := make([]releaseJSON, 0, len(rels))
+		for _, rel := range rels {
+			list = append(list, toReleaseJSON(rel, app.Release))
 		}
-		note := ""
-		if rel.Status == paas.StatusFailed || rel.Status == paas.StatusPending {
-			note = "\t" + rel.Status
-		}
-		if rel.Pruned {
-			note += "\t(build pruned)"
-		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(printable(rel.Description)), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
+		return writeJSON(r, list)
 	}
-	return w.Flush()
+	t := newTable("RELEASE", "STATUS", "BY", "CREATED", "DESCRIPTION")
+	for _, rel := range rels {
+		status := releaseStatus(rel, app.Release)
+		if rel.Pruned {
+			status += " (build pruned)"
+		}
+		t.row(rel.Name(), status, orDash(printable(rel.CreatedBy)), formatTime(rel.CreatedAt), orDash(printable(rel.Description)))
+	}
+	return t.write(r.stdout)
 }
 
 func cmdPs(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("ps"))
 	}
 	procs, err := s.cfg.Platform.Processes(r.ctx, app)
@@ -480,8 +544,7 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	if len(procs) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no processes\n", app)
-		return nil
+		return emptyListing(r, asJSON, app+" has no processes")
 	}
 	slices.SortFunc(procs, func(a, b paas.Process) int {
 		if c := strings.Compare(a.Type, b.Type); c != 0 {
@@ -489,16 +552,27 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		}
 		return a.Index - b.Index
 	})
+	if asJSON {
+		list := make([]processJSON, 0, len(procs))
+		for _, p := range procs {
+			list = append(list, toProcessJSON(p))
+		}
+		return writeJSON(r, list)
+	}
 	now := s.now()
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	t := newTable("NAME", "STATE", "SINCE", "RELEASE", "COMMAND")
 	for _, p := range procs {
 		state := p.State
 		if p.State == "crashed" || p.Restarts > 0 {
 			state = fmt.Sprintf("%s (restarts %d, last exit %d)", p.State, p.Restarts, p.LastExit)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, printable(p.Command))
+		since := "-"
+		if !p.Since.IsZero() {
+			since = ago(now.Sub(p.Since))
+		}
+		t.row(p.Name, state, since, fmt.Sprintf("v%d", p.Release), printable(p.Command))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }
 
 const maxScale = 100
