@@ -57,7 +57,7 @@ func TestHTTPS(t *testing.T) {
 	}
 
 	t.Run("local CA", func(t *testing.T) {
-		requireCertRow(t, s.paas(dir, "", "certs"), "echo.localhost", "local", "paas local CA", "issued on first HTTPS request")
+		requireCertRow(t, s.paas(dir, "", "certs"), "echo.localhost", "local", "paas local CA", "issued on first request")
 		resp, body := httpsGet(t, addr, "echo.localhost", localRoots)
 		if resp.ProtoMajor != 2 {
 			t.Errorf("served over %s, want HTTP/2", resp.Proto)

@@ -44,9 +44,9 @@ func testPythonAppLifecycle(t *testing.T, rt string) {
 	if r := s.paas(dir, "", "config:get", "ODD"); r.stdout != "$(id) `x`\n" {
 		t.Fatalf("config:get ODD = %q", r.stdout)
 	}
-	r = s.paas(dir, "", "releases")
+	r = s.paas(dir, "", "releases", "--json")
 	requireOK(t, "releases", r)
-	if !strings.Contains(r.stdout, "v2") || !strings.Contains(r.stdout, "Set GREETING, ODD config vars") || strings.Index(r.stdout, "v2") > strings.Index(r.stdout, "v1") {
+	if !strings.Contains(r.stdout, `"version": 2`) || !strings.Contains(r.stdout, `"description": "Set GREETING, ODD config vars"`) || strings.Index(r.stdout, `"version": 2`) > strings.Index(r.stdout, `"version": 1`) {
 		t.Fatalf("releases:\n%s", r.stdout)
 	}
 

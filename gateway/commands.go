@@ -560,7 +560,7 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		return writeJSON(r, list)
 	}
 	now := s.now()
-	t := newTable("NAME", "STATE", "SINCE", "RELEASE", "COMMAND")
+	t := newTable("NAME", "STATE", "SINCE", "RELEASE", "COMMAND").keepWhole("NAME", "STATE")
 	for _, p := range procs {
 		state := p.State
 		if p.State == "crashed" || p.Restarts > 0 {
