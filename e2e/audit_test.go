@@ -92,7 +92,7 @@ func TestAuditTrail(t *testing.T) {
 	table := s.paas(dir, "", "audit", "-n", "3")
 	requireOK(t, "paas audit -n 3", table)
 	if lines := strings.Split(strings.TrimSpace(table.stdout), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[0], "TIME") ||
-		!strings.Contains(lines[1], "bob  127.0.0.1  ") || !strings.Contains(lines[2], "git-upload-pack /"+app) {
+		!strings.HasPrefix(strings.Join(strings.Fields(lines[1])[3:], " "), "bob 127.0.0.1 1 audit --json") || !strings.Contains(lines[2], "git-upload-pack /"+app) {
 		t.Errorf("paas audit -n 3:\n%s", table.stdout)
 	}
 

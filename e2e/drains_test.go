@@ -195,8 +195,8 @@ func TestDrains(t *testing.T) {
 		}
 		r = s.ssh("drains:remove hello '" + maskedURL + "'")
 		requireOK(t, "drains:remove by masked URL", r)
-		if r := s.ssh("drains hello"); strings.Contains(r.stdout, deadAddr) || !strings.Contains(r.stdout, b.url()) {
-			t.Fatalf("drains after removal:\n%s", r.stdout)
+		if list := drainsJSON(t, s); len(list) != 1 || list[0].URL != b.url() {
+			t.Fatalf("drains after removal: %+v", list)
 		}
 	})
 
@@ -205,8 +205,8 @@ func TestDrains(t *testing.T) {
 		requireOK(t, "apps:create", s.ssh("apps:create hello"))
 		r := s.ssh("drains hello")
 		requireOK(t, "drains of a new app", r)
-		if !strings.Contains(r.stdout, "no log drains") {
-			t.Fatalf("a destroyed app's drains came back:\n%s", r.stdout)
+		if r.stdout != "" || !strings.Contains(r.stderr, "no log drains") {
+			t.Fatalf("a destroyed app's drains came back:\n%s%s", r.stdout, r.stderr)
 		}
 	})
 

@@ -95,3 +95,13 @@ func TestJSONAfterPush(t *testing.T) {
 		}
 	}
 }
+
+// rowOf returns the row of a table whose first column is first.
+func rowOf(table, first string) string {
+	for _, l := range strings.Split(table, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == first {
+			return l
+		}
+	}
+	return ""
+}

@@ -522,9 +522,11 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 	}
 	t := newTable("RELEASE", "STATUS", "BY", "CREATED", "DESCRIPTION")
 	for _, rel := range rels {
+		// A succeeded release whose build was pruned can no longer run:
+		// "pruned" says so in one word.
 		status := releaseStatus(rel, app.Release)
-		if rel.Pruned {
-			status += " (build pruned)"
+		if rel.Pruned && status == paas.StatusSucceeded {
+			status = "pruned"
 		}
 		t.row(rel.Name(), status, orDash(printable(rel.CreatedBy)), formatTime(rel.CreatedAt), orDash(printable(rel.Description)))
 	}

@@ -15,10 +15,12 @@ const tableWidth = 80
 const tableGap = "  "
 
 // table is a listing's rows under a header row, written with its columns
-// aligned and fitted to tableWidth: while a row is wider, the widest
-// column that may shrink loses a character, and a cell wider than its
-// column is cut with "…". Columns marked keep (a fingerprint, a token: a
-// value that is useless cut) never shrink.
+// aligned and fitted to tableWidth: while a row is wider, the last column
+// (a command, a description: the longest text) narrows, down to
+// lastColumn; then the widest column that may still narrow loses a
+// character at a time. A cell wider than its column is cut with "…".
+// Columns marked keep (a fingerprint, a state: a value that is useless
+// cut) never narrow.
 type table struct {
 	header []string
 	keep   []bool
@@ -78,7 +80,7 @@ func (t *table) write(w io.Writer) error {
 // until a row fits tableWidth or no column may narrow further. A column
 // narrows no further than its header, nor than minColumn.
 func (t *table) fit() []int {
-	const minColumn = 8
+	const minColumn, lastColumn = 8, 24
 	n := len(t.header)
 	widths := make([]int, n)
 	floor := make([]int, n)
@@ -94,6 +96,12 @@ func (t *table) fit() []int {
 	total := len(tableGap) * (n - 1)
 	for _, w := range widths {
 		total += w
+	}
+	last := n - 1
+	if lastFloor := max(floor[last], lastColumn); !t.keep[last] && total > tableWidth && widths[last] > lastFloor {
+		cut := min(total-tableWidth, widths[last]-lastFloor)
+		widths[last] -= cut
+		total -= cut
 	}
 	for total > tableWidth {
 		widest := -1
