@@ -106,7 +106,7 @@ func TestAddonDataCommands(t *testing.T) {
 		{false, "garbage", []string{"addons:restore", "db"}, "paas: not a postgres dump: make one with addons:backup or pg_dump -Fc\n"},
 		{true, "DUMP postgres\nnew\n", []string{"addons:restore", "db"}, "paas: addons:restore reads a dump on stdin, not from a terminal: paas addons:restore NAME < FILE\n"},
 		{false, "DUMP postgres\n", []string{"addons:restore", "nope"}, "paas: add-on nope not found\n"},
-		{false, "", []string{"addons:backups"}, "paas: usage: addons:backups NAME [--json]\n"},
+		{false, "", []string{"addons:backups"}, "paas: usage: addons:backups NAME\n"},
 		{false, "", []string{"addons:backups", "nope"}, "paas: add-on nope not found\n"},
 		{false, "", []string{"addons:backups:capture", "db", "db"}, "paas: usage: addons:backups:capture NAME\n"},
 		{false, "", []string{"addons:backups:capture", "nope"}, "paas: add-on nope not found\n"},

@@ -39,7 +39,7 @@ func TestAddonCommands(t *testing.T) {
 		{[]string{"addons:attach", "gone", "shop"}, 1, "", "paas: add-on gone not found\n"},
 		{[]string{"addons:attach", "cache"}, 1, "", "paas: usage: addons:attach NAME APP [--as VAR]\n"},
 		{[]string{"addons:attach", "cache", "Shop!"}, 1, "", "paas: invalid app name \"Shop!\""},
-		{[]string{"addons:info"}, 1, "", "paas: usage: addons:info NAME [--json]\n"},
+		{[]string{"addons:info"}, 1, "", "paas: usage: addons:info NAME\n"},
 		{[]string{"addons:info", "gone"}, 1, "", "paas: add-on gone not found\n"},
 		{[]string{"addons:destroy", "cache"}, 1, "", "paas: destroying cache deletes its data and cannot be undone; run again with --confirm cache\n"},
 		{[]string{"addons:destroy", "cache", "--confirm", "cash"}, 1, "", "paas: --confirm cash does not match the add-on name cache\n"},

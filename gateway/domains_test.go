@@ -39,7 +39,7 @@ func TestDomainCommands(t *testing.T) {
 		{[]string{"domains:remove", "web-app", "WWW.EXAMPLE.COM"}, 0, "Removed www.example.com from web-app\n", ""},
 		{[]string{"domains:add", "blog", "www.example.com"}, 0, "Added www.example.com to blog\n", ""},
 		{[]string{"domains", "blog"}, 0, "HOST               TYPE\nblog.example.test  default\nwww.example.com    custom\n", ""},
-		{[]string{"domains", "web-app", "extra"}, 1, "", "usage: domains APP [--json]\n"},
+		{[]string{"domains", "web-app", "extra"}, 1, "", "usage: domains APP\n"},
 	}
 	for _, st := range steps {
 		r := run(s, st.args...)

@@ -36,7 +36,7 @@ func TestDrainCommands(t *testing.T) {
 		{[]string{"drains:add", "nope", secret}, 1, "", "app nope not found\n"},
 		{[]string{"drains:remove", "web-app", "https://alice:wrong@logs.example.com/in?token=nothunter2"}, 1, "", "web-app has no drain https://alice:***@logs.example.com/in?token=***\n"},
 		{[]string{"drains:remove", "web-app"}, 1, "", "usage: drains:remove APP URL|N\n"},
-		{[]string{"drains", "web-app", "x"}, 1, "", "usage: drains APP [--json]\n"},
+		{[]string{"drains", "web-app", "x"}, 1, "", "usage: drains APP\n"},
 	}
 	for _, st := range steps {
 		r := run(s, st.args...)
