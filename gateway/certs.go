@@ -37,12 +37,13 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 		}
 		return writeJSON(r, list)
 	}
-	t := newTable("HOST", "SOURCE", "ISSUER", "EXPIRES")
+	// The issuer, free text, is last: the column that narrows first.
+	t := newTable("HOST", "SOURCE", "EXPIRES", "ISSUER")
 	unserved := false
 	for _, c := range certs {
 		source, expires := certSource(c)
 		unserved = unserved || c.Source == "none"
-		t.row(strings.Join(c.Hosts, ","), source, orDash(printable(c.Issuer)), expires)
+		t.row(strings.Join(c.Hosts, ","), source, expires, orDash(printable(c.Issuer)))
 	}
 	if err := t.write(r.stdout); err != nil {
 		return err
