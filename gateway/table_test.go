@@ -79,7 +79,10 @@ func TestTableWideRunes(t *testing.T) {
 func TestListingsFit80Columns(t *testing.T) {
 	s, f := populatedServer(t)
 	ctx := context.Background()
-	longHost := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".example.com"
+	longHost := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".ddddd.example.com"
+	if len(longHost) != 200 {
+		t.Fatalf("the long host has %d characters", len(longHost))
+	}
 	if r := run(s, "domains:add", "web-app", longHost); r.status != 0 {
 		t.Fatalf("domains:add: %+v", r)
 	}
