@@ -30,7 +30,7 @@ func TestACME(t *testing.T) {
 	dir := s.newRepoOf("shop", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": echoApp})
 	requireOK(t, "push", s.push(dir, "paas", "main"))
 	requireOK(t, "domains:add", s.paas(dir, "", "domains:add", "www.shop-acme.test"))
-	requireCertRow(t, s.paas(dir, "", "certs"), "www.shop-acme.test", "acme", "-", "issued on first HTTPS request")
+	requireCertRow(t, s.paas(dir, "", "certs"), "www.shop-acme.test", "acme", "-", "issued on first request")
 	if n := ca.Orders(); n != 0 {
 		t.Fatalf("%d orders before any HTTPS request", n)
 	}

@@ -58,7 +58,7 @@ func TestDomains(t *testing.T) {
 		requireHost(t, s, "xn--bcher-kva.test", 200, "hello one")
 		r = s.ssh("domains hello")
 		requireOK(t, "domains", r)
-		if want := "hello.localhost (default)\n*.wild.test\nwww.example.test\nxn--bcher-kva.test\n"; r.stdout != want {
+		if want := "HOST                TYPE\nhello.localhost     default\n*.wild.test         custom\nwww.example.test    custom\nxn--bcher-kva.test  custom\n"; r.stdout != want {
 			t.Fatalf("domains:\n%s\nwant\n%s", r.stdout, want)
 		}
 	})
@@ -131,7 +131,7 @@ func TestDomains(t *testing.T) {
 		// other has no instance: its hosts answer 503, not 404.
 		requireHost(t, s, "a.wild.test", 503, "")
 		requireHost(t, s, "xn--bcher-kva.test", 503, "")
-		if r := s.ssh("domains other"); r.stdout != "other.localhost (default)\n*.wild.test\nxn--bcher-kva.test\n" {
+		if r := s.ssh("domains other"); r.stdout != "HOST                TYPE\nother.localhost     default\n*.wild.test         custom\nxn--bcher-kva.test  custom\n" {
 			t.Fatalf("domains other:\n%s", r.stdout)
 		}
 	})

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net"
 	"slices"
 	"strings"
@@ -105,24 +106,28 @@ func TestDrains(t *testing.T) {
 	})
 
 	t.Run("list", func(t *testing.T) {
-		var out string
+		// The table cuts long URLs and errors to 80 columns; --json has
+		// them whole.
+		var list []drainEntry
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			r := s.ssh("drains hello")
-			requireOK(t, "drains", r)
-			out = r.stdout
-			if strings.Contains(out, "failing") && strings.Contains(out, "refused") {
+			list = drainsJSON(t, s)
+			if len(list) == 2 && list[1].State == "failing" && list[1].LastError != nil && strings.Contains(*list[1].LastError, "refused") {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the dead drain is not shown failing:\n%s", out)
+				t.Fatalf("the dead drain is not shown failing: %+v", list)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 3 || !strings.Contains(lines[1], a.url()) || !strings.Contains(lines[1], " up ") ||
-			!strings.Contains(lines[1], token) || !strings.Contains(lines[2], maskedURL) {
-			t.Fatalf("drains:\n%s", out)
+		if list[0].URL != a.url() || list[0].State != "up" || list[0].Token != token || list[1].URL != maskedURL {
+			t.Fatalf("drains --json: %+v", list)
+		}
+		r := s.ssh("drains hello")
+		requireOK(t, "drains", r)
+		if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "#  URL") ||
+			!strings.Contains(lines[1], " up ") || !strings.Contains(lines[2], " failing ") {
+			t.Fatalf("drains:\n%s", r.stdout)
 		}
 	})
 
@@ -154,10 +159,8 @@ func TestDrains(t *testing.T) {
 		n := s.successor("PAAS_RUNTIME=exec")
 		*s = *n
 		outs = append(outs, s.out)
-		r := s.ssh("drains hello")
-		requireOK(t, "drains after restart", r)
-		if !strings.Contains(r.stdout, a.url()) || !strings.Contains(r.stdout, maskedURL) || !strings.Contains(r.stdout, token) {
-			t.Fatalf("drains after restart:\n%s", r.stdout)
+		if list := drainsJSON(t, s); len(list) != 2 || list[0].URL != a.url() || list[1].URL != maskedURL || list[0].Token != token {
+			t.Fatalf("drains after restart: %+v", list)
 		}
 		deadline := time.Now().Add(60 * time.Second)
 		for code, _, _ := s.get("hello", "/after-restart"); code != 200; code, _, _ = s.get("hello", "/after-restart") {
@@ -192,8 +195,8 @@ func TestDrains(t *testing.T) {
 		}
 		r = s.ssh("drains:remove hello '" + maskedURL + "'")
 		requireOK(t, "drains:remove by masked URL", r)
-		if r := s.ssh("drains hello"); strings.Contains(r.stdout, deadAddr) || !strings.Contains(r.stdout, b.url()) {
-			t.Fatalf("drains after removal:\n%s", r.stdout)
+		if list := drainsJSON(t, s); len(list) != 1 || list[0].URL != b.url() {
+			t.Fatalf("drains after removal: %+v", list)
 		}
 	})
 
@@ -202,8 +205,8 @@ func TestDrains(t *testing.T) {
 		requireOK(t, "apps:create", s.ssh("apps:create hello"))
 		r := s.ssh("drains hello")
 		requireOK(t, "drains of a new app", r)
-		if !strings.Contains(r.stdout, "no log drains") {
-			t.Fatalf("a destroyed app's drains came back:\n%s", r.stdout)
+		if r.stdout != "" || !strings.Contains(r.stderr, "no log drains") {
+			t.Fatalf("a destroyed app's drains came back:\n%s%s", r.stdout, r.stderr)
 		}
 	})
 
@@ -214,4 +217,24 @@ func TestDrains(t *testing.T) {
 			t.Fatalf("paasd's log shows a secret:\n%s", out)
 		}
 	}
+}
+
+// drainsJSON lists the drains of hello with drains --json.
+func drainsJSON(t *testing.T, s *server) []drainEntry {
+	t.Helper()
+	r := s.ssh("drains hello --json")
+	requireOK(t, "drains --json", r)
+	var list []drainEntry
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("drains --json: %v\n%s", err, r.stdout)
+	}
+	return list
+}
+
+// drainEntry is what the drains tests read of a drains --json entry.
+type drainEntry struct {
+	URL       string  `json:"url"`
+	Token     string  `json:"token"`
+	State     string  `json:"state"`
+	LastError *string `json:"last_error"`
 }

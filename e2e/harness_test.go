@@ -192,8 +192,13 @@ func (s *server) destroyAll() {
 		return
 	default:
 	}
-	r := s.ssh("apps")
-	for _, app := range strings.Fields(r.stdout) {
+	r := s.ssh("apps --json")
+	var apps []struct{ Name string }
+	if err := json.Unmarshal([]byte(r.stdout), &apps); r.code == 0 && err != nil {
+		s.t.Errorf("apps --json: %v: %s%s", err, r.stdout, r.stderr)
+	}
+	for _, a := range apps {
+		app := a.Name
 		if r := s.ssh("apps:destroy " + app + " --confirm " + app); r.code != 0 {
 			s.t.Errorf("destroying %s: %s", app, r.stderr)
 		}

@@ -35,8 +35,8 @@ func TestBadInput(t *testing.T) {
 		requireFail(t, c.cmd, s.ssh(c.cmd), c.want)
 	}
 	// Nothing was written: one app, no config.
-	r := s.ssh("apps")
-	if strings.TrimSpace(r.stdout) != "empty" {
+	r := s.ssh("apps --json")
+	if !strings.HasPrefix(r.stdout, "[\n  {\n    \"name\": \"empty\",") || strings.Count(r.stdout, `"name"`) != 1 {
 		t.Fatalf("apps after bad input:\n%s", r.stdout)
 	}
 	if r := s.ssh("config empty"); strings.TrimSpace(r.stdout) != "" {

@@ -44,9 +44,9 @@ func testPythonAppLifecycle(t *testing.T, rt string) {
 	if r := s.paas(dir, "", "config:get", "ODD"); r.stdout != "$(id) `x`\n" {
 		t.Fatalf("config:get ODD = %q", r.stdout)
 	}
-	r = s.paas(dir, "", "releases")
+	r = s.paas(dir, "", "releases", "--json")
 	requireOK(t, "releases", r)
-	if !strings.Contains(r.stdout, "v2") || !strings.Contains(r.stdout, "Set GREETING, ODD config vars") || strings.Index(r.stdout, "v2") > strings.Index(r.stdout, "v1") {
+	if !strings.Contains(r.stdout, `"version": 2`) || !strings.Contains(r.stdout, `"description": "Set GREETING, ODD config vars"`) || strings.Index(r.stdout, `"version": 2`) > strings.Index(r.stdout, `"version": 1`) {
 		t.Fatalf("releases:\n%s", r.stdout)
 	}
 
@@ -121,9 +121,9 @@ func testPythonAppLifecycle(t *testing.T, rt string) {
 	// With PAAS_KEEP_RELEASES=2 the force push (v4, build 3) keeps the
 	// builds of v4 and v3; v1 and v2 shared build 1, which is pruned.
 	r = s.paas(dir, "", "releases")
-	for v, pruned := range map[string]bool{"* v4 ": false, " v3 ": false, " v2 ": true, " v1 ": true} {
-		if strings.Contains(lineOf(r.stdout, v), "(build pruned)") != pruned {
-			t.Fatalf("release%spruned should be %v:\n%s", v, pruned, r.stdout)
+	for v, pruned := range map[string]bool{"v4": false, "v3": false, "v2": true, "v1": true} {
+		if f := strings.Fields(rowOf(r.stdout, v)); len(f) < 2 || (f[1] == "pruned") != pruned {
+			t.Fatalf("release %s pruned should be %v:\n%s", v, pruned, r.stdout)
 		}
 	}
 

@@ -157,7 +157,7 @@ func TestTeams(t *testing.T) {
 	requireOK(t, "bob's push", r)
 	s.mustGet(app, "/", "hello one from web.1 v1")
 	r = s.sshAs(bob, "", "access "+app)
-	if r.code != 0 || r.stdout != "bob  owner\n" {
+	if r.code != 0 || r.stdout != "USER  ROLE\nbob   owner\n" {
 		t.Fatalf("access as bob: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 

@@ -36,7 +36,11 @@ func TestUpgradeDataDirBeforeUsers(t *testing.T) {
 
 	r := s.ssh("apps")
 	requireOK(t, "apps", r)
-	if got := strings.Join(strings.Fields(r.stdout), " "); got != "blog shop wiki" {
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+		names = append(names, strings.Fields(line)[0])
+	}
+	if got := strings.Join(names, " "); got != "blog shop wiki" {
 		t.Fatalf("apps after the upgrade: %q", got)
 	}
 	// blog belongs to another admin now; the operator's key, an admin

@@ -17,6 +17,10 @@ import (
 // addons:create takes the app first, like every app command.
 
 func cmdAddons(s *Server, r *request, _ string, args []string) error {
+	_, args, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
 	if len(args) > 1 || len(args) == 1 && strings.HasPrefix(args[0], "-") {
 		return usageError(lookupCommand("addons"))
 	}
@@ -39,19 +43,23 @@ func cmdAddons(s *Server, r *request, _ string, args []string) error {
 	}
 	if len(list) == 0 {
 		if app != "" {
-			fmt.Fprintf(r.stdout, "%s has no add-ons; create one with addons:create %s postgres\n", app, app)
-		} else {
-			fmt.Fprintln(r.stdout, "no add-ons; create one with addons:create APP postgres")
+			return emptyListing(r, asJSON, fmt.Sprintf("%s has no add-ons; create one with addons:create %s postgres", app, app))
 		}
-		return nil
+		return emptyListing(r, asJSON, "no add-ons; create one with addons:create APP postgres")
 	}
 	slices.SortFunc(list, func(a, b paas.Addon) int { return strings.Compare(a.Name, b.Name) })
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tENGINE\tSTATE\tATTACHED AS\tDISK")
-	for _, a := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.Name, engineVersion(a), orDash(a.State), attachedAs(a, ":", " "), formatBytes(a.DiskBytes))
+	if asJSON {
+		out := make([]addonJSON, 0, len(list))
+		for _, a := range list {
+			out = append(out, toAddonJSON(a))
+		}
+		return writeJSON(r, out)
 	}
-	return w.Flush()
+	t := newTable("NAME", "ENGINE", "STATE", "ATTACHED AS", "DISK")
+	for _, a := range list {
+		t.row(a.Name, printable(engineVersion(a)), printable(orDash(a.State)), attachedAs(a, ":", " "), formatBytes(a.DiskBytes))
+	}
+	return t.write(r.stdout)
 }
 
 func cmdAddonsCreate(s *Server, r *request, app string, args []string) error {
@@ -83,6 +91,10 @@ func cmdAddonsCreate(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdAddonsInfo(s *Server, r *request, _ string, args []string) error {
+	_, args, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		return usageError(lookupCommand("addons:info"))
 	}
@@ -92,6 +104,9 @@ func cmdAddonsInfo(s *Server, r *request, _ string, args []string) error {
 	a, err := s.cfg.Platform.AddonInfo(r.ctx, args[0])
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		return writeJSON(r, toAddonInfoJSON(a))
 	}
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name:\t%s\n", a.Name)

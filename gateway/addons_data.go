@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"paas"
 )
@@ -103,7 +102,11 @@ func cmdAddonsRestore(s *Server, r *request, _ string, args []string) error {
 }
 
 func cmdAddonsBackups(s *Server, r *request, _ string, args []string) error {
-	name, err := addonName(lookupCommand("addons:backups"), args)
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	name, err := addonName(lookupCommand("addons:backups"), rest)
 	if err != nil {
 		return err
 	}
@@ -112,13 +115,17 @@ func cmdAddonsBackups(s *Server, r *request, _ string, args []string) error {
 		return err
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no stored backups; store one with addons:backups:capture %s\n", name, name)
-		return nil
+		return emptyListing(r, asJSON, fmt.Sprintf("%s has no stored backups; store one with addons:backups:capture %s", name, name))
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tTAKEN\tSIZE")
-	writeBackups(w, list, "")
-	return w.Flush()
+	if asJSON {
+		return writeJSON(r, toBackupsJSON(list))
+	}
+	t := newTable("ID", "TAKEN", "SIZE")
+	for i := len(list) - 1; i >= 0; i-- {
+		b := list[i]
+		t.row(b.ID, formatTime(b.Time), formatBytes(b.Size))
+	}
+	return t.write(r.stdout)
 }
 
 // writeBackups writes one line per backup, newest first, each after

@@ -55,7 +55,7 @@ func TestAddonDataCommands(t *testing.T) {
 	}
 
 	// Stored backups.
-	if r := run(s, "addons:backups", "db"); r.status != 0 || r.stdout != "db has no stored backups; store one with addons:backups:capture db\n" {
+	if r := run(s, "addons:backups", "db"); r.status != 0 || r.stdout != "" || r.stderr != "db has no stored backups; store one with addons:backups:capture db\n" {
 		t.Fatalf("no backups: %+v", r)
 	}
 	for _, want := range []string{"Stored backup 20261206T051200Z of db (1.5 KiB)\n", "Stored backup 20261207T051200Z of db (3.0 KiB)\n"} {

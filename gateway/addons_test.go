@@ -19,8 +19,8 @@ func TestAddonCommands(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"addons"}, 0, "no add-ons; create one with addons:create APP postgres\n", ""},
-		{[]string{"addons", "web-app"}, 0, "web-app has no add-ons; create one with addons:create web-app postgres\n", ""},
+		{[]string{"addons"}, 0, "", "no add-ons; create one with addons:create APP postgres\n"},
+		{[]string{"addons", "web-app"}, 0, "", "web-app has no add-ons; create one with addons:create web-app postgres\n"},
 		{[]string{"addons:create", "web-app", "postgres"}, 0, "-----> Creating web-app-postgres (postgres) for web-app\nCreated web-app-postgres (postgres 15.10) in 0s: DATABASE_URL set on web-app: release v3\n", ""},
 		{[]string{"addons:create", "web-app", "redis", "--as", "CACHE", "--name", "cache"}, 0, "-----> Creating cache (redis) for web-app\nCreated cache (redis 7.0.15) in 0s: CACHE_URL set on web-app: release v4\n", ""},
 		{[]string{"addons:create", "web-app", "postgres"}, 1, "", "paas: web-app already has DATABASE_URL set: choose another name with --as\n"},
@@ -66,7 +66,7 @@ func TestAddonCommands(t *testing.T) {
 	if r := run(s, "addons", "web-app"); r.status != 0 || r.stdout != want {
 		t.Fatalf("addons web-app:\n%s\nwant\n%s", r.stdout, want)
 	}
-	if r := run(s, "addons", "shop"); r.stdout != "shop has no add-ons; create one with addons:create shop postgres\n" {
+	if r := run(s, "addons", "shop"); r.stdout != "" || r.stderr != "shop has no add-ons; create one with addons:create shop postgres\n" {
 		t.Fatalf("addons shop: %+v", r)
 	}
 	want = "" +

@@ -1,11 +1,10 @@
 package gateway
 
 import (
-	"encoding/json"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -169,7 +168,7 @@ func joinAudit(words []string) string {
 // cmdAudit shows the audit log: `audit [-n N] [--json]`, the newest N
 // entries (100 by default), oldest first.
 func cmdAudit(s *Server, r *request, _ string, args []string) error {
-	fl, rest, err := parseFlags(args, map[string]bool{"-n": true, "--json": false})
+	fl, rest, asJSON, err := listFlags(args, map[string]bool{"-n": true})
 	if err != nil {
 		return err
 	}
@@ -189,20 +188,25 @@ func cmdAudit(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := fl["--json"]; ok {
-		enc := json.NewEncoder(r.stdout)
+	if len(entries) == 0 {
+		return emptyListing(r, asJSON, "the audit log is empty")
+	}
+	if asJSON {
+		list := make([]auditJSON, 0, len(entries))
 		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
+			list = append(list, toAuditJSON(e))
 		}
-		return nil
+		return writeJSON(r, list)
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TIME\tUSER\tKEY\tFROM\tSTATUS\tCOMMAND")
+	// The keys' fingerprints, too long for 80 columns, are in audit
+	// --json.
+	t := newTable("TIME", "USER", "FROM", "STATUS", "COMMAND")
 	for _, e := range entries {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", formatTime(e.Time), printable(e.User), printable(e.Fingerprint),
-			printable(e.Remote), e.Status, printable(e.Command))
+		from := e.Remote
+		if host, _, err := net.SplitHostPort(from); err == nil {
+			from = host // the port tells a reader nothing; --json keeps it
+		}
+		t.row(formatTime(e.Time), printable(e.User), printable(from), fmt.Sprint(e.Status), printable(e.Command))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -79,13 +78,8 @@ func (e *env) auditEntries() []paas.AuditEntry {
 		e.t.Fatalf("audit --json: %d %q", st, errs)
 	}
 	var entries []paas.AuditEntry
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var en paas.AuditEntry
-		if err := json.Unmarshal(sc.Bytes(), &en); err != nil {
-			e.t.Fatalf("audit --json line %q: %v", sc.Text(), err)
-		}
-		entries = append(entries, en)
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		e.t.Fatalf("audit --json %q: %v", out, err)
 	}
 	return entries
 }
@@ -168,7 +162,7 @@ func TestAuditRecordsSessions(t *testing.T) {
 	// The table, and neither form shows a value.
 	s, table, errs := e.ssh("", nil, "audit", "-n", "3")
 	if s != 0 || !strings.HasPrefix(table, "TIME ") || strings.Count(table, "\n") != 4 ||
-		!strings.Contains(table, "alice  "+aliceFP+"  127.0.0.1:") || !strings.Contains(table, "git-receive-pack /alice-app") {
+		!strings.Contains(table, "alice  127.0.0.1  ") || !strings.Contains(table, "git-receive-pack /alice-app") {
 		t.Errorf("audit -n 3: %d %q\n%s", s, errs, table)
 	}
 	_, all, _ := e.ssh("", nil, "audit", "--json")

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,39 +9,48 @@ import (
 
 // buildJSON is one build as `builds --json` prints it (docs/json.md).
 type buildJSON struct {
-	Number     int        `json:"number"`
-	Status     string     `json:"status"`
-	Commit     string     `json:"commit"`
-	By         string     `json:"by"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	Duration   *float64   `json:"duration"`
-	Buildpacks []string   `json:"buildpacks"`
-	Failure    string     `json:"failure"`
+	Number     int      `json:"number"`
+	Status     string   `json:"status"`
+	Commit     *string  `json:"commit"`
+	By         *string  `json:"by"`
+	StartedAt  *string  `json:"started_at"`
+	FinishedAt *string  `json:"finished_at"`
+	Duration   *float64 `json:"duration"`
+	Buildpacks []string `json:"buildpacks"`
+	Failure    *string  `json:"failure"`
 }
 
 // buildTimes returns when b started and finished and how long it took;
-// nil for what is not known (a build still running has not finished, an
-// old record has no start).
-func buildTimes(b paas.Build) (started, finished *time.Time, took *time.Duration) {
-	if !b.StartedAt.IsZero() {
-		t := b.StartedAt.UTC()
-		started = &t
+// zero for what is not known (a build still running has not finished, an
+// old record has no start), took false then.
+func buildTimes(b paas.Build) (started, finished time.Time, took time.Duration, ok bool) {
+	started = b.StartedAt
+	if b.Status != paas.StatusPending {
+		finished = b.CreatedAt
 	}
-	if b.Status != paas.StatusPending && !b.CreatedAt.IsZero() {
-		t := b.CreatedAt.UTC()
-		finished = &t
+	if started.IsZero() || finished.IsZero() {
+		return started, finished, 0, false
 	}
-	if started != nil && finished != nil {
-		d := finished.Sub(*started)
-		took = &d
+	return started, finished, finished.Sub(started), true
+}
+
+func toBuildJSON(b paas.Build) buildJSON {
+	started, finished, took, ok := buildTimes(b)
+	j := buildJSON{
+		Number: b.Number, Status: b.Status, Commit: jsonString(b.Commit), By: jsonString(b.By),
+		StartedAt: jsonTime(started), FinishedAt: jsonTime(finished),
+		Buildpacks: nonNil(b.Buildpacks), Failure: jsonString(b.Failure),
 	}
-	return started, finished, took
+	if ok {
+		secs := jsonSeconds(took)
+		j.Duration = &secs
+	}
+	return j
 }
 
 // cmdBuilds lists the app's builds, newest first: `builds APP [--json]`.
 func cmdBuilds(s *Server, r *request, app string, args []string) error {
-	fl, rest, err := parseFlags(args, map[string]bool{"--json": false})
+	_, rest, asJSON, err := listFlags(args, nil)
 	if err != nil {
 		return err
 	}
@@ -54,53 +61,35 @@ func cmdBuilds(s *Server, r *request, app string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := fl["--json"]; ok {
-		out := make([]buildJSON, 0, len(builds))
-		for _, b := range builds {
-			started, finished, took := buildTimes(b)
-			j := buildJSON{
-				Number: b.Number, Status: b.Status, Commit: b.Commit, By: b.By,
-				StartedAt: started, FinishedAt: finished,
-				Buildpacks: b.Buildpacks, Failure: b.Failure,
-			}
-			if j.Buildpacks == nil {
-				j.Buildpacks = []string{}
-			}
-			if took != nil {
-				secs := took.Seconds()
-				j.Duration = &secs
-			}
-			out = append(out, j)
-		}
-		return json.NewEncoder(r.stdout).Encode(out)
-	}
 	if len(builds) == 0 {
-		fmt.Fprintf(r.stderr, "%s has no builds yet\n", app)
-		return nil
+		return emptyListing(r, asJSON, app+" has no builds yet")
 	}
-	w := bufio.NewWriter(r.stdout)
-	fmt.Fprintf(w, buildRow, "BUILD", "STATUS", "DURATION", "COMMIT", "BY", "STARTED")
+	if asJSON {
+		list := make([]buildJSON, 0, len(builds))
+		for _, b := range builds {
+			list = append(list, toBuildJSON(b))
+		}
+		return writeJSON(r, list)
+	}
+	t := newTable("BUILD", "STATUS", "DURATION", "COMMIT", "BY", "STARTED").keepWhole("BUILD", "STATUS", "DURATION", "COMMIT", "STARTED")
 	now := s.now()
 	for _, b := range builds {
-		started, _, took := buildTimes(b)
+		started, _, took, ok := buildTimes(b)
 		dur := "-"
 		switch {
-		case took != nil:
-			dur = formatDuration(*took)
-		case b.Status == paas.StatusPending && started != nil:
-			dur = formatDuration(now.Sub(*started)) + "+"
+		case ok:
+			dur = formatDuration(took)
+		case b.Status == paas.StatusPending && !started.IsZero():
+			dur = formatDuration(now.Sub(started)) + "+"
 		}
 		when := b.StartedAt
 		if when.IsZero() {
 			when = b.CreatedAt
 		}
-		fmt.Fprintf(w, buildRow, fmt.Sprint(b.Number), b.Status, dur, orDash(shortSHA(b.Commit)), cut(orDash(printable(b.By)), 12), formatTime(when))
+		t.row(fmt.Sprint(b.Number), b.Status, dur, orDash(shortSHA(b.Commit)), orDash(printable(b.By)), formatTime(when))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }
-
-// buildRow is a row of the builds table: at most 78 columns.
-const buildRow = "%-5s  %-9s  %8s  %-7s  %-12s  %s\n"
 
 // shortSHA is a commit's first seven hex digits.
 func shortSHA(c string) string {
@@ -108,14 +97,6 @@ func shortSHA(c string) string {
 		return c[:7]
 	}
 	return c
-}
-
-// cut shortens s to at most n bytes, marking a cut with "~".
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "~"
 }
 
 // formatDuration renders a build's duration: 850ms, 42s, 3m05s, 1h02m.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"paas"
 )
@@ -31,17 +32,17 @@ func TestBuilds(t *testing.T) {
 	f.mu.Unlock()
 	r := run(s, "builds", "web-app")
 	want := "" +
-		"BUILD  STATUS     DURATION  COMMIT   BY            STARTED\n" +
-		"4      pending      1m00s+  4444444  dave          2026-11-26 10:02:00 UTC\n" +
-		"3      failed        1m15s  3333333  a-very-long~  2026-11-26 10:00:00 UTC\n" +
-		"2      succeeded       42s  2222222  bob\\x1b[31m   2026-11-26 09:00:00 UTC\n" +
-		"1      succeeded         -  1111111  old           2026-11-26 08:00:00 UTC\n"
+		"BUILD  STATUS     DURATION  COMMIT   BY                  STARTED\n" +
+		"4      pending    1m00s+    4444444  dave                2026-11-26 10:02:00 UTC\n" +
+		"3      failed     1m15s     3333333  a-very-long-user-…  2026-11-26 10:00:00 UTC\n" +
+		"2      succeeded  42s       2222222  bob\\x1b[31m         2026-11-26 09:00:00 UTC\n" +
+		"1      succeeded  -         1111111  old                 2026-11-26 08:00:00 UTC\n"
 	if r.status != 0 || r.stdout != want {
 		t.Errorf("builds: %d\n%s\nwant\n%s", r.status, r.stdout, want)
 	}
 	for _, l := range strings.Split(r.stdout, "\n") {
-		if len(l) > 80 {
-			t.Errorf("row of %d columns: %q", len(l), l)
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("row of %d columns: %q", n, l)
 		}
 	}
 

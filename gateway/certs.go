@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"paas"
 )
@@ -17,7 +16,11 @@ const maxCertInput = 256 << 10
 // cmdCerts lists the app's hosts and how each is served over HTTPS: the
 // certificate's source, issuer and expiry, or when one will be issued.
 func cmdCerts(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("certs"))
 	}
 	certs, err := s.cfg.Platform.Certs(r.ctx, app)
@@ -25,18 +28,24 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	if len(certs) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no hosts to serve over HTTPS: add one with domains:add\n", app)
-		return nil
+		return emptyListing(r, asJSON, app+" has no hosts to serve over HTTPS: add one with domains:add")
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "HOST\tSOURCE\tISSUER\tEXPIRES")
+	if asJSON {
+		list := make([]certJSON, 0, len(certs))
+		for _, c := range certs {
+			list = append(list, toCertJSON(c))
+		}
+		return writeJSON(r, list)
+	}
+	// The issuer, free text, is last: the column that narrows first.
+	t := newTable("HOST", "SOURCE", "EXPIRES", "ISSUER")
 	unserved := false
 	for _, c := range certs {
 		source, expires := certSource(c)
 		unserved = unserved || c.Source == "none"
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", strings.Join(c.Hosts, ","), source, orDash(c.Issuer), expires)
+		t.row(strings.Join(c.Hosts, ","), source, expires, orDash(printable(c.Issuer)))
 	}
-	if err := w.Flush(); err != nil {
+	if err := t.write(r.stdout); err != nil {
 		return err
 	}
 	if unserved {
@@ -59,9 +68,9 @@ func certSource(c paas.Cert) (source, expires string) {
 	case !c.NotAfter.IsZero():
 		return c.Source, formatTime(c.NotAfter)
 	case len(c.Hosts) == 1 && strings.HasPrefix(c.Hosts[0], "*."):
-		return c.Source, "issued per name on its first HTTPS request"
+		return c.Source, "per name, on first use"
 	}
-	return c.Source, "issued on first HTTPS request"
+	return c.Source, "issued on first request"
 }
 
 func cmdCertsAdd(s *Server, r *request, app string, args []string) error {

@@ -24,7 +24,7 @@ func runIn(s *Server, stdin string, args ...string) result {
 
 func TestCertsCommands(t *testing.T) {
 	s, f := newTestServer(t)
-	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "web-app has no hosts to serve over HTTPS: add one with domains:add\n" {
+	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != "" || r.stderr != "web-app has no hosts to serve over HTTPS: add one with domains:add\n" {
 		t.Errorf("certs (none): %+v", r)
 	}
 	// Key first, then the chain, with text around: the chain keeps its
@@ -38,7 +38,7 @@ func TestCertsCommands(t *testing.T) {
 	if len(got) != 1 || string(got[0][0]) != testCertPEM+testCAPEM || string(got[0][1]) != testKeyPEM {
 		t.Errorf("platform got %q", got)
 	}
-	want := "HOST             SOURCE  ISSUER   EXPIRES\nwww.example.com  user    Test CA  2027-01-02 03:04:05 UTC\n"
+	want := "HOST             SOURCE  EXPIRES                  ISSUER\nwww.example.com  user    2027-01-02 03:04:05 UTC  Test CA\n"
 	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
 		t.Errorf("certs: %+v, want\n%s", r, want)
 	}
@@ -65,12 +65,13 @@ func TestCertsListing(t *testing.T) {
 		{Hosts: []string{"old.web.test", "*.old.web.test"}, Issuer: "Test CA", NotAfter: exp, Source: "unused"},
 	}
 	f.mu.Unlock()
-	want := `HOST                         SOURCE         ISSUER         EXPIRES
-web-app.localhost            local          paas local CA  2026-03-04 05:06:07 UTC
-*.web-app.localhost          local          paas local CA  issued per name on its first HTTPS request
-www.web.test                 acme           R11            2026-03-04 05:06:07 UTC
-api.web.test                 acme           -              issued on first HTTPS request
-old.web.test,*.old.web.test  user (unused)  Test CA        2026-03-04 05:06:07 UTC
+	// 82 columns wide: the widest column, HOST, is cut to fit 80.
+	want := `HOST                       SOURCE         EXPIRES                  ISSUER
+web-app.localhost          local          2026-03-04 05:06:07 UTC  paas local CA
+*.web-app.localhost        local          per name, on first use   paas local CA
+www.web.test               acme           2026-03-04 05:06:07 UTC  R11
+api.web.test               acme           issued on first request  -
+old.web.test,*.old.web.t…  user (unused)  2026-03-04 05:06:07 UTC  Test CA
 `
 	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {
 		t.Errorf("certs: %+v, want\n%s", r, want)
@@ -82,9 +83,9 @@ old.web.test,*.old.web.test  user (unused)  Test CA        2026-03-04 05:06:07 U
 		{Hosts: []string{"www.web.test"}, Source: "none"},
 	}
 	f.mu.Unlock()
-	want = `HOST               SOURCE  ISSUER         EXPIRES
-web-app.localhost  local   paas local CA  issued on first HTTPS request
-www.web.test       none    -              -
+	want = `HOST               SOURCE  EXPIRES                  ISSUER
+web-app.localhost  local   issued on first request  paas local CA
+www.web.test       none    -                        -
 Hosts with source none get no certificate automatically (ACME is off): bring one with certs:add.
 `
 	if r := run(s, "certs", "web-app"); r.status != 0 || r.stdout != want {

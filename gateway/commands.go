@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -305,19 +304,62 @@ func cmdVersion(s *Server, r *request, _ string, args []string) error {
 }
 
 func cmdApps(s *Server, r *request, _ string, args []string) error {
-	if len(args) != 0 {
-		return usageError(lookupCommand("apps"))
-	}
-	apps, err := s.visibleApps(r.ctx, r.user)
+	_, rest, asJSON, err := listFlags(args, nil)
 	if err != nil {
 		return err
 	}
-	// One write, not one per app.
-	w := bufio.NewWriter(r.stdout)
-	for _, a := range apps {
-		fmt.Fprintln(w, a)
+	if len(rest) != 0 {
+		return usageError(lookupCommand("apps"))
 	}
-	return w.Flush()
+	names, err := s.visibleApps(r.ctx, r.user)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return emptyListing(r, asJSON, "no apps yet; create one with apps:create APP")
+	}
+	all, err := s.cfg.Platform.ListApps(r.ctx)
+	if err != nil {
+		return err
+	}
+	byName := map[string]paas.App{}
+	for _, a := range all {
+		byName[a.Name] = a
+	}
+	list := make([]appJSON, 0, len(names))
+	for _, name := range names {
+		a, ok := byName[name]
+		if !ok {
+			continue // destroyed since it was listed
+		}
+		owner, _, err := s.cfg.Platform.AppAccess(r.ctx, name)
+		if errors.Is(err, paas.ErrAppNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		j := appJSON{Name: name, Owner: jsonString(owner), CreatedAt: jsonTime(a.CreatedAt), CreatedBy: jsonString(a.CreatedBy)}
+		if a.Release > 0 {
+			j.Release = &a.Release
+		}
+		if s.cfg.AppURL != nil {
+			j.URL = jsonString(s.cfg.AppURL(name))
+		}
+		list = append(list, j)
+	}
+	if asJSON {
+		return writeJSON(r, list)
+	}
+	t := newTable("NAME", "RELEASE", "OWNER", "URL")
+	for _, a := range list {
+		release := "-"
+		if a.Release != nil {
+			release = fmt.Sprintf("v%d", *a.Release)
+		}
+		t.row(a.Name, release, orDash(derefString(a.Owner)), orDash(derefString(a.URL)))
+	}
+	return t.write(r.stdout)
 }
 
 func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
@@ -340,23 +382,17 @@ func cmdAppsCreate(s *Server, r *request, _ string, args []string) error {
 }
 
 func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("apps:info"))
 	}
 	app, err := s.cfg.Platform.App(r.ctx, name)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "name:\t%s\n", app.Name)
-	if s.cfg.AppURL != nil {
-		fmt.Fprintf(w, "url:\t%s\n", s.cfg.AppURL(app.Name))
-	}
-	release := "none"
-	if app.Release > 0 {
-		release = fmt.Sprintf("v%d", app.Release)
-	}
-	fmt.Fprintf(w, "release:\t%s\n", release)
 	formation := app.Formation
 	if app.Release > 0 {
 		// What runs: the current release's types, web=1 by default.
@@ -370,6 +406,19 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 			}
 		}
 	}
+	if asJSON {
+		return writeJSON(r, s.appInfoJSON(app, formation))
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "name:\t%s\n", app.Name)
+	if s.cfg.AppURL != nil {
+		fmt.Fprintf(w, "url:\t%s\n", s.cfg.AppURL(app.Name))
+	}
+	release := "none"
+	if app.Release > 0 {
+		release = fmt.Sprintf("v%d", app.Release)
+	}
+	fmt.Fprintf(w, "release:\t%s\n", release)
 	fmt.Fprintf(w, "formation:\t%s\n", formatCounts(formation))
 	if len(app.Stopped) > 0 {
 		fmt.Fprintf(w, "stopped:\t%s\n", formatCounts(app.Stopped))
@@ -427,7 +476,7 @@ func cmdAppsDestroy(s *Server, r *request, name string, args []string) error {
 }
 
 func cmdConfig(s *Server, r *request, app string, args []string) error {
-	fl, rest, err := parseFlags(args, map[string]bool{"--shell": false})
+	fl, rest, asJSON, err := listFlags(args, map[string]bool{"--shell": false})
 	if err != nil {
 		return err
 	}
@@ -437,6 +486,14 @@ func cmdConfig(s *Server, r *request, app string, args []string) error {
 	cfg, err := s.cfg.Platform.Config(r.ctx, app)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		// An object, as Heroku's config --json: the values in full.
+		return writeJSON(r, nonNilMap(cfg))
+	}
+	if len(cfg) == 0 {
+		fmt.Fprintf(r.stderr, "%s has no config vars\n", app)
+		return nil
 	}
 	// Every line is one a shell reads back; --shell makes them exports,
 	// for eval or a .env file.
@@ -525,7 +582,11 @@ func cmdConfigUnset(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdReleases(s *Server, r *request, name string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("releases"))
 	}
 	app, err := s.cfg.Platform.App(r.ctx, name)
@@ -537,30 +598,35 @@ func cmdReleases(s *Server, r *request, name string, args []string) error {
 		return err
 	}
 	if len(rels) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no releases yet\n", name)
-		return nil
+		return emptyListing(r, asJSON, name+" has no releases yet")
 	}
 	slices.SortFunc(rels, func(a, b paas.Release) int { return b.Version - a.Version })
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	for _, rel := range rels {
-		mark := " "
-		if rel.Version == app.Release {
-			mark = "*"
+	if asJSON {
+		list := make([]releaseJSON, 0, len(rels))
+		for _, rel := range rels {
+			list = append(list, toReleaseJSON(rel, app.Release))
 		}
-		note := ""
-		if rel.Status == paas.StatusFailed || rel.Status == paas.StatusPending {
-			note = "\t" + rel.Status
-		}
-		if rel.Pruned {
-			note += "\t(build pruned)"
-		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s%s\n", mark, rel.Name(), orDash(printable(rel.Description)), orDash(rel.CreatedBy), formatTime(rel.CreatedAt), note)
+		return writeJSON(r, list)
 	}
-	return w.Flush()
+	t := newTable("RELEASE", "STATUS", "BY", "CREATED", "DESCRIPTION")
+	for _, rel := range rels {
+		// A succeeded release whose build was pruned can no longer run:
+		// "pruned" says so in one word.
+		status := releaseStatus(rel, app.Release)
+		if rel.Pruned && status == paas.StatusSucceeded {
+			status = "pruned"
+		}
+		t.row(rel.Name(), status, orDash(printable(rel.CreatedBy)), formatTime(rel.CreatedAt), orDash(printable(rel.Description)))
+	}
+	return t.write(r.stdout)
 }
 
 func cmdPs(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("ps"))
 	}
 	procs, err := s.cfg.Platform.Processes(r.ctx, app)
@@ -568,8 +634,7 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	if len(procs) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no processes\n", app)
-		return nil
+		return emptyListing(r, asJSON, app+" has no processes")
 	}
 	slices.SortFunc(procs, func(a, b paas.Process) int {
 		if c := strings.Compare(a.Type, b.Type); c != 0 {
@@ -577,16 +642,27 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		}
 		return a.Index - b.Index
 	})
+	if asJSON {
+		list := make([]processJSON, 0, len(procs))
+		for _, p := range procs {
+			list = append(list, toProcessJSON(p))
+		}
+		return writeJSON(r, list)
+	}
 	now := s.now()
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	t := newTable("NAME", "STATE", "SINCE", "RELEASE", "COMMAND").keepWhole("NAME", "STATE")
 	for _, p := range procs {
 		state := p.State
 		if p.State == "crashed" || p.State == "restarting" || p.Restarts > 0 {
 			state = fmt.Sprintf("%s (restarts %d, last exit %s)", p.State, p.Restarts, lastExit(p))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s (%s)\tv%d\t%s\n", p.Name, state, formatTime(p.Since), ago(now.Sub(p.Since)), p.Release, printable(p.Command))
+		since := "-"
+		if !p.Since.IsZero() {
+			since = ago(now.Sub(p.Since))
+		}
+		t.row(p.Name, state, since, fmt.Sprintf("v%d", p.Release), printable(p.Command))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }
 
 // lastExit shows a process's last exit status, with the signal it

@@ -77,12 +77,12 @@ func TestCommandsOutput(t *testing.T) {
 		want string
 	}{
 		{[]string{"version"}, "paas " + paas.Version + "\n"},
-		{[]string{"apps"}, "web-app\n"},
+		{[]string{"apps"}, "NAME     RELEASE  OWNER  URL\nweb-app  v2       alice  https://web-app.example.test\n"},
 		{[]string{"config", "web-app"}, "A=plain\nB='two words'\nC='it'\\''s'\nE=''\n"},
 		{[]string{"config", "web-app", "--shell"}, "export A=plain\nexport B='two words'\nexport C='it'\\''s'\nexport E=''\n"},
 		{[]string{"config:get", "web-app", "B"}, "two words\n"},
-		{[]string{"releases", "web-app"}, "* v2  Config change  bob    2026-11-26 10:00:02 UTC\n  v1  Config change  alice  2026-11-26 10:00:01 UTC\n"},
-		{[]string{"ps", "web-app"}, "web.1     up  2026-11-26 10:00:00 UTC (3m ago)  v2  python3 app.py\nworker.1  up  2026-11-26 10:00:00 UTC (3m ago)  v2  python3 worker.py\n"},
+		{[]string{"releases", "web-app"}, "RELEASE  STATUS     BY     CREATED                  DESCRIPTION\nv2       current    bob    2026-11-26 10:00:02 UTC  Config change\nv1       succeeded  alice  2026-11-26 10:00:01 UTC  Config change\n"},
+		{[]string{"ps", "web-app"}, "NAME      STATE  SINCE   RELEASE  COMMAND\nweb.1     up     3m ago  v2       python3 app.py\nworker.1  up     3m ago  v2       python3 worker.py\n"},
 		{[]string{"apps:info", "web-app"}, "name:       web-app\nurl:        https://web-app.example.test\nrelease:    v2\nformation:  none\ncreated:    2026-11-26 10:00:00 UTC by alice\n"},
 		{[]string{"run", "web-app", "--", "echo", "-c", "print(1)"}, "[\"-c\" \"print(1)\"]\n"},
 		{[]string{"run", "web-app", "cat"}, "input"},

@@ -23,27 +23,31 @@ func (s *Server) defaultHost(app string) string {
 	return u.Hostname()
 }
 
-// appHosts lists the hosts routed to app: its default host (marked) unless
-// turned off, then its custom domains.
-func (s *Server) appHosts(app paas.App, custom []string) []string {
-	var hosts []string
+// appHosts lists the hosts routed to app: its default host unless turned
+// off, then its custom domains.
+func (s *Server) appHosts(app paas.App, custom []string) []domainJSON {
+	var hosts []domainJSON
 	def := ""
 	if !app.Proxy.NoDefaultDomain {
 		def = s.defaultHost(app.Name)
 	}
 	if def != "" {
-		hosts = append(hosts, def+" (default)")
+		hosts = append(hosts, domainJSON{Host: def, Kind: "default"})
 	}
 	for _, h := range custom {
 		if h != def {
-			hosts = append(hosts, h)
+			hosts = append(hosts, domainJSON{Host: h, Kind: "custom", Wildcard: strings.HasPrefix(h, "*.")})
 		}
 	}
 	return hosts
 }
 
 func cmdDomains(s *Server, r *request, name string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("domains"))
 	}
 	app, err := s.cfg.Platform.App(r.ctx, name)
@@ -56,13 +60,16 @@ func cmdDomains(s *Server, r *request, name string, args []string) error {
 	}
 	hosts := s.appHosts(app, custom)
 	if len(hosts) == 0 {
-		fmt.Fprintf(r.stderr, "%s has no hosts: add one with domains:add, or turn the default host on with proxy:set %s default-domain=true\n", name, name)
-		return nil
+		return emptyListing(r, asJSON, fmt.Sprintf("%s has no hosts: add one with domains:add, or turn the default host on with proxy:set %s default-domain=true", name, name))
 	}
+	if asJSON {
+		return writeJSON(r, hosts)
+	}
+	t := newTable("HOST", "TYPE")
 	for _, h := range hosts {
-		fmt.Fprintln(r.stdout, h)
+		t.row(h.Host, h.Kind)
 	}
-	return nil
+	return t.write(r.stdout)
 }
 
 func cmdDomainsAdd(s *Server, r *request, app string, args []string) error {

@@ -21,11 +21,11 @@ func TestDomainCommands(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"domains", "web-app"}, 0, "web-app.example.test (default)\n", ""},
+		{[]string{"domains", "web-app"}, 0, "HOST                  TYPE\nweb-app.example.test  default\n", ""},
 		{[]string{"domains:add", "web-app", "WWW.Example.com."}, 0, "Added www.example.com to web-app\n", ""},
 		{[]string{"domains:add", "web-app", "bücher.example"}, 0, "Added xn--bcher-kva.example (bücher.example) to web-app\n", ""},
 		{[]string{"domains:add", "web-app", "*.wild.example"}, 0, "Added *.wild.example to web-app\n", ""},
-		{[]string{"domains", "web-app"}, 0, "web-app.example.test (default)\n*.wild.example\nwww.example.com\nxn--bcher-kva.example\n", ""},
+		{[]string{"domains", "web-app"}, 0, "HOST                   TYPE\nweb-app.example.test   default\n*.wild.example         custom\nwww.example.com        custom\nxn--bcher-kva.example  custom\n", ""},
 		{[]string{"domains:add", "blog", "www.example.com"}, 1, "", "www.example.com is already a domain of app web-app\n"},
 		{[]string{"domains:add", "web-app", "www.example.com"}, 1, "", "www.example.com is already a domain of web-app\n"},
 		{[]string{"domains:add", "web-app", "example.com:8080"}, 1, "", "leave out the port"},
@@ -38,7 +38,7 @@ func TestDomainCommands(t *testing.T) {
 		{[]string{"domains:remove", "blog", "www.example.com"}, 1, "", "www.example.com is not a domain of blog\n"},
 		{[]string{"domains:remove", "web-app", "WWW.EXAMPLE.COM"}, 0, "Removed www.example.com from web-app\n", ""},
 		{[]string{"domains:add", "blog", "www.example.com"}, 0, "Added www.example.com to blog\n", ""},
-		{[]string{"domains", "blog"}, 0, "blog.example.test (default)\nwww.example.com\n", ""},
+		{[]string{"domains", "blog"}, 0, "HOST               TYPE\nblog.example.test  default\nwww.example.com    custom\n", ""},
 		{[]string{"domains", "web-app", "extra"}, 1, "", "usage: domains APP\n"},
 	}
 	for _, st := range steps {
@@ -56,7 +56,7 @@ func TestDomainCommands(t *testing.T) {
 	if r := run(s, "proxy:set", "blog", "default-domain=false"); r.status != 0 {
 		t.Fatalf("proxy:set: %+v", r)
 	}
-	if r := run(s, "domains", "blog"); r.status != 0 || r.stdout != "www.example.com\n" {
+	if r := run(s, "domains", "blog"); r.status != 0 || r.stdout != "HOST             TYPE\nwww.example.com  custom\n" {
 		t.Fatalf("domains without the default: %+v", r)
 	}
 	run(s, "domains:remove", "blog", "www.example.com")

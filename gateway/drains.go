@@ -2,13 +2,17 @@ package gateway
 
 import (
 	"fmt"
-	"text/tabwriter"
 )
 
 // cmdDrains lists the app's drains: number, masked URL, state, lines
-// buffered, dropped and sent, the token, and the last error with its time.
+// sent, dropped and buffered, and the last error with its time; with
+// --json their tokens too.
 func cmdDrains(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("drains"))
 	}
 	ds, err := s.cfg.Platform.Drains(r.ctx, app)
@@ -16,19 +20,26 @@ func cmdDrains(s *Server, r *request, app string, args []string) error {
 		return err
 	}
 	if len(ds) == 0 {
-		fmt.Fprintf(r.stdout, "%s has no log drains; add one with drains:add %s URL\n", app, app)
-		return nil
+		return emptyListing(r, asJSON, fmt.Sprintf("%s has no log drains; add one with drains:add %s URL", app, app))
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "#\tURL\tSTATE\tBUFFERED\tDROPPED\tSENT\tTOKEN\tLAST ERROR")
+	if asJSON {
+		list := make([]drainJSON, 0, len(ds))
+		for i, d := range ds {
+			list = append(list, toDrainJSON(i+1, d))
+		}
+		return writeJSON(r, list)
+	}
+	// The tokens are too long for 80 columns: drains:add shows each, and
+	// drains --json lists them.
+	t := newTable("#", "URL", "STATE", "SENT", "DROPPED", "BUFFERED", "LAST ERROR")
 	for i, d := range ds {
 		lastErr := "-"
 		if d.LastError != "" {
-			lastErr = formatTime(d.LastErrorAt) + " " + d.LastError
+			lastErr = ago(s.now().Sub(d.LastErrorAt)) + ": " + d.LastError
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", i+1, d.URL, d.State, d.Buffered, d.Dropped, d.Sent, d.Token, lastErr)
+		t.row(fmt.Sprint(i+1), printable(d.URL), d.State, fmt.Sprint(d.Sent), fmt.Sprint(d.Dropped), fmt.Sprint(d.Buffered), printable(lastErr))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }
 
 func cmdDrainsAdd(s *Server, r *request, app string, args []string) error {

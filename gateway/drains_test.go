@@ -24,7 +24,7 @@ func TestDrainCommands(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{"drains", "web-app"}, 0, "web-app has no log drains; add one with drains:add web-app URL\n", ""},
+		{[]string{"drains", "web-app"}, 0, "", "web-app has no log drains; add one with drains:add web-app URL\n"},
 		{[]string{"drains:add", "web-app", "syslog://logs.example.com:514"}, 0, "Added log drain syslog://logs.example.com:514 to web-app (token d.token-1)\n", ""},
 		{[]string{"drains:add", "web-app", secret}, 0, "Added log drain " + masked + " to web-app (token d.token-2)\n", ""},
 		{[]string{"drains:add", "web-app", secret}, 1, "", "web-app already has the drain " + masked + "\n"},
@@ -54,13 +54,20 @@ func TestDrainCommands(t *testing.T) {
 		d.State, d.Buffered, d.Dropped, d.Sent = drains.StateFailing, 10000, 42, 7
 		d.LastError, d.LastErrorAt = "the server answered 500 Internal Server Error", at
 	})
-	r := run(s, "drains", "web-app")
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if r.status != 0 || len(lines) != 3 ||
-		!strings.HasPrefix(lines[0], "#  URL") || !strings.Contains(lines[0], "LAST ERROR") ||
-		strings.Join(strings.Fields(lines[1]), " ") != "1 syslog://logs.example.com:514 connecting 0 0 0 d.token-1 -" ||
-		strings.Join(strings.Fields(lines[2]), " ") != "2 "+masked+" failing 10000 42 7 d.token-2 "+formatTime(at)+" the server answered 500 Internal Server Error" {
-		t.Fatalf("drains:\n%s", r.stdout)
+	// Cut to 80 columns: drains --json has the URLs, the tokens and the
+	// errors whole.
+	want := `#  URL                  STATE       SENT  DROPPED  BUFFERED  LAST ERROR
+1  syslog://logs.exam…  connecting  0     0        0         -
+2  https://alice:***@…  failing     7     42       10000     3m ago: the server…
+`
+	if r := run(s, "drains", "web-app"); r.status != 0 || r.stdout != want {
+		t.Fatalf("drains:\n%s\nwant\n%s", r.stdout, want)
+	}
+	r := run(s, "drains", "web-app", "--json")
+	for _, v := range []string{`"url": "syslog://logs.example.com:514"`, `"url": "` + masked + `"`, `"token": "d.token-2"`, `"last_error": "the server answered 500 Internal Server Error"`, `"last_error_at": "2026-11-26T10:00:00Z"`} {
+		if !strings.Contains(r.stdout, v) {
+			t.Errorf("drains --json lacks %s:\n%s", v, r.stdout)
+		}
 	}
 
 	// Removed by masked URL, then by number.
@@ -73,7 +80,7 @@ func TestDrainCommands(t *testing.T) {
 	if r := run(s, "drains:remove", "web-app", "1"); r.status != 0 || r.stdout != "Removed log drain syslog://logs.example.com:514 from web-app\n" {
 		t.Fatalf("remove by number: %+v", r)
 	}
-	if r := run(s, "drains", "web-app"); !strings.Contains(r.stdout, "no log drains") {
+	if r := run(s, "drains", "web-app"); r.stdout != "" || !strings.Contains(r.stderr, "no log drains") {
 		t.Fatalf("after removing all: %+v", r)
 	}
 	// help lists the three commands.

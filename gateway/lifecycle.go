@@ -47,7 +47,7 @@ func cmdRollback(s *Server, r *request, app string, args []string) error {
 }
 
 func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
-	flags, rest, err := parseFlags(args, map[string]bool{"--values": false})
+	flags, rest, asJSON, err := listFlags(args, map[string]bool{"--values": false})
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,10 @@ func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
 		return paas.Errorf("%s has no release v%d", app, v)
 	}
 	rel := rels[i]
+	_, values := flags["--values"]
+	if asJSON {
+		return writeJSON(r, toReleaseInfoJSON(rel, a.Release, values))
+	}
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "release:\t%s\n", rel.Name())
 	fmt.Fprintf(w, "status:\t%s\n", releaseStatus(rel, a.Release))
@@ -98,7 +102,6 @@ func cmdReleasesInfo(s *Server, r *request, app string, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(r.stdout, "config:")
-	_, values := flags["--values"]
 	for _, k := range keys {
 		if values {
 			fmt.Fprintf(r.stdout, "  %s=%s\n", k, shellwords.Display(rel.Config[k]))

@@ -20,12 +20,20 @@ import (
 const maxKeyInput = 16 << 10
 
 func cmdWhoami(s *Server, r *request, _ string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("whoami"))
+	}
+	role := paas.User{Admin: r.user.admin}.Role()
+	if asJSON {
+		return writeJSON(r, whoamiJSON{User: r.user.name, Role: role, Key: jsonString(r.key)})
 	}
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "user:\t%s\n", r.user.name)
-	fmt.Fprintf(w, "role:\t%s\n", paas.User{Admin: r.user.admin}.Role())
+	fmt.Fprintf(w, "role:\t%s\n", role)
 	if r.key != "" {
 		fmt.Fprintf(w, "key:\t%s\n", r.key)
 	}
@@ -35,7 +43,11 @@ func cmdWhoami(s *Server, r *request, _ string, args []string) error {
 // cmdKeys lists keys: every user's for an admin, the user's own
 // otherwise.
 func cmdKeys(s *Server, r *request, _ string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("keys"))
 	}
 	of := r.user.name
@@ -54,17 +66,30 @@ func cmdKeys(s *Server, r *request, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "USER\tROLE\tTYPE\tFINGERPRINT\tNAME\tADDED\tBY")
+	if len(keys) == 0 {
+		return emptyListing(r, asJSON, "no keys")
+	}
+	if asJSON {
+		list := make([]keyJSON, 0, len(keys))
+		for _, k := range keys {
+			list = append(list, keyJSON{
+				User: k.User, Role: jsonString(roles[k.User]), Type: jsonString(keyType(k)), Fingerprint: k.Fingerprint,
+				Name: jsonString(k.Name), AddedAt: jsonTime(k.AddedAt), AddedBy: jsonString(k.AddedBy), ThisKey: k.Fingerprint == r.key,
+			})
+		}
+		return writeJSON(r, list)
+	}
+	// The type, when and by whom each was added are in keys --json: a
+	// fingerprint leaves little of 80 columns. "*" marks the session's key.
+	t := newTable("", "USER", "ROLE", "FINGERPRINT", "NAME").keepWhole("FINGERPRINT")
 	for _, k := range keys {
 		mark := ""
 		if k.Fingerprint == r.key {
-			mark = " (this key)"
+			mark = "*"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", k.User, orDash(roles[k.User]), keyType(k), k.Fingerprint,
-			orDash(printable(k.Name)), formatTime(k.AddedAt), orDash(printable(k.AddedBy)), mark)
+		t.row(mark, printable(k.User), orDash(roles[k.User]), k.Fingerprint, orDash(printable(k.Name)))
 	}
-	return w.Flush()
+	return t.write(r.stdout)
 }
 
 // keyType is the algorithm of a key's authorized_keys line.
@@ -211,19 +236,35 @@ func validateFingerprint(fp string) error {
 }
 
 func cmdAccess(s *Server, r *request, app string, args []string) error {
-	if len(args) != 0 {
+	_, rest, asJSON, err := listFlags(args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
 		return usageError(lookupCommand("access"))
 	}
 	owner, collaborators, err := s.cfg.Platform.AppAccess(r.ctx, app)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "%s\t%s\n", orDash(owner), access.Owner)
-	for _, c := range collaborators {
-		fmt.Fprintf(w, "%s\t%s\n", c, access.Collaborator)
+	list := []accessJSON{}
+	if owner != "" {
+		list = append(list, accessJSON{User: owner, Role: access.Owner.String()})
 	}
-	return w.Flush()
+	for _, c := range collaborators {
+		list = append(list, accessJSON{User: c, Role: access.Collaborator.String()})
+	}
+	if len(list) == 0 {
+		return emptyListing(r, asJSON, app+" has no owner or collaborators: only admins may act on it")
+	}
+	if asJSON {
+		return writeJSON(r, list)
+	}
+	t := newTable("USER", "ROLE")
+	for _, u := range list {
+		t.row(printable(u.User), u.Role)
+	}
+	return t.write(r.stdout)
 }
 
 // appAndUser reads the USER operand of access:add, access:remove and

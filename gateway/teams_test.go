@@ -110,7 +110,7 @@ func TestKeysCommands(t *testing.T) {
 		t.Errorf("keys as alice shows not her key:\n%s", out)
 	}
 	_, out, _ = e.sshWith(bob, "", "keys")
-	if strings.Contains(out, aliceFP) || !strings.Contains(out, bobFP) || !strings.Contains(out, "(this key)") {
+	if strings.Contains(out, aliceFP) || !strings.Contains(out, "\n*  bob   member  "+bobFP) {
 		t.Errorf("keys as bob:\n%s", out)
 	}
 	// A member removes no one else's key.
@@ -219,7 +219,7 @@ func TestAccessRemoveEndsFollow(t *testing.T) {
 	if st != 0 || out != "Gave carol access to bob-app as a collaborator\n" {
 		t.Fatalf("access:add: %d %q %q", st, out, errs)
 	}
-	if st, out, _ := e.sshWith(bob, "", "access", "bob-app"); st != 0 || out != "bob    owner\ncarol  collaborator\n" {
+	if st, out, _ := e.sshWith(bob, "", "access", "bob-app"); st != 0 || out != "USER   ROLE\nbob    owner\ncarol  collaborator\n" {
 		t.Errorf("access: %d %q", st, out)
 	}
 	e.f.mu.Lock()
@@ -265,7 +265,7 @@ func TestAccessRemoveEndsFollow(t *testing.T) {
 	if st, _, errs := e.sshWith(bob, "", "apps:transfer", "bob-app", "carol"); st != 0 {
 		t.Fatalf("apps:transfer: %d %q", st, errs)
 	}
-	if st, out, _ := e.sshWith(carol, "", "access", "bob-app"); st != 0 || out != "carol  owner\nbob    collaborator\n" {
+	if st, out, _ := e.sshWith(carol, "", "access", "bob-app"); st != 0 || out != "USER   ROLE\ncarol  owner\nbob    collaborator\n" {
 		t.Errorf("access after transfer: %d %q", st, out)
 	}
 	if st, _, errs := e.sshWith(bob, "", "apps:destroy", "bob-app", "--confirm", "bob-app"); st != 1 || !strings.Contains(errs, "only the owner of bob-app may destroy it") {
