@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +62,15 @@ func testOneOffsInLogs(t *testing.T, rt string) {
 	}
 	name = m[1]
 	tail.waitFor(t, time.Minute, "detached-out "+name)
-	ps := s.paas(dir, "", "ps")
-	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\s+up\s.*sleep 600`).MatchString(ps.stdout) {
-		t.Errorf("ps lacks %s:\n%s", name, ps.stdout)
+	ps := s.paas(dir, "", "ps", "--json")
+	var procs []struct{ Name, State, Command string }
+	if err := json.Unmarshal([]byte(ps.stdout), &procs); err != nil {
+		t.Fatalf("ps --json: %v: %q", err, ps.stdout)
+	}
+	if !slices.ContainsFunc(procs, func(p struct{ Name, State, Command string }) bool {
+		return p.Name == name && p.State == "up" && strings.Contains(p.Command, "sleep 600")
+	}) {
+		t.Errorf("ps lacks %s: %s", name, ps.stdout)
 	}
 	start := time.Now()
 	requireOK(t, "apps:destroy", s.paas(dir, "", "apps:destroy", "--confirm", app))
