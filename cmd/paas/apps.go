@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -75,7 +75,7 @@ func createApp(env Env, t target, remote string, args []string) int {
 // opens it in a browser when there is one to show it: stdout is a
 // terminal and $DISPLAY, $WAYLAND_DISPLAY or $BROWSER is set.
 func openApp(env Env, t target) int {
-	argv, err := sshArgv(env, t, []string{"apps:info", t.App}, false)
+	argv, err := sshArgv(env, t, []string{"apps:info", t.App, "--json"}, false)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "paas: %v\n", err)
 		return 1
@@ -86,13 +86,16 @@ func openApp(env Env, t target) int {
 	if st := runSSH(capture, argv); st != 0 {
 		return st
 	}
+	var info struct {
+		URL *string `json:"url"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &info); err != nil {
+		fmt.Fprintf(env.Stderr, "paas: reading apps:info --json: %v\n", err)
+		return 1
+	}
 	appURL := ""
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "url:"); ok {
-			appURL = strings.TrimSpace(v)
-			break
-		}
+	if info.URL != nil {
+		appURL = *info.URL
 	}
 	u, err := url.Parse(appURL)
 	if appURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") {

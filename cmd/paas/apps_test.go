@@ -86,14 +86,14 @@ func TestCreateAddsRemote(t *testing.T) {
 	}
 }
 
-// TestOpen: open prints the URL of apps:info's url line, and opens it
+// TestOpen: open prints the URL apps:info --json gives, and opens it
 // only when stdout is a terminal and there is a display or $BROWSER.
 func TestOpen(t *testing.T) {
 	dir := t.TempDir()
 	record := filepath.Join(dir, "args")
 	script := filepath.Join(dir, "ssh")
 	body := "#!/bin/bash\nprintf '%s\\0' \"$@\" > " + shellwords.Quote(record) + "\n" +
-		"printf 'name:       shop\\nurl:        https://shop.example.com\\nrelease:    v2\\n'\n"
+		"printf '{\"name\": \"shop\", \"url\": \"https://shop.example.com\", \"release\": 2}\\n'\n"
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +124,12 @@ func TestOpen(t *testing.T) {
 		if want := tc.opened; (len(opened) == 1 && opened[0] == "https://shop.example.com") != want || len(opened) > 1 {
 			t.Errorf("%v, terminal %v: opened %q", tc.vars, tc.terminal, opened)
 		}
-		if got := recorded(t, record); got[len(got)-1] != "apps:info shop" {
+		if got := recorded(t, record); got[len(got)-1] != "apps:info shop --json" {
 			t.Errorf("open ran ssh %q", got)
 		}
 	}
 	// A server that names no URL: one line, exit 1.
-	if err := os.WriteFile(script, []byte("#!/bin/bash\necho 'name: shop'\n"), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte("#!/bin/bash\necho '{"name": "shop", "url": null}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h", "PAAS_APP": "shop"}, "")
