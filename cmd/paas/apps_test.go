@@ -129,7 +129,7 @@ func TestOpen(t *testing.T) {
 		}
 	}
 	// A server that names no URL: one line, exit 1.
-	if err := os.WriteFile(script, []byte("#!/bin/bash\necho '{"name": "shop", "url": null}'\n"), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte("#!/bin/bash\necho '{\"name\": \"shop\", \"url\": null}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env := envOf(map[string]string{"PAAS_SSH_COMMAND": script, "PAAS_HOST": "h", "PAAS_APP": "shop"}, "")
