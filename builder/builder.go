@@ -84,6 +84,9 @@ type Request struct {
 	// per key), never into the process env of compile.
 	Config map[string]string
 	Out    io.Writer // live build output for the pusher; written as the build goes
+	// Builder is how the app is built: paas.BuilderDockerfile,
+	// paas.BuilderBuildpacks, or "" / paas.BuilderAuto.
+	Builder string
 }
 
 // Result is a finished build.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"paas"
 )
 
 func TestBuildGo(t *testing.T) {
@@ -193,14 +195,32 @@ func TestBuildDockerfileWithoutDocker(t *testing.T) {
 	if !strings.Contains(msg, "Dockerfile apps need the docker runtime") {
 		t.Errorf("got %q", msg)
 	}
-	// A language buildpack wins over the Dockerfile; a bare Procfile does
-	// not (it names the Dockerfile build's process types).
-	res, _ := build(t, b, Request{Build: 2, Source: tarball(t,
+	// Without Docker a language buildpack builds the tree instead, and
+	// the build says so; a bare Procfile does not (it names the
+	// Dockerfile build's process types).
+	res, out := build(t, b, Request{Build: 2, Source: tarball(t,
 		file{name: "Dockerfile", body: "FROM scratch\n"},
 		file{name: "index.html", body: "<p>hi</p>\n"},
 	)})
 	if !slices.Equal(res.Buildpacks, []string{"static"}) {
 		t.Errorf("buildpacks %q, want [static]", res.Buildpacks)
+	}
+	contains(t, out, " !     This server runs apps without Docker and cannot build the Dockerfile: building with buildpacks instead\n")
+	// Asked for, the Dockerfile build is refused in one line.
+	msg, _ = buildErr(t, b, Request{Build: 4, Builder: paas.BuilderDockerfile, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "index.html", body: "<p>hi</p>\n"},
+	)})
+	if msg != "Dockerfile apps need the docker runtime: this server builds without Docker" {
+		t.Errorf("builder dockerfile without Docker: got %q", msg)
+	}
+	// Asked for buildpacks, the Dockerfile is not mentioned.
+	res, out = build(t, b, Request{Build: 5, Builder: paas.BuilderBuildpacks, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "index.html", body: "<p>hi</p>\n"},
+	)})
+	if !slices.Equal(res.Buildpacks, []string{"static"}) || strings.Contains(out, "Dockerfile") {
+		t.Errorf("builder buildpacks: %q\n%s", res.Buildpacks, out)
 	}
 	msg, _ = buildErr(t, b, Request{Build: 3, Source: tarball(t,
 		file{name: "Dockerfile", body: "FROM scratch\n"},
