@@ -360,6 +360,9 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err != nil {
 		return Result{}, err
 	}
+	if b.docker == nil {
+		warnAppPaths(out, types)
+	}
 	size, err := dirSize(slug)
 	if err != nil {
 		return Result{}, fmt.Errorf("measuring slug: %w", err)

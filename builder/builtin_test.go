@@ -328,3 +328,24 @@ func TestBuildNodeLockfile(t *testing.T) {
 		t.Errorf("npm cache not in the app cache: %v", err)
 	}
 }
+
+// TestBuildWarnsOfAppPath builds, without Docker, apps whose Procfile
+// commands hard-code /app as Heroku apps may: nothing is at /app on the
+// host, and the build says so in one line naming the process types.
+func TestBuildWarnsOfAppPath(t *testing.T) {
+	t.Parallel()
+	b := testBuilder(t, 0)
+	_, out := build(t, b, Request{Source: tarball(t,
+		file{name: "Procfile", body: "web: /app/bin/server\nworker: cd /app && ./work\nclock: ./clock --dir /application\n"},
+	)})
+	const want = " !     Process types web, worker use /app: this server runs apps from their own directory ($HOME), not /app; use $HOME or relative paths\n"
+	if strings.Count(out, "/app:") != 1 || !strings.Contains(out, want) {
+		t.Errorf("output lacks the /app warning %q:\n%s", want, out)
+	}
+	_, out = build(t, b, Request{Build: 2, Source: tarball(t,
+		file{name: "Procfile", body: "web: ./server --root=/apps/x\n"},
+	)})
+	if strings.Contains(out, "/app:") {
+		t.Errorf("a warning for a command without /app:\n%s", out)
+	}
+}
