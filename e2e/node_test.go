@@ -74,4 +74,21 @@ func testNodeVersions(t *testing.T, rt string) {
 			t.Fatalf("body %q", body)
 		}
 	})
+
+	t.Run("pnpm", func(t *testing.T) {
+		const app = "node-pnpm-x"
+		dir := s.newRepo("nodepnpm", app)
+		r := s.push(dir, "paas", "main")
+		requireOK(t, "push", r)
+		// packageManager names the pnpm release.
+		for _, want := range []string{
+			"-----> Installing pnpm 9.15.9 from the npm registry",
+			"-----> Installing dependencies with pnpm install --frozen-lockfile",
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Fatalf("push output lacks %q:\n%s", want, r.stderr)
+			}
+		}
+		s.mustGet(app, "/", "pnpm app, port is a number: true")
+	})
 }
