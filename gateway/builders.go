@@ -19,8 +19,12 @@ func cmdBuilder(s *Server, r *request, name string, args []string) error {
 	return nil
 }
 
-// cmdBuilderSet serves `builder:set APP dockerfile|buildpacks|auto`.
+// cmdBuilderSet serves `builder:set APP dockerfile|buildpacks|auto`, and
+// Dokku's `builder:set APP selected VALUE`.
 func cmdBuilderSet(s *Server, r *request, name string, args []string) error {
+	if len(args) == 2 && args[0] == "selected" {
+		args = args[1:]
+	}
 	if len(args) != 1 {
 		return usageError(lookupCommand("builder:set"))
 	}
