@@ -83,6 +83,9 @@ type App struct {
 	Domains []string `json:",omitempty"`
 	// Proxy holds the app's router settings (proxy:set).
 	Proxy ProxySettings `json:",omitempty"`
+	// Builder is how the app is built (builder:set): BuilderDockerfile,
+	// BuilderBuildpacks, or "" (BuilderAuto).
+	Builder string `json:",omitempty"`
 }
 
 // Limits are the resources one instance of a process type may use.

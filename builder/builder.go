@@ -84,6 +84,9 @@ type Request struct {
 	// per key), never into the process env of compile.
 	Config map[string]string
 	Out    io.Writer // live build output for the pusher; written as the build goes
+	// Builder is how the app is built: paas.BuilderDockerfile,
+	// paas.BuilderBuildpacks, or "" / paas.BuilderAuto.
+	Builder string
 }
 
 // Result is a finished build.
@@ -363,6 +366,9 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	types, err := b.processTypes(ctx, st, bps)
 	if err != nil {
 		return Result{}, err
+	}
+	if b.docker == nil {
+		warnAppPaths(out, types)
 	}
 	size, err := dirSize(slug)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"paas"
 )
 
 func TestBuildGo(t *testing.T) {
@@ -193,14 +195,32 @@ func TestBuildDockerfileWithoutDocker(t *testing.T) {
 	if !strings.Contains(msg, "Dockerfile apps need the docker runtime") {
 		t.Errorf("got %q", msg)
 	}
-	// A language buildpack wins over the Dockerfile; a bare Procfile does
-	// not (it names the Dockerfile build's process types).
-	res, _ := build(t, b, Request{Build: 2, Source: tarball(t,
+	// Without Docker a language buildpack builds the tree instead, and
+	// the build says so; a bare Procfile does not (it names the
+	// Dockerfile build's process types).
+	res, out := build(t, b, Request{Build: 2, Source: tarball(t,
 		file{name: "Dockerfile", body: "FROM scratch\n"},
 		file{name: "index.html", body: "<p>hi</p>\n"},
 	)})
 	if !slices.Equal(res.Buildpacks, []string{"static"}) {
 		t.Errorf("buildpacks %q, want [static]", res.Buildpacks)
+	}
+	contains(t, out, " !     This server runs apps without Docker and cannot build the Dockerfile: building with buildpacks instead\n")
+	// Asked for, the Dockerfile build is refused in one line.
+	msg, _ = buildErr(t, b, Request{Build: 4, Builder: paas.BuilderDockerfile, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "index.html", body: "<p>hi</p>\n"},
+	)})
+	if msg != "Dockerfile apps need the docker runtime: this server builds without Docker" {
+		t.Errorf("builder dockerfile without Docker: got %q", msg)
+	}
+	// Asked for buildpacks, the Dockerfile is not mentioned.
+	res, out = build(t, b, Request{Build: 5, Builder: paas.BuilderBuildpacks, Source: tarball(t,
+		file{name: "Dockerfile", body: "FROM scratch\n"},
+		file{name: "index.html", body: "<p>hi</p>\n"},
+	)})
+	if !slices.Equal(res.Buildpacks, []string{"static"}) || strings.Contains(out, "Dockerfile") {
+		t.Errorf("builder buildpacks: %q\n%s", res.Buildpacks, out)
 	}
 	msg, _ = buildErr(t, b, Request{Build: 3, Source: tarball(t,
 		file{name: "Dockerfile", body: "FROM scratch\n"},
@@ -306,5 +326,26 @@ func TestBuildNodeLockfile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.cfg.CacheDir, "app", "cache", "npm")); err != nil {
 		t.Errorf("npm cache not in the app cache: %v", err)
+	}
+}
+
+// TestBuildWarnsOfAppPath builds, without Docker, apps whose Procfile
+// commands hard-code /app as Heroku apps may: nothing is at /app on the
+// host, and the build says so in one line naming the process types.
+func TestBuildWarnsOfAppPath(t *testing.T) {
+	t.Parallel()
+	b := testBuilder(t, 0)
+	_, out := build(t, b, Request{Source: tarball(t,
+		file{name: "Procfile", body: "web: /app/bin/server\nworker: cd /app && ./work\nclock: ./clock --dir /application\n"},
+	)})
+	const want = " !     Process types web, worker use /app: this server runs apps from their own directory ($HOME), not /app; use $HOME or relative paths\n"
+	if strings.Count(out, "/app:") != 1 || !strings.Contains(out, want) {
+		t.Errorf("output lacks the /app warning %q:\n%s", want, out)
+	}
+	_, out = build(t, b, Request{Build: 2, Source: tarball(t,
+		file{name: "Procfile", body: "web: ./server --root=/apps/x\n"},
+	)})
+	if strings.Contains(out, "/app:") {
+		t.Errorf("a warning for a command without /app:\n%s", out)
 	}
 }

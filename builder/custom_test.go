@@ -299,6 +299,7 @@ func TestBuildEnv(t *testing.T) {
 		"PATH":               os.Getenv("PATH"),
 		"SOURCE_VERSION":     "feedfacefeedfacefeedfacefeedfacefeedface",
 		"PAAS_STATIC_SERVER": b.cfg.StaticServer,
+		"PAAS_BUILD_RUNTIME": "exec",
 	} {
 		if env[k] != want {
 			t.Errorf("compile env %s=%q, want %q", k, env[k], want)

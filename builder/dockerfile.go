@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"paas"
+	"paas/shellwords"
 )
 
 // buildArgsKey is the config var with which an app hands its config to
@@ -93,10 +94,35 @@ func (b *Builder) buildDockerfile(ctx context.Context, st *buildState) (Result, 
 	if res.Port != 0 {
 		fmt.Fprintf(st.out, "       EXPOSE %d: the app listens on PORT=%d\n", res.Port, res.Port)
 	}
+	if insp.Config != nil && len(insp.Config.Entrypoint) > 0 {
+		if err := entrypointArgs(st.out, types); err != nil {
+			return Result{}, err
+		}
+	}
 	if err := removeAll(st.slug); err != nil {
 		b.log.Error("removing build dir", "dir", st.slug, "err", err)
 	}
 	return res, nil
+}
+
+// entrypointArgs checks that the Procfile commands of an image with an
+// ENTRYPOINT split into the arguments the runtime hands it, as it will
+// split them (see the runtime's keepEntrypoint), and says so.
+func entrypointArgs(out io.Writer, types map[string]string) error {
+	declared := false
+	for _, t := range slices.Sorted(maps.Keys(types)) {
+		if types[t] == "" {
+			continue
+		}
+		declared = true
+		if _, err := shellwords.Split(types[t]); err != nil {
+			return paas.Errorf("Procfile %s: the image has an ENTRYPOINT, which gets the command as its arguments, and the command cannot be split into words: %v", t, err)
+		}
+	}
+	if declared {
+		fmt.Fprintln(out, "       The image has an ENTRYPOINT: Procfile commands and run become its arguments")
+	}
+	return nil
 }
 
 // buildMessage is one message of the engine's image build stream.

@@ -22,8 +22,9 @@ var passThrough = []string{
 const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
 // buildEnv returns the environment of detect, compile and release: PATH,
-// HOME, LANG, STACK, SOURCE_VERSION, the pass-through variables that are
-// set on the host and PAAS_STATIC_SERVER.
+// HOME, LANG, STACK, SOURCE_VERSION, PAAS_BUILD_RUNTIME (exec here,
+// docker in a build container), the pass-through variables that are set
+// on the host and PAAS_STATIC_SERVER.
 func (b *Builder) buildEnv(home, commit string) []string {
 	p := os.Getenv("PATH")
 	if p == "" {
@@ -35,6 +36,8 @@ func (b *Builder) buildEnv(home, commit string) []string {
 		"LANG=C.UTF-8",
 		"STACK=paas-bookworm",
 		"SOURCE_VERSION=" + commit,
+		// Tells a buildpack its tools are the host's, not the stack's.
+		"PAAS_BUILD_RUNTIME=exec",
 	}
 	for _, k := range passThrough {
 		if v, ok := os.LookupEnv(k); ok {
@@ -82,6 +85,7 @@ func (b *Builder) containerEnv(commit string, static bool) []string {
 		"LANG=C.UTF-8",
 		"STACK=paas-bookworm",
 		"SOURCE_VERSION=" + commit,
+		"PAAS_BUILD_RUNTIME=docker",
 	}
 	for _, k := range containerPassThrough {
 		if v, ok := os.LookupEnv(k); ok {

@@ -31,9 +31,26 @@ var errDockerfile = errors.New("build with the Dockerfile")
 
 // selectBuildpacks picks the buildpacks of a build: BUILDPACK_URL from the
 // app's config, else the tree's .buildpacks file, else the first built-in
-// buildpack whose bin/detect passes. Custom buildpacks are fetched into
-// work and must pass their own bin/detect when they have one.
+// buildpack whose bin/detect passes. A tree with a Dockerfile is built from
+// it (errDockerfile) unless buildpacks are named, as on Dokku; the app's
+// builder setting (builder:set) overrides the choice. Custom buildpacks are
+// fetched into work and must pass their own bin/detect when they have one.
 func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]buildpack, error) {
+	mode, err := paas.ParseBuilder(st.req.Builder)
+	if err != nil {
+		return nil, err
+	}
+	dockerfile := hasDockerfile(st)
+	if mode == paas.BuilderDockerfile {
+		if !dockerfile {
+			return nil, paas.Errorf("the app's builder is dockerfile, but the tree has no Dockerfile at its root (builder:set APP auto chooses by the tree)")
+		}
+		if b.docker == nil {
+			return nil, paas.Errorf("Dockerfile apps need the docker runtime: this server builds without Docker")
+		}
+		return nil, errDockerfile
+	}
+
 	var refs []buildpacks.Ref
 	if v := strings.TrimSpace(st.req.Config["BUILDPACK_URL"]); v != "" {
 		ref, err := b.buildpackURL(v)
@@ -58,10 +75,14 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 	}
 
 	if refs == nil {
-		// The language buildpacks win over a Dockerfile; a Dockerfile wins
-		// over a bare Procfile, which then names its process types.
+		fallback := dockerfile && mode == paas.BuilderAuto
+		if fallback && b.docker != nil {
+			return nil, errDockerfile
+		}
 		for _, name := range buildpacks.Builtin() {
-			if name == "procfile" && hasDockerfile(st) {
+			if name == "procfile" && fallback {
+				// A bare Procfile names the Dockerfile build's
+				// process types: its commands need the image.
 				break
 			}
 			bp := buildpack{ref: name, dir: filepath.Join(b.cfg.BuildpacksDir, name)}
@@ -70,15 +91,15 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 				return nil, err
 			}
 			if ok {
+				if fallback {
+					fmt.Fprintln(st.out, " !     This server runs apps without Docker and cannot build the Dockerfile: building with buildpacks instead")
+				}
 				fmt.Fprintf(st.out, "-----> %s app detected\n", bp.name)
 				return []buildpack{bp}, nil
 			}
 		}
-		if hasDockerfile(st) {
-			if b.docker == nil {
-				return nil, paas.Errorf("Dockerfile apps need the docker runtime: this server builds without Docker")
-			}
-			return nil, errDockerfile
+		if fallback {
+			return nil, paas.Errorf("Dockerfile apps need the docker runtime: this server builds without Docker")
 		}
 		return nil, paas.Errorf("%s", noBuildpack)
 	}

@@ -149,6 +149,24 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool) error
 	return nil
 }
 
+// SetBuilder sets how the app's next builds are made: "dockerfile",
+// "buildpacks" or "auto" (see paas.ParseBuilder).
+func (s *Service) SetBuilder(ctx context.Context, app, builder string) error {
+	if _, err := s.App(ctx, app); err != nil {
+		return err
+	}
+	v, err := paas.ParseBuilder(builder)
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Store.SetBuilder(app, v)
+	if err != nil {
+		return userError(app, err)
+	}
+	s.change(app, a.Release, "Builder set to %s%s", v, byUser(ctx))
+	return nil
+}
+
 // SetStopTimeout sets the app's grace period between SIGTERM and SIGKILL;
 // 0 restores the platform's default. It applies to instances started from
 // now on and to every stop.

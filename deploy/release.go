@@ -44,6 +44,10 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return userError(app, err)
 	}
+	rec, err := s.cfg.Store.App(app)
+	if err != nil {
+		return userError(app, err)
+	}
 	release, err := s.buildSlot(ctx, req.Out)
 	if err != nil {
 		return err
@@ -56,6 +60,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	s.change(app, 0, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
 	res, err := s.cfg.Builder.Build(ctx, builder.Request{
 		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
+		Builder: rec.Builder,
 	})
 	release()
 	if err != nil {

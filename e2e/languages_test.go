@@ -21,6 +21,11 @@ func testLanguages(t *testing.T, rt string) {
 		if !strings.Contains(r.stderr, "Go") {
 			t.Fatalf("no Go detection in output:\n%s", r.stderr)
 		}
+		// Both runtimes build with the toolchain go.mod asks for ("go
+		// 1.22"), whatever go the host has.
+		if !strings.Contains(r.stderr, "-----> Using go1.22.0") {
+			t.Fatalf("not built with go1.22.0:\n%s", r.stderr)
+		}
 		// The app imports a module fetched from the module proxy.
 		s.mustGet("hello-go", "/", "go says hi from web.1 (boot ")
 	})

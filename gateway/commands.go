@@ -115,6 +115,8 @@ func init() {
 		{name: "ps:set", door: door{onApp, access.Change}, usage: "APP TYPE [memory=SIZE] [cpus=N] | APP stop-timeout=SECONDS", noWait: true, summary: "set resource limits of a process type (0 clears), or the app's stop timeout", run: cmdPsSet},
 		{name: "maintenance:on", door: door{onApp, access.Change}, usage: "APP", summary: "answer every request with a maintenance page (503)", run: cmdMaintenance(true)},
 		{name: "maintenance:off", door: door{onApp, access.Change}, usage: "APP", summary: "serve the app again", run: cmdMaintenance(false)},
+		{name: "builder", door: door{onApp, access.Read}, usage: "APP", summary: "show how the app is built: dockerfile, buildpacks or auto", run: cmdBuilder},
+		{name: "builder:set", door: door{onApp, access.Change}, usage: "APP dockerfile|buildpacks|auto", summary: "build from the Dockerfile, with buildpacks, or choose by the tree (auto: a Dockerfile wins)", run: cmdBuilderSet},
 		{name: "domains", door: door{onApp, access.Read}, usage: "APP", summary: "list the app's hosts", run: cmdDomains},
 		{name: "domains:add", door: door{onApp, access.Change}, usage: "APP HOST", summary: "route HOST (or *.example.com) to the app", run: cmdDomainsAdd},
 		{name: "domains:remove", door: door{onApp, access.Change}, usage: "APP HOST", summary: "stop routing HOST to the app", run: cmdDomainsRemove},
@@ -431,6 +433,9 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 	}
 	if app.Maintenance {
 		fmt.Fprintf(w, "maintenance:\ton\n")
+	}
+	if app.Builder != "" {
+		fmt.Fprintf(w, "builder:\t%s\n", app.Builder)
 	}
 	if len(app.Domains) > 0 {
 		fmt.Fprintf(w, "domains:\t%s\n", strings.Join(app.Domains, ", "))

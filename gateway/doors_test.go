@@ -54,6 +54,8 @@ var doorCases = map[string]doorCase{
 	"domains":                {"read", "APP"},
 	"domains:add":            {"change", "APP www.example.com"},
 	"domains:remove":         {"change", "APP www.example.com"},
+	"builder":                {"read", "APP"},
+	"builder:set":            {"change", "APP buildpacks"},
 	"proxy":                  {"read", "APP"},
 	"proxy:set":              {"change", "APP hsts=true"},
 	"certs":                  {"read", "APP"},

@@ -280,6 +280,20 @@ func (f *fakePlatform) SetMaintenance(ctx context.Context, app string, on bool) 
 	return nil
 }
 
+func (f *fakePlatform) SetBuilder(ctx context.Context, app, builder string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[app]
+	if !ok {
+		return notFound(app)
+	}
+	if builder == paas.BuilderAuto {
+		builder = ""
+	}
+	a.Builder = builder
+	return nil
+}
+
 func (f *fakePlatform) SetStopTimeout(ctx context.Context, app string, d time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -102,6 +102,9 @@ type Platform interface {
 	SetStopped(ctx context.Context, app, typ string, stopped bool, out io.Writer) error
 	// SetMaintenance turns the app's maintenance page on or off.
 	SetMaintenance(ctx context.Context, app string, on bool) error
+	// SetBuilder sets how the app is built: paas.BuilderDockerfile,
+	// paas.BuilderBuildpacks or paas.BuilderAuto.
+	SetBuilder(ctx context.Context, app, builder string) error
 	// SetStopTimeout sets the app's grace period; 0 restores the default.
 	SetStopTimeout(ctx context.Context, app string, d time.Duration) error
 

@@ -154,6 +154,9 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 	if err != nil {
 		return Instance{}, err
 	}
+	if err := keepEntrypoint(cfg, s.Command, img); err != nil {
+		return Instance{}, err
+	}
 	confine(cfg, hc, img, d.limits())
 	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
 		return Instance{}, err

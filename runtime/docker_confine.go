@@ -45,6 +45,9 @@ type imageProfile struct {
 	// user is the value of LabelUser, or "" when the image has none (or
 	// not a numeric one): the image's own USER applies.
 	user string
+	// entrypoint is the image's own ENTRYPOINT; commands become its
+	// arguments (see keepEntrypoint).
+	entrypoint []string
 }
 
 // imageProfile inspects image ref.
@@ -64,6 +67,7 @@ func (d *Docker) imageProfile(ctx context.Context, ref string) (imageProfile, er
 		if u := img.Config.Labels[LabelUser]; numericUser.MatchString(u) {
 			p.user = u
 		}
+		p.entrypoint = img.Config.Entrypoint
 	}
 	return p, nil
 }

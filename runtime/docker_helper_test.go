@@ -115,7 +115,7 @@ func containerGone(t *testing.T, cli *client.Client, id string) bool {
 // test.
 func (e *dockerEnv) appImage(t *testing.T, script string) string {
 	t.Helper()
-	return e.appImageWith(t, script, &container.Config{WorkingDir: ContainerWorkDir, Entrypoint: []string{"bash"}})
+	return e.appImageWith(t, script, &container.Config{WorkingDir: ContainerWorkDir, Cmd: []string{"bash"}})
 }
 
 // appImageWith is appImage with the image configuration given (the
@@ -124,8 +124,10 @@ func (e *dockerEnv) appImageWith(t *testing.T, script string, cfg *container.Con
 	t.Helper()
 	ctx := t.Context()
 	c, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image:      e.image,
-		Entrypoint: []string{"bash", "-c", script},
+		Image: e.image,
+		// The script is the command, not the entrypoint: the image keeps
+		// the stack's (none), as a build's image does.
+		Cmd:        []string{"bash", "-c", script},
 		WorkingDir: ContainerWorkDir,
 		Labels:     map[string]string{testLabel: "true"},
 	}, nil, nil, nil, "")

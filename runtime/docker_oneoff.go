@@ -67,6 +67,9 @@ func (d *Docker) run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if err := keepEntrypoint(cfg, s.Command, img); err != nil {
+		return -1, err
+	}
 	confine(cfg, hc, img, d.limits())
 	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
 		return -1, err

@@ -211,6 +211,18 @@ func (s *Store) SetMaintenance(app string, on bool) (paas.App, error) {
 	})
 }
 
+// SetBuilder sets how the app is built (see paas.ParseBuilder); "" or
+// paas.BuilderAuto restores the default.
+func (s *Store) SetBuilder(app, builder string) (paas.App, error) {
+	if builder == paas.BuilderAuto {
+		builder = ""
+	}
+	return s.update(app, func(rec *appRecord) error {
+		rec.Builder = builder
+		return nil
+	})
+}
+
 // SetStopTimeout sets the app's grace period; 0 restores the default.
 func (s *Store) SetStopTimeout(app string, d time.Duration) (paas.App, error) {
 	return s.update(app, func(rec *appRecord) error {
