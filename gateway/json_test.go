@@ -298,7 +298,7 @@ func TestJSONValues(t *testing.T) {
 		"stopped":      map[string]any{"clock": 1.0},
 		"limits":       map[string]any{"web": map[string]any{"memory": float64(512 << 20), "cpus": nil}, "worker": map[string]any{"memory": nil, "cpus": 0.5}},
 		"stop_timeout": 45.0, "maintenance": false, "domains": []any{"*.wild.example", "www.example.com"},
-		"default_domain": true, "created_at": "2026-11-26T10:00:00Z", "created_by": "alice",
+		"default_domain": true, "builder": "auto", "created_at": "2026-11-26T10:00:00Z", "created_by": "alice",
 	}
 	if fmt.Sprint(info) != fmt.Sprint(want) {
 		t.Errorf("apps:info --json =\n%v\nwant\n%v", info, want)

@@ -43,6 +43,7 @@ type appInfoJSON struct {
 	Maintenance   bool                  `json:"maintenance"`
 	Domains       []string              `json:"domains"`
 	DefaultDomain bool                  `json:"default_domain"`
+	Builder       string                `json:"builder"`
 	CreatedAt     *string               `json:"created_at"`
 	CreatedBy     *string               `json:"created_by"`
 }
@@ -56,6 +57,7 @@ func (s *Server) appInfoJSON(app paas.App, formation map[string]int) appInfoJSON
 		Maintenance:   app.Maintenance,
 		Domains:       nonNil(app.Domains),
 		DefaultDomain: !app.Proxy.NoDefaultDomain,
+		Builder:       app.Builder,
 		CreatedAt:     jsonTime(app.CreatedAt),
 		CreatedBy:     jsonString(app.CreatedBy),
 	}
@@ -64,6 +66,9 @@ func (s *Server) appInfoJSON(app paas.App, formation map[string]int) appInfoJSON
 	}
 	if app.Release > 0 {
 		j.Release = &app.Release
+	}
+	if j.Builder == "" {
+		j.Builder = paas.BuilderAuto
 	}
 	for t, l := range app.Limits {
 		var lj limitsJSON
