@@ -55,23 +55,33 @@ func (s *Store) FailBuild(app string, n int, reason string) error {
 // FailPendingBuilds marks every pending build failed with reason: builds
 // a stop of paasd interrupted. It returns them.
 func (s *Store) FailPendingBuilds(reason string) ([]paas.Build, error) {
-	var failed []paas.Build
+	return failPendingIn(s, bucketBuilds, func(b *paas.Build) bool {
+		if b.Status != paas.StatusPending {
+			return false
+		}
+		b.Status, b.Failure, b.CreatedAt = paas.StatusFailed, reason, s.now()
+		return true
+	})
+}
+
+// failPendingIn rewrites, in one transaction, each record of top's app
+// buckets that fail changes (a pending one, marked failed), and returns
+// the records changed.
+func failPendingIn[T any](s *Store, top []byte, fail func(*T) bool) ([]T, error) {
+	var failed []T
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBuilds).ForEachBucket(func(app []byte) error {
-			bb := tx.Bucket(bucketBuilds).Bucket(app)
-			return bb.ForEach(func(k, v []byte) error {
-				var b paas.Build
-				if err := json.Unmarshal(v, &b); err != nil {
+		return tx.Bucket(top).ForEachBucket(func(app []byte) error {
+			b := tx.Bucket(top).Bucket(app)
+			return b.ForEach(func(k, v []byte) error {
+				var r T
+				if err := json.Unmarshal(v, &r); err != nil {
 					return err
 				}
-				if b.Status != paas.StatusPending {
+				if !fail(&r) {
 					return nil
 				}
-				b.Status = paas.StatusFailed
-				b.Failure = reason
-				b.CreatedAt = s.now()
-				failed = append(failed, b)
-				return put(bb, k, b)
+				failed = append(failed, r)
+				return put(b, k, r)
 			})
 		})
 	})

@@ -214,26 +214,13 @@ func (s *Store) FailRelease(app string, v int, reason string) error {
 // FailPending marks every pending release failed with reason (a deploy
 // interrupted by a stop of paasd) and returns them.
 func (s *Store) FailPending(reason string) ([]paas.Release, error) {
-	var failed []paas.Release
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketReleases).ForEachBucket(func(app []byte) error {
-			b := tx.Bucket(bucketReleases).Bucket(app)
-			return b.ForEach(func(k, v []byte) error {
-				var r paas.Release
-				if err := json.Unmarshal(v, &r); err != nil {
-					return err
-				}
-				if r.Status != paas.StatusPending {
-					return nil
-				}
-				r.Status = paas.StatusFailed
-				r.Failure = reason
-				failed = append(failed, r)
-				return put(b, k, r)
-			})
-		})
+	return failPendingIn(s, bucketReleases, func(r *paas.Release) bool {
+		if r.Status != paas.StatusPending {
+			return false
+		}
+		r.Status, r.Failure = paas.StatusFailed, reason
+		return true
 	})
-	return failed, err
 }
 
 func putRelease(tx *bolt.Tx, r paas.Release) error {
