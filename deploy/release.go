@@ -220,23 +220,8 @@ func (s *Service) releasePhase(ctx context.Context, rel paas.Release, cmd string
 	}
 	fmt.Fprintf(out, "-----> Running release command: %s\n", cmd)
 	s.eventRel(rel.App, rel.Version, "Release phase of %s started: %s", rel.Name(), cmd)
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReleaseTimeout)
-	defer cancel()
-	spec := runtime.Spec{App: rel.App, Release: rel.Version, Type: "release", Index: 1, Command: cmd, Slug: rel.Slug}
-	spec.Env = instanceEnv(rel, spec.Name())
-	lw := &lineLogger{write: func(line string) { s.cfg.Logs.WriteRelease(rel.App, logs.SourceApp, spec.Name(), rel.Version, line) }}
-	w := &lockedWriter{w: io.MultiWriter(out, lw)}
-	code, err := s.cfg.Runtime.Run(ctx, spec, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: w, Stderr: w})
-	lw.flush()
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return paas.Errorf("release phase timed out after %s", s.cfg.ReleaseTimeout)
-	case err != nil && ctx.Err() != nil:
+	if err := s.runPhase(ctx, rel, "release", "release phase", cmd, out); err != nil {
 		return err
-	case err != nil:
-		return fmt.Errorf("running the release phase: %w", err)
-	case code != 0:
-		return paas.Errorf("release phase failed: %q exited with status %d%s", cmd, code, exitHint(code))
 	}
 	s.eventRel(rel.App, rel.Version, "Release phase of %s succeeded", rel.Name())
 	return nil
@@ -291,4 +276,30 @@ func reasonOf(err error) string {
 		return first
 	}
 	return reason
+}
+
+// runPhase runs cmd as the one-off TYPE.1 of rel (typ "release" for the
+// release phase, "postdeploy"), with rel's config, within
+// PAAS_RELEASE_TIMEOUT, its output going to out and to the app's log.
+// what names it in errors.
+func (s *Service) runPhase(ctx context.Context, rel paas.Release, typ, what, cmd string, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReleaseTimeout)
+	defer cancel()
+	spec := runtime.Spec{App: rel.App, Release: rel.Version, Type: typ, Index: 1, Command: cmd, Slug: rel.Slug}
+	spec.Env = instanceEnv(rel, spec.Name())
+	lw := &lineLogger{write: func(line string) { s.cfg.Logs.WriteRelease(rel.App, logs.SourceApp, spec.Name(), rel.Version, line) }}
+	w := &lockedWriter{w: io.MultiWriter(out, lw)}
+	code, err := s.cfg.Runtime.Run(ctx, spec, runtime.Stdio{Stdin: strings.NewReader(""), Stdout: w, Stderr: w})
+	lw.flush()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return paas.Errorf("%s timed out after %s", what, s.cfg.ReleaseTimeout)
+	case err != nil && ctx.Err() != nil:
+		return err
+	case err != nil:
+		return fmt.Errorf("running the %s: %w", what, err)
+	case code != 0:
+		return paas.Errorf("%s failed: %q exited with status %d%s", what, cmd, code, exitHint(code))
+	}
+	return nil
 }
