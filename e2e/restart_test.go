@@ -68,7 +68,10 @@ func testPaasdRestart(t *testing.T, rt string) {
 	s3 := s2.successor("PAAS_RUNTIME=" + rt)
 	s3.mustGet("survivor", "/", " v1\n")
 	rels := s3.paas(dir, "", "releases").stdout
-	if !strings.Contains(lineOf(rels, " v2 "), "failed") || !strings.Contains(rels, "* v1") {
+	if f := strings.Fields(lineOf(rels, "v2 ")); len(f) < 2 || f[0] != "v2" || f[1] != "failed" {
+		t.Fatalf("releases after kill -9:\n%s", rels)
+	}
+	if f := strings.Fields(lineOf(rels, "v1 ")); len(f) < 2 || f[0] != "v1" || f[1] != "current" {
 		t.Fatalf("releases after kill -9:\n%s", rels)
 	}
 	info := s3.paas(dir, "", "releases:info", "v2").stdout
