@@ -63,7 +63,7 @@ func pastRuntime(st *store.Store) (string, error) {
 		return "", fmt.Errorf("reading apps: %w", err)
 	}
 	for _, a := range apps {
-		if a.Release == 0 {
+		if a.Release == 0 || a.Damaged != "" {
 			continue
 		}
 		rel, err := st.Release(a.Name, a.Release)
