@@ -634,6 +634,9 @@ func (s *Service) settleAddons(ctx context.Context) error {
 		for _, app := range slices.Sorted(maps.Keys(a.Attachments)) {
 			key := a.Attachments[app]
 			cfg, err := s.cfg.Store.Config(app)
+			if errors.Is(err, paas.ErrAppDamaged) {
+				continue // its config cannot be read: nothing to settle
+			}
 			if err != nil && !errors.Is(err, paas.ErrAppNotFound) {
 				return err
 			}
