@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -46,4 +47,28 @@ func (s *Service) withDamage(a paas.App) paas.App {
 		a.Damaged = s.damagedNote(a.Name)
 	}
 	return a
+}
+
+// artifactChecker is implemented by runtimes that can tell whether a
+// release's build artifact (slug directory, image) is there.
+type artifactChecker interface {
+	HasArtifact(ctx context.Context, slug string) (bool, error)
+}
+
+// checkArtifact marks the app damaged when the build artifact of rel,
+// its current release, is missing: instances still running from it
+// (docker) keep serving, but none can start.
+func (s *Service) checkArtifact(ctx context.Context, st *appState, rel paas.Release) {
+	c, ok := s.cfg.Runtime.(artifactChecker)
+	if !ok || rel.Slug == "" {
+		return
+	}
+	there, err := c.HasArtifact(ctx, rel.Slug)
+	if err != nil {
+		s.log.Error("checking the build of the current release", "app", st.name, "release", rel.Version, "err", err)
+		return
+	}
+	if !there {
+		st.setDamaged(artifactMissingNote(st.name, runtime.Spec{Slug: rel.Slug, Release: rel.Version}))
+	}
 }

@@ -229,6 +229,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.log.Error("app damaged", "app", app.Name, "note", note, "err", err)
 			continue
 		}
+		s.checkArtifact(ctx, st, rel)
 		st.lock <- struct{}{}
 		err = s.converge(ctx, st, rel, app, nil)
 		<-st.lock
