@@ -398,6 +398,9 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 	if err != nil {
 		return err
 	}
+	if app.Damaged != "" {
+		fmt.Fprintf(r.stderr, "warning: %s\n", app.Damaged)
+	}
 	formation := app.Formation
 	if app.Release > 0 {
 		// What runs: the current release's types, web=1 by default.

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestDamagedAppReported marks an app damaged: apps and ps list it as
+// TestDamagedAppReported marks an app damaged: apps, apps:info and ps list it as
 // before and say on stderr what is wrong and what to do; apps --json
 // carries it as "damaged".
 func TestDamagedAppReported(t *testing.T) {
@@ -21,6 +21,10 @@ func TestDamagedAppReported(t *testing.T) {
 	r = run(s, "ps", "web-app")
 	if r.status != 0 || r.stderr != "warning: "+note+"\n" || !strings.Contains(r.stdout, "web.1") {
 		t.Errorf("ps: %+v", r)
+	}
+	r = run(s, "apps:info", "web-app")
+	if r.status != 0 || r.stderr != "warning: "+note+"\n" || !strings.Contains(r.stdout, "release:    v2") {
+		t.Errorf("apps:info: %+v", r)
 	}
 	r = run(s, "apps", "--json")
 	if r.status != 0 || !strings.Contains(r.stdout, `"damaged": "app web-app is damaged: the slug`) {
