@@ -68,7 +68,7 @@ func pastRuntime(st *store.Store) (string, error) {
 		}
 		rel, err := st.Release(a.Name, a.Release)
 		if err != nil {
-			return "", fmt.Errorf("reading the release of %s: %w", a.Name, err)
+			continue // a damaged app is reported when it starts
 		}
 		switch {
 		case rel.Slug == "":
