@@ -250,7 +250,9 @@ func (s *Service) Addons(ctx context.Context, app string) ([]paas.Addon, error) 
 		return nil, err
 	}
 	if app != "" {
-		if _, err := s.App(ctx, app); err != nil {
+		// A damaged app's add-ons are listed: destroying it says
+		// which remain.
+		if _, err := s.App(ctx, app); err != nil && !errors.Is(err, paas.ErrAppDamaged) {
 			return nil, err
 		}
 	}
