@@ -53,6 +53,9 @@ var (
 	ErrAppExists       = errors.New("app already exists")
 	ErrReleaseNotFound = errors.New("release not found")
 	ErrNoRelease       = errors.New("app has no release")
+	// ErrAppDamaged is wrapped by the answer about an app whose record
+	// in the store cannot be read.
+	ErrAppDamaged = errors.New("app record damaged")
 	// ErrUnchanged is wrapped by the answer to a change that changes
 	// nothing (unsetting config vars that are not set): it is said, and
 	// no release is made.
@@ -86,6 +89,10 @@ type App struct {
 	// Builder is how the app is built (builder:set): BuilderDockerfile,
 	// BuilderBuildpacks, or "" (BuilderAuto).
 	Builder string `json:",omitempty"`
+	// Damaged, when not empty, tells why the app cannot run and what to
+	// do about it (its record or its release's artifact is damaged or
+	// missing). It is never stored.
+	Damaged string `json:"-"`
 }
 
 // Limits are the resources one instance of a process type may use.

@@ -104,6 +104,14 @@ func (m *Manager) Remove(ctx context.Context, app, host string) error {
 		}
 	}
 	if c == nil || c.app != app {
+		// A damaged certificate is named by its id.
+		if ok, err := m.users.removeDamaged(app, strings.TrimSpace(host)); ok || err != nil {
+			if err != nil {
+				return fmt.Errorf("removing a damaged certificate of %s: %w", app, err)
+			}
+			m.log.Info("damaged user certificate removed", "app", app, "id", host)
+			return nil
+		}
 		return paas.Errorf("%s has no certificate of its own for %s", app, host)
 	}
 	if err := m.users.remove(c); err != nil {

@@ -31,6 +31,10 @@ const (
 	// the app's hosts now (its domain was removed, or moved to another
 	// app); its Hosts are the names it covers.
 	SourceUnused = "unused"
+	// SourceDamaged is a certificate the user brought that cannot be
+	// read from the store: it serves nothing; its Hosts is its id, which
+	// certs:remove takes.
+	SourceDamaged = "damaged"
 )
 
 // List describes how each host routed to app is served, in the order of
@@ -73,6 +77,9 @@ func (m *Manager) List(ctx context.Context, app string) ([]paas.Cert, error) {
 			continue
 		}
 		out = append(out, describe(uc.cert.Leaf, uc.names, SourceUnused))
+	}
+	for _, d := range m.users.damagedOf(app) {
+		out = append(out, paas.Cert{Hosts: []string{d.id}, Source: SourceDamaged})
 	}
 	return out, nil
 }

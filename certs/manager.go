@@ -100,7 +100,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.local, err = loadLocalCA(cfg.Store, cfg.LocalCAFile, now); err != nil {
 		return nil, err
 	}
-	if m.users, err = loadUserCerts(cfg.Store); err != nil {
+	if m.users, err = loadUserCerts(cfg.Store, cfg.Logger); err != nil {
 		return nil, err
 	}
 	if cfg.Email != "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -35,16 +36,32 @@ type userCert struct {
 // userCerts indexes users' certificates by the names they cover; for a
 // name two certificates share, the newer one wins.
 type userCerts struct {
-	st *store.Store
+	st  *store.Store
+	log *slog.Logger
 
 	wmu    sync.Mutex // serialises changes, so reloads land in order
 	mu     sync.RWMutex
 	byName map[string]*userCert
 	all    []*userCert // those that serve at least one name
+	// damaged are the stored certificates that cannot be read: they
+	// serve nothing and stay until removed (certs:remove APP ID).
+	damaged []damagedCert
 }
 
-func loadUserCerts(st *store.Store) (*userCerts, error) {
-	u := &userCerts{st: st}
+// damagedCert is a stored user certificate that cannot be read.
+type damagedCert struct {
+	key string // store key
+	app string
+	id  string // the last part of its key, as certs:remove takes it
+}
+
+// note says what is wrong with the certificate and what to do.
+func (d damagedCert) note() string {
+	return fmt.Sprintf("certificate %s of app %s is damaged in paasd's store and is not served: remove it (certs:remove %s %s) and add it again (certs:add)", d.id, d.app, d.app, d.id)
+}
+
+func loadUserCerts(st *store.Store, log *slog.Logger) (*userCerts, error) {
+	u := &userCerts{st: st, log: log}
 	return u, u.reload()
 }
 
@@ -58,14 +75,21 @@ func (u *userCerts) reload() error {
 	slices.SortStableFunc(blobs, func(a, b store.CertBlob) int { return a.Modified.Compare(b.Modified) })
 	byName := map[string]*userCert{}
 	var loaded []*userCert
+	var damaged []damagedCert
 	for _, b := range blobs {
 		var rec userRecord
-		if err := json.Unmarshal(b.Data, &rec); err != nil {
-			return fmt.Errorf("reading user certificate %s: %w", b.Key, err)
+		err := json.Unmarshal(b.Data, &rec)
+		var c *tls.Certificate
+		if err == nil {
+			c, err = parseUserCert(rec.Cert, rec.Key)
 		}
-		c, err := parseUserCert(rec.Cert, rec.Key)
 		if err != nil {
-			return fmt.Errorf("reading user certificate %s: %w", b.Key, err)
+			// One damaged certificate stops no other from loading.
+			app, id, _ := strings.Cut(strings.TrimPrefix(b.Key, userPrefix), "/")
+			d := damagedCert{key: b.Key, app: app, id: id}
+			damaged = append(damaged, d)
+			u.log.Error("certificate damaged", "app", app, "key", b.Key, "err", err, "note", d.note())
+			continue
 		}
 		uc := &userCert{key: b.Key, app: rec.App, names: certNames(c), cert: c}
 		for _, n := range uc.names {
@@ -84,9 +108,37 @@ func (u *userCerts) reload() error {
 		}
 	}
 	u.mu.Lock()
-	u.byName, u.all = byName, all
+	u.byName, u.all, u.damaged = byName, all, damaged
 	u.mu.Unlock()
 	return nil
+}
+
+// damagedOf lists the app's damaged certificates.
+func (u *userCerts) damagedOf(app string) []damagedCert {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	var out []damagedCert
+	for _, d := range u.damaged {
+		if d.app == app {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// removeDamaged deletes the app's damaged certificate id; false when it
+// has none of that id.
+func (u *userCerts) removeDamaged(app, id string) (bool, error) {
+	i := slices.IndexFunc(u.damagedOf(app), func(d damagedCert) bool { return d.id == id })
+	if i < 0 {
+		return false, nil
+	}
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	if err := u.st.DeleteCertBlobs(userPrefix + app + "/" + id); err != nil {
+		return false, err
+	}
+	return true, u.reload()
 }
 
 // find returns the certificate serving name (exact, then wildcard).

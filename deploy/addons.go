@@ -250,7 +250,9 @@ func (s *Service) Addons(ctx context.Context, app string) ([]paas.Addon, error) 
 		return nil, err
 	}
 	if app != "" {
-		if _, err := s.App(ctx, app); err != nil {
+		// A damaged app's add-ons are listed: destroying it says
+		// which remain.
+		if _, err := s.App(ctx, app); err != nil && !errors.Is(err, paas.ErrAppDamaged) {
 			return nil, err
 		}
 	}
@@ -634,6 +636,9 @@ func (s *Service) settleAddons(ctx context.Context) error {
 		for _, app := range slices.Sorted(maps.Keys(a.Attachments)) {
 			key := a.Attachments[app]
 			cfg, err := s.cfg.Store.Config(app)
+			if errors.Is(err, paas.ErrAppDamaged) {
+				continue // its config cannot be read: nothing to settle
+			}
 			if err != nil && !errors.Is(err, paas.ErrAppNotFound) {
 				return err
 			}

@@ -35,6 +35,11 @@ func (s *Service) adopt(ctx context.Context, apps []paas.App) error {
 	touched := map[*appState]bool{}
 	for _, inst := range insts {
 		app, known := byName[inst.App]
+		if known && app.Damaged != "" {
+			// The app's record cannot be read: its instances are
+			// left as they are, for once it is restored.
+			continue
+		}
 		var rel paas.Release
 		if known {
 			rel, err = s.cfg.Store.Release(inst.App, inst.Release)

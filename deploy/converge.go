@@ -226,6 +226,11 @@ func (s *Service) startInstance(st *appState, spec runtime.Spec, restarts int, b
 // supervision yet.
 func (s *Service) launch(st *appState, spec runtime.Spec, restarts int, booting bool) (*instance, error) {
 	inst, err := s.cfg.Runtime.Start(context.Background(), spec)
+	if errors.Is(err, runtime.ErrArtifactMissing) {
+		note := artifactMissingNote(st.name, spec)
+		st.setDamaged(note)
+		return nil, &paas.Error{Msg: note, Err: err}
+	}
 	if err != nil {
 		msg, ok := paas.UserMessage(err)
 		if !ok {
@@ -233,6 +238,7 @@ func (s *Service) launch(st *appState, spec runtime.Spec, restarts int, booting 
 		}
 		return nil, &paas.Error{Msg: fmt.Sprintf("starting %s: %s", spec.Name(), msg), Err: err}
 	}
+	st.setDamaged("")
 	in := &instance{inst: inst, spec: spec, state: "starting", since: time.Now().UTC(), restarts: restarts, booting: booting}
 	if !spec.Web {
 		in.state = "up"

@@ -70,6 +70,10 @@ func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer
 		return err
 	}
 	defer unlock()
+	if note := s.damagedNote(app); note != "" {
+		// No replacement could start.
+		return &paas.Error{Msg: note}
+	}
 	a, rel, err := s.currentRelease(app)
 	if err != nil {
 		return err

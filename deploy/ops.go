@@ -23,9 +23,13 @@ func (s *Service) Authenticate(fingerprint string) (paas.Key, bool) {
 	return k, ok
 }
 
-// ListApps lists every app.
+// ListApps lists every app; a damaged one has Damaged set.
 func (s *Service) ListApps(ctx context.Context) ([]paas.App, error) {
-	return s.cfg.Store.Apps()
+	apps, err := s.cfg.Store.Apps()
+	for i := range apps {
+		apps[i] = s.withDamage(apps[i])
+	}
+	return apps, err
 }
 
 // CreateApp creates an empty app.
@@ -61,7 +65,10 @@ func (s *Service) App(ctx context.Context, name string) (paas.App, error) {
 		return paas.App{}, err
 	}
 	app, err := s.cfg.Store.App(name)
-	return app, userError(name, err)
+	if err != nil {
+		return app, userError(name, err)
+	}
+	return s.withDamage(app), nil
 }
 
 // appRemover is implemented by runtimes that keep per-app resources
@@ -74,6 +81,11 @@ type appRemover interface {
 // Its add-ons are detached from it and remain.
 func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	st, unlock, err := s.begin(ctx, name, nil)
+	if errors.Is(err, paas.ErrAppDamaged) {
+		// An app whose record cannot be read can still be destroyed.
+		st = s.state(name)
+		unlock, err = s.lock(ctx, st, nil)
+	}
 	if err != nil {
 		return err
 	}

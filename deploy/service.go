@@ -207,6 +207,12 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	for _, app := range apps {
+		if app.Damaged != "" {
+			// Its record cannot be read: it is reported, and the
+			// others start.
+			s.log.Error("app damaged", "app", app.Name, "note", app.Damaged)
+			continue
+		}
 		s.cfg.Router.Set(app.Name, nil)
 		s.cfg.Router.SetOptions(app.Name, routerOptions(app))
 		s.cfg.Router.SetMaintenance(app.Name, app.Maintenance)
@@ -217,13 +223,22 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 		rel, err := s.cfg.Store.Release(app.Name, app.Release)
 		if err != nil {
-			return fmt.Errorf("reading release v%d of %s: %w", app.Release, app.Name, err)
+			// One unreadable release stops no other app.
+			note := fmt.Sprintf("app %s is damaged: its release v%d cannot be read from paasd's store; push again, or restore paas.db from a backup", app.Name, app.Release)
+			st.setDamaged(note)
+			s.log.Error("app damaged", "app", app.Name, "note", note, "err", err)
+			continue
 		}
+		s.checkArtifact(ctx, st, rel)
 		st.lock <- struct{}{}
 		err = s.converge(ctx, st, rel, app, nil)
 		<-st.lock
-		if err != nil {
+		if note := s.damagedNote(app.Name); note != "" {
+			s.log.Error("app damaged", "app", app.Name, "note", note)
+		} else if err != nil {
 			s.log.Error("starting app", "app", app.Name, "err", err)
+		}
+		if err != nil {
 			s.eventRel(app.Name, rel.Version, "Starting %s failed: %s", rel.Name(), reasonOf(err))
 		}
 	}

@@ -49,6 +49,9 @@ type appState struct {
 	target int
 	insts  map[string]*instance // by runtime instance id
 	grace  time.Duration        // the app's stop timeout
+	// damaged tells why the current release cannot start (its build
+	// artifact is missing); "" when it can.
+	damaged string
 }
 
 func newAppState(name string) *appState {

@@ -39,10 +39,11 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 	}
 	// The issuer, free text, is last: the column that narrows first.
 	t := newTable("HOST", "SOURCE", "EXPIRES", "ISSUER")
-	unserved := false
+	unserved, damaged := false, false
 	for _, c := range certs {
 		source, expires := certSource(c)
 		unserved = unserved || c.Source == "none"
+		damaged = damaged || c.Source == "damaged"
 		t.row(strings.Join(c.Hosts, ","), source, expires, orDash(printable(c.Issuer)))
 	}
 	if err := t.write(r.stdout); err != nil {
@@ -50,6 +51,9 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 	}
 	if unserved {
 		fmt.Fprintln(r.stdout, "Hosts with source none get no certificate automatically (ACME is off): bring one with certs:add.")
+	}
+	if damaged {
+		fmt.Fprintf(r.stdout, "A damaged certificate cannot be read from paasd's store and serves nothing: remove it with certs:remove %s ID and add it again with certs:add.\n", app)
 	}
 	return nil
 }
@@ -61,7 +65,7 @@ func cmdCerts(s *Server, r *request, app string, args []string) error {
 // hosts.
 func certSource(c paas.Cert) (source, expires string) {
 	switch {
-	case c.Source == "none":
+	case c.Source == "none" || c.Source == "damaged":
 		return c.Source, "-"
 	case c.Source == "unused":
 		return "user (unused)", formatTime(c.NotAfter)

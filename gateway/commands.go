@@ -341,7 +341,7 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 		if err != nil {
 			return err
 		}
-		j := appJSON{Name: name, Owner: jsonString(owner), CreatedAt: jsonTime(a.CreatedAt), CreatedBy: jsonString(a.CreatedBy)}
+		j := appJSON{Name: name, Owner: jsonString(owner), CreatedAt: jsonTime(a.CreatedAt), CreatedBy: jsonString(a.CreatedBy), Damaged: a.Damaged}
 		if a.Release > 0 {
 			j.Release = &a.Release
 		}
@@ -355,6 +355,9 @@ func cmdApps(s *Server, r *request, _ string, args []string) error {
 	}
 	t := newTable("NAME", "RELEASE", "OWNER", "URL")
 	for _, a := range list {
+		if a.Damaged != "" {
+			fmt.Fprintf(r.stderr, "warning: %s\n", a.Damaged)
+		}
 		release := "-"
 		if a.Release != nil {
 			release = fmt.Sprintf("v%d", *a.Release)
@@ -394,6 +397,9 @@ func cmdAppsInfo(s *Server, r *request, name string, args []string) error {
 	app, err := s.cfg.Platform.App(r.ctx, name)
 	if err != nil {
 		return err
+	}
+	if app.Damaged != "" {
+		fmt.Fprintf(r.stderr, "warning: %s\n", app.Damaged)
 	}
 	formation := app.Formation
 	if app.Release > 0 {
@@ -637,6 +643,9 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 	procs, err := s.cfg.Platform.Processes(r.ctx, app)
 	if err != nil {
 		return err
+	}
+	if a, err := s.cfg.Platform.App(r.ctx, app); err == nil && a.Damaged != "" {
+		fmt.Fprintf(r.stderr, "warning: %s\n", a.Damaged)
 	}
 	if len(procs) == 0 {
 		return emptyListing(r, asJSON, app+" has no processes")

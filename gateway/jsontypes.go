@@ -22,6 +22,9 @@ type appJSON struct {
 	Owner     *string `json:"owner"`
 	CreatedAt *string `json:"created_at"`
 	CreatedBy *string `json:"created_by"`
+	// Damaged says why the app cannot run and what to do; absent when
+	// nothing is wrong.
+	Damaged string `json:"damaged,omitempty"`
 }
 
 // limitsJSON is a process type's limits: memory in bytes, cpus in cores,

@@ -174,6 +174,9 @@ func (a *Aggregator) get(app string, create bool) *appLog {
 			a.log.Error("opening log history; keeping this app's lines in memory", "app", app, "err", err)
 		} else {
 			l.disk, l.seq = d, last
+			for _, n := range d.notes {
+				a.log.Warn("log history repaired", "app", app, "note", n)
+			}
 		}
 	}
 	a.apps[app] = l

@@ -35,7 +35,8 @@ func (a *Aggregator) follow(app string, q Query, fn func(Line) error) (*cursor, 
 	l.readers++
 	l.mu.Unlock()
 	c := &cursor{app: app, l: l, filter: q.Filter, next: upto + 1}
-	if err := emitHistory(app, q, lines, segs, upto, fn); err != nil {
+	c.seg.damaged = func(path string) { a.reportDamage(app, path) }
+	if err := emitHistory(app, q, lines, segs, upto, fn, c.seg.damaged); err != nil {
 		c.close()
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type diskLog struct {
 	// flusher syncs and closes them, so that no writer waits for it.
 	retired []*os.File
 	failed  error // the last write error, reported once
+	// notes tell the operator what opening the history found damaged
+	// and did about it.
+	notes []string
 }
 
 // segmentSize is the segment size for a retention: small enough that
@@ -73,6 +76,16 @@ func openDiskLog(dir string, retention int64) (*diskLog, uint64, error) {
 		}
 		var seq uint64
 		valid := 0
+		if !strings.HasPrefix(string(data[:min(len(data), len(segmentMagic))]), segmentMagic) && len(data) > len(segmentMagic) {
+			// Not a segment any more: kept aside, for inspection.
+			aside := sg.path + ".damaged"
+			if err := os.Rename(sg.path, aside); err != nil {
+				return nil, 0, fmt.Errorf("moving a damaged log segment aside: %w", err)
+			}
+			d.notes = append(d.notes, fmt.Sprintf("log segment %s is damaged (no segment header): moved to %s; its lines are not read", sg.path, aside))
+			d.segs = d.segs[:len(d.segs)-1]
+			continue
+		}
 		if strings.HasPrefix(string(data[:min(len(data), len(segmentMagic))]), segmentMagic) {
 			valid, _ = scanRecords(data[len(segmentMagic):], func(l Line) bool { seq = l.Seq; return true })
 		}
@@ -88,6 +101,7 @@ func openDiskLog(dir string, retention int64) (*diskLog, uint64, error) {
 			if err := os.Truncate(sg.path, size); err != nil {
 				return nil, 0, fmt.Errorf("cutting a torn log record: %w", err)
 			}
+			d.notes = append(d.notes, fmt.Sprintf("log segment %s ended in a torn or damaged record: cut %d bytes after its last whole line", sg.path, int64(len(data))-size))
 		}
 		d.segs[len(d.segs)-1].size = size
 		last = seq

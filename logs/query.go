@@ -47,7 +47,7 @@ func (a *Aggregator) History(app string, q Query, fn func(Line) error) error {
 	l.mu.Lock()
 	lines, segs, upto := l.snapshot(q)
 	l.mu.Unlock()
-	return emitHistory(app, q, lines, segs, upto, fn)
+	return emitHistory(app, q, lines, segs, upto, fn, func(path string) { a.reportDamage(app, path) })
 }
 
 // snapshot answers q from the tail when it can (lines), or else returns
@@ -69,8 +69,9 @@ func (l *appLog) snapshot(q Query) (lines []Line, segs []segment, upto uint64) {
 }
 
 // emitHistory passes lines or, when segs is set, the lines read from
-// them, to fn.
-func emitHistory(app string, q Query, lines []Line, segs []segment, upto uint64, fn func(Line) error) error {
+// them, to fn; damaged is told of each damaged segment (see
+// readSegments).
+func emitHistory(app string, q Query, lines []Line, segs []segment, upto uint64, fn func(Line) error, damaged func(path string)) error {
 	if segs == nil {
 		for _, l := range lines {
 			if err := fn(l); err != nil {
@@ -79,19 +80,21 @@ func emitHistory(app string, q Query, lines []Line, segs []segment, upto uint64,
 		}
 		return nil
 	}
-	return readSegments(app, q, segs, upto, fn)
+	return readSegments(app, q, segs, upto, fn, damaged)
 }
 
 // readSegments finds where the answer to q starts, walking the segments
-// from the newest back, then reads forward from there.
-func readSegments(app string, q Query, segs []segment, upto uint64, fn func(Line) error) error {
+// from the newest back, then reads forward from there. Where a segment
+// is damaged, fn gets a damageLine after the lines before the damage,
+// damaged is told, and reading goes on with the next segment.
+func readSegments(app string, q Query, segs []segment, upto uint64, fn func(Line) error, damaged func(path string)) error {
 	start, skip := 0, 0
 	if q.N >= 0 || !q.Since.IsZero() {
 		start = -1
 		count := 0
 		for i := len(segs) - 1; i >= 0 && start < 0; i-- {
 			n, older := 0, false
-			readSegment(segs[i].path, func(l Line) error {
+			_, _ = readSegment(segs[i].path, func(l Line) error {
 				if l.Seq > upto {
 					return errStop
 				}
@@ -116,8 +119,9 @@ func readSegments(app string, q Query, segs []segment, upto uint64, fn func(Line
 			start = 0
 		}
 	}
-	for _, sg := range segs[start:] {
-		err := readSegment(sg.path, func(l Line) error {
+	for i, sg := range segs[start:] {
+		newest := start+i == len(segs)-1
+		serr, err := readSegment(sg.path, func(l Line) error {
 			if l.Seq > upto {
 				return errStop
 			}
@@ -137,28 +141,44 @@ func readSegments(app string, q Query, segs []segment, upto uint64, fn func(Line
 		if err != nil {
 			return err
 		}
+		// The newest segment may end in a record being written; any
+		// other ends with a whole one.
+		if errors.Is(serr, errCorruptRecord) || (serr != nil && !newest) {
+			if damaged != nil {
+				damaged(sg.path)
+			}
+			if err := fn(damageLine(app, sg.path)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
 // readSegment calls fn with each line of the segment at path until fn
 // returns an error, which it returns. A segment removed meanwhile (by the
-// retention or Remove) reads as empty.
-func readSegment(path string, fn func(Line) error) error {
+// retention or Remove) reads as empty. scanErr tells why the segment's
+// records ended before its end: errCorruptRecord where it is damaged,
+// errShortRecord where it ends in part of a record; fn got the lines
+// before that spot.
+func readSegment(path string, fn func(Line) error) (scanErr, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
 	if !strings.HasPrefix(string(data[:min(len(data), len(segmentMagic))]), segmentMagic) {
-		return nil
+		if len(data) < len(segmentMagic) && string(data) == segmentMagic[:len(data)] {
+			return errShortRecord, nil
+		}
+		return errCorruptRecord, nil
 	}
 	var ferr error
-	scanRecords(data[len(segmentMagic):], func(l Line) bool {
+	_, serr := scanRecords(data[len(segmentMagic):], func(l Line) bool {
 		ferr = fn(l)
 		return ferr == nil
 	})
-	return ferr
+	return serr, ferr
 }

@@ -16,6 +16,10 @@ const segReadSize = 256 << 10
 // behind catches up reading each byte once. It is not safe for
 // concurrent use.
 type segReader struct {
+	// damaged, when set, is called with the path of a damaged segment
+	// the reader skips the rest of.
+	damaged func(path string)
+
 	first uint64   // first sequence number of the open segment
 	f     *os.File // the open segment, nil when none
 	off   int64    // file offset of the end of buf
@@ -78,8 +82,10 @@ func (r *segReader) fill(size int64) (bool, error) {
 // read appends to dst the lines of segs numbered from *next to end that
 // match f, up to max lines, and advances *next past the lines it looked
 // at. Lines missing from the files (removed by the retention or never
-// written) are counted in lost and skipped. It reads at most to each
-// segment's size in segs, which a caller takes after the writer flushed.
+// written) are counted in lost and skipped. Where a segment is damaged,
+// read appends a damageLine and goes on with the next segment. It reads
+// at most to each segment's size in segs, which a caller takes after the
+// writer flushed.
 func (r *segReader) read(dst []Line, segs []segment, next *uint64, end uint64, f Filter, max int) ([]Line, uint64, error) {
 	var lost uint64
 	if len(segs) == 0 || *next > end {
@@ -107,7 +113,10 @@ func (r *segReader) read(dst []Line, segs []segment, next *uint64, end uint64, f
 			if err == nil {
 				return true, nil
 			}
-			if !errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, errCorruptRecord) {
+				// A damaged start: the segment is skipped.
+				dst = r.skip(dst, segs[i].path)
+			} else if !errors.Is(err, fs.ErrNotExist) {
 				return false, err
 			}
 			if i+1 < len(segs) && segs[i+1].first > *next {
@@ -136,6 +145,10 @@ func (r *segReader) read(dst []Line, segs []segment, next *uint64, end uint64, f
 			if i+1 >= len(segs) {
 				break
 			}
+			if r.lo != len(r.buf) {
+				// It ends in the middle of a record: cut short.
+				dst = r.skip(dst, segs[i].path)
+			}
 			i++
 			if ok, err := openAt(); !ok {
 				return dst, lost, err
@@ -151,6 +164,7 @@ func (r *segReader) read(dst []Line, segs []segment, next *uint64, end uint64, f
 				// A damaged record ends what this segment can give.
 				r.lo = len(r.buf)
 				r.off = segs[i].size
+				dst = r.skip(dst, segs[i].path)
 				break
 			}
 			if l.Seq > end {
@@ -169,6 +183,15 @@ func (r *segReader) read(dst []Line, segs []segment, next *uint64, end uint64, f
 		}
 	}
 	return dst, lost, nil
+}
+
+// skip reports the damaged segment at path: it appends the line that
+// tells the reader.
+func (r *segReader) skip(dst []Line, path string) []Line {
+	if r.damaged != nil {
+		r.damaged(path)
+	}
+	return append(dst, damageLine("", path))
 }
 
 // whole reports whether the undecoded bytes start with a whole record.

@@ -3,6 +3,9 @@ package logs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,8 +42,20 @@ func writeHistory(t *testing.T, n int) []segment {
 }
 
 // readAll reads from next to end in batches of max lines and returns the
-// sequence numbers read and the lines reported lost.
+// sequence numbers read and the lines reported lost. It fails on a line
+// that reports damage: see readAllDamaged.
 func readAll(t *testing.T, segs []segment, next, end uint64, f Filter, max int) (seqs []uint64, lost uint64) {
+	t.Helper()
+	seqs, lost, damaged := readAllDamaged(t, segs, next, end, f, max)
+	if len(damaged) > 0 {
+		t.Fatalf("damage reported: %v", damaged)
+	}
+	return seqs, lost
+}
+
+// readAllDamaged is readAll that also returns the texts of the lines
+// that report damaged segments, in the order read (seqs has a 0 there).
+func readAllDamaged(t *testing.T, segs []segment, next, end uint64, f Filter, max int) (seqs []uint64, lost uint64, damaged []string) {
 	t.Helper()
 	var r segReader
 	defer r.close()
@@ -58,6 +73,11 @@ func readAll(t *testing.T, segs []segment, next, end uint64, f Filter, max int) 
 		}
 		lost += l
 		for _, ln := range lines {
+			if ln.Seq == 0 && ln.Source == SourcePaas && ln.Proc == "logs" {
+				damaged = append(damaged, ln.Text)
+				seqs = append(seqs, 0)
+				continue
+			}
 			if want := fmt.Sprint("line ", ln.Seq); ln.Text != want || !f.Match(ln) {
 				t.Fatalf("read %+v", ln)
 			}
@@ -67,7 +87,7 @@ func readAll(t *testing.T, segs []segment, next, end uint64, f Filter, max int) 
 			break
 		}
 	}
-	return seqs, lost
+	return seqs, lost, damaged
 }
 
 func TestSegReaderReadsForwardAcrossSegments(t *testing.T) {
@@ -120,7 +140,17 @@ func TestSegReaderSkipsADamagedRecord(t *testing.T) {
 	if err := os.WriteFile(segs[1].path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	seqs, lost := readAll(t, segs, 1, 2000, Filter{}, 64)
+	// The reader is told where, once.
+	seqs, lost, damaged := readAllDamaged(t, segs, 1, 2000, Filter{}, 64)
+	want := fmt.Sprintf("log history damaged on disk: the rest of segment %s cannot be read and is skipped", filepath.Base(segs[1].path))
+	if len(damaged) != 1 || damaged[0] != want {
+		t.Fatalf("damage reported: %q, want %q", damaged, want)
+	}
+	at := slices.Index(seqs, 0)
+	if at <= 0 || seqs[at-1] < segs[1].first || seqs[at+1] != segs[2].first {
+		t.Fatalf("damage reported between %d and %d; the second segment is %d.., the third %d..", seqs[at-1], seqs[at+1], segs[1].first, segs[2].first)
+	}
+	seqs = slices.Delete(seqs, at, at+1)
 	if uint64(len(seqs))+lost != 2000 || lost == 0 || seqs[len(seqs)-1] != 2000 {
 		t.Fatalf("read %d, lost %d", len(seqs), lost)
 	}
@@ -128,5 +158,36 @@ func TestSegReaderSkipsADamagedRecord(t *testing.T) {
 		if seqs[i] <= seqs[i-1] {
 			t.Fatalf("%d after %d", seqs[i], seqs[i-1])
 		}
+	}
+}
+
+// TestSegReaderSkipsDamagedSegments damages one segment's header and
+// cuts another short: each is reported where it is, and every line of
+// the segments after them is read.
+func TestSegReaderSkipsDamagedSegments(t *testing.T) {
+	segs := writeHistory(t, 2000)
+	if err := os.WriteFile(segs[1].path, []byte("garbage!garbage!garbage!"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(segs[2].path, segs[2].size-3); err != nil {
+		t.Fatal(err)
+	}
+	seqs, lost, damaged := readAllDamaged(t, segs, 1, 2000, Filter{}, 64)
+	if len(damaged) != 2 || !strings.Contains(damaged[0], filepath.Base(segs[1].path)) || !strings.Contains(damaged[1], filepath.Base(segs[2].path)) {
+		t.Fatalf("damage reported: %q", damaged)
+	}
+	got := map[uint64]bool{}
+	for _, s := range seqs {
+		got[s] = true
+	}
+	for s := uint64(1); s <= 2000; s++ {
+		inSecond := s >= segs[1].first && s < segs[2].first
+		lastOfThird := s == segs[3].first-1
+		if got[s] == (inSecond || lastOfThird) {
+			t.Fatalf("line %d read: %v (second segment %d.., third %d.., fourth %d..)", s, got[s], segs[1].first, segs[2].first, segs[3].first)
+		}
+	}
+	if lost != segs[2].first-segs[1].first+1 {
+		t.Fatalf("lost %d", lost)
 	}
 }

@@ -55,7 +55,7 @@ func (d *Docker) imageProfile(ctx context.Context, ref string) (imageProfile, er
 	img, err := d.api.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return imageProfile{}, fmt.Errorf("image %s not found", ref)
+			return imageProfile{}, fmt.Errorf("image %s not found: %w", ref, ErrArtifactMissing)
 		}
 		return imageProfile{}, fmt.Errorf("inspecting image %s: %w", ref, err)
 	}

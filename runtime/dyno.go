@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +55,9 @@ func slugHome(slug string) (string, error) {
 		return "", fmt.Errorf("resolving slug %q: %w", slug, err)
 	}
 	fi, err := os.Stat(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("slug %s: %w", home, ErrArtifactMissing)
+	}
 	if err != nil {
 		return "", fmt.Errorf("checking slug: %w", err)
 	}

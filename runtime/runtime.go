@@ -5,6 +5,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"syscall"
@@ -12,6 +13,10 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// ErrArtifactMissing is wrapped by Start's error when the release's build
+// artifact (its slug directory or image) is not there.
+var ErrArtifactMissing = errors.New("build artifact missing")
 
 // Spec describes one instance to start.
 type Spec struct {

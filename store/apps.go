@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -22,11 +23,26 @@ type appRecord struct {
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
+// damagedApp is the error about an app whose record cannot be decoded:
+// one line for the user, saying what to do.
+func damagedApp(name string, cause error) error {
+	return &paas.Error{
+		Msg: DamagedRecordNote(name),
+		Err: fmt.Errorf("%w: %w", paas.ErrAppDamaged, cause),
+	}
+}
+
+// DamagedRecordNote is what is said about an app whose record in the
+// store cannot be read.
+func DamagedRecordNote(name string) string {
+	return fmt.Sprintf("app %s is damaged: its record in paasd's store cannot be read; restore paas.db from a backup, or destroy the app (apps:destroy %s) and push it again", name, name)
+}
+
 func loadApp(tx *bolt.Tx, name string) (*appRecord, error) {
 	var rec appRecord
 	ok, err := get(tx.Bucket(bucketApps), []byte(name), &rec)
 	if err != nil {
-		return nil, fmt.Errorf("reading app %s: %w", name, err)
+		return nil, damagedApp(name, err)
 	}
 	if !ok {
 		return nil, paas.ErrAppNotFound
@@ -79,14 +95,17 @@ func (s *Store) App(name string) (paas.App, error) {
 	return app, err
 }
 
-// Apps lists every app, sorted by name.
+// Apps lists every app, sorted by name. An app whose record cannot be
+// read is listed with its name and Damaged set, so that one bad record
+// hides no other app.
 func (s *Store) Apps() ([]paas.App, error) {
 	var apps []paas.App
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketApps).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
 			var rec appRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return err
+			if err := json.Unmarshal(v, &rec); err != nil || rec.Name != string(k) {
+				apps = append(apps, paas.App{Name: string(k), Damaged: DamagedRecordNote(string(k))})
+				return nil
 			}
 			apps = append(apps, rec.App)
 			return nil
@@ -102,11 +121,19 @@ func (s *Store) Apps() ([]paas.App, error) {
 func (s *Store) DeleteApp(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := loadApp(tx, name)
-		if err != nil {
+		switch {
+		case errors.Is(err, paas.ErrAppDamaged):
+			// Its record is unreadable: its domains are found by
+			// what they point to.
+			if err := freeDomainsOf(tx, name); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
-		}
-		if err := freeDomains(tx, rec); err != nil {
-			return err
+		default:
+			if err := freeDomains(tx, rec); err != nil {
+				return err
+			}
 		}
 		if err := forgetExecID(tx, name); err != nil {
 			return err

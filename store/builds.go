@@ -75,7 +75,9 @@ func failPendingIn[T any](s *Store, top []byte, fail func(*T) bool) ([]T, error)
 			return b.ForEach(func(k, v []byte) error {
 				var r T
 				if err := json.Unmarshal(v, &r); err != nil {
-					return err
+					// An unreadable record is left as it is: it
+					// stops the start of no app.
+					return nil
 				}
 				if !fail(&r) {
 					return nil

@@ -94,6 +94,27 @@ func (s *Store) UpdateProxy(app string, change func(p *paas.ProxySettings) error
 }
 
 // freeDomains releases every host rec owns, within tx.
+// freeDomainsOf frees every custom domain that points to app.
+func freeDomainsOf(tx *bolt.Tx, app string) error {
+	b := tx.Bucket(bucketDomains)
+	var hosts [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if string(v) == app {
+			hosts = append(hosts, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		if err := b.Delete(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func freeDomains(tx *bolt.Tx, rec *appRecord) error {
 	b := tx.Bucket(bucketDomains)
 	for _, host := range rec.Domains {

@@ -63,12 +63,12 @@ func pastRuntime(st *store.Store) (string, error) {
 		return "", fmt.Errorf("reading apps: %w", err)
 	}
 	for _, a := range apps {
-		if a.Release == 0 {
+		if a.Release == 0 || a.Damaged != "" {
 			continue
 		}
 		rel, err := st.Release(a.Name, a.Release)
 		if err != nil {
-			return "", fmt.Errorf("reading the release of %s: %w", a.Name, err)
+			continue // a damaged app is reported when it starts
 		}
 		switch {
 		case rel.Slug == "":
