@@ -218,7 +218,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, r := range failed {
 		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
 	}
-	if err := s.failInterruptedBuilds(); err != nil {
+	if err := s.failInterruptedBuilds(ctx); err != nil {
 		return err
 	}
 	if err := s.settleAddons(ctx); err != nil {
