@@ -34,7 +34,7 @@ func TestDiskFull(t *testing.T) {
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	r := s.ssh("config:set " + app + " DURING=" + strings.Repeat("x", 64<<10))
-	requireFail(t, "config:set on a full disk", r, "paasd's disk is full")
+	requireFail(t, "config:set on a full disk", r, "the server's disk is full")
 	if got := s.ssh("config " + app).stdout; strings.Contains(got, "DURING") || !strings.Contains(got, "BEFORE") {
 		t.Errorf("config after the failed change:\n%s", got)
 	}
