@@ -40,7 +40,7 @@ var deployPhases = []struct {
 // on the same data marks the interrupted deploy failed, serves the
 // previous release, runs exactly the formation's instances, keeps no
 // build scratch dir nor the interrupted build's slug or image, and
-// takes the next push.
+// takes the next push. The app's repo keeps no half-received pack.
 func TestKilledAtEveryPhase(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -175,6 +175,7 @@ func killedDeploy(t *testing.T, s *server, cli *client.Client, app, phase string
 	if got := processesNamed(marker); len(got) != 1 {
 		t.Errorf("%s: %d instances run (%v), want 1", what, len(got), got)
 	}
+	requireRepoClean(t, n, n.dataDir, app)
 	if left, _ := filepath.Glob(filepath.Join(n.dataDir, "cache", app, "build-*")); len(left) != 0 {
 		t.Errorf("%s: scratch dirs left: %q", what, left)
 	}
