@@ -25,7 +25,9 @@ func TestInterruptedBuildLeavesNoArtifact(t *testing.T) {
 		}
 	})
 	deployed := make(chan error, 1)
-	go func() { deployed <- h.deploy("halfway", map[string]string{"Procfile": webProc, "site/index.html": "one"}) }()
+	go func() {
+		deployed <- h.deploy("halfway", map[string]string{"Procfile": webProc, "site/index.html": "one"})
+	}()
 	<-reached
 	defer func() {
 		close(resume)
