@@ -260,7 +260,7 @@ func TestUserMessageDiskFull(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
 		err := fmt.Errorf("committing: %w", &os.PathError{Op: "write", Path: "/var/lib/paas/paas.db", Err: errno})
 		msg, ok := UserMessage(err)
-		if ok || msg != "paasd's disk is full; ask the operator to free space" {
+		if ok || msg != "the server's disk is full; ask the operator to free space" {
 			t.Errorf("%v: %q %v", errno, msg, ok)
 		}
 	}

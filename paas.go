@@ -41,10 +41,19 @@ func UserMessage(err error) (string, bool) {
 	if errors.As(err, &e) {
 		return e.Msg, true
 	}
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return "paasd's disk is full; ask the operator to free space", false
+	if IsDiskFull(err) {
+		return DiskFull, false
 	}
 	return "internal error", false
+}
+
+// DiskFull is what a user is told of a change that failed because the
+// server's disk (or the data dir's quota) is full.
+const DiskFull = "the server's disk is full; ask the operator to free space"
+
+// IsDiskFull reports whether err is a full disk or an exceeded quota.
+func IsDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // Sentinel errors.

@@ -223,6 +223,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 	slug := filepath.Join(b.cfg.SlugsDir, req.App, fmt.Sprintf("b%d", req.Build))
 	res, err := b.build(bctx, req, slug, out)
 	if err != nil {
+		if bctx.Err() == nil {
+			err = b.diskFullError(err)
+		}
 		if rerr := removeAll(slug); rerr != nil {
 			log.Error("removing failed build", "slug", slug, "err", rerr)
 		}

@@ -33,11 +33,20 @@ func (s *Service) buildFailed(app string, n int, err error) {
 }
 
 // failInterruptedBuilds marks failed the builds a stop of paasd left
-// pending, and says so in their apps' logs.
-func (s *Service) failInterruptedBuilds() error {
+// pending, says so in their apps' logs, and deletes what they made: a
+// build stopped after its slug or image was made, before a release
+// recorded it, leaves an artifact nothing uses.
+func (s *Service) failInterruptedBuilds(ctx context.Context) error {
 	failed, err := s.cfg.Store.FailPendingBuilds("interrupted: paasd stopped during the build")
+	p, canRemove := s.cfg.Builder.(pruner)
 	for _, b := range failed {
 		s.event(b.App, "Build %d failed: interrupted by a stop of paasd", b.Number)
+		if !canRemove {
+			continue
+		}
+		if rerr := p.RemoveBuild(ctx, b.App, b.Number); rerr != nil {
+			s.log.Error("removing an interrupted build", "app", b.App, "build", b.Number, "err", rerr)
+		}
 	}
 	return err
 }

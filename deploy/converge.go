@@ -55,6 +55,9 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 				fmt.Fprintf(out, "       Started %s\n", spec.Name())
 			}
 			started = append(started, in)
+			if len(started) == 1 {
+				s.phase(st.name, PhaseStart)
+			}
 		}
 	}
 	err := s.waitUp(ctx, st, started, rel.Healthchecks, out)
@@ -65,6 +68,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 		s.abort(st, started, prevTarget)
 		return err
 	}
+	s.phase(st.name, PhaseSwitch)
 
 	st.mu.Lock()
 	st.release = &rel
@@ -107,6 +111,7 @@ func (s *Service) retire(st *appState, ins []*instance) {
 		}
 	}
 	if len(addrs) > 0 {
+		s.phase(st.name, PhaseDrain)
 		ctx, cancel := context.WithTimeout(context.Background(), st.getGrace())
 		if err := s.cfg.Router.Drain(ctx, addrs); errors.Is(err, context.DeadlineExceeded) {
 			s.event(st.name, "Draining %d instance(s) took longer than %s; stopping them anyway", len(addrs), st.getGrace())
@@ -116,6 +121,7 @@ func (s *Service) retire(st *appState, ins []*instance) {
 		cancel()
 	}
 	sort.Slice(ins, func(i, j int) bool { return ins[i].spec.Index > ins[j].spec.Index })
+	s.phase(st.name, PhaseStop)
 	s.stopAll(st, ins)
 }
 

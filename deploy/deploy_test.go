@@ -30,6 +30,7 @@ type harness struct {
 	rt     *runtime.Exec
 	router *router.Router
 	logs   *logs.Aggregator
+	dir    string // holds the store, slugs and caches
 }
 
 // newHarness starts a harness; opts change the Service's Config before it
@@ -42,7 +43,7 @@ func newHarness(t *testing.T, boot time.Duration, opts ...func(*Config)) *harnes
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, logs: logs.New(1000)}
+	h := &harness{t: t, logs: logs.New(1000), dir: dir}
 	h.router = router.New(router.Config{Domain: "localhost"})
 	h.rt = runtime.NewExec(runtime.ExecConfig{Logs: h.logs, OnExit: func(e runtime.Exit) { h.svc.OnExit(e) }})
 	b, err := builder.New(builder.Config{

@@ -20,6 +20,7 @@ import (
 // Deploy builds a pushed commit, makes a release of it and rolls it out.
 func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	app := req.App
+	s.phase(app, PhaseReceive)
 	st, unlock, err := s.begin(ctx, app, req.Out)
 	if err != nil {
 		return err
@@ -58,6 +59,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.change(app, 0, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
+	s.phase(app, PhaseBuild)
 	res, err := s.cfg.Builder.Build(ctx, builder.Request{
 		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
 		Builder: rec.Builder,
@@ -69,6 +71,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	s.phase(app, PhaseCommit)
 	// The first deploy is the first that goes live: until then app.json's
 	// formation and postdeploy apply.
 	before, err := s.cfg.Store.App(app)

@@ -91,6 +91,37 @@ type Config struct {
 	BackupCheck time.Duration
 	// Now is the clock of the backup scheduler (default time.Now).
 	Now func() time.Time
+	// Phase, when set, is called as a deploy of app reaches each of its
+	// phases (see the Phase* constants); tests use it to stop paasd at a
+	// chosen one.
+	Phase func(app, phase string)
+}
+
+// The phases of a deploy, in order, as Config.Phase names them.
+const (
+	// PhaseReceive: the pushed pack is received (still in git's
+	// quarantine) and the deploy begins.
+	PhaseReceive = "receive"
+	// PhaseBuild: the build is recorded and about to run.
+	PhaseBuild = "build"
+	// PhaseCommit: the build's artifact (image or slug) is made, not yet
+	// recorded in a release.
+	PhaseCommit = "commit"
+	// PhaseStart: the new release's first instance has started.
+	PhaseStart = "start"
+	// PhaseSwitch: the new instances are up, the routes not yet switched.
+	PhaseSwitch = "switch"
+	// PhaseDrain: the routes are switched, the old instances draining.
+	PhaseDrain = "drain"
+	// PhaseStop: the old instances are drained and being stopped.
+	PhaseStop = "stop"
+)
+
+// phase reports that a deploy of app reached phase.
+func (s *Service) phase(app, phase string) {
+	if s.cfg.Phase != nil {
+		s.cfg.Phase(app, phase)
+	}
 }
 
 // Service runs the platform's operations.
@@ -187,7 +218,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, r := range failed {
 		s.eventRel(r.App, r.Version, "Release %s failed: interrupted by a stop of paasd", r.Name())
 	}
-	if err := s.failInterruptedBuilds(); err != nil {
+	if err := s.failInterruptedBuilds(ctx); err != nil {
 		return err
 	}
 	if err := s.settleAddons(ctx); err != nil {

@@ -14,17 +14,7 @@ import (
 // and changes config: the user is told that the disk is full, in one
 // line, and the change is not made; once there is room again it works.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs for the data dir needs root")
-	}
-	if fs, err := os.ReadFile("/proc/filesystems"); err != nil || !strings.Contains(string(fs), "\ttmpfs\n") {
-		t.Skip("the kernel has no tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "paas-e2e-full", mnt).CombinedOutput(); err != nil {
-		t.Fatalf("mounting a tmpfs as root: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	mnt := fullableDisk(t)
 
 	const app = "full"
 	s := startServer(t, "PAAS_RUNTIME=exec", "PAAS_DATA_DIR="+filepath.Join(mnt, "data"))
@@ -34,7 +24,7 @@ func TestDiskFull(t *testing.T) {
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	r := s.ssh("config:set " + app + " DURING=" + strings.Repeat("x", 64<<10))
-	requireFail(t, "config:set on a full disk", r, "paasd's disk is full")
+	requireFail(t, "config:set on a full disk", r, "the server's disk is full")
 	if got := s.ssh("config " + app).stdout; strings.Contains(got, "DURING") || !strings.Contains(got, "BEFORE") {
 		t.Errorf("config after the failed change:\n%s", got)
 	}
@@ -46,6 +36,23 @@ func TestDiskFull(t *testing.T) {
 	if got := s.ssh("config:get " + app + " AFTER").stdout; got != "1\n" {
 		t.Errorf("config:get AFTER = %q", got)
 	}
+}
+
+// fullableDisk mounts a small tmpfs for a data dir the test fills.
+func fullableDisk(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs for the data dir needs root")
+	}
+	if fs, err := os.ReadFile("/proc/filesystems"); err != nil || !strings.Contains(string(fs), "\ttmpfs\n") {
+		t.Skip("the kernel has no tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "paas-e2e-full", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a tmpfs as root: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	return mnt
 }
 
 // fill writes to path until the file system has no room left.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"paas"
@@ -29,6 +30,8 @@ type pushSession struct {
 	commit  string // the live commit
 	settled bool   // git receive-pack has ended
 	refused bool   // the hook refused the push: git push fails
+
+	hooked atomic.Bool // the pre-receive hook has called: the pack is in
 }
 
 // refuse records that the hook refused the push.
@@ -207,6 +210,7 @@ func (h *hookServer) handle(conn net.Conn) {
 		out.exit(1)
 		return
 	}
+	ps.hooked.Store(true)
 	if err := h.s.receive(ps, req, out); err != nil {
 		ps.refuse()
 		msg, ok := paas.UserMessage(err)

@@ -57,8 +57,16 @@ func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, 
 
 	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
-	status = s.runGit(cmd, "receive-pack", app, stdin, stdout, stderr)
+	outWatch := &diskFullWatch{w: stdout, hooked: ps.hooked.Load}
+	errWatch := &diskFullWatch{w: stderr, hooked: ps.hooked.Load}
+	status = s.runGit(cmd, "receive-pack", app, stdin, outWatch, errWatch)
 	s.settle(ps)
+	if outWatch.seen || errWatch.seen {
+		// git has removed what it received (its quarantine): the push
+		// failed whole, for want of room.
+		fmt.Fprintf(stderr, "paas: %s\n", paas.DiskFull)
+		return 1, true
+	}
 	if refusal := ls.ended(); refusal != nil {
 		return s.fail(stderr, refusal), true
 	}

@@ -35,6 +35,7 @@ type diskLog struct {
 	segs      []segment // oldest first; the last one is open for appending
 	f         *os.File  // the last segment, nil until the first append
 	pending   []byte    // encoded records not yet written to f
+	written   int64     // bytes of f on disk: what flush cuts a failed write back to
 	dirty     bool      // written to f since the last sync
 	// retired are full segments written out but not yet synced: the
 	// flusher syncs and closes them, so that no writer waits for it.
@@ -180,6 +181,7 @@ func (d *diskLog) rotate(seq uint64) error {
 			return fmt.Errorf("opening log segment: %w", err)
 		}
 		d.f = f
+		d.written = d.segs[n-1].size - int64(len(d.pending))
 		return nil
 	}
 	path := filepath.Join(d.dir, segmentName(seq))
@@ -188,6 +190,7 @@ func (d *diskLog) rotate(seq uint64) error {
 		return fmt.Errorf("creating log segment: %w", err)
 	}
 	d.f = f
+	d.written = 0
 	d.pending = append(d.pending, segmentMagic...)
 	d.segs = append(d.segs, segment{first: seq, path: path, size: int64(len(segmentMagic))})
 	d.trim()
@@ -213,13 +216,36 @@ func (d *diskLog) flush() error {
 	if len(d.pending) == 0 || d.f == nil {
 		return nil
 	}
-	_, err := d.f.Write(d.pending)
-	d.pending = d.pending[:0]
+	n, err := d.f.Write(d.pending)
 	d.dirty = true
 	if err != nil {
-		return fmt.Errorf("writing log segment: %w", err)
+		return d.dropPending(fmt.Errorf("writing log segment: %w", err))
 	}
+	d.written += int64(n)
+	d.pending = d.pending[:0]
 	return nil
+}
+
+// dropPending gives up the buffered records after a failed write (a full
+// disk): the part of them that reached the file is cut off, so that the
+// segment ends with its last whole record and the records written once
+// there is room again follow it; a segment left empty keeps its magic.
+// It returns err, or the error of the cut.
+func (d *diskLog) dropPending(err error) error {
+	if terr := d.f.Truncate(d.written); terr != nil {
+		// The segment ends in a torn record, which reading cuts at
+		// the next start: nothing more may follow it.
+		d.segs[len(d.segs)-1].size = d.segSize
+		err = errors.Join(err, fmt.Errorf("cutting a partly written log record: %w", terr))
+	}
+	d.pending = d.pending[:0]
+	if d.written == 0 {
+		d.pending = append(d.pending, segmentMagic...)
+	}
+	if d.segs[len(d.segs)-1].size < d.segSize {
+		d.segs[len(d.segs)-1].size = d.written + int64(len(d.pending))
+	}
+	return err
 }
 
 // syncTargets flushes and returns the files to fsync: the open segment

@@ -280,6 +280,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		BuildConcurrency: cfg.BuildConc,
 		CheckConfig:      b.CheckConfig,
 		Logger:           log.With("part", "deploy"),
+		Phase:            killAt(),
 	}
 	if services != nil {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)

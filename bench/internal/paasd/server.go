@@ -146,6 +146,10 @@ func (s *Server) Stop() error {
 	return nil
 }
 
+// Kill stops paasd with SIGKILL, as a crash would, and waits for it to
+// exit; what it ran is left as the crash left it.
+func (s *Server) Kill() { s.kill() }
+
 func (s *Server) kill() {
 	s.cmd.Process.Kill()
 	<-s.exited
