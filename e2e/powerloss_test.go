@@ -62,16 +62,34 @@ func TestPowerLoss(t *testing.T) {
 	start := time.Now()
 	next := 0
 	for round := range powerLossRounds {
-		// Writes until the power goes, at a random moment.
-		cut := time.Now().Add(time.Duration(randInt(2500)) * time.Millisecond)
-		for time.Now().Before(cut) {
-			next++
-			acked.write(t, s, dir, next)
-		}
+		// Writes, one after the other, until the power goes at a
+		// random moment: most often in the middle of one.
+		stop := make(chan struct{})
+		werr := make(chan error, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					werr <- nil
+					return
+				default:
+				}
+				next++
+				if err := acked.write(s, dir, next); err != nil {
+					werr <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(randInt(2500)) * time.Millisecond)
 		if err := l.KillUsers(30 * time.Second); err != nil {
 			t.Fatal(err)
 		}
 		<-s.done
+		close(stop)
+		if err := <-werr; err != nil {
+			t.Fatal(err)
+		}
 		if err := l.Crash(); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -96,9 +114,9 @@ type ackedWrites struct {
 
 // write makes the n-th write of the loop, of a kind that turns with n,
 // and records it when paasd acknowledges it (exit 0). A write cut by the
-// power fails and is not recorded.
-func (a *ackedWrites) write(t *testing.T, s *server, dir string, n int) {
-	t.Helper()
+// power fails and is not recorded. It runs beside the test's goroutine:
+// an error is returned, not reported.
+func (a *ackedWrites) write(s *server, dir string, n int) error {
 	switch n % 4 {
 	case 0:
 		k, v := fmt.Sprintf("K%d", n), fmt.Sprintf("v%d", n)
@@ -107,7 +125,10 @@ func (a *ackedWrites) write(t *testing.T, s *server, dir string, n int) {
 			a.count++
 		}
 	case 1:
-		pub, fp := newPublicKey(t, n)
+		pub, fp, err := newPublicKey(n)
+		if err != nil {
+			return err
+		}
 		if r, err := s.command("", pub, "ssh", s.sshArgs("keys:add member"+strconv.Itoa(n))...); err == nil && r.code == 0 {
 			a.keys = append(a.keys, fp)
 			a.count++
@@ -120,16 +141,25 @@ func (a *ackedWrites) write(t *testing.T, s *server, dir string, n int) {
 		}
 	case 3:
 		if err := os.WriteFile(filepath.Join(dir, "public", "n.txt"), []byte(strconv.Itoa(n)), 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		s.commitAll(dir, fmt.Sprintf("write %d", n))
+		for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", fmt.Sprintf("write %d", n)}} {
+			if r := s.runQuiet(dir, "git", args...); r.code != 0 {
+				return fmt.Errorf("git %v: %s", args, r.stderr)
+			}
+		}
 		// A push cut by the power leaves the local branch ahead: the
 		// next one carries its commit.
 		if r := s.runQuiet(dir, "git", "push", "paas", "main"); r.code == 0 {
-			a.pushed = strings.TrimSpace(s.git(dir, "rev-parse", "HEAD").stdout)
+			head := s.runQuiet(dir, "git", "rev-parse", "HEAD")
+			if head.code != 0 {
+				return fmt.Errorf("git rev-parse HEAD: %s", head.stderr)
+			}
+			a.pushed = strings.TrimSpace(head.stdout)
 			a.count++
 		}
 	}
+	return nil
 }
 
 // check requires every acknowledged write on the restarted paasd, and
@@ -216,18 +246,17 @@ func checkRepos(t *testing.T, dir string) {
 
 // newPublicKey makes an SSH public key and returns it in authorized_keys
 // form with its fingerprint.
-func newPublicKey(t *testing.T, n int) (string, string) {
-	t.Helper()
+func newPublicKey(n int) (string, string, error) {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	k, err := gossh.NewPublicKey(pub)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))) + fmt.Sprintf(" member%d\n", n)
-	return line, gossh.FingerprintSHA256(k)
+	return line, gossh.FingerprintSHA256(k), nil
 }
 
 func randInt(n int64) int64 {
