@@ -207,6 +207,11 @@ func (a *ackedWrites) check(t *testing.T, s *server, dir string) {
 		t.Fatalf("acknowledged push of %.7s lost in the crash: %v %s", a.pushed, err, out)
 	}
 	requireOK(t, "logs after the crash", s.ssh("logs "+a.app+" -n 1000"))
+	// The live release runs again: its slug survived too.
+	waitFor(t, func() bool {
+		code, _, _ := s.get(a.app, "/")
+		return code == 200
+	})
 }
 
 // checkStore runs bbolt's consistency check on the store.
