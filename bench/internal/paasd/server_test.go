@@ -101,7 +101,7 @@ func TestRealPaasd(t *testing.T) {
 	if _, err := s.SSH(ctx, "apps:create bench-a"); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := s.SSH(ctx, "apps"); err != nil || out != "bench-a\n" {
+	if out, err := s.SSH(ctx, "apps"); err != nil || !strings.HasPrefix(lineAfterHeader(out), "bench-a ") {
 		t.Fatalf("apps = %q, %v", out, err)
 	}
 	if _, err := s.SSH(ctx, "no-such-command"); err == nil || !strings.Contains(err.Error(), "no-such-command") {
@@ -147,4 +147,13 @@ func passableTempDir(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// lineAfterHeader is the first line of a table after its header.
+func lineAfterHeader(table string) string {
+	lines := strings.Split(table, "\n")
+	if len(lines) < 2 {
+		return ""
+	}
+	return lines[1]
 }
