@@ -68,35 +68,53 @@ func runPowerLoss(ctx context.Context, ws *paasd.Workspace) ([]outcome, error) {
 	var recovery time.Duration
 	n := 0
 	for range powerRounds {
-		cut := time.Now().Add(time.Duration(randN(2500)) * time.Millisecond)
-		for time.Now().Before(cut) {
-			n++
-			switch n % 3 {
-			case 0:
-				k, v := fmt.Sprintf("K%d", n), fmt.Sprintf("v%d", n)
-				if _, err := s.SSH(ctx, "config:set "+app+" "+k+"="+v); err == nil {
-					config[k] = v
-					o.Acked++
+		// Writes, one after the other, until the power goes at a
+		// random moment: most often in the middle of one.
+		stop := make(chan struct{})
+		werr := make(chan error, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					werr <- nil
+					return
+				default:
 				}
-			case 1:
-				host := fmt.Sprintf("d%d.powercut.test", n)
-				if _, err := s.SSH(ctx, "domains:add "+app+" "+host); err == nil {
-					domains = append(domains, host)
-					o.Acked++
-				}
-			case 2:
-				// A push cut by the power leaves the local commit ahead;
-				// the next one carries it.
-				if _, err := repo.Push(ctx, n); err == nil {
-					if pushed, err = gitOut(repo.Dir, "rev-parse", "HEAD"); err != nil {
-						return nil, err
+				n++
+				switch n % 3 {
+				case 0:
+					k, v := fmt.Sprintf("K%d", n), fmt.Sprintf("v%d", n)
+					if _, err := s.SSH(ctx, "config:set "+app+" "+k+"="+v); err == nil {
+						config[k] = v
+						o.Acked++
 					}
-					o.Acked++
+				case 1:
+					host := fmt.Sprintf("d%d.powercut.test", n)
+					if _, err := s.SSH(ctx, "domains:add "+app+" "+host); err == nil {
+						domains = append(domains, host)
+						o.Acked++
+					}
+				case 2:
+					// A push cut by the power leaves the local commit ahead;
+					// the next one carries it.
+					if _, err := repo.Push(ctx, n); err == nil {
+						if pushed, err = gitOut(repo.Dir, "rev-parse", "HEAD"); err != nil {
+							werr <- err
+							return
+						}
+						o.Acked++
+					}
 				}
 			}
-		}
-		if err := l.KillUsers(30 * time.Second); err != nil {
+		}()
+		time.Sleep(time.Duration(randN(2500)) * time.Millisecond)
+		killErr := l.KillUsers(30 * time.Second)
+		close(stop)
+		if err := <-werr; err != nil {
 			return nil, err
+		}
+		if killErr != nil {
+			return nil, killErr
 		}
 		start := time.Now()
 		if err := l.Crash(); err != nil {
