@@ -29,6 +29,8 @@ require (
 	golang.org/x/term v0.48.0
 )
 
+require github.com/hanwen/go-fuse/v2 v2.12.1
+
 require (
 	dario.cat/mergo v1.0.0 // indirect
 	github.com/Microsoft/go-winio v0.6.4 // indirect

@@ -25,6 +25,7 @@ import (
 
 	"paas"
 	"paas/buildpacks"
+	"paas/internal/durable"
 )
 
 // DefaultTimeout limits a build when Config.Timeout is zero.
@@ -242,6 +243,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		log.Warn("build failed", "err", err, "duration", time.Since(start))
 		return Result{}, err
 	}
+	// The release that runs the slug is acknowledged after this: a crash
+	// of the machine must not leave it a slug with empty files.
+	if err := syncSlug(slug); err != nil {
+		log.Error("syncing the slug", "slug", slug, "err", err)
+		return Result{}, err
+	}
 	log.Info("build done", "artifact", res.Slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
 	return res, nil
 }
@@ -251,7 +258,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err := removeAll(slug); err != nil {
 		return Result{}, fmt.Errorf("removing stale slug: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
+	if err := durable.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
 		return Result{}, fmt.Errorf("making slug dir: %w", err)
 	}
 	if err := os.Mkdir(slug, 0o700); err != nil {
@@ -509,4 +516,16 @@ func shortCommit(c string) string {
 		return "unknown"
 	}
 	return c
+}
+
+// syncSlug makes a built slug durable, with its name, when the build left
+// one on the host (a docker build's is its image, which the engine keeps).
+func syncSlug(slug string) error {
+	if _, err := os.Lstat(slug); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := durable.SyncTree(slug, true); err != nil {
+		return err
+	}
+	return durable.SyncDir(filepath.Dir(slug))
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"paas/internal/durable"
+
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -39,7 +41,7 @@ func createHostKey(path string) (gossh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding host key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := durable.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating host key dir: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -50,7 +52,16 @@ func createHostKey(path string) (gossh.Signer, error) {
 		f.Close()
 		return nil, fmt.Errorf("writing host key: %w", err)
 	}
+	// A crash must not leave an empty key behind, which would stop
+	// paasd from starting: the key and its name are synced.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("writing host key: %w", err)
+	}
 	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("writing host key: %w", err)
+	}
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("writing host key: %w", err)
 	}
 	return gossh.NewSignerFromKey(priv)

@@ -14,6 +14,7 @@ import (
 
 	"paas"
 	"paas/access"
+	"paas/internal/durable"
 )
 
 // repoArg turns the path argument of git-receive-pack ('APP', 'APP.git',
@@ -55,7 +56,7 @@ func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, 
 	token, release := s.hooks.register(ps)
 	defer release()
 
-	cmd := exec.CommandContext(ctx, "git", "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)
+	cmd := exec.CommandContext(ctx, "git", append(fsyncConfig, "-c", "core.hooksPath="+s.hooksDir(), "-c", "receive.advertisePushOptions=true", "receive-pack", "--", repo)...)
 	cmd.Env = append(baseEnv(), "PAAS_HOOK_SOCKET="+s.socketPath(), "PAAS_HOOK_TOKEN="+token)
 	outWatch := &diskFullWatch{w: stdout, hooked: ps.hooked.Load}
 	errWatch := &diskFullWatch{w: stderr, hooked: ps.hooked.Load}
@@ -66,6 +67,11 @@ func (s *Server) push(ctx context.Context, u user, arg string, stdin io.Reader, 
 		// failed whole, for want of room.
 		fmt.Fprintf(stderr, "paas: %s\n", paas.DiskFull)
 		return 1, true
+	}
+	// git has fsynced the objects and refs it wrote, not the directories
+	// that name them: those are synced before the push is acknowledged.
+	if err := durable.SyncTree(repo, false); err != nil {
+		return s.fail(stderr, err), false
 	}
 	if refusal := ls.ended(); refusal != nil {
 		return s.fail(stderr, refusal), true
@@ -103,7 +109,7 @@ func (s *Server) settle(ps *pushSession) {
 		return
 	}
 	s.log.Warn("branch did not follow the live release; moving it", "app", ps.app, "ref", ref, "commit", commit, "was", cur, "err", err)
-	cmd := exec.Command("git", "update-ref", "-m", "paas: the live release", ref, commit)
+	cmd := exec.Command("git", append(fsyncConfig, "update-ref", "-m", "paas: the live release", ref, commit)...)
 	cmd.Dir = ps.repo
 	cmd.Env = append(baseEnv(), "GIT_DIR="+ps.repo)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -190,8 +196,18 @@ func (s *Server) initRepo(ctx context.Context, repo string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("git init --bare %s: %w: %s", repo, err, bytes.TrimSpace(out))
 	}
-	return nil
+	// git init syncs nothing: a crash could leave a repo without HEAD,
+	// or none at all, under an app that exists.
+	if err := durable.SyncTree(repo, true); err != nil {
+		return err
+	}
+	return durable.SyncDir(filepath.Dir(repo))
 }
+
+// fsyncConfig are the options of every git command that writes an app's
+// repo: objects, packs and refs are fsynced before git reports them
+// written (git 2.36 and later), whatever the repo's own config says.
+var fsyncConfig = []string{"-c", "core.fsync=committed,index", "-c", "core.fsyncMethod=fsync"}
 
 // baseEnv is the environment of every git command the gateway runs.
 func baseEnv() []string {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"paas/internal/durable"
+
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -121,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 // Listen binds the SSH address and the hook socket, and writes the
 // pre-receive hook that git runs.
 func (s *Server) Listen() error {
-	if err := os.MkdirAll(s.cfg.ReposDir, 0o755); err != nil {
+	if err := durable.MkdirAll(s.cfg.ReposDir, 0o755); err != nil {
 		return fmt.Errorf("creating repos dir: %w", err)
 	}
 	if err := os.MkdirAll(s.cfg.RunDir, 0o700); err != nil {

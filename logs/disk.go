@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"paas/internal/durable"
 )
 
 // flushBytes is how much a diskLog buffers before writing to its file.
@@ -57,7 +59,7 @@ func segmentSize(retention int64) int64 {
 // it with the sequence number of its last line (0 when empty). A torn
 // record at the end of the newest segment, left by a crash, is cut off.
 func openDiskLog(dir string, retention int64) (*diskLog, uint64, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, 0, fmt.Errorf("creating log directory: %w", err)
 	}
 	d := &diskLog{dir: dir, retention: retention, segSize: segmentSize(retention)}
@@ -187,6 +189,12 @@ func (d *diskLog) rotate(seq uint64) error {
 	path := filepath.Join(d.dir, segmentName(seq))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
+		return fmt.Errorf("creating log segment: %w", err)
+	}
+	// The segment's name is made durable now: the syncs of its
+	// records would otherwise keep lines a crash loses with the name.
+	if err := durable.SyncDir(d.dir); err != nil {
+		f.Close()
 		return fmt.Errorf("creating log segment: %w", err)
 	}
 	d.f = f

@@ -9,9 +9,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
+
+	"paas/internal/durable"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -33,11 +34,18 @@ type Store struct {
 
 // Open opens (creating when missing) the database file at path.
 func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := durable.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating store directory: %w", err)
 	}
+	// bbolt fsyncs (fdatasync) every commit, and each one is acknowledged
+	// only after: NoSync stays off. The file's name is made durable here,
+	// for a store just created.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {

@@ -23,6 +23,7 @@ import (
 	"paas/deploy"
 	"paas/drains"
 	"paas/gateway"
+	"paas/internal/durable"
 	"paas/logs"
 	"paas/router"
 	"paas/runtime"
@@ -44,7 +45,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := durable.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
 	// The keys file is checked before a running paasd is asked to hand
