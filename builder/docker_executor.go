@@ -212,6 +212,9 @@ func (x *containerExecutor) run(ctx context.Context, c command) error {
 	if code == 0 {
 		return nil
 	}
+	if x.containerGone(ctx) {
+		return &paas.Error{Msg: msgEngineRestarted, Err: &exitError{code: code}}
+	}
 	if x.outOfMemory(ctx) {
 		return &paas.Error{
 			Msg: fmt.Sprintf("build ran out of memory (limit %s); raise PAAS_BUILD_MEMORY", memText(x.memory)),
@@ -244,12 +247,31 @@ func (x *containerExecutor) exitCode(ctx context.Context, id string) (int, error
 	}
 }
 
-// fail explains an engine error of a step; a canceled ctx wins.
+// msgEngineRestarted is why a build fails whose container the engine
+// lost (it stopped, restarted or was killed) while a step ran.
+const msgEngineRestarted = "the Docker engine restarted during the build; push again"
+
+// fail explains an engine error of a step; a canceled ctx wins. A step
+// whose exec or container the engine no longer knows, or whose engine
+// does not answer, was cut short by the engine going away.
 func (x *containerExecutor) fail(ctx context.Context, doing string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", doing, ctx.Err())
 	}
+	if errdefs.IsNotFound(err) || x.containerGone(ctx) {
+		return &paas.Error{Msg: msgEngineRestarted, Err: err}
+	}
 	return engineError(doing, err)
+}
+
+// containerGone reports whether the build container no longer runs (it
+// idles for the whole build), or the engine cannot say.
+func (x *containerExecutor) containerGone(ctx context.Context) bool {
+	insp, err := x.cli.ContainerInspect(ctx, x.id)
+	if err != nil {
+		return ctx.Err() == nil
+	}
+	return insp.State == nil || !insp.State.Running
 }
 
 // outOfMemory reports whether the kernel killed a process of the build
