@@ -49,12 +49,15 @@ type engine struct {
 	since time.Time     // when it stopped answering
 	// lost are the instances whose wait for an exit failed, waiting for
 	// the verdict on their container.
-	lost  map[*dockerInst]chan verdict
-	poke  chan struct{} // an instance was lost, or an engine call failed
-	down  chan struct{} // closed when the engine is taken for gone
-	isUp  bool
-	stop  context.CancelFunc
-	ended chan struct{}
+	lost map[*dockerInst]chan verdict
+	poke chan struct{} // an instance was lost, or an engine call failed
+	down chan struct{} // closed when the engine is taken for gone
+	isUp bool
+	// stopped is set once the watch has ended: lost instances get the
+	// verdict of a gone container at once.
+	stopped bool
+	stop    context.CancelFunc
+	ended   chan struct{}
 }
 
 // verdict is what became of a lost instance's container: it runs and is
@@ -85,6 +88,7 @@ func (d *Docker) stopEngineWatch() {
 	d.eng.stop()
 	<-d.eng.ended
 	d.eng.mu.Lock()
+	d.eng.stopped = true
 	pending := d.eng.lost
 	d.eng.lost = map[*dockerInst]chan verdict{}
 	d.eng.mu.Unlock()
@@ -100,7 +104,11 @@ func (d *Docker) stopEngineWatch() {
 // logged once, not each try.
 func (d *Docker) watchEngine(ctx context.Context) {
 	defer close(d.eng.ended)
+	// An engine that answers pings but whose event stream keeps failing
+	// is retried with backoff, not in a loop.
+	retry := engineRetryMin
 	for ctx.Err() == nil {
+		followed := time.Now()
 		err := d.followEngine(ctx)
 		if ctx.Err() != nil {
 			return
@@ -109,6 +117,16 @@ func (d *Docker) watchEngine(ctx context.Context) {
 			// Instances were lost while the engine answers.
 			d.reconcile(ctx, false)
 			continue
+		}
+		if time.Since(followed) < engineRetryMax {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			retry = min(2*retry, time.Minute)
+		} else {
+			retry = engineRetryMin
 		}
 		since := d.markDown(err)
 		if !d.awaitEngine(ctx) {
@@ -274,8 +292,12 @@ func (d *Docker) waitEngine(ctx context.Context) error {
 func (d *Docker) lose(di *dockerInst) chan verdict {
 	c := make(chan verdict, 1)
 	d.eng.mu.Lock()
+	defer d.eng.mu.Unlock()
+	if d.eng.stopped {
+		c <- verdict{code: -1, reported: make(chan struct{})}
+		return c
+	}
 	d.eng.lost[di] = c
-	d.eng.mu.Unlock()
 	d.kick()
 	return c
 }
