@@ -116,6 +116,8 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 	if _, err := cfg.Client.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("docker engine not available: %w", err)
 	}
+	// Settled before the engine watch calls concurrently with others.
+	cfg.Client.NegotiateAPIVersion(ctx)
 	d := &Docker{
 		cfg:     cfg,
 		api:     cfg.Client,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -387,12 +388,10 @@ func (d *Docker) judge(ctx context.Context, di *dockerInst) verdict {
 		}
 		return gone
 	}
-	if di.inst.Port != 0 {
-		if addr := publishedAddr(info, di.inst.Port, d.host); addr != di.inst.Addr {
-			d.log.Warn("instance runs at another address after the engine restart: replacing it",
-				"app", di.inst.App, "instance", di.inst.Name(), "was", di.inst.Addr, "now", addr)
-			return gone
-		}
+	if di.inst.Addr != "" && !publishes(info, di.inst.Addr, d.host) {
+		d.log.Warn("instance no longer published at its address after the engine restart: replacing it",
+			"app", di.inst.App, "instance", di.inst.Name(), "addr", di.inst.Addr)
+		return gone
 	}
 	s, err := d.follow(ictx, di.inst)
 	if err != nil {
@@ -427,4 +426,20 @@ func (d *Docker) removeExited(ctx context.Context) {
 			d.log.Warn("removing container", "id", shortID(c.ID), "err", err)
 		}
 	}
+}
+
+// publishes reports whether an inspected container is published at addr
+// (host replacing an address that names every interface).
+func publishes(info container.InspectResponse, addr, host string) bool {
+	if info.NetworkSettings == nil {
+		return false
+	}
+	for _, bs := range info.NetworkSettings.Ports {
+		for _, b := range bs {
+			if p, err := strconv.Atoi(b.HostPort); err == nil && hostPort(bindIP(b.HostIP, host), p) == addr {
+				return true
+			}
+		}
+	}
+	return false
 }
