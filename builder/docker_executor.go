@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -325,15 +326,56 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	return err
 }
 
-// close kills and removes the build container, once.
+// close kills and removes the build container, once. When the engine is
+// away, it is removed once the engine answers again (within
+// removeRetryFor), in the background.
 func (x *containerExecutor) close() {
 	x.closed.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		err := x.remove()
+		if err != nil && (client.IsErrConnectionFailed(err) || isConnectionError(err)) {
+			x.log.Warn("the engine is away: the build container is removed once it answers", "err", err)
+			go x.removeLater()
+			return
+		}
+		if err != nil {
 			x.log.Error("removing build container", "err", err)
 		}
 	})
+}
+
+// removeRetryFor bounds how long a build container is retried for
+// removal while the engine is away.
+const removeRetryFor = 10 * time.Minute
+
+// remove force-removes the build container; one gone is fine.
+func (x *containerExecutor) remove() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true})
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// removeLater retries removing the build container, with backoff, until
+// it is gone or removeRetryFor passes.
+func (x *containerExecutor) removeLater() {
+	deadline := time.Now().Add(removeRetryFor)
+	delay := 200 * time.Millisecond
+	for {
+		time.Sleep(delay)
+		err := x.remove()
+		if err == nil {
+			x.log.Info("build container removed after the engine came back")
+			return
+		}
+		if time.Now().After(deadline) {
+			x.log.Error("removing build container", "err", err)
+			return
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 // tolerantWriter passes writes on until the first failure and then drops

@@ -95,6 +95,14 @@ func TestEngineRestart(t *testing.T) {
 	if r := <-pushed; r.code == 0 || !strings.Contains(r.stderr, "the Docker engine restarted during the build") {
 		t.Fatalf("push during the engine restart: exit %d, want a failure saying the engine restarted:\n%s", r.code, r.stderr)
 	}
+	// The failed build's container goes once the engine is back.
+	deadline := time.Now().Add(time.Minute)
+	for buildContainersOf(t, cli, "engmark-build") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed build's container is left after the engine came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	after := instanceContainers(t, cli)
 	if len(after) != len(apps) {
 		t.Fatalf("containers after the restart: %v, want one per app", after)
