@@ -107,19 +107,9 @@ func (d *Docker) watchEngine(ctx context.Context) {
 	defer close(d.eng.ended)
 	// An engine that answers pings but whose event stream keeps failing
 	// is retried with backoff, not in a loop.
-	retry := engineRetryMin
+	retry, short := engineRetryMin, false
 	for ctx.Err() == nil {
-		followed := time.Now()
-		err := d.followEngine(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			// Instances were lost while the engine answers.
-			d.reconcile(ctx, false)
-			continue
-		}
-		if time.Since(followed) < engineRetryMax {
+		if short {
 			select {
 			case <-ctx.Done():
 				return
@@ -128,6 +118,17 @@ func (d *Docker) watchEngine(ctx context.Context) {
 			retry = min(2*retry, time.Minute)
 		} else {
 			retry = engineRetryMin
+		}
+		followed := time.Now()
+		err := d.followEngine(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		short = err != nil && time.Since(followed) < engineRetryMax
+		if err == nil {
+			// Instances were lost while the engine answers.
+			d.reconcile(ctx, false)
+			continue
 		}
 		since := d.markDown(err)
 		if !d.awaitEngine(ctx) {
