@@ -213,7 +213,7 @@ func (x *containerExecutor) run(ctx context.Context, c command) error {
 	if code == 0 {
 		return nil
 	}
-	if x.containerGone(ctx) {
+	if code > 128 && x.containerGoneWithin(ctx, engineStopGrace) {
 		return &paas.Error{Msg: msgEngineRestarted, Err: &exitError{code: code}}
 	}
 	if x.outOfMemory(ctx) {
@@ -259,20 +259,39 @@ func (x *containerExecutor) fail(ctx context.Context, doing string, err error) e
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", doing, ctx.Err())
 	}
-	if errdefs.IsNotFound(err) || x.containerGone(ctx) {
+	if errdefs.IsNotFound(err) || x.containerGoneWithin(ctx, engineStopGrace) {
 		return &paas.Error{Msg: msgEngineRestarted, Err: err}
 	}
 	return engineError(doing, err)
 }
 
-// containerGone reports whether the build container no longer runs (it
-// idles for the whole build), or the engine cannot say.
-func (x *containerExecutor) containerGone(ctx context.Context) bool {
-	insp, err := x.cli.ContainerInspect(ctx, x.id)
-	if err != nil {
-		return ctx.Err() == nil
+// engineStopGrace is how long a step killed by a signal, or cut off, is
+// given to show an engine stopping: the engine kills the step's processes
+// before it records the container as stopped and closes its API.
+const engineStopGrace = 3 * time.Second
+
+// containerGoneWithin reports whether the build container stops running
+// (it idles for the whole build) or the engine stops answering within
+// grace.
+func (x *containerExecutor) containerGoneWithin(ctx context.Context, grace time.Duration) bool {
+	deadline := time.Now().Add(grace)
+	for {
+		insp, err := x.cli.ContainerInspect(ctx, x.id)
+		if err != nil {
+			return ctx.Err() == nil
+		}
+		if insp.State == nil || !insp.State.Running {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return insp.State == nil || !insp.State.Running
 }
 
 // outOfMemory reports whether the kernel killed a process of the build

@@ -54,7 +54,7 @@ func TestEngineRestart(t *testing.T) {
 	gittest.WriteFiles(t, filepath.Join(vetted, "slow"), map[string]string{
 		"bin/compile": "#!/usr/bin/env bash\necho compile is running\nexec sleep 600\n",
 	})
-	s := startServerVia(t, []string{"ip", "netns", "exec", eng.NS},
+	s := startServerVia(t, eng.Wrap(),
 		"PAAS_RUNTIME=docker", "DOCKER_HOST="+eng.Host, "PAAS_HOST_FIREWALL=off",
 		"PAAS_BUILDPACK_PATHS="+vetted,
 		"PAAS_SSH_ADDR="+eng.PeerIP+":0", "PAAS_HTTP_ADDR="+eng.PeerIP+":0", "PAAS_HTTPS_ADDR="+eng.PeerIP+":0")
@@ -89,7 +89,7 @@ func TestEngineRestart(t *testing.T) {
 	requireOK(t, "apps:create", s.ssh("apps:create engmark-build"))
 	pushed := make(chan result, 1)
 	go func() { pushed <- s.runQuiet(build, "git", "push", "paas", "main") }()
-	waitCompiling(t, ctx, cli, "engmark-build")
+	waitCompiling(t, ctx, cli, "engmark-build", pushed)
 	before := instanceContainers(t, cli)
 	restartEngine(t, ctx, s, eng, pollers, false, 1)
 	if r := <-pushed; r.code == 0 || !strings.Contains(r.stderr, "the Docker engine restarted during the build") {
@@ -230,11 +230,17 @@ func restartEngine(t *testing.T, ctx context.Context, s *server, eng *faulttest.
 	}
 }
 
-// waitCompiling waits until app's build runs its compile step.
-func waitCompiling(t *testing.T, ctx context.Context, cli *client.Client, app string) {
+// waitCompiling waits until app's build runs its compile step; the push
+// must not end first.
+func waitCompiling(t *testing.T, ctx context.Context, cli *client.Client, app string, pushed <-chan result) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
+		select {
+		case r := <-pushed:
+			t.Fatalf("the push of %s ended before its compile step ran: exit %d\n%s", app, r.code, r.stderr)
+		default:
+		}
 		cs, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
 			filters.Arg("label", "paas.app="+app), filters.Arg("label", "paas.role=build"))})
 		if err == nil && len(cs) == 1 {

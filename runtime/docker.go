@@ -158,14 +158,14 @@ func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 // instance it ran before a restart is reconciled (so no new container
 // takes the address of one whose route is not withdrawn yet). When
 // starting fails because the engine went away, it tries once more when
-// the engine is back.
+// the engine is back (a few times, should it go again).
 func (d *Docker) startOnEngine(ctx context.Context, s Spec) (Instance, error) {
 	for attempt := 0; ; attempt++ {
 		if err := d.waitEngine(ctx); err != nil {
 			return Instance{}, err
 		}
 		inst, err := d.start(ctx, s)
-		if err == nil || attempt > 0 || ctx.Err() != nil || !d.engineLost(ctx) {
+		if err == nil || attempt >= 3 || ctx.Err() != nil || !d.engineLost(ctx, err) {
 			return inst, err
 		}
 		d.log.Info("starting an instance again once the engine answers", "app", s.App, "instance", s.Name(), "err", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 )
 
 // ErrEngineRestarted is the Err of an Exit whose container did not
@@ -153,10 +154,15 @@ func (d *Docker) followEngine(ctx context.Context) error {
 	defer cancel()
 	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "die"))
 	msgs, errs := d.api.Events(sctx, events.ListOptions{Filters: f})
+	d.eng.mu.Lock()
+	down := d.eng.down
+	d.eng.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-down:
+			return errors.New("an engine call could not reach it")
 		case <-msgs:
 		case err := <-errs:
 			if err == nil {
@@ -164,11 +170,8 @@ func (d *Docker) followEngine(ctx context.Context) error {
 			}
 			return fmt.Errorf("following engine events: %w", err)
 		case <-d.eng.poke:
-			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := d.api.Ping(pctx)
-			pcancel()
-			if err != nil && ctx.Err() == nil {
-				return fmt.Errorf("pinging the engine: %w", err)
+			if !d.answers(ctx) && ctx.Err() == nil {
+				return errors.New("the engine does not answer")
 			}
 			return nil
 		}
@@ -218,15 +221,13 @@ func (d *Docker) markUp() {
 	close(d.eng.ready)
 }
 
-// awaitEngine pings the engine with backoff until it answers (true) or
-// ctx ends (false).
+// awaitEngine asks the engine, with backoff, until it answers (true) or
+// ctx ends (false). It lists containers rather than pinging: an engine
+// that is starting answers pings before it has restored its containers.
 func (d *Docker) awaitEngine(ctx context.Context) bool {
 	delay := engineRetryMin
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := d.api.Ping(pctx)
-		cancel()
-		if err == nil {
+		if d.answers(ctx) {
 			return true
 		}
 		select {
@@ -238,22 +239,23 @@ func (d *Docker) awaitEngine(ctx context.Context) bool {
 	}
 }
 
-// engineLost is called when an engine call failed: when the engine does
-// not answer a ping, it is taken for gone, and engineLost returns true.
-func (d *Docker) engineLost(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// answers reports whether the engine answers a call that needs it
+// running (not only listening).
+func (d *Docker) answers(ctx context.Context) bool {
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := d.api.Ping(pctx); err == nil {
+	_, err := d.api.ContainerList(actx, container.ListOptions{Limit: 1, Filters: d.managedFilter("")})
+	return err == nil
+}
+
+// engineLost is called when an engine call failed with err: when the
+// engine could not be reached or does not answer, it is taken for gone,
+// and engineLost returns true.
+func (d *Docker) engineLost(ctx context.Context, err error) bool {
+	if !client.IsErrConnectionFailed(err) && d.answers(context.WithoutCancel(ctx)) {
 		return false
 	}
-	d.kick()
-	d.eng.mu.Lock()
-	down := d.eng.down
-	d.eng.mu.Unlock()
-	select {
-	case <-down:
-	case <-time.After(10 * time.Second):
-	}
+	d.markDown(err)
 	return true
 }
 

@@ -52,7 +52,7 @@ func engineRestart(ctx context.Context, ws *paasd.Workspace) ([]outcome, error) 
 	}
 	srv, err := paasd.Start(paasd.Config{
 		Binary: ws.Binary, Dir: filepath.Join(ws.Root, "engine-restart"), Runtime: "docker",
-		Wrap: []string{"ip", "netns", "exec", eng.NS},
+		Wrap: eng.Wrap(),
 		Env: []string{"DOCKER_HOST=" + eng.Host, "PAAS_HOST_FIREWALL=off", "PAAS_DOMAIN=localhost",
 			"PAAS_SSH_ADDR=" + eng.PeerIP + ":0", "PAAS_HTTP_ADDR=" + eng.PeerIP + ":0"},
 	})

@@ -26,7 +26,7 @@ type Engine struct {
 	// Dir holds its data root, exec root, socket and log.
 	Dir string
 	// NS is its network namespace; processes that talk to its published
-	// ports (paasd) run there too, via Command.
+	// ports (paasd) run there too, via Wrap or Command.
 	NS string
 	// HostIP and PeerIP are the addresses of the veth pair's host end
 	// and namespace end: a server in the namespace that listens on
@@ -42,12 +42,12 @@ type Engine struct {
 }
 
 // Requirement returns why this host cannot run an Engine ("" when it
-// can): root, the ip command and dockerd are needed.
+// can): root, the ip and nsenter commands and dockerd are needed.
 func Requirement() string {
 	if os.Geteuid() != 0 {
 		return "needs root: network namespaces and a Docker engine"
 	}
-	for _, tool := range []string{"ip", "dockerd", "containerd", "docker"} {
+	for _, tool := range []string{"ip", "nsenter", "dockerd", "containerd", "docker"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return "needs " + tool
 		}
@@ -97,9 +97,17 @@ func NewEngine(dir string) (*Engine, error) {
 	return e, nil
 }
 
+// Wrap is the command that runs another in the engine's network
+// namespace, nothing else changed (ip netns exec would mount a sysfs of
+// its own, hiding the host's cgroups from dockerd).
+func (e *Engine) Wrap() []string {
+	return []string{"nsenter", "--net=/run/netns/" + e.NS, "--"}
+}
+
 // Command runs name with args in the engine's namespace.
 func (e *Engine) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", e.NS, name}, args...)...)
+	w := e.Wrap()
+	return exec.Command(w[0], append(append(w[1:], name), args...)...)
 }
 
 // Start starts dockerd, with --live-restore when liveRestore is set, and
