@@ -165,12 +165,10 @@ func startTestEngine(t *testing.T, ctx context.Context, liveRestore bool) *fault
 	if err := eng.Start(ctx, liveRestore); err != nil {
 		t.Fatal(err)
 	}
-	host := requireDocker(t)
-	img, err := host.ImageInspect(ctx, stackImage())
+	cache, err := faulttest.StackCache(ctx, stackImage())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := filepath.Join(os.TempDir(), "paas-faulttest-stack-"+strings.TrimPrefix(img.ID, "sha256:")[:12]+".tar")
 	if err := eng.LoadImage(ctx, stackImage(), cache); err != nil {
 		t.Fatal(err)
 	}

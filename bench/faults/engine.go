@@ -47,7 +47,11 @@ func engineRestart(ctx context.Context, ws *paasd.Workspace) ([]outcome, error) 
 	if image == "" {
 		image = "paas/stack:bookworm"
 	}
-	if err := eng.LoadImage(ctx, image, filepath.Join(ws.Root, "stack.tar")); err != nil {
+	cache, err := faulttest.StackCache(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.LoadImage(ctx, image, cache); err != nil {
 		return nil, err
 	}
 	srv, err := paasd.Start(paasd.Config{

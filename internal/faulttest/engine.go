@@ -229,6 +229,21 @@ func (e *Engine) LoadImage(ctx context.Context, image, cache string) error {
 	return nil
 }
 
+// StackCache is where LoadImage keeps the saved archive of the host
+// engine's image: in the temp dir, named after the image's ID, so later
+// runs reuse it until the image changes.
+func StackCache(ctx context.Context, image string) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image).Output()
+	if err != nil {
+		return "", fmt.Errorf("inspecting %s on the host's engine: %w", image, err)
+	}
+	id := strings.TrimPrefix(strings.TrimSpace(string(out)), "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return filepath.Join(os.TempDir(), "paas-faulttest-stack-"+id+".tar"), nil
+}
+
 // Close stops the engine (started first without live-restore, when it
 // has data, so that it stops the containers a live-restore stop left),
 // and removes the namespace and its data.
