@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -212,6 +213,9 @@ func (x *containerExecutor) run(ctx context.Context, c command) error {
 	if code == 0 {
 		return nil
 	}
+	if code > 128 && x.containerGoneWithin(ctx, engineStopGrace) {
+		return &paas.Error{Msg: msgEngineRestarted, Err: &exitError{code: code}}
+	}
 	if x.outOfMemory(ctx) {
 		return &paas.Error{
 			Msg: fmt.Sprintf("build ran out of memory (limit %s); raise PAAS_BUILD_MEMORY", memText(x.memory)),
@@ -244,12 +248,50 @@ func (x *containerExecutor) exitCode(ctx context.Context, id string) (int, error
 	}
 }
 
-// fail explains an engine error of a step; a canceled ctx wins.
+// msgEngineRestarted is why a build fails whose container the engine
+// lost (it stopped, restarted or was killed) while a step ran.
+const msgEngineRestarted = "the Docker engine restarted during the build; push again"
+
+// fail explains an engine error of a step; a canceled ctx wins. A step
+// whose exec or container the engine no longer knows, or whose engine
+// does not answer, was cut short by the engine going away.
 func (x *containerExecutor) fail(ctx context.Context, doing string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", doing, ctx.Err())
 	}
+	if errdefs.IsNotFound(err) || x.containerGoneWithin(ctx, engineStopGrace) {
+		return &paas.Error{Msg: msgEngineRestarted, Err: err}
+	}
 	return engineError(doing, err)
+}
+
+// engineStopGrace is how long a step killed by a signal, or cut off, is
+// given to show an engine stopping: the engine kills the step's processes
+// before it records the container as stopped and closes its API.
+const engineStopGrace = 3 * time.Second
+
+// containerGoneWithin reports whether the build container stops running
+// (it idles for the whole build) or the engine stops answering within
+// grace.
+func (x *containerExecutor) containerGoneWithin(ctx context.Context, grace time.Duration) bool {
+	deadline := time.Now().Add(grace)
+	for {
+		insp, err := x.cli.ContainerInspect(ctx, x.id)
+		if err != nil {
+			return ctx.Err() == nil
+		}
+		if insp.State == nil || !insp.State.Running {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // outOfMemory reports whether the kernel killed a process of the build
@@ -303,15 +345,56 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	return err
 }
 
-// close kills and removes the build container, once.
+// close kills and removes the build container, once. When the engine is
+// away, it is removed once the engine answers again (within
+// removeRetryFor), in the background.
 func (x *containerExecutor) close() {
 	x.closed.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		err := x.remove()
+		if err != nil && (client.IsErrConnectionFailed(err) || isConnectionError(err)) {
+			x.log.Warn("the engine is away: the build container is removed once it answers", "err", err)
+			go x.removeLater()
+			return
+		}
+		if err != nil {
 			x.log.Error("removing build container", "err", err)
 		}
 	})
+}
+
+// removeRetryFor bounds how long a build container is retried for
+// removal while the engine is away.
+const removeRetryFor = 10 * time.Minute
+
+// remove force-removes the build container; one gone is fine.
+func (x *containerExecutor) remove() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := x.cli.ContainerRemove(ctx, x.id, container.RemoveOptions{Force: true})
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// removeLater retries removing the build container, with backoff, until
+// it is gone or removeRetryFor passes.
+func (x *containerExecutor) removeLater() {
+	deadline := time.Now().Add(removeRetryFor)
+	delay := 200 * time.Millisecond
+	for {
+		time.Sleep(delay)
+		err := x.remove()
+		if err == nil {
+			x.log.Info("build container removed after the engine came back")
+			return
+		}
+		if time.Now().After(deadline) {
+			x.log.Error("removing build container", "err", err)
+			return
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 // tolerantWriter passes writes on until the first failure and then drops

@@ -361,6 +361,9 @@ func (s *Service) updateRoutes(st *appState) {
 		}
 	}
 	st.mu.Unlock()
+	if s.engineAway.Load() {
+		bs = nil
+	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
 	s.cfg.Router.Set(st.name, bs)
 }

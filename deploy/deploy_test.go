@@ -31,6 +31,9 @@ type harness struct {
 	router *router.Router
 	logs   *logs.Aggregator
 	dir    string // holds the store, slugs and caches
+	// exitHook, when set before the first deploy, sees every exit
+	// before the Service does.
+	exitHook func(*runtime.Exit)
 }
 
 // newHarness starts a harness; opts change the Service's Config before it
@@ -45,7 +48,12 @@ func newHarness(t *testing.T, boot time.Duration, opts ...func(*Config)) *harnes
 	t.Cleanup(func() { st.Close() })
 	h := &harness{t: t, logs: logs.New(1000), dir: dir}
 	h.router = router.New(router.Config{Domain: "localhost"})
-	h.rt = runtime.NewExec(runtime.ExecConfig{Logs: h.logs, OnExit: func(e runtime.Exit) { h.svc.OnExit(e) }})
+	h.rt = runtime.NewExec(runtime.ExecConfig{Logs: h.logs, OnExit: func(e runtime.Exit) {
+		if h.exitHook != nil {
+			h.exitHook(&e)
+		}
+		h.svc.OnExit(e)
+	}})
 	b, err := builder.New(builder.Config{
 		BuildpacksDir: filepath.Join(dir, "buildpacks"),
 		CacheDir:      filepath.Join(dir, "cache"),

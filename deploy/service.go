@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"paas"
@@ -133,6 +134,10 @@ type Service struct {
 	// app's latest state from the store and hands it to the router, so
 	// the router ends on the last saved state.
 	optionsMu sync.Mutex
+
+	// engineAway is set while the docker runtime's engine does not
+	// answer: no instance is routed then.
+	engineAway atomic.Bool
 
 	mu      sync.Mutex
 	apps    map[string]*appState

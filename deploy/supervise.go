@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -50,23 +52,49 @@ func (s *Service) onExit(e runtime.Exit) {
 		st.mu.Unlock()
 		return
 	}
-	if in.state == "up" && e.At.Sub(in.since) >= stableAfter {
+	engine := errors.Is(e.Err, runtime.ErrEngineRestarted)
+	if engine || in.state == "up" && e.At.Sub(in.since) >= stableAfter {
+		// Not the app's fault: no backoff.
 		in.restarts = 0
 	}
 	in.state = "crashed"
 	in.exitCode, in.signal = e.Code, e.Signal
 	in.since = e.At
+	what := fmt.Sprintf("crashed with status %d%s", e.Code, exitHint(e.Code))
+	if engine {
+		what = "did not survive a restart of the Docker engine"
+	}
 	if in.booting || closing {
 		// The converge that started it reports the failure.
 		st.mu.Unlock()
-		s.eventRel(st.name, in.spec.Release, "%s crashed with status %d%s", in.name(), e.Code, exitHint(e.Code))
+		s.eventRel(st.name, in.spec.Release, "%s %s", in.name(), what)
 		return
 	}
 	delay := s.scheduleRestart(st, in)
 	st.mu.Unlock()
 
-	s.eventRel(st.name, in.spec.Release, "%s crashed with status %d%s; restarting in %s", in.name(), e.Code, exitHint(e.Code), delay)
+	// Its route goes before anything can start in its place.
 	s.updateRoutes(st)
+	s.eventRel(st.name, in.spec.Release, "%s %s; restarting in %s", in.name(), what, delay)
+}
+
+// OnEngine is the docker runtime's engine callback. While the engine is
+// gone, no app is routed: the addresses its containers were published on
+// may be given to others' containers when it comes back. Once it answers
+// again, every app's route is set anew from the instances that run
+// (those that did not survive were reported through OnExit before, and
+// are being restarted).
+func (s *Service) OnEngine(e runtime.EngineEvent) {
+	s.engineAway.Store(!e.Up)
+	s.mu.Lock()
+	states := make([]*appState, 0, len(s.apps))
+	for _, st := range s.apps {
+		states = append(states, st)
+	}
+	s.mu.Unlock()
+	for _, st := range states {
+		s.updateRoutes(st)
+	}
 }
 
 // scheduleRestart arms the restart of a crashed instance after its backoff

@@ -42,7 +42,7 @@ func (s *server) newRepoOf(app string, files map[string]string) string {
 		}
 	}
 	s.git(dir, "init", "-q", "-b", "main")
-	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@127.0.0.1:%s/%s", s.port(), app))
+	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@%s:%s/%s", s.host(), s.port(), app))
 	s.commitAll(dir, "initial")
 	return dir
 }

@@ -68,13 +68,22 @@ type server struct {
 	httpAddr string
 	out      *syncbuf.Buffer
 	done     chan struct{}
+	wrap     []string // runs paasd (nil: run directly)
 }
 
 // startServer starts paasd on loopback ports with a fresh data dir and a
 // fresh admin key.
 func startServer(t *testing.T, extraEnv ...string) *server {
 	t.Helper()
+	return startServerVia(t, nil, extraEnv...)
+}
+
+// startServerVia is startServer with paasd run through wrap, a command
+// and its arguments that run the rest (such as ip netns exec NS).
+func startServerVia(t *testing.T, wrap []string, extraEnv ...string) *server {
+	t.Helper()
 	s := newServer(t)
+	s.wrap = wrap
 	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0"}, extraEnv...))
 	t.Cleanup(func() {
 		s.destroyAll()
@@ -148,6 +157,9 @@ func (s *server) launch(env []string) {
 	t.Helper()
 	s.out, s.done = &syncbuf.Buffer{}, make(chan struct{})
 	s.cmd = exec.Command(filepath.Join(binDir, "paasd"))
+	if len(s.wrap) > 0 {
+		s.cmd = exec.Command(s.wrap[0], append(s.wrap[1:], filepath.Join(binDir, "paasd"))...)
+	}
 	s.cmd.Env = s.paasdEnv(env...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = io.MultiWriter(s.out, pw)
@@ -238,6 +250,12 @@ func (s *server) port() string {
 	return p
 }
 
+// host is the address SSH is served on.
+func (s *server) host() string {
+	h, _, _ := net.SplitHostPort(s.sshAddr)
+	return h
+}
+
 // sshCommand is the ssh client invocation for this server's key.
 func (s *server) sshCommand() string {
 	return "ssh -i " + s.keyFile + " -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -301,7 +319,7 @@ func (s *server) command(dir, stdin string, name string, args ...string) (result
 // passed to ssh as the remote command words.
 func (s *server) ssh(command string) result {
 	s.t.Helper()
-	args := append(strings.Fields(s.sshCommand())[1:], "-p", s.port(), "paas@127.0.0.1", command)
+	args := append(strings.Fields(s.sshCommand())[1:], "-p", s.port(), "paas@"+s.host(), command)
 	return s.run("", "", "ssh", args...)
 }
 
@@ -320,7 +338,7 @@ func (s *server) newRepo(appDir, app string) string {
 		s.t.Fatal(err)
 	}
 	s.git(dir, "init", "-q", "-b", "main")
-	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@127.0.0.1:%s/%s", s.port(), app))
+	s.git(dir, "remote", "add", "paas", fmt.Sprintf("ssh://paas@%s:%s/%s", s.host(), s.port(), app))
 	s.commitAll(dir, "initial")
 	return dir
 }

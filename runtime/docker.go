@@ -49,6 +49,10 @@ type DockerConfig struct {
 	// PidsLimit caps the processes and threads of each container;
 	// DefaultPidsLimit when zero.
 	PidsLimit int64
+	// OnEngine, when set, is called when the engine stops answering and
+	// when it answers again (after every instance it ran was followed
+	// again or reported through OnExit). It runs in the engine watch.
+	OnEngine func(EngineEvent)
 	// Guard, when set, keeps containers from reaching the host: the
 	// bridge of every app network is protected before a container joins
 	// it, and released when the network is removed.
@@ -81,14 +85,16 @@ type Docker struct {
 	// watchers counts running watch goroutines; it is only added to
 	// under mu while not closed.
 	watchers sync.WaitGroup
+
+	eng engine
 }
 
 // dockerInst is an instance container this runtime watches.
 type dockerInst struct {
 	inst     Instance
 	stopping atomic.Bool
-	detached atomic.Bool // Detach was called: watching ends, the container stays
-	stream   *instanceStream
+	detached atomic.Bool     // Detach was called: watching ends, the container stays
+	stream   *instanceStream // replaced (under Docker.mu) when followed again
 	// done is closed once the container has exited, its output has been
 	// delivered and the container is removed.
 	done chan struct{}
@@ -110,14 +116,18 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 	if _, err := cfg.Client.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("docker engine not available: %w", err)
 	}
-	return &Docker{
+	// Settled before the engine watch calls concurrently with others.
+	cfg.Client.NegotiateAPIVersion(ctx)
+	d := &Docker{
 		cfg:     cfg,
 		api:     cfg.Client,
 		log:     log,
 		host:    cfg.Host,
 		insts:   map[string]*dockerInst{},
 		oneoffs: map[string]*dockerOneOff{},
-	}, nil
+	}
+	d.startEngineWatch()
+	return d, nil
 }
 
 // Start creates and starts the container of an instance of s and returns
@@ -135,13 +145,31 @@ func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 	if d.isClosed() {
 		return Instance{}, ErrShutdown
 	}
-	inst, err := d.start(ctx, s)
+	inst, err := d.startOnEngine(ctx, s)
 	if err != nil {
 		return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
 	}
 	d.log.Info("instance started", "app", s.App, "instance", s.Name(), "id", shortID(inst.ID),
 		"image", s.Slug, "addr", inst.Addr)
 	return inst, nil
+}
+
+// startOnEngine starts an instance once the engine answers and every
+// instance it ran before a restart is reconciled (so no new container
+// takes the address of one whose route is not withdrawn yet). When
+// starting fails because the engine went away, it tries once more when
+// the engine is back (a few times, should it go again).
+func (d *Docker) startOnEngine(ctx context.Context, s Spec) (Instance, error) {
+	for attempt := 0; ; attempt++ {
+		if err := d.waitEngine(ctx); err != nil {
+			return Instance{}, err
+		}
+		inst, err := d.start(ctx, s)
+		if err == nil || attempt >= 3 || ctx.Err() != nil || !d.engineLost(ctx, err) {
+			return inst, err
+		}
+		d.log.Info("starting an instance again once the engine answers", "app", s.App, "instance", s.Name(), "err", err)
+	}
 }
 
 // start does Start's work once the spec has been checked.
@@ -410,6 +438,7 @@ func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 		wg.Go(func() { errs[len(ids)+i] = d.stopOneOff(ctx, o, grace) })
 	}
 	wg.Wait()
+	d.stopEngineWatch()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}

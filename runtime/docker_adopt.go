@@ -182,9 +182,10 @@ func (d *Docker) removeLeftover(ctx context.Context, c container.Summary, why st
 func (d *Docker) Detach() {
 	d.mu.Lock()
 	d.closed = true
-	insts := make([]*dockerInst, 0, len(d.insts))
+	streams := make([]*instanceStream, 0, len(d.insts))
 	for _, di := range d.insts {
-		insts = append(insts, di)
+		di.detached.Store(true)
+		streams = append(streams, di.stream)
 	}
 	oneoffs := make([]*dockerOneOff, 0, len(d.oneoffs))
 	for _, o := range d.oneoffs {
@@ -192,17 +193,17 @@ func (d *Docker) Detach() {
 	}
 	d.mu.Unlock()
 
-	for _, di := range insts {
-		di.detached.Store(true)
-		di.stream.release()
+	for _, s := range streams {
+		s.release()
 	}
+	d.stopEngineWatch()
 	var wg sync.WaitGroup
 	for _, o := range oneoffs {
 		wg.Go(func() { d.killOneOff(o) })
 	}
 	wg.Wait()
 	d.watchers.Wait()
-	d.log.Info("instances detached", "count", len(insts), "one-offs killed", len(oneoffs))
+	d.log.Info("instances detached", "count", len(streams), "one-offs killed", len(oneoffs))
 }
 
 // killOneOff kills a one-off container, waits for its exit and removes it.

@@ -108,21 +108,57 @@ func newInstanceStream(out io.Reader, closeOut func(), exit func() (int, error),
 // watch delivers an instance's output until its container exits, then
 // removes the container, forgets the instance and reports the exit. When
 // the instance was detached meanwhile, it just forgets the instance: the
-// container stays as it is, and nothing is reported.
+// container stays as it is, and nothing is reported. When waiting for
+// the exit fails (the engine went away), the engine watch decides once
+// the engine answers again: a container that still runs is followed
+// again, any other is reported as exited with ErrEngineRestarted.
 func (d *Docker) watch(di *dockerInst, s *instanceStream) {
 	defer d.watchers.Done()
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		d.readOutput(s.out, di.inst)
-	}()
-	code, err := s.exit()
-	if di.detached.Load() {
+	for {
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			d.readOutput(s.out, di.inst)
+		}()
+		code, err := s.exit()
+		if di.detached.Load() {
+			s.release()
+			<-drained
+			d.forget(di)
+			return
+		}
+		if err == nil {
+			d.exited(di, s, drained, code, nil)
+			return
+		}
 		s.release()
 		<-drained
-		d.forget(di)
+		v := <-d.lose(di)
+		if di.detached.Load() {
+			if v.stream != nil {
+				v.stream.release()
+			}
+			d.forget(di)
+			close(v.reported)
+			return
+		}
+		if v.stream != nil {
+			d.log.Info("instance survived the engine restart", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(di.inst.ID))
+			d.mu.Lock()
+			di.stream = v.stream
+			d.mu.Unlock()
+			s = v.stream
+			continue
+		}
+		d.remove(di.inst.ID)
+		d.report(di, v.code, ErrEngineRestarted)
+		close(v.reported)
 		return
 	}
+}
+
+// exited finishes watching an instance whose container exited with code.
+func (d *Docker) exited(di *dockerInst, s *instanceStream, drained <-chan struct{}, code int, err error) {
 	select {
 	case <-drained:
 	case <-time.After(dockerDrainTimeout):
@@ -132,8 +168,13 @@ func (d *Docker) watch(di *dockerInst, s *instanceStream) {
 	}
 	s.release()
 	d.remove(di.inst.ID)
-	d.forget(di)
+	d.report(di, code, err)
+}
 
+// report forgets an instance whose container is removed and reports its
+// exit.
+func (d *Docker) report(di *dockerInst, code int, err error) {
+	d.forget(di)
 	ex := Exit{Instance: di.inst, Code: code, Signal: SignalName(code), Err: err, Stopped: di.stopping.Load(), At: time.Now()}
 	d.log.Info("instance exited", "app", di.inst.App, "instance", di.inst.Name(), "id", shortID(di.inst.ID),
 		"code", ex.Code, "signal", ex.Signal, "stopped", ex.Stopped, "err", err)

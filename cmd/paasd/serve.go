@@ -121,6 +121,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	var svc *deploy.Service
+	var engineSvc atomic.Pointer[deploy.Service]
 	onExit := func(e runtime.Exit) { svc.OnExit(e) }
 	bcfg := builder.Config{
 		BuildpacksDir: filepath.Join(dataDir, "buildpacks"),
@@ -144,6 +145,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		defer cli.Close()
 		dcfg := runtime.DockerConfig{
 			Client: cli, Logs: agg, OnExit: onExit, Owner: ownerLabel(dataDir), Logger: log.With("part", "runtime"),
+			// The engine may come and go before the service exists.
+			OnEngine: func(e runtime.EngineEvent) {
+				if s := engineSvc.Load(); s != nil {
+					s.OnEngine(e)
+				}
+			},
 			DefaultMemory: cfg.DefaultMemory,
 		}
 		guard, err := hostGuard(ctx, cfg, cli, log)
@@ -287,6 +294,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)
 	}
 	svc = deploy.New(scfg)
+	engineSvc.Store(svc)
 	lines.svc.Store(svc)
 	gw, err := gateway.New(gateway.Config{
 		Addr:               cfg.SSHAddr,

@@ -29,6 +29,10 @@ type Config struct {
 	Dir     string   // made when missing; holds the key (kept when there), HOME and the data dir
 	Runtime string   // PAAS_RUNTIME: exec or docker
 	Env     []string // more KEY=VALUE settings; they win over the defaults
+	// Wrap, when set, is a command and its arguments that run paasd
+	// (such as ip netns exec NS, for a paasd next to an engine in a
+	// network namespace); Env then names the addresses it listens on.
+	Wrap []string
 }
 
 // Server is one running paasd with a fresh data dir and an admin key of
@@ -36,7 +40,8 @@ type Config struct {
 type Server struct {
 	Dir      string // Config.Dir
 	Key      string // private key file of the admin key
-	SSHPort  string // the SSH gateway's port on 127.0.0.1
+	SSHHost  string // the SSH gateway's address: 127.0.0.1 unless Env says otherwise
+	SSHPort  string // the SSH gateway's port
 	HTTPAddr string // the router's HTTP address, host:port
 
 	cmd    *exec.Cmd
@@ -63,6 +68,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// No HTTPS listener: benchmarks never contend for :8443.
 	s.cmd = exec.Command(cfg.Binary)
+	if len(cfg.Wrap) > 0 {
+		s.cmd = exec.Command(cfg.Wrap[0], append(cfg.Wrap[1:], cfg.Binary)...)
+	}
 	s.cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + cfg.Dir,
@@ -96,7 +104,7 @@ func Start(cfg Config) (*Server, error) {
 			s.kill()
 			return nil, fmt.Errorf("paasd listens for HTTPS on %s; a benchmark's paasd must not", addrs.HTTPS)
 		}
-		_, s.SSHPort, _ = net.SplitHostPort(addrs.SSH)
+		s.SSHHost, s.SSHPort, _ = net.SplitHostPort(addrs.SSH)
 		s.HTTPAddr = addrs.HTTP
 		return s, nil
 	case <-s.exited:

@@ -23,7 +23,7 @@ func (s *Server) sshOptions() []string {
 // SSHArgs is the ssh argument list (without "ssh") that runs command on
 // the server.
 func (s *Server) SSHArgs(command string) []string {
-	return append(s.sshOptions(), "-p", s.SSHPort, "paas@127.0.0.1", command)
+	return append(s.sshOptions(), "-p", s.SSHPort, "paas@"+s.sshHost(), command)
 }
 
 // SSH runs command on the server and returns its standard output; a
@@ -56,5 +56,13 @@ func (s *Server) gitEnv() []string {
 
 // remote is the git remote URL of app on the server.
 func (s *Server) remote(app string) string {
-	return "ssh://paas@127.0.0.1:" + s.SSHPort + "/" + app
+	return "ssh://paas@" + s.sshHost() + ":" + s.SSHPort + "/" + app
+}
+
+// sshHost is the address the SSH gateway listens on.
+func (s *Server) sshHost() string {
+	if s.SSHHost == "" {
+		return "127.0.0.1"
+	}
+	return s.SSHHost
 }
