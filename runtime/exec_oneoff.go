@@ -59,6 +59,7 @@ func (e *Exec) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	e.limit(cmd, e.limits(s, cred))
 
 	var a attached
 	if stdio.TTY {

@@ -41,7 +41,7 @@ type config struct {
 	PostgresImage  string
 	RedisImage     string
 	BuildMemory    int64
-	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
+	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker; exec: per process); 0: none
 	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
 	MaxImageSize   int64
 	KeepBuilds     int

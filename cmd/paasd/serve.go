@@ -182,6 +182,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		}
 		ecfg := runtime.ExecConfig{
 			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
+			DefaultMemory: cfg.DefaultMemory,
 		}
 		if users != nil {
 			if err := checkReachable(dataDir, exe); err != nil {
