@@ -92,7 +92,10 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 srv = http.server.HTTPServer(("", int(os.environ["PORT"])), H)
-threading.Thread(target=globals()[sys.argv[1]], daemon=True).start()
+def attack():
+    time.sleep(5)  # after the deploy has seen the instance serve
+    globals()[sys.argv[1]]()
+threading.Thread(target=attack, daemon=True).start()
 srv.serve_forever()
 `
 
