@@ -157,7 +157,11 @@ func (e *Exec) start(s Spec, home string, cred *syscall.Credential, port int, in
 		return nil, err
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	// A session of its own is a process group of its own and, where the
+	// kernel groups CPU time by session (autogroup), a share of the CPU
+	// of its own: an instance that spins in a thousand processes gets
+	// one share, not a thousand against paasd and the other apps.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	e.limit(cmd, e.limits(s, cred))
 	// stdout and stderr share one pipe, so their lines keep the order in
 	// which the process wrote them.

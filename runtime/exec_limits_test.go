@@ -114,3 +114,46 @@ func limitOf(limits, name string) string {
 	}
 	return ""
 }
+
+// sessionOf reads the session id of process pid.
+func sessionOf(t *testing.T, pid string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ppid pgrp session ...; comm may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return f[3]
+}
+
+// TestExecProcessesLeadSessionsOfTheirOwn: instances and one-offs lead a
+// session of their own, which the kernel's autogroup scheduling gives a
+// CPU share of its own.
+func TestExecProcessesLeadSessionsOfTheirOwn(t *testing.T) {
+	e, sink, x := testExec(t)
+	dir := slug(t, nil)
+	own := sessionOf(t, "self")
+	inst, err := e.Start(t.Context(), Spec{App: "a", Type: "worker", Index: 1, Slug: dir,
+		Command: `echo $$ > "$HOME/pid"; echo ready; exec sleep 1000`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink.waitLine(t, "a", "worker.1", "ready")
+	pid := strconv.Itoa(readPid(t, dir+"/pid"))
+	if sid := sessionOf(t, pid); sid != pid || sid == own {
+		t.Errorf("instance %s is in session %s (the runtime's: %s), want its own", pid, sid, own)
+	}
+	if err := e.Stop(t.Context(), inst.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	x.wait(t, inst.ID)
+
+	var out bytes.Buffer
+	if _, err := e.Run(t.Context(), Spec{App: "a", Slug: dir, Command: `echo "$$ $(cut -d' ' -f6 /proc/$$/stat)"`}, Stdio{Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(out.String()); len(f) != 2 || f[0] != f[1] || f[1] == own {
+		t.Errorf("one-off printed pid and session %q (the runtime's: %s), want its own", out.String(), own)
+	}
+}
