@@ -57,7 +57,10 @@ def forkbomb():
             time.sleep(0.01)
             continue
         if pid == 0:
-            time.sleep(3600)
+            # Each child spins, for two minutes at most.
+            end = time.time() + 120
+            while time.time() < end:
+                pass
             os._exit(0)
         forked += 1
 def memory():
