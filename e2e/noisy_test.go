@@ -62,7 +62,9 @@ def forkbomb():
             time.sleep(0.01)
             continue
         if pid == 0:
-            # Each child spins, for two minutes at most.
+            # Each child spins, from five seconds after its birth (when
+            # the bomb has reached its cap) for two minutes at most.
+            time.sleep(5)
             end = time.time() + 120
             while time.time() < end:
                 pass
@@ -258,8 +260,8 @@ func TestNoisyForkBomb(t *testing.T) {
 			}
 			return ok && refused > 0
 		})
+		time.Sleep(10 * time.Second) // the neighbour is polled while the bomb's processes spin
 		requireResponsive(t, s, "fork bomb", calm)
-		time.Sleep(5 * time.Second) // the neighbour is polled under the bomb
 		st := stop()
 		requireUntouched(t, "fork bomb ("+rt+")", st)
 		t.Logf("fork bomb (%s): refused after %d processes", rt, forked)

@@ -57,7 +57,9 @@ def forkbomb():
             time.sleep(0.01)
             continue
         if pid == 0:
-            # Each child spins, for two minutes at most.
+            # Each child spins, from five seconds after its birth (when
+            # the bomb has reached its cap) for two minutes at most.
+            time.sleep(5)
             end = time.time() + 120
             while time.time() < end:
                 pass
