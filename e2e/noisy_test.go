@@ -24,8 +24,13 @@ import (
 // of a poller (each within neighbourTimeout), its instance is the same
 // one throughout, and paasd answers `apps`.
 
-// neighbourTimeout is how long one request to the calm app may take.
-const neighbourTimeout = 10 * time.Second
+// neighbourTimeout is how long one request to the calm app may take;
+// appsTimeout how long paasd may take to answer `apps` (it takes well
+// under a second on an idle host).
+const (
+	neighbourTimeout = 10 * time.Second
+	appsTimeout      = 20 * time.Second
+)
 
 // calmServer answers every request with its app's name and a token made
 // at its start, so that a restart shows; it prints the path of each
@@ -202,11 +207,11 @@ func requireUntouched(t *testing.T, attack string, st neighbourStats) {
 	}
 }
 
-// requireResponsive runs `apps` over SSH, within a minute, and requires
-// it to succeed and list app.
+// requireResponsive runs `apps` over SSH and requires it to succeed and
+// list app within appsTimeout.
 func requireResponsive(t *testing.T, s *server, attack, app string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), appsTimeout)
 	defer cancel()
 	args := append(strings.Fields(s.sshCommand())[1:], "-p", s.port(), "paas@127.0.0.1", "apps")
 	began := time.Now()
