@@ -344,6 +344,12 @@ func TestNoisyLogFlood(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
+	// The live log follows from the moment its client is connected: a
+	// request the neighbour logs shows when.
+	waitUntil(t, time.Minute, "the neighbour's logs -t following", func() bool {
+		s.get(calm, "/mark-ready")
+		return strings.Contains(tailOut.String(), " mark-ready\n")
+	})
 	stop := pollNeighbour(s, calm)
 	time.Sleep(10 * time.Second)
 	requireResponsive(t, s, "log flood", calm)
@@ -357,14 +363,14 @@ func TestNoisyLogFlood(t *testing.T) {
 		return strings.Contains(tailOut.String(), st.marks[len(st.marks)-1]+"\n")
 	})
 	got := tailOut.String()
-	missing := 0
+	var missing []string
 	for _, m := range st.marks {
 		if !strings.Contains(got, " "+m+"\n") {
-			missing++
+			missing = append(missing, m)
 		}
 	}
-	if missing > 0 {
-		t.Errorf("%d of the neighbour's %d lines are missing from its logs -t", missing, len(st.marks))
+	if len(missing) > 0 {
+		t.Errorf("%d of the neighbour's %d lines are missing from its logs -t: %q", len(missing), len(st.marks), missing[:min(len(missing), 10)])
 	}
 	if strings.Contains(got, "flood xxx") {
 		t.Errorf("the flooder's lines reached the neighbour's logs -t")
