@@ -2,6 +2,7 @@ package paasd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -119,11 +119,19 @@ func (s *Server) Stop() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), sshTimeout)
 	defer cancel()
-	apps, err := s.SSH(ctx, "apps")
+	// The JSON listing: the text one has a header and columns.
+	out, err := s.SSH(ctx, "apps --json")
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, app := range strings.Fields(apps) {
+	var apps []struct{ Name string }
+	if err == nil {
+		if err := json.Unmarshal([]byte(out), &apps); err != nil {
+			errs = append(errs, fmt.Errorf("reading apps --json: %w", err))
+		}
+	}
+	for _, a := range apps {
+		app := a.Name
 		if _, err := s.SSH(ctx, "apps:destroy "+app+" --confirm "+app); err != nil {
 			errs = append(errs, err)
 		}

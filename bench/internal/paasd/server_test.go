@@ -101,7 +101,7 @@ func TestRealPaasd(t *testing.T) {
 	if _, err := s.SSH(ctx, "apps:create bench-a"); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := s.SSH(ctx, "apps"); err != nil || out != "bench-a\n" {
+	if out, err := s.SSH(ctx, "apps"); err != nil || !strings.Contains(out, "\nbench-a ") {
 		t.Fatalf("apps = %q, %v", out, err)
 	}
 	if _, err := s.SSH(ctx, "no-such-command"); err == nil || !strings.Contains(err.Error(), "no-such-command") {
