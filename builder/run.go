@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -36,7 +37,11 @@ type command struct {
 // killed; when the leader exits, whatever it left running in the group is
 // killed too, so no build step outlives its build.
 func run(ctx context.Context, c command) error {
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	argv := c.argv
+	if c.cred != nil && c.cred.Uid != 0 {
+		argv = capProcs(argv)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
@@ -75,6 +80,31 @@ func run(ctx context.Context, c command) error {
 		return fmt.Errorf("running %s: %w", c.argv[0], err)
 	}
 	return nil
+}
+
+// buildProcs caps the processes and threads of an app's user while a
+// build step runs as it (RLIMIT_NPROC, which the kernel counts per user,
+// the app's running instances included), as the pids limit of a build
+// container does on docker: a fork bomb in a build stops there.
+const buildProcs = 1024
+
+// prlimitPath is util-linux's prlimit, "" when the host has none.
+var prlimitPath = sync.OnceValue(func() string {
+	p, err := exec.LookPath("prlimit")
+	if err != nil {
+		return ""
+	}
+	return p
+})
+
+// capProcs returns argv run under the build's process cap: prlimit sets
+// it on itself, then executes argv. Without prlimit argv is unchanged.
+func capProcs(argv []string) []string {
+	p := prlimitPath()
+	if p == "" {
+		return argv
+	}
+	return append([]string{p, "--nproc=" + strconv.Itoa(buildProcs), "--"}, argv...)
 }
 
 // pipeTo returns the write end of a pipe whose read end is copied to w, and

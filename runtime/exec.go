@@ -45,15 +45,24 @@ type ExecConfig struct {
 	// Nil runs them as this process's user. A slug that its app's user
 	// does not own yet is given to it before the process starts.
 	Credential func(app string) (*syscall.Credential, error)
-	Logger     *slog.Logger
+	// DefaultMemory caps, in bytes, the heap (RLIMIT_DATA) of each
+	// process of an instance or one-off whose spec sets no Memory; 0 for
+	// no cap.
+	DefaultMemory int64
+	// MaxProcs caps the processes and threads of an app's user, all its
+	// instances and one-offs together (RLIMIT_NPROC), when Credential
+	// gives the app a user of its own; DefaultExecProcs when zero.
+	MaxProcs int64
+	Logger   *slog.Logger
 }
 
 // Exec runs instances as local processes, children of this process, each
 // in its own process group. It is safe for concurrent use.
 type Exec struct {
-	cfg   ExecConfig
-	log   *slog.Logger
-	shell string
+	cfg     ExecConfig
+	log     *slog.Logger
+	shell   string
+	prlimit string // util-linux's prlimit, which applies the limits; "" when missing
 
 	mu      sync.Mutex
 	procs   map[string]*proc // by instance ID, until the exit is reported
@@ -81,10 +90,15 @@ func NewExec(cfg ExecConfig) *Exec {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	prlimit := findPrlimit()
+	if prlimit == "" {
+		log.Warn("prlimit (util-linux) not found: apps run without process and memory limits")
+	}
 	return &Exec{
 		cfg:     cfg,
 		log:     log,
 		shell:   findShell(),
+		prlimit: prlimit,
 		procs:   map[string]*proc{},
 		ports:   map[int]bool{},
 		oneoffs: map[*group]bool{},
@@ -143,7 +157,12 @@ func (e *Exec) start(s Spec, home string, cred *syscall.Credential, port int, in
 		return nil, err
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	// A session of its own is a process group of its own and, where the
+	// kernel groups CPU time by session (autogroup), a share of the CPU
+	// of its own: an instance that spins in a thousand processes gets
+	// one share, not a thousand against paasd and the other apps.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
+	e.limit(cmd, e.limits(s, cred))
 	// stdout and stderr share one pipe, so their lines keep the order in
 	// which the process wrote them.
 	r, w, err := os.Pipe()

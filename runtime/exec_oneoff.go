@@ -59,6 +59,7 @@ func (e *Exec) Run(ctx context.Context, s Spec, stdio Stdio) (int, error) {
 	}
 	cmd := dynoCmd(e.shell, home, env, s.Command)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	e.limit(cmd, e.limits(s, cred))
 
 	var a attached
 	if stdio.TTY {
@@ -126,9 +127,10 @@ func (e *Exec) register(cmd *exec.Cmd, start func() error) (*group, error) {
 }
 
 // startPipes starts cmd with pipes for stdin, stdout and stderr, in a
-// new process group.
+// new session (a process group and a CPU share of its own, as an
+// instance's).
 func (e *Exec) startPipes(cmd *exec.Cmd, stdio Stdio) (attached, error) {
-	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Setsid = true
 	var files []*os.File // parent's ends, closed on failure
 	var childEnds []*os.File
 	fail := func(err error) (attached, error) {

@@ -41,7 +41,7 @@ type config struct {
 	PostgresImage  string
 	RedisImage     string
 	BuildMemory    int64
-	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker); 0: none
+	DefaultMemory  int64 // memory limit of an instance or one-off whose type sets none (docker; exec: per process); 0: none
 	HostFirewall   bool  // guard the host's ports from containers with iptables (docker)
 	MaxImageSize   int64
 	KeepBuilds     int
@@ -64,6 +64,10 @@ type config struct {
 	SSHIdleTimeout      time.Duration
 	SSHMaxUnauth        int
 	SSHMaxUnauthSource  int
+
+	// MaxConnsPerClient caps the router connections one IPv4 address or
+	// IPv6 /64 holds open at once (trusted proxies are not capped).
+	MaxConnsPerClient int
 
 	// The HTTPS front door and its certificates.
 	HTTPSAddr string // "" turns HTTPS off
@@ -226,6 +230,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&c.SSHMaxUnauth, "ssh-max-unauthenticated", "PAAS_SSH_MAX_UNAUTHENTICATED", 100, "SSH connections waiting to authenticate at once"},
 		{&c.SSHMaxUnauthSource, "ssh-max-unauthenticated-per-source", "PAAS_SSH_MAX_UNAUTHENTICATED_PER_SOURCE", 10, "of them from one IPv4 address or IPv6 /64"},
 		{&c.AuditKeep, "audit-keep", "PAAS_AUDIT_KEEP", 10000, "audit log entries kept, the newest"},
+		{&c.MaxConnsPerClient, "max-conns-per-client", "PAAS_MAX_CONNS_PER_CLIENT", 1000, "HTTP(S) connections one IPv4 address or IPv6 /64 holds open at once; more are closed at once"},
 	}
 	for _, n := range counts {
 		v := n.fallback
@@ -383,6 +388,7 @@ func (c config) logAttrs() []any {
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,
 		"ssh_handshake_timeout", c.SSHHandshakeTimeout, "ssh_idle_timeout", c.SSHIdleTimeout,
 		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
+		"max_conns_per_client", c.MaxConnsPerClient,
 		"buildpack_paths", c.BuildpackPaths, "addon_backups", c.AddonBackups,
 		"audit_keep", c.AuditKeep,
 	}

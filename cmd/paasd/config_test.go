@@ -144,3 +144,20 @@ func TestAddonBackupsSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxConnsPerClientSetting(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	}
+	if c, err := load(nil); err != nil || c.MaxConnsPerClient != 1000 {
+		t.Fatalf("default: %d, %v", c.MaxConnsPerClient, err)
+	}
+	if c, err := load(map[string]string{"PAAS_MAX_CONNS_PER_CLIENT": "50"}); err != nil || c.MaxConnsPerClient != 50 {
+		t.Fatalf("50: %d, %v", c.MaxConnsPerClient, err)
+	}
+	for _, bad := range []string{"0", "-3", "many"} {
+		if _, err := load(map[string]string{"PAAS_MAX_CONNS_PER_CLIENT": bad}); err == nil || !strings.Contains(err.Error(), "PAAS_MAX_CONNS_PER_CLIENT") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

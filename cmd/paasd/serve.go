@@ -190,6 +190,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		}
 		ecfg := runtime.ExecConfig{
 			Logs: agg, OnExit: onExit, StateDir: filepath.Join(dataDir, "run", "exec"), Logger: log.With("part", "runtime"),
+			DefaultMemory: cfg.DefaultMemory,
 		}
 		if users != nil {
 			if err := checkReachable(dataDir, exe); err != nil {
@@ -364,7 +365,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// ACME HTTP-01 challenges are answered on the HTTP listener.
 	httpSrv := router.NewFront(rtr, limits, tlsCerts.HTTPHandler(general))
 	errc := make(chan error, 3)
-	go func() { errc <- httpSrv.Serve(httpLn) }()
+	clientCap := router.ClientCap{Max: cfg.MaxConnsPerClient, Exempt: cfg.TrustedProxies, Refused: capWarning(log)}
+	go func() { errc <- httpSrv.Serve(clientCap.Listener(httpLn)) }()
 	go func() { errc <- gw.Serve() }()
 	// The HTTPS listener: the general path over TLS, HTTP/2 included.
 	var httpsSrv *http.Server
@@ -373,7 +375,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		httpsSrv = limits.Server(cfg.HTTPSAddr, general)
 		httpsSrv.TLSConfig = tlsCerts.TLSConfig()
 		httpsSrv.ErrorLog = slog.NewLogLogger(log.With("part", "https").Handler(), slog.LevelDebug)
-		go func() { errc <- router.ServeTLS(httpsSrv, httpsLn) }()
+		go func() { errc <- router.ServeTLS(httpsSrv, clientCap.Listener(httpsLn)) }()
 		listening = append(listening, "https", httpsLn.Addr().String())
 	}
 	log.Info("listening", listening...)
