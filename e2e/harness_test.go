@@ -253,6 +253,10 @@ func (s *server) port() string {
 // host is the address SSH is served on.
 func (s *server) host() string {
 	h, _, _ := net.SplitHostPort(s.sshAddr)
+	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		// Listening on every address: reach it on loopback.
+		return "127.0.0.1"
+	}
 	return h
 }
 

@@ -83,17 +83,32 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 }
 
 // SyncTree fsyncs every directory under root (root included), and every
-// regular file too when files is true, making the whole tree durable.
+// regular file too when files is true, making the whole tree durable. An
+// entry below root that another process removes meanwhile (a concurrent
+// push's quarantine directory) is skipped: it is not part of the tree
+// any more.
 func SyncTree(root string, files bool) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		gone := func(err error) bool { return p != root && errors.Is(err, fs.ErrNotExist) }
 		if err != nil {
+			if gone(err) {
+				return nil
+			}
 			return fmt.Errorf("syncing %s: %w", p, err)
 		}
 		switch {
 		case d.IsDir():
-			return SyncDir(p)
+			if err := SyncDir(p); err != nil {
+				if gone(err) {
+					return filepath.SkipDir
+				}
+				return err
+			}
 		case files && d.Type().IsRegular():
 			f, err := os.Open(p)
+			if gone(err) {
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("syncing %s: %w", p, err)
 			}

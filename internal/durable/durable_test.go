@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,5 +80,41 @@ func TestSyncTreeMakesATreeDurable(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(root, f)); err != nil || string(b) != f {
 			t.Errorf("%s after the crash: %q, %v", f, b, err)
 		}
+	}
+}
+
+// TestSyncTreeSkipsWhatVanishes walks a tree in which another process
+// keeps creating and removing directories and files, as a concurrent
+// push does with its quarantine: what vanishes during the walk is not
+// an error, while a root that is missing is.
+func TestSyncTreeSkipsWhatVanishes(t *testing.T) {
+	root := t.TempDir()
+	stop := make(chan struct{})
+	churned := make(chan struct{})
+	go func() {
+		defer close(churned)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			d := filepath.Join(root, fmt.Sprintf("tmp_objdir-%d", i%8))
+			os.MkdirAll(filepath.Join(d, "ab", "cd"), 0o755)
+			os.WriteFile(filepath.Join(d, "ab", "f"), []byte("x"), 0o644)
+			os.RemoveAll(d)
+		}
+	}()
+	for range 300 {
+		if err := SyncTree(root, true); err != nil {
+			close(stop)
+			<-churned
+			t.Fatalf("SyncTree of a tree that changes: %v", err)
+		}
+	}
+	close(stop)
+	<-churned
+	if err := SyncTree(filepath.Join(root, "missing"), false); err == nil {
+		t.Fatal("SyncTree of a missing root succeeded")
 	}
 }
