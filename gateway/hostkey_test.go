@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,18 +13,7 @@ import (
 // same key loads, not an empty file that stops paasd, nor a new key that
 // every client would refuse.
 func TestHostKeySurvivesACrash(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("needs FUSE (/dev/fuse)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount FUSE")
-	}
-	dir := t.TempDir()
-	l, err := lossyfs.Mount(filepath.Join(dir, "base"), filepath.Join(dir, "mnt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := lossyfs.MountForTest(t)
 	path := filepath.Join(l.Dir, "data", "ssh_host_ed25519_key")
 	created, err := loadOrCreateHostKey(path)
 	if err != nil {

@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,18 +13,7 @@ import (
 // segments, syncs it and crashes the machine: every synced line is read
 // back, in the segments made after the log's directory was synced too.
 func TestSyncedHistorySurvivesACrash(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("needs FUSE (/dev/fuse)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount FUSE")
-	}
-	dir := t.TempDir()
-	l, err := lossyfs.Mount(filepath.Join(dir, "base"), filepath.Join(dir, "mnt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := lossyfs.MountForTest(t)
 	logDir := filepath.Join(l.Dir, "logs", "app")
 	d, _, err := openDiskLog(logDir, 64<<10) // 16 KiB segments
 	if err != nil {

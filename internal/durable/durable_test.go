@@ -9,22 +9,7 @@ import (
 	"paas/internal/lossyfs"
 )
 
-func mount(t *testing.T) *lossyfs.FS {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("needs FUSE (/dev/fuse)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount FUSE")
-	}
-	dir := t.TempDir()
-	l, err := lossyfs.Mount(filepath.Join(dir, "base"), filepath.Join(dir, "mnt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
+func mount(t *testing.T) *lossyfs.FS { return lossyfs.MountForTest(t) }
 
 func TestWriteFileSurvivesACrash(t *testing.T) {
 	l := mount(t)

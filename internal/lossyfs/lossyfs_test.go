@@ -7,24 +7,7 @@ import (
 	"testing"
 )
 
-// mount mounts a lossy FS for the test, skipping when the kernel or the
-// process cannot mount FUSE.
-func mount(t *testing.T) *FS {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("needs FUSE (/dev/fuse)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount FUSE")
-	}
-	dir := t.TempDir()
-	l, err := Mount(filepath.Join(dir, "base"), filepath.Join(dir, "mnt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
+func mount(t *testing.T) *FS { return MountForTest(t) }
 
 func write(t *testing.T, p, data string, sync bool) {
 	t.Helper()
