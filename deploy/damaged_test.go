@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/internal/syncbuf"
 )
 
 // TestMissingSlugIsReportedAndIsolated removes one app's slug while paasd
@@ -42,10 +42,10 @@ func TestMissingSlugIsReportedAndIsolated(t *testing.T) {
 	}
 
 	// paasd starts again on the same store.
-	var logged bytes.Buffer
+	var logged syncbuf.Buffer
 	cfg := h.svc.cfg
 	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
-	h.svc = New(cfg)
+	h.restart(New(cfg))
 	if err := h.svc.Start(ctx); err != nil {
 		t.Fatalf("starting with a missing slug: %v", err)
 	}

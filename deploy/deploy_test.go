@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,12 +26,16 @@ import (
 // harness is a Service over the real store, builder, exec runtime, router
 // and log aggregator.
 type harness struct {
-	t      *testing.T
-	svc    *Service
-	rt     *runtime.Exec
-	router *router.Router
-	logs   *logs.Aggregator
-	dir    string // holds the store, slugs and caches
+	t   *testing.T
+	svc *Service
+	// current is svc for the runtime's exit callback, which runs on the
+	// runtime's goroutines: a test that starts a new Service sets both
+	// with restart.
+	current atomic.Pointer[Service]
+	rt      *runtime.Exec
+	router  *router.Router
+	logs    *logs.Aggregator
+	dir     string // holds the store, slugs and caches
 	// exitHook, when set before the first deploy, sees every exit
 	// before the Service does.
 	exitHook func(*runtime.Exit)
@@ -52,7 +57,7 @@ func newHarness(t *testing.T, boot time.Duration, opts ...func(*Config)) *harnes
 		if h.exitHook != nil {
 			h.exitHook(&e)
 		}
-		h.svc.OnExit(e)
+		h.current.Load().OnExit(e)
 	}})
 	b, err := builder.New(builder.Config{
 		BuildpacksDir: filepath.Join(dir, "buildpacks"),
@@ -66,13 +71,20 @@ func newHarness(t *testing.T, boot time.Duration, opts ...func(*Config)) *harnes
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h.svc = New(cfg)
+	h.restart(New(cfg))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.svc.Shutdown(ctx)
 	})
 	return h
+}
+
+// restart makes svc the harness's Service, as a new paasd on the same
+// store and runtime.
+func (h *harness) restart(svc *Service) {
+	h.svc = svc
+	h.current.Store(svc)
 }
 
 // deploy pushes a tree of files to app.
