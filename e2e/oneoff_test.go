@@ -52,8 +52,9 @@ func testOneOffsInLogs(t *testing.T, rt string) {
 		t.Errorf("terminal output in the log:\n%s", logs.stdout)
 	}
 
-	// Detached: the answer names the one-off; its output is in the log.
-	tail := s.startTail(app, "-n", "0")
+	// Detached: the answer names the one-off; its output is in the log
+	// (its history: a tail started just before might subscribe after the
+	// line was written).
 	r = s.paas(dir, "", "run", "-d", "--", "sh", "-c", "echo detached-out $DYNO; exec sleep 600")
 	requireOK(t, "run -d", r)
 	m = regexp.MustCompile(`^Running sh -c 'echo detached-out \$DYNO; exec sleep 600' on ` + app + `\.\.\. up, (run\.\d+)\n`).FindStringSubmatch(r.stdout)
@@ -61,7 +62,9 @@ func testOneOffsInLogs(t *testing.T, rt string) {
 		t.Fatalf("run -d: %q %q", r.stdout, r.stderr)
 	}
 	name = m[1]
-	tail.waitFor(t, time.Minute, "detached-out "+name)
+	waitFor(t, func() bool {
+		return strings.Contains(s.ssh("logs "+app+" --ps "+name).stdout, "detached-out "+name)
+	})
 	ps := s.paas(dir, "", "ps", "--json")
 	var procs []struct{ Name, State, Command string }
 	if err := json.Unmarshal([]byte(ps.stdout), &procs); err != nil {
