@@ -48,6 +48,9 @@ func testDocker(t *testing.T) *testEnv {
 		if err != nil && !cerrdefs.IsConflict(err) {
 			return "", err
 		}
+		if err == nil {
+			removeNetwork(t, cli, name)
+		}
 		return name, nil
 	}
 	d, err := NewDocker(DockerConfig{
@@ -69,3 +72,30 @@ func dockerClient(t *testing.T) *client.Client { return dockertest.Client(t) }
 
 // stackImage returns the stack image, or skips the test.
 func stackImage(t *testing.T, cli *client.Client) string { return dockertest.StackImage(t, cli) }
+
+// removeNetwork removes the test's network net at the test's end, first
+// disconnecting whatever is still attached to it (a service the test
+// destroys later, in its own cleanup), so no network outlives its test:
+// the engine has only some thirty address pools to give out.
+func removeNetwork(t *testing.T, cli *client.Client, net string) {
+	t.Helper()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		n, err := cli.NetworkInspect(ctx, net, network.InspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return
+		}
+		if err != nil {
+			t.Errorf("inspecting network %s: %v", net, err)
+			return
+		}
+		for id := range n.Containers {
+			if err := cli.NetworkDisconnect(ctx, net, id, true); err != nil && !cerrdefs.IsNotFound(err) {
+				t.Errorf("disconnecting %s from %s: %v", id, net, err)
+			}
+		}
+		if err := cli.NetworkRemove(ctx, net); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("removing network %s: %v", net, err)
+		}
+	})
+}

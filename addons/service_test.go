@@ -51,7 +51,7 @@ func (s *service) attachApp(t *testing.T) (app, net string) {
 	t.Helper()
 	app = randomName("app")
 	net = "paas-addons-test-" + app
-	t.Cleanup(func() { s.env.cli.NetworkRemove(context.Background(), net) })
+	removeNetwork(t, s.env.cli, net)
 	if err := s.env.d.Attach(t.Context(), s.name, app); err != nil {
 		t.Fatalf("Attach: %v", err)
 	}
@@ -65,7 +65,7 @@ func otherNetwork(t *testing.T, env *testEnv) string {
 	if _, err := env.cli.NetworkCreate(t.Context(), net, network.CreateOptions{Driver: network.NetworkBridge, Labels: map[string]string{"paas.test": "true"}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { env.cli.NetworkRemove(context.Background(), net) })
+	removeNetwork(t, env.cli, net)
 	return net
 }
 
