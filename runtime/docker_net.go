@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
@@ -28,6 +30,9 @@ func (d *Docker) ensureNetwork(ctx context.Context, app string) (string, error) 
 		})
 		// A conflict means another paasd made it meanwhile: it exists.
 		if err != nil && !cerrdefs.IsConflict(err) {
+			if poolsExhausted(err) {
+				return "", fmt.Errorf("creating network %s: %w", name, ErrNoAddressPool)
+			}
 			return "", fmt.Errorf("creating network %s: %w", name, err)
 		}
 		if err == nil {
@@ -77,4 +82,19 @@ func (d *Docker) removeNetwork(ctx context.Context, app string) error {
 // the app's instances.
 func (d *Docker) EnsureNetwork(ctx context.Context, app string) (string, error) {
 	return d.ensureNetwork(ctx, app)
+}
+
+// ErrNoAddressPool is why an app's network could not be made when the
+// engine has handed out all of its address pools: with Docker's defaults
+// there are 31, one for each app network and add-on network.
+var ErrNoAddressPool = errors.New("the Docker engine has no address pool left for another network; " +
+	"the operator can give it more with \"default-address-pools\" in /etc/docker/daemon.json, " +
+	"e.g. [{\"base\":\"10.200.0.0/14\",\"size\":24}], and restart dockerd")
+
+// poolsExhausted tells whether err is the engine saying it has no
+// address pool left; it says so only in words.
+func poolsExhausted(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "non-overlapping IPv4 address pool") ||
+		strings.Contains(msg, "address pools have been fully subnetted")
 }
