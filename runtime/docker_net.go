@@ -86,7 +86,7 @@ func (d *Docker) EnsureNetwork(ctx context.Context, app string) (string, error) 
 
 // ErrNoAddressPool is why an app's network could not be made when the
 // engine has handed out all of its address pools: with Docker's defaults
-// there are 31, one for each app network and add-on network.
+// there are 31, and each app has a network of its own.
 var ErrNoAddressPool = errors.New("the Docker engine has no address pool left for another network; " +
 	"the operator can give it more with \"default-address-pools\" in /etc/docker/daemon.json, " +
 	"e.g. [{\"base\":\"10.200.0.0/14\",\"size\":24}], and restart dockerd")
