@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/docker/docker/api/types"
@@ -66,6 +67,7 @@ type dockerAPI interface {
 	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
 	NetworkInspect(ctx context.Context, networkID string, options network.InspectOptions) (network.Inspect, error)
 	VolumeRemove(ctx context.Context, volumeID string, force bool) error
+	Dialer() func(context.Context) (net.Conn, error)
 }
 
 var _ dockerAPI = (*client.Client)(nil)

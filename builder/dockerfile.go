@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"paas"
+	"paas/internal/dockerprobe"
 	"paas/shellwords"
 )
 
@@ -74,18 +75,18 @@ func (b *Builder) buildDockerfile(ctx context.Context, st *buildState) (Result, 
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, engineError("Dockerfile build failed", err)
+		return Result{}, b.cutOff(ctx, engineError("Dockerfile build failed", err))
 	}
 	defer resp.Body.Close()
 	var layers []string
 	if err := renderBuildOutput(ctx, resp.Body, st.out, func(id string) { layers = append(layers, id) }); err != nil {
 		b.removeUntagged(context.WithoutCancel(ctx), layers)
-		return Result{}, err
+		return Result{}, b.cutOff(ctx, err)
 	}
 
 	insp, err := b.checkImage(ctx, st, ref)
 	if err != nil {
-		return Result{}, err
+		return Result{}, b.cutOff(ctx, err)
 	}
 	res := Result{Slug: ref, ProcessTypes: types, Buildpacks: []string{"Dockerfile"}}
 	if insp.Config != nil {
@@ -217,4 +218,16 @@ func (b *Builder) removeUntagged(ctx context.Context, ids []string) {
 			b.log.Debug("keeping a layer of a failed build", "image", id, "err", err)
 		}
 	}
+}
+
+// cutOff explains a Dockerfile build that failed: when the engine takes
+// no new connection right after, it is going away (a stopping engine
+// closes its listener first, then stops the build's step containers:
+// see dockerprobe), and the user is told to push again; otherwise err
+// stands.
+func (b *Builder) cutOff(ctx context.Context, err error) error {
+	if ctx.Err() != nil || dockerprobe.Accepts(ctx, b.docker.Dialer()) {
+		return err
+	}
+	return &paas.Error{Msg: msgEngineRestarted, Err: err}
 }

@@ -90,10 +90,20 @@ func TestEngineRestart(t *testing.T) {
 	pushed := make(chan result, 1)
 	go func() { pushed <- s.runQuiet(build, "git", "push", "paas", "main") }()
 	waitCompiling(t, ctx, cli, "engmark-build", pushed)
+	// And a Dockerfile build, in a RUN step.
+	dockerfile := s.newRepoOf("engmark-dockerfile", map[string]string{
+		"Dockerfile": "FROM " + stackImage() + "\nRUN echo the step is running && sleep 601\n",
+	})
+	requireOK(t, "apps:create", s.ssh("apps:create engmark-dockerfile"))
+	pushedDockerfile := make(chan result, 1)
+	go func() { pushedDockerfile <- s.runQuiet(dockerfile, "git", "push", "paas", "main") }()
+	waitRunning(t, ctx, cli, "sleep 601", pushedDockerfile)
 	before := instanceContainers(t, cli)
 	restartEngine(t, ctx, s, eng, pollers, false, 1)
-	if r := <-pushed; r.code == 0 || !strings.Contains(r.stderr, "the Docker engine restarted during the build") {
-		t.Fatalf("push during the engine restart: exit %d, want a failure saying the engine restarted:\n%s", r.code, r.stderr)
+	for what, c := range map[string]chan result{"a buildpack build": pushed, "a Dockerfile build": pushedDockerfile} {
+		if r := <-c; r.code == 0 || !strings.Contains(r.stderr, "the Docker engine restarted during the build; push again") {
+			t.Fatalf("push of %s during the engine restart: exit %d, want a failure saying the engine restarted:\n%s", what, r.code, r.stderr)
+		}
 	}
 	// The failed build's container goes once the engine is back.
 	deadline := time.Now().Add(time.Minute)
@@ -252,6 +262,34 @@ func waitCompiling(t *testing.T, ctx context.Context, cli *client.Client, app st
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the build of %s did not reach its compile step", app)
+}
+
+// waitRunning waits until a container of the engine runs a process whose
+// command line holds marker, failing the test if the push ends first.
+func waitRunning(t *testing.T, ctx context.Context, cli *client.Client, marker string, pushed <-chan result) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-pushed:
+			t.Fatalf("the push ended before %q ran: exit %d\n%s", marker, r.code, r.stderr)
+		default:
+		}
+		cs, err := cli.ContainerList(ctx, container.ListOptions{})
+		for _, c := range cs {
+			if err != nil {
+				break
+			}
+			top, terr := cli.ContainerTop(ctx, c.ID, nil)
+			if terr == nil && slices.ContainsFunc(top.Processes, func(p []string) bool {
+				return strings.Contains(strings.Join(p, " "), marker)
+			}) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no container ran %q", marker)
 }
 
 // instanceContainers lists the running instance containers of the engine

@@ -12,7 +12,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
+
+	"paas/internal/dockerprobe"
 )
 
 // ErrEngineRestarted is the Err of an Exit whose container did not
@@ -239,9 +240,13 @@ func (d *Docker) awaitEngine(ctx context.Context) bool {
 	}
 }
 
-// answers reports whether the engine answers a call that needs it
-// running (not only listening).
+// answers reports whether the engine takes new connections (a stopping
+// engine serves only those it has: see dockerprobe) and answers a call
+// that needs it running (not only listening).
 func (d *Docker) answers(ctx context.Context) bool {
+	if !dockerprobe.Accepts(ctx, d.api.Dialer()) {
+		return false
+	}
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := d.api.ContainerList(actx, container.ListOptions{Limit: 1, Filters: d.managedFilter("")})
@@ -249,10 +254,10 @@ func (d *Docker) answers(ctx context.Context) bool {
 }
 
 // engineLost is called when an engine call failed with err: when the
-// engine could not be reached or does not answer, it is taken for gone,
-// and engineLost returns true.
+// engine does not answer (see answers) it is taken for gone, and
+// engineLost returns true.
 func (d *Docker) engineLost(ctx context.Context, err error) bool {
-	if !client.IsErrConnectionFailed(err) && d.answers(context.WithoutCancel(ctx)) {
+	if d.answers(context.WithoutCancel(ctx)) {
 		return false
 	}
 	d.markDown(err)
