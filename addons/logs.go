@@ -111,7 +111,10 @@ func (d *Docker) Follow(ctx context.Context) {
 	if d.cfg.Lines == nil {
 		return
 	}
-	backoff := time.Second
+	backoff := followRetryMin
+	// away is set once the engine was found gone, so that it is said
+	// once, not at every try, and its return is said once too.
+	away := false
 	for ctx.Err() == nil {
 		since := time.Now()
 		f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "start"), filters.Arg("label", LabelAddon))
@@ -125,7 +128,16 @@ func (d *Docker) Follow(ctx context.Context) {
 			list.Add("label", labelOwner+"="+d.cfg.Owner)
 		}
 		cs, err := d.api.ContainerList(ctx, container.ListOptions{Filters: list})
-		if err == nil {
+		switch {
+		case err != nil && ctx.Err() == nil && !away:
+			d.log.Warn("the engine does not answer: the add-ons' output is followed again once it does", "err", err)
+			away = true
+		case err == nil:
+			if away {
+				d.log.Info("following the add-ons' output again")
+				away = false
+			}
+			backoff = followRetryMin
 			for _, c := range cs {
 				d.startFollowing(ctx, c.ID, c.Labels[LabelAddon], since)
 			}
@@ -136,14 +148,16 @@ func (d *Docker) Follow(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case m := <-msgs:
-				backoff = time.Second
 				at := time.Unix(0, m.TimeNano)
 				if m.TimeNano == 0 {
 					at = time.Unix(m.Time, 0)
 				}
 				d.startFollowing(ctx, m.Actor.ID, m.Actor.Attributes[LabelAddon], at)
 			case err := <-errs:
-				d.log.Warn("following the add-ons' events", "err", err)
+				if ctx.Err() == nil && !away {
+					d.log.Warn("the add-ons' event stream ended: the add-ons' output is followed again once the engine answers", "err", err)
+					away = true
+				}
 				break events
 			}
 		}
@@ -153,9 +167,16 @@ func (d *Docker) Follow(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		backoff = min(2*backoff, followRetryMax)
 	}
 }
+
+// Follow's pause between tries while the engine is away, doubling from
+// followRetryMin to followRetryMax.
+const (
+	followRetryMin = time.Second
+	followRetryMax = 30 * time.Second
+)
 
 // startFollowing follows container id's output from since, unless it is
 // followed already; then the follow goes on from since once the current
