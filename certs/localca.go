@@ -55,39 +55,38 @@ type localCA struct {
 }
 
 // loadLocalCA reads the root from st, making and storing one the first
-// time; when pemFile is set the root's PEM is written there.
-func loadLocalCA(st *store.Store, pemFile string, now func() time.Time) (*localCA, error) {
-	ca := &localCA{now: now, leaves: map[string]*tls.Certificate{}}
-	certBlob, okCert, err := st.CertBlob(localRootCertKey)
-	if err != nil {
-		return nil, err
+// time; when pemFile is set the root's PEM is written there. A root that
+// is damaged in the store (it does not decode or parse) is replaced by a
+// new one, and damaged says why: the local CA only serves hosts under
+// localhost, and whoever trusted the old root must trust the new one.
+func loadLocalCA(st *store.Store, pemFile string, now func() time.Time) (ca *localCA, damaged error, err error) {
+	ca = &localCA{now: now, leaves: map[string]*tls.Certificate{}}
+	certBlob, okCert, certErr := st.CertBlob(localRootCertKey)
+	keyBlob, okKey, keyErr := st.CertBlob(localRootKeyKey)
+	switch {
+	case certErr != nil || keyErr != nil:
+		damaged = errors.Join(certErr, keyErr)
+	case okCert && okKey:
+		damaged = ca.parse(certBlob.Data, keyBlob.Data)
 	}
-	keyBlob, okKey, err := st.CertBlob(localRootKeyKey)
-	if err != nil {
-		return nil, err
-	}
-	if okCert && okKey {
-		if err := ca.parse(certBlob.Data, keyBlob.Data); err != nil {
-			return nil, fmt.Errorf("reading the local CA: %w", err)
-		}
-	} else {
+	if !(okCert && okKey) || damaged != nil {
 		certPEM, keyPEM, err := ca.create()
 		if err != nil {
-			return nil, fmt.Errorf("creating the local CA: %w", err)
+			return nil, nil, fmt.Errorf("creating the local CA: %w", err)
 		}
 		if err := st.PutCertBlob(localRootKeyKey, keyPEM); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := st.PutCertBlob(localRootCertKey, certPEM); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if pemFile != "" {
 		if err := writeFileAtomic(pemFile, ca.rootPEM()); err != nil {
-			return nil, fmt.Errorf("writing the local CA's root: %w", err)
+			return nil, nil, fmt.Errorf("writing the local CA's root: %w", err)
 		}
 	}
-	return ca, nil
+	return ca, damaged, nil
 }
 
 func (ca *localCA) create() (certPEM, keyPEM []byte, err error) {
@@ -136,6 +135,9 @@ func (ca *localCA) parse(certPEM, keyPEM []byte) error {
 	signer, ok := k.(crypto.Signer)
 	if !ok {
 		return errors.New("root key cannot sign")
+	}
+	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(root.PublicKey) {
+		return errors.New("root key is not the root certificate's")
 	}
 	ca.root, ca.rootDER, ca.key = root, cb.Bytes, signer
 	return nil

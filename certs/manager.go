@@ -97,8 +97,13 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: cfg, log: cfg.Logger, st: cfg.Store}
 	now := func() time.Time { return time.Now() }
 	var err error
-	if m.local, err = loadLocalCA(cfg.Store, cfg.LocalCAFile, now); err != nil {
+	var damaged error
+	if m.local, damaged, err = loadLocalCA(cfg.Store, cfg.LocalCAFile, now); err != nil {
 		return nil, err
+	}
+	if damaged != nil {
+		m.log.Error("the local CA's root was damaged in paasd's store and is replaced by a new one: "+
+			"clients that trusted the old root (for hosts under localhost) must trust the new one", "file", cfg.LocalCAFile, "err", damaged)
 	}
 	if m.users, err = loadUserCerts(cfg.Store, cfg.Logger); err != nil {
 		return nil, err

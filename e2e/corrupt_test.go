@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +37,10 @@ var corruptApps = []string{"corrupt-ok", "corrupt-rec", "corrupt-art", "corrupt-
 // corruptHosts are the custom hosts that get a certificate of their own.
 var corruptHosts = map[string]string{"corrupt-ok": "www.corrupt-ok.test", "corrupt-log": "www.corrupt-log.test"}
 
+// corruptDrains are the log drains of corrupt-ok; the first is damaged.
+// Nothing listens at them: they only need to be stored.
+var corruptDrains = []string{"syslog://127.0.0.1:9", "syslog://127.0.0.1:7"}
+
 // corruptRequests is how many requests each app with a history gets:
 // enough router lines for several segments of the small retention.
 const corruptRequests = 600
@@ -54,6 +60,10 @@ func testCorruptState(t *testing.T, rt string) {
 		certs[app] = append(certPEM, keyPEM...)
 		requireOK(t, "certs:add "+app, s.paas(dirs[app], string(certs[app]), "certs:add"))
 	}
+	// Two log drains, one of which is damaged.
+	for _, u := range corruptDrains {
+		requireOK(t, "drains:add", s.ssh("drains:add corrupt-ok "+u))
+	}
 	for i := range corruptRequests {
 		for _, app := range []string{"corrupt-ok", "corrupt-log"} {
 			if code, _, _ := s.get(app, fmt.Sprintf("/?n=%d", i)); code != 200 {
@@ -65,7 +75,7 @@ func testCorruptState(t *testing.T, rt string) {
 
 	// The damage, while paasd is stopped.
 	word := damageArtifact(t, s, rt, "corrupt-art")
-	certID := damageStore(t, s.dataDir, "corrupt-rec", "corrupt-log")
+	certID := damageStore(t, s.dataDir, "corrupt-rec", "corrupt-log", "corrupt-ok")
 	segment := damageSegment(t, filepath.Join(s.dataDir, "logs", "corrupt-log"))
 
 	start := time.Now()
@@ -151,6 +161,38 @@ func testCorruptState(t *testing.T, rt string) {
 		}
 	})
 
+	t.Run("drain", func(t *testing.T) {
+		note := "1 log drain(s) of app corrupt-ok are damaged in paasd's store and are not started: add each again (drains:add corrupt-ok URL), which clears the damaged records"
+		requireDamageLogged(t, paasdLog, "corrupt-ok", note)
+		r := s2.ssh("drains corrupt-ok")
+		requireOK(t, "drains", r)
+		if !strings.Contains(r.stdout, corruptDrains[1]) || strings.Contains(r.stdout, corruptDrains[0]) {
+			t.Errorf("drains lists other than the drain kept:\n%s", r.stdout)
+		}
+		requireOK(t, "drains:add again", s2.ssh("drains:add corrupt-ok "+corruptDrains[0]))
+		r = s2.ssh("drains corrupt-ok")
+		if !strings.Contains(r.stdout, corruptDrains[0]) || !strings.Contains(r.stdout, corruptDrains[1]) {
+			t.Errorf("drains after adding the damaged one again:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("local CA", func(t *testing.T) {
+		if !strings.Contains(paasdLog, "the local CA's root was damaged in paasd's store and is replaced by a new one") {
+			t.Errorf("paasd's log does not say the local CA was replaced")
+		}
+		rootPEM, err := os.ReadFile(filepath.Join(s2.dataDir, "local-ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(rootPEM) {
+			t.Fatal("local-ca.pem holds no certificate")
+		}
+		if _, body := httpsGet(t, s2.httpsAddr(), "corrupt-ok.localhost", roots); !strings.Contains(body, " v1") {
+			t.Errorf("corrupt-ok over HTTPS with the new local CA: %q", body)
+		}
+	})
+
 	t.Run("cert", func(t *testing.T) {
 		note := "certificate " + certID + " of app corrupt-log is damaged in paasd's store and is not served: remove it (certs:remove corrupt-log " + certID + ") and add it again (certs:add)"
 		requireDamageLogged(t, paasdLog, "corrupt-log", note)
@@ -228,9 +270,10 @@ func damageArtifact(t *testing.T, s *server, rt, app string) string {
 	return "image"
 }
 
-// damageStore garbles the record of app recApp and the stored certificate
-// of certApp, and returns that certificate's id.
-func damageStore(t *testing.T, dataDir, recApp, certApp string) string {
+// damageStore garbles the record of app recApp, the stored certificate of
+// certApp, the first log drain of drainApp and the local CA's root, and
+// returns that certificate's id.
+func damageStore(t *testing.T, dataDir, recApp, certApp, drainApp string) string {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(dataDir, "paas.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
@@ -255,7 +298,24 @@ func damageStore(t *testing.T, dataDir, recApp, certApp string) string {
 		id = string(k[len(prefix):])
 		// The modification time stays; the certificate does not.
 		garbled := append(slices.Clone(v[:8]), []byte("{\"App\":\"\xff\x00")...)
-		return tx.Bucket([]byte("certs")).Put(slices.Clone(k), garbled)
+		if err := tx.Bucket([]byte("certs")).Put(slices.Clone(k), garbled); err != nil {
+			return err
+		}
+		// The first log drain of the healthy app.
+		drains := tx.Bucket([]byte("drains")).Bucket([]byte(drainApp))
+		if drains == nil {
+			return fmt.Errorf("no drains of %s", drainApp)
+		}
+		dk, _ := drains.Cursor().First()
+		if err := drains.Put(slices.Clone(dk), []byte("{\"url\":\"\x00\xfe garbled")); err != nil {
+			return err
+		}
+		// The local CA's root certificate.
+		root := tx.Bucket([]byte("certs")).Get([]byte("local/root.crt"))
+		if root == nil {
+			return errors.New("no local CA root in the store")
+		}
+		return tx.Bucket([]byte("certs")).Put([]byte("local/root.crt"), append(slices.Clone(root[:8]), "\x00garbled"...))
 	})
 	if err != nil {
 		t.Fatal(err)

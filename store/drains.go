@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 	"time"
 
 	"paas"
@@ -34,20 +33,18 @@ func (s *Store) AddDrain(app string, d Drain) error {
 		if err != nil {
 			return err
 		}
-		dup := false
-		err = b.ForEach(func(k, v []byte) error {
-			var old Drain
-			if err := jsonUnmarshal(v, &old); err != nil {
-				return fmt.Errorf("reading a drain of %s: %w", app, err)
+		ds, damaged := appDrains(b)
+		for _, old := range ds {
+			if old.URL == d.URL {
+				return paas.Errorf("%s already has this drain", app)
 			}
-			dup = dup || old.URL == d.URL
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		if dup {
-			return paas.Errorf("%s already has this drain", app)
+		// Adding a drain again is how damaged records are mended: they
+		// go.
+		for _, k := range damaged {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
 		}
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -66,10 +63,7 @@ func (s *Store) RemoveDrain(app, url string) error {
 		if b != nil {
 			err := b.ForEach(func(k, v []byte) error {
 				var d Drain
-				if err := jsonUnmarshal(v, &d); err != nil {
-					return fmt.Errorf("reading a drain of %s: %w", app, err)
-				}
-				if key == nil && d.URL == url {
+				if jsonUnmarshal(v, &d) == nil && key == nil && d.URL == url {
 					key = append([]byte(nil), k...)
 				}
 				return nil
@@ -91,33 +85,35 @@ func (s *Store) RemoveDrain(app, url string) error {
 	})
 }
 
-// Drains returns app's drains in the order they were added.
+// Drains returns app's drains in the order they were added; damaged
+// records are left out (AllDrains counts them).
 func (s *Store) Drains(app string) ([]Drain, error) {
 	var out []Drain
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		out, err = appDrains(tx.Bucket(bucketDrains).Bucket([]byte(app)))
-		return err
+		out, _ = appDrains(tx.Bucket(bucketDrains).Bucket([]byte(app)))
+		return nil
 	})
 	return out, err
 }
 
-// AllDrains returns every app's drains, by app.
-func (s *Store) AllDrains() (map[string][]Drain, error) {
-	out := map[string][]Drain{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+// AllDrains returns every app's drains, by app, and how many records of
+// each app's are damaged (they do not decode): those are left out, so
+// that one garbled record costs one drain, not paasd's start.
+func (s *Store) AllDrains() (drains map[string][]Drain, damaged map[string]int, err error) {
+	drains, damaged = map[string][]Drain{}, map[string]int{}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDrains).ForEachBucket(func(app []byte) error {
-			ds, err := appDrains(tx.Bucket(bucketDrains).Bucket(app))
-			if err != nil {
-				return fmt.Errorf("reading drains of %s: %w", app, err)
-			}
+			ds, bad := appDrains(tx.Bucket(bucketDrains).Bucket(app))
 			if len(ds) > 0 {
-				out[string(app)] = ds
+				drains[string(app)] = ds
+			}
+			if len(bad) > 0 {
+				damaged[string(app)] = len(bad)
 			}
 			return nil
 		})
 	})
-	return out, err
+	return drains, damaged, err
 }
 
 // DeleteDrains removes every drain of app; none is not an error.
@@ -130,19 +126,20 @@ func (s *Store) DeleteDrains(app string) error {
 	})
 }
 
-// appDrains decodes one app's bucket; nil b has no drains.
-func appDrains(b *bolt.Bucket) ([]Drain, error) {
+// appDrains decodes one app's bucket (nil b has no drains), and returns
+// the keys of the records that do not decode.
+func appDrains(b *bolt.Bucket) (out []Drain, damaged [][]byte) {
 	if b == nil {
 		return nil, nil
 	}
-	var out []Drain
-	err := b.ForEach(func(k, v []byte) error {
+	b.ForEach(func(k, v []byte) error {
 		var d Drain
 		if err := jsonUnmarshal(v, &d); err != nil {
-			return err
+			damaged = append(damaged, append([]byte(nil), k...))
+			return nil
 		}
 		out = append(out, d)
 		return nil
 	})
-	return out, err
+	return out, damaged
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"paas"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func drainURLs(ds []Drain) string {
@@ -85,8 +87,8 @@ func TestDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s2.Close() })
-	all, err := s2.AllDrains()
-	if err != nil || len(all) != 2 || drainURLs(all["blog"]) != "syslog://b.example:514 "+secret || drainURLs(all["shop"]) != "syslog://c.example:514" {
+	all, damaged, err := s2.AllDrains()
+	if err != nil || len(damaged) != 0 || len(all) != 2 || drainURLs(all["blog"]) != "syslog://b.example:514 "+secret || drainURLs(all["shop"]) != "syslog://c.example:514" {
 		t.Fatalf("after reopen: %v, %v", all, err)
 	}
 
@@ -96,7 +98,50 @@ func TestDrains(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if all, _ := s2.AllDrains(); len(all) != 1 || all["blog"] != nil {
+	if all, _, _ := s2.AllDrains(); len(all) != 1 || all["blog"] != nil {
 		t.Fatalf("after DeleteDrains: %v", all)
+	}
+}
+
+// A drain record that does not decode costs that drain only: the others
+// are read, listed, removed and added as before, and adding a drain to
+// the app clears the damaged record.
+func TestDamagedDrain(t *testing.T) {
+	s, _ := open(t)
+	if _, err := s.CreateApp("blog", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"syslog://lost.example:514", "syslog://kept.example:514"} {
+		if err := s.AddDrain("blog", Drain{URL: u, Token: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDrains).Bucket([]byte("blog"))
+		k, _ := b.Cursor().First()
+		return b.Put(append([]byte(nil), k...), []byte("{\"url\":\"\xff\x00 garbled"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, damaged, err := s.AllDrains()
+	if err != nil || drainURLs(all["blog"]) != "syslog://kept.example:514" || damaged["blog"] != 1 {
+		t.Fatalf("AllDrains = %v, %v, %v", all, damaged, err)
+	}
+	if ds, err := s.Drains("blog"); err != nil || drainURLs(ds) != "syslog://kept.example:514" {
+		t.Fatalf("Drains = %v, %v", ds, err)
+	}
+	if err := s.AddDrain("blog", Drain{URL: "syslog://kept.example:514"}); err == nil {
+		t.Fatal("a duplicate of the kept drain was added")
+	}
+	if err := s.AddDrain("blog", Drain{URL: "syslog://lost.example:514", Token: "t"}); err != nil {
+		t.Fatalf("adding the lost drain again: %v", err)
+	}
+	all, damaged, err = s.AllDrains()
+	if err != nil || drainURLs(all["blog"]) != "syslog://kept.example:514 syslog://lost.example:514" || len(damaged) != 0 {
+		t.Fatalf("after adding it again: %v, %v, %v", all, damaged, err)
+	}
+	if err := s.RemoveDrain("blog", "syslog://kept.example:514"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"paas"
@@ -111,7 +113,10 @@ func (p platform) RemoveDrain(ctx context.Context, app, which string) (string, e
 }
 
 // drainStore keeps log drains in the store.
-type drainStore struct{ st *store.Store }
+type drainStore struct {
+	st  *store.Store
+	log *slog.Logger
+}
 
 func (d drainStore) AddDrain(r drains.Record) error {
 	return d.st.AddDrain(r.App, store.Drain{URL: r.URL, Token: r.Token, Added: r.Added})
@@ -124,9 +129,13 @@ func (d drainStore) DeleteDrains(app string) error { return d.st.DeleteDrains(ap
 // AllDrains returns the stored drains of existing apps; those of an app
 // that is gone are deleted.
 func (d drainStore) AllDrains() ([]drains.Record, error) {
-	all, err := d.st.AllDrains()
+	all, damaged, err := d.st.AllDrains()
 	if err != nil {
 		return nil, err
+	}
+	for app, n := range damaged {
+		d.log.Error("log drains damaged", "app", app, "count", n, "note", fmt.Sprintf(
+			"%d log drain(s) of app %s are damaged in paasd's store and are not started: add each again (drains:add %s URL), which clears the damaged records", n, app, app))
 	}
 	var out []drains.Record
 	for app, ds := range all {

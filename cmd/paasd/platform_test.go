@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"testing"
@@ -49,7 +50,7 @@ func newTestPlatform(t *testing.T) platform {
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	dr := drains.New(drains.Config{Logs: agg, Store: drainStore{st}})
+	dr := drains.New(drains.Config{Logs: agg, Store: drainStore{st, slog.New(slog.DiscardHandler)}})
 	if err := dr.Start(); err != nil {
 		t.Fatal(err)
 	}

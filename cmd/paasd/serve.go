@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// Log drains start before any instance does, so they see its first
 	// lines; they stop (after a short grace to deliver) before the
 	// aggregator closes.
-	logDrains := drains.New(drains.Config{Logs: agg, Store: drainStore{st}, Logger: log.With("part", "drains")})
+	logDrains := drains.New(drains.Config{Logs: agg, Store: drainStore{st, log.With("part", "drains")}, Logger: log.With("part", "drains")})
 	if err := logDrains.Start(); err != nil {
 		return err
 	}
