@@ -238,35 +238,24 @@ func restartEngine(t *testing.T, ctx context.Context, s *server, eng *faulttest.
 	}
 }
 
-// waitCompiling waits until app's build runs its compile step; the push
-// must not end first.
+// waitCompiling waits until app's build container runs its compile
+// step (a sleep 600), failing the test if the push ends first.
 func waitCompiling(t *testing.T, ctx context.Context, cli *client.Client, app string, pushed <-chan result) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		select {
-		case r := <-pushed:
-			t.Fatalf("the push of %s ended before its compile step ran: exit %d\n%s", app, r.code, r.stderr)
-		default:
-		}
-		cs, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
-			filters.Arg("label", "paas.app="+app), filters.Arg("label", "paas.role=build"))})
-		if err == nil && len(cs) == 1 {
-			top, err := cli.ContainerTop(ctx, cs[0].ID, nil)
-			if err == nil && slices.ContainsFunc(top.Processes, func(p []string) bool {
-				return strings.Contains(strings.Join(p, " "), "sleep 600")
-			}) {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the build of %s did not reach its compile step", app)
+	waitRunningIn(t, ctx, cli, filters.NewArgs(filters.Arg("label", "paas.app="+app), filters.Arg("label", "paas.role=build")), "sleep 600", pushed)
 }
 
 // waitRunning waits until a container of the engine runs a process whose
 // command line holds marker, failing the test if the push ends first.
 func waitRunning(t *testing.T, ctx context.Context, cli *client.Client, marker string, pushed <-chan result) {
+	t.Helper()
+	waitRunningIn(t, ctx, cli, filters.NewArgs(), marker, pushed)
+}
+
+// waitRunningIn waits until one of the containers f selects runs a
+// process whose command line holds marker, failing the test if the push
+// ends first.
+func waitRunningIn(t *testing.T, ctx context.Context, cli *client.Client, f filters.Args, marker string, pushed <-chan result) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -275,13 +264,10 @@ func waitRunning(t *testing.T, ctx context.Context, cli *client.Client, marker s
 			t.Fatalf("the push ended before %q ran: exit %d\n%s", marker, r.code, r.stderr)
 		default:
 		}
-		cs, err := cli.ContainerList(ctx, container.ListOptions{})
+		cs, _ := cli.ContainerList(ctx, container.ListOptions{Filters: f})
 		for _, c := range cs {
-			if err != nil {
-				break
-			}
-			top, terr := cli.ContainerTop(ctx, c.ID, nil)
-			if terr == nil && slices.ContainsFunc(top.Processes, func(p []string) bool {
+			top, err := cli.ContainerTop(ctx, c.ID, nil)
+			if err == nil && slices.ContainsFunc(top.Processes, func(p []string) bool {
 				return strings.Contains(strings.Join(p, " "), marker)
 			}) {
 				return

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/faultapps"
 )
 
 // One app misbehaving on purpose, next to a calm one: a fork bomb, a
@@ -32,83 +34,6 @@ const (
 	appsTimeout      = 20 * time.Second
 )
 
-// calmServer answers every request with its app's name and a token made
-// at its start, so that a restart shows; it prints the path of each
-// /mark-N request, for the log tests.
-const calmServer = `import http.server, os, sys
-TOKEN = os.urandom(6).hex()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path.startswith("/mark-"):
-            print(self.path[1:], flush=True)
-        body = ("%s %s\n" % (sys.argv[1], TOKEN)).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
-`
-
-// noisyServer is the misbehaving app: it serves its counters on $PORT
-// from one thread (a fork bomb leaves it no room for more) and runs the
-// attack its first argument names in another.
-const noisyServer = `import http.server, os, sys, threading, time
-forked = refused = 0
-def forkbomb():
-    # Bounded, so that a host without a process cap survives the test.
-    global forked, refused
-    while forked < 3000:
-        try:
-            pid = os.fork()
-        except OSError:
-            refused += 1
-            time.sleep(0.01)
-            continue
-        if pid == 0:
-            # Each child spins, from five seconds after its birth (when
-            # the bomb has reached its cap) for two minutes at most.
-            time.sleep(5)
-            end = time.time() + 120
-            while time.time() < end:
-                pass
-            os._exit(0)
-        forked += 1
-def memory():
-    held = []
-    print("hog started", flush=True)
-    try:
-        while len(held) < 128:
-            held.append(b"\x01" * (16 << 20))
-            print("held %d MB" % (16 * len(held)), flush=True)
-    except MemoryError:
-        print("allocation refused at %d MB" % (16 * len(held)), flush=True)
-        os._exit(1)
-    print("hog holds 2048 MB", flush=True)
-def logflood():
-    block = ("flood " + "x" * 100 + "\n") * 100
-    while True:
-        sys.stdout.write(block)
-def nothing():
-    pass
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("forked=%d refused=%d\n" % (forked, refused)).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-srv = http.server.HTTPServer(("", int(os.environ["PORT"])), H)
-def attack():
-    time.sleep(5)  # after the deploy has seen the instance serve
-    globals()[sys.argv[1]]()
-threading.Thread(target=attack, daemon=True).start()
-srv.serve_forever()
-`
-
 // noisyPair starts paasd on rt with env and pushes the calm app and the
 // noisy one running attack; it returns the server and both apps' names
 // and directories.
@@ -116,9 +41,9 @@ func noisyPair(t *testing.T, rt, attack string, env ...string) (s *server, calm,
 	t.Helper()
 	s = startServer(t, append([]string{"PAAS_RUNTIME=" + rt}, env...)...)
 	calm, noisy = "noisy-calm-"+attack, "noisy-"+attack
-	calmDir = s.newRepoOf(calm, map[string]string{"Procfile": "web: python3 server.py " + calm + "\n", "server.py": calmServer})
+	calmDir = s.newRepoOf(calm, map[string]string{"Procfile": "web: python3 server.py " + calm + "\n", "server.py": faultapps.Calm})
 	requireOK(t, "push "+calm, s.push(calmDir, "paas", "main"))
-	noisyDir = s.newRepoOf(noisy, map[string]string{"Procfile": "web: python3 server.py " + attack + "\n", "server.py": noisyServer})
+	noisyDir = s.newRepoOf(noisy, map[string]string{"Procfile": "web: python3 server.py " + attack + "\n", "server.py": faultapps.Noisy})
 	requireOK(t, "push "+noisy, s.push(noisyDir, "paas", "main"))
 	return s, calm, noisy, calmDir, noisyDir
 }

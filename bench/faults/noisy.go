@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"paas/bench/internal/paasd"
+	"paas/internal/faultapps"
 )
 
 // noisy-neighbour: one app misbehaves on purpose next to a calm one, on
@@ -27,74 +28,6 @@ func init() { register("noisy-neighbour", runNoisy) }
 
 // noisyWindow is how long the neighbour is polled under each attack.
 const noisyWindow = 15 * time.Second
-
-// noisyCalm answers with its app's name.
-const noisyCalm = `import http.server, os, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = (sys.argv[1] + "\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
-`
-
-// noisyAttacker serves its fork counters from one thread and runs the
-// attack named by its argument in another (bounded, so that a host
-// without limits survives the benchmark).
-const noisyAttacker = `import http.server, os, sys, threading, time
-forked = refused = 0
-def forkbomb():
-    global forked, refused
-    while forked < 3000:
-        try:
-            pid = os.fork()
-        except OSError:
-            refused += 1
-            time.sleep(0.01)
-            continue
-        if pid == 0:
-            # Each child spins, from five seconds after its birth (when
-            # the bomb has reached its cap) for two minutes at most.
-            time.sleep(5)
-            end = time.time() + 120
-            while time.time() < end:
-                pass
-            os._exit(0)
-        forked += 1
-def memory():
-    held = []
-    print("hog started", flush=True)
-    try:
-        while len(held) < 128:
-            held.append(b"\x01" * (16 << 20))
-    except MemoryError:
-        os._exit(1)
-def logflood():
-    block = ("flood " + "x" * 100 + "\n") * 100
-    while True:
-        sys.stdout.write(block)
-def connflood():
-    pass
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("forked=%d refused=%d\n" % (forked, refused)).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-srv = http.server.HTTPServer(("", int(os.environ["PORT"])), H)
-def attack():
-    time.sleep(5)  # after the deploy has seen the instance serve
-    globals()[sys.argv[1]]()
-threading.Thread(target=attack, daemon=True).start()
-srv.serve_forever()
-`
 
 func runNoisy(ctx context.Context, ws *paasd.Workspace) ([]outcome, error) {
 	var outs []outcome
@@ -121,7 +54,7 @@ func noisyRuntime(ctx context.Context, ws *paasd.Workspace, rt string) (outs []o
 		os.RemoveAll(srv.Dir)
 	}()
 	const calm = "bench-calm"
-	if err := noisyPush(ctx, srv, calm, "web: python3 server.py "+calm+"\n", noisyCalm); err != nil {
+	if err := noisyPush(ctx, srv, calm, "web: python3 server.py "+calm+"\n", faultapps.Calm); err != nil {
 		return nil, err
 	}
 	for _, attack := range []string{"forkbomb", "memory", "logflood", "connflood"} {
@@ -153,7 +86,7 @@ func noisyPush(ctx context.Context, srv *paasd.Server, app, procfile, server str
 // the neighbour through the attack, and destroys the attacker.
 func noisyAttack(ctx context.Context, srv *paasd.Server, rt, calm, attack string) (outcome, error) {
 	app := "bench-" + attack
-	if err := noisyPush(ctx, srv, app, "web: python3 server.py "+attack+"\n", noisyAttacker); err != nil {
+	if err := noisyPush(ctx, srv, app, "web: python3 server.py "+attack+"\n", faultapps.Noisy); err != nil {
 		return outcome{}, err
 	}
 	began := time.Now()
@@ -266,7 +199,7 @@ func noisyPoll(ctx context.Context, addr, app string) (stop func() noisyStats) {
 			t0 := time.Now()
 			body, ok := noisyGet(addr, app)
 			st.requests++
-			if ok && strings.TrimSpace(body) == app {
+			if f := strings.Fields(body); ok && len(f) > 0 && f[0] == app {
 				lat = append(lat, time.Since(t0))
 			} else {
 				st.failed++
