@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"paas"
+	"paas/dashboard"
+	"paas/gateway"
+)
+
+// The web dashboard is served by the router's listeners on a host of its
+// own (PAAS_DASHBOARD_HOST, default dashboard.DOMAIN), over HTTPS with a
+// certificate like an app's; plain HTTP on that host redirects to HTTPS.
+// An app that already has that host (an app named dashboard from before
+// the name was reserved, or a custom domain) keeps it, and the dashboard
+// takes paas-HOST instead, saying so in paasd's log.
+
+// dashboardHost is the dashboard's host from PAAS_DASHBOARD_HOST: ""
+// (the default) is dashboard.DOMAIN, "off" none.
+func dashboardHost(v, domain string) (string, error) {
+	switch v {
+	case "off":
+		return "", nil
+	case "":
+		return "dashboard." + domain, nil
+	}
+	h, err := paas.NormalizeDomain(v)
+	if err != nil || strings.HasPrefix(h, "*.") {
+		return "", fmt.Errorf("PAAS_DASHBOARD_HOST: %q is not a host name", v)
+	}
+	return h, nil
+}
+
+// dashboardSite wires the dashboard into paasd; its methods do nothing
+// when the dashboard is off.
+type dashboardSite struct {
+	h        *dashboard.Handler
+	progress *dashboard.Progress
+}
+
+// setUp makes the dashboard over p and returns the Platform the gateway
+// is to use: p, with pushes' build output also sent to the dashboard.
+func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, httpsPort int, log *slog.Logger) (gateway.Platform, error) {
+	if cfg.DashboardHost == "" {
+		return p, nil
+	}
+	d.progress = dashboard.NewProgress()
+	h, err := dashboard.New(dashboard.Config{
+		Platform:  p,
+		Audit:     audit,
+		Progress:  d.progress,
+		HTTPSPort: httpsPort,
+		Logger:    log.With("part", "dashboard"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.h = h
+	return progressPlatform{platform: p, progress: d.progress}, nil
+}
+
+// pickHost settles the dashboard's host once the routes are known: the
+// configured one, unless an app has it.
+func (d *dashboardSite) pickHost(cfg config, appFor func(host string) (string, bool), log *slog.Logger) {
+	if d.h == nil {
+		return
+	}
+	host := cfg.DashboardHost
+	for i := 1; ; i++ {
+		app, taken := appFor(host)
+		if !taken {
+			break
+		}
+		next := "paas-" + cfg.DashboardHost
+		if i > 1 {
+			next = fmt.Sprintf("paas-%d-%s", i, cfg.DashboardHost)
+		}
+		log.Warn("the dashboard's host is an app's: the app keeps it and the dashboard uses another",
+			"wanted", host, "app", app, "dashboard_host", next)
+		host = next
+	}
+	d.h.SetHost(host)
+	log.Info("dashboard", "host", host)
+}
+
+// serves reports whether host is the dashboard's: it gets a certificate.
+func (d *dashboardSite) serves(host string) bool {
+	return d.h != nil && d.h.Serves(host)
+}
+
+// tokens is what dashboard:url mints with; nil when the dashboard is off.
+func (d *dashboardSite) tokens() gateway.DashboardTokens {
+	if d.h == nil {
+		return nil
+	}
+	return d.h
+}
+
+// wrap sends requests for the dashboard's host to the dashboard, every
+// other one to next.
+func (d *dashboardSite) wrap(next http.Handler) http.Handler {
+	if d.h == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.h.Serves(r.Host) {
+			d.h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// progressPlatform is the gateway's platform with each push's build
+// output also sent to the dashboard as it is written.
+type progressPlatform struct {
+	platform
+	progress *dashboard.Progress
+}
+
+// Deploy tees the push's output to the dashboard.
+func (p progressPlatform) Deploy(ctx context.Context, req gateway.DeployRequest) error {
+	out, done := p.progress.Push(req.App, req.Commit, req.Out)
+	req.Out = out
+	err := p.platform.Deploy(ctx, req)
+	done(err)
+	return err
+}
