@@ -21,8 +21,6 @@ import (
 // overridden by flags.
 type config struct {
 	DataDir        string
-	// DashboardHost is the web dashboard's host; "" turns it off.
-	DashboardHost string
 	SSHAddr        string
 	HTTPAddr       string
 	Domain         string
@@ -79,6 +77,9 @@ type config struct {
 	// HTTPS (a private CA); "" trusts the system's. ACMERoots holds them.
 	ACMECARoot string
 	ACMERoots  *x509.CertPool
+
+	// DashboardHost is the web dashboard's host; "" turns it off.
+	DashboardHost string
 
 	// The router's limits; each app may override some with proxy:set.
 	TrustedProxies  []netip.Prefix // inbound X-Forwarded-* are kept from these peers

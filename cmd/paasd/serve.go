@@ -484,7 +484,8 @@ func listenHTTPS(addr string, inherited net.Listener) (net.Listener, error) {
 }
 
 // newCertManager sets up the HTTPS front door's certificates: a host gets
-// one only when the router routes it; challenges are answered on this
+// one only when the router routes it or ownHost says it is paasd's own
+// (the dashboard's); challenges are answered on this
 // paasd's own listeners; the local CA's root is written to the data dir.
 func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Router, httpLn, httpsLn net.Listener, ownHost func(string) bool, log *slog.Logger) (*certs.Manager, error) {
 	c := certs.Config{
