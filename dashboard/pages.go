@@ -68,6 +68,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 		"float1":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		"bytes":   humanBytes,
+		"cores":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"short":   func(s string) string { return s[:min(len(s), 8)] },
 	}
 	names, err := fs.Glob(assets, "templates/*.html")
