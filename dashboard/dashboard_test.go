@@ -317,3 +317,20 @@ func TestServes(t *testing.T) {
 		}
 	}
 }
+
+// TestFormationShowsWhatRuns: the formation page lists the current
+// release's process types with the counts that run (web=1 unless
+// scaled), not the release phase.
+func TestFormationShowsWhatRuns(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.login("SHA256:alice")
+	body := f.do("GET", "/apps/shop/formation", c, nil, nil).Body.String()
+	for _, want := range []string{`id="count-web" name="count" type="number" min="0" max="100" value="1"`, `id="count-worker" name="count" type="number" min="0" max="100" value="0"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "count-release") {
+		t.Error("the release phase is scalable")
+	}
+}

@@ -40,9 +40,10 @@ func (f *fakePlatform) addApp(name, owner string, collab ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	f.apps[name] = &fakeApp{owner: owner, collab: collab, config: map[string]string{"SECRET": "hunter2"}, form: map[string]int{"web": 1},
+	f.apps[name] = &fakeApp{owner: owner, collab: collab, config: map[string]string{"SECRET": "hunter2"}, form: map[string]int{},
 		rels: []paas.Release{
-			{App: name, Version: 2, Description: "Set SECRET", Config: map[string]string{"SECRET": "hunter2"}, CreatedAt: now, CreatedBy: owner},
+			{App: name, Version: 2, Description: "Set SECRET", Config: map[string]string{"SECRET": "hunter2"}, CreatedAt: now, CreatedBy: owner,
+				ProcessTypes: map[string]string{"web": "python3 app.py", "worker": "python3 w.py", "release": "migrate"}},
 			{App: name, Version: 1, Description: "Deploy abc", Config: map[string]string{}, CreatedAt: now.Add(-time.Hour), CreatedBy: owner},
 		}}
 }

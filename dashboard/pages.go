@@ -440,8 +440,22 @@ func (h *Handler) formation(ctx context.Context, app string, r *http.Request) (a
 		return nil, err
 	}
 	d := formationData{App: a}
-	for _, t := range slices.Sorted(maps.Keys(a.Formation)) {
-		d.Types = append(d.Types, typeRow{Type: t, Count: a.Formation[t]})
+	counts := a.Formation
+	if a.Release > 0 {
+		// What runs: the current release's types, web=1 by default, as
+		// apps:info shows it.
+		rels, err := h.cfg.Platform.Releases(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		for _, rel := range rels {
+			if rel.Version == a.Release && len(rel.ProcessTypes) > 0 {
+				counts = rel.Counts(a.Formation)
+			}
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		d.Types = append(d.Types, typeRow{Type: t, Count: counts[t]})
 	}
 	latest := map[string]map[string]float64{}
 	if h.cfg.Metrics != nil {

@@ -3,10 +3,10 @@
 // server resumes after the last line shown. No inline script: CSP-clean.
 "use strict";
 
-function follow(pre, onLine, onEvent, status) {
+function follow(pre, onLine, onEvent, onState) {
   const src = new EventSource(pre.dataset.stream);
-  src.onopen = () => { if (status) status.textContent = "Live"; };
-  src.onerror = () => { if (status) status.textContent = "Reconnecting…"; };
+  src.onopen = () => onState(true);
+  src.onerror = () => onState(false);
   src.addEventListener("line", (e) => onLine(e.data));
   for (const name of ["start", "end"]) {
     src.addEventListener(name, (e) => onEvent(name, e.data, src));
@@ -32,16 +32,19 @@ document.addEventListener("DOMContentLoaded", () => {
       const l = JSON.parse(data);
       appendLine(log, l.time + " " + l.source + "[" + l.instance + "]: " + l.message);
     }, (name, data, src) => {
-      if (name === "end") { src.close(); if (status) status.textContent = "Stopped: " + data; }
-    }, status);
+      if (name === "end") { src.close(); status.textContent = "Stopped: " + data; }
+    }, (live) => { status.textContent = live ? "Live" : "Reconnecting…"; });
   }
   const deploy = document.getElementById("deploy-log");
   if (deploy) {
     const status = document.getElementById("deploy-status");
+    let deploying = false;
     follow(deploy, (data) => appendLine(deploy, data), (name, data) => {
-      if (name === "start") { deploy.textContent = ""; status.textContent = "Deploying: " + data; }
-      if (name === "end") { status.textContent = "Push " + data + "."; }
-    }, null);
+      if (name === "start") { deploying = true; deploy.textContent = ""; status.textContent = "Deploying: " + data; }
+      if (name === "end") { deploying = false; status.textContent = "Push " + data + "."; }
+    }, (live) => {
+      if (!deploying) status.textContent = live ? "Live: a push shows here as it happens." : "Reconnecting…";
+    });
   }
   const copy = document.getElementById("copy-logs");
   if (copy) {
