@@ -210,6 +210,8 @@ func TestPostsNeedTheCSRFTokenAndTheOrigin(t *testing.T) {
 		"http origin":    {withCSRF(scale, csrf), map[string]string{"Origin": "http://" + testHost + ":8443"}},
 		"cross-site":     {withCSRF(scale, csrf), map[string]string{"Sec-Fetch-Site": "cross-site"}},
 		"same-site":      {withCSRF(scale, csrf), map[string]string{"Sec-Fetch-Site": "same-site"}},
+		"null origin":    {withCSRF(scale, csrf), map[string]string{"Origin": "null"}},
+		"null, cross":    {withCSRF(scale, csrf), map[string]string{"Origin": "null", "Sec-Fetch-Site": "cross-site"}},
 	} {
 		if w := f.do("POST", "/apps/shop/scale", c, tc.form, tc.hdr); w.Code != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, w.Code)
@@ -222,10 +224,14 @@ func TestPostsNeedTheCSRFTokenAndTheOrigin(t *testing.T) {
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/apps/shop/formation" {
 		t.Fatalf("good POST: %d %s", w.Code, w.Body)
 	}
-	if len(f.p.calls) != 1 || f.p.calls[0] != "Scale shop map[web:2]" || f.p.actors[0] != "alice" {
+	// A browser's form under Referrer-Policy: no-referrer.
+	if w := f.do("POST", "/apps/shop/scale", c, withCSRF(scale, csrf), map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}); w.Code != http.StatusSeeOther {
+		t.Fatalf("a form with Origin: null, same-origin: %d", w.Code)
+	}
+	if len(f.p.calls) != 2 || f.p.calls[0] != "Scale shop map[web:2]" || f.p.actors[0] != "alice" {
 		t.Errorf("calls %v by %v", f.p.calls, f.p.actors)
 	}
-	if len(f.audit.entries) != 1 {
+	if len(f.audit.entries) != 2 {
 		t.Fatalf("audit %v", f.audit.entries)
 	}
 	e := f.audit.entries[0]

@@ -247,17 +247,28 @@ func (h *Handler) withSession(next func(http.ResponseWriter, *http.Request, *ses
 // sameOrigin checks a POST: its CSRF field equals the session's (in
 // constant time), and what the browser says of its origin (Origin,
 // Sec-Fetch-Site) is the dashboard itself.
+//
+// Under Referrer-Policy: no-referrer a browser sends "Origin: null" with
+// a form, so that one is taken only with Sec-Fetch-Site: same-origin,
+// which a page cannot forge.
 func (h *Handler) sameOrigin(r *http.Request, s *session) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	switch site {
+	case "", "same-origin":
+	default:
+		return false
+	}
+	switch o := r.Header.Get("Origin"); o {
+	case "":
+	case "null":
+		if site != "same-origin" {
+			return false
+		}
+	default:
 		u, err := url.Parse(o)
 		if err != nil || u.Scheme != "https" || u.Host != r.Host {
 			return false
 		}
-	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin":
-	default:
-		return false
 	}
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 	got := r.PostFormValue(csrfField)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -53,8 +54,12 @@ type browser struct {
 // adds: Chromium on Linux reads trust anchors from the NSS database in
 // $HOME/.pki/nssdb, so the test makes one in a fresh HOME with certutil
 // and starts Chromium with that HOME. Nothing of the host's trust store
-// changes, and no certificate error is ignored.
-func newBrowser(t *testing.T, caFile string) *browser {
+// changes, and no certificate error is ignored. Chromium runs in a
+// network namespace of its own (see isolatedLoopback) where 127.0.0.1
+// at the port of httpsAddr reaches paasd's HTTPS listener, so that
+// https://dashboard.localhost:PORT (*.localhost is loopback to Chromium)
+// is the dashboard.
+func newBrowser(t *testing.T, caFile, httpsAddr string) *browser {
 	t.Helper()
 	const chromium = "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
@@ -63,6 +68,12 @@ func newBrowser(t *testing.T, caFile string) *browser {
 	if _, err := exec.LookPath("certutil"); err != nil {
 		t.Skip("certutil not installed (Debian package libnss3-tools; .ci/run installs it)")
 	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		t.Skip("nsenter not installed (Debian package util-linux)")
+	}
+	_, port, _ := net.SplitHostPort(httpsAddr)
+	ns := isolatedLoopback(t, port, httpsAddr)
 	home := t.TempDir()
 	db := "sql:" + filepath.Join(home, ".pki", "nssdb")
 	if err := os.MkdirAll(filepath.Join(home, ".pki", "nssdb"), 0o700); err != nil {
@@ -81,6 +92,10 @@ func newBrowser(t *testing.T, caFile string) *browser {
 		chromedp.Env("HOME="+home),
 		chromedp.UserDataDir(filepath.Join(home, "profile")),
 		chromedp.WindowSize(1280, 900),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			cmd.Args = append([]string{"nsenter", "--net=" + ns, "--", cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = nsenter
+		}),
 	)
 	if os.Geteuid() == 0 {
 		// Chromium refuses to run its sandbox as root.
@@ -131,15 +146,25 @@ func (b *browser) text(sel string) string {
 	return s
 }
 
-// waitText waits until the element sel's text contains want.
+// waitText waits until the element sel's text contains want. The page
+// may be loading or navigating (after a form is sent) meanwhile: the
+// check is made again, on whatever page is there, until the deadline.
 func (b *browser) waitText(sel, want string) {
 	b.t.Helper()
 	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, want)
-	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		b.t.Fatalf("waiting for %s to show %q: %v\nat %s:\n%s", sel, want, err, b.location(), b.body())
+	deadline := time.Now().Add(90 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if ok && err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	b.t.Fatalf("waiting for %s to show %q: %v\nat %s:\n%s", sel, want, err, b.location(), b.body())
 }
 
 // screenshot writes the page as dir/name.png.
@@ -196,7 +221,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	loginURL := strings.TrimSpace(r.stdout)
 	origin := "https://dashboard.localhost:" + httpsPort
 	caFile := filepath.Join(s.dataDir, "local-ca.pem")
-	b := newBrowser(t, caFile)
+	b := newBrowser(t, caFile, s.httpsAddr())
 
 	t.Run("login and the apps list", func(t *testing.T) {
 		b.run("login", chromedp.Navigate(loginURL))
@@ -375,11 +400,25 @@ func TestDashboardInABrowser(t *testing.T) {
 			t.Errorf("POST with a forged CSRF token: %d, want 403", code)
 		}
 		audit := s.ssh("audit --json")
-		if strings.Contains(audit.stdout, "dashtest-eve web=3") {
-			t.Errorf("a refused POST was acted on:\n%s", audit.stdout)
+		requireOK(t, "audit", audit)
+		var entries []struct{ User, Command, App string }
+		if err := json.Unmarshal([]byte(audit.stdout), &entries); err != nil {
+			t.Fatal(err)
 		}
-		if !strings.Contains(audit.stdout, `"command":"dashboard ps:scale `+app+` web=2"`) || !strings.Contains(audit.stdout, `"command":"dashboard config:set `+app+` GREETING=***"`) {
-			t.Errorf("the audit log lacks the dashboard's actions:\n%s", audit.stdout)
+		got := map[string]bool{}
+		for _, e := range entries {
+			got[e.User+" "+e.App+" "+e.Command] = true
+			if strings.Contains(e.Command, "web=3") {
+				t.Errorf("a refused POST was acted on: %+v", e)
+			}
+		}
+		for _, want := range []string{
+			"tester " + app + " dashboard ps:scale " + app + " web=2",
+			"tester " + app + " dashboard config:set " + app + " GREETING=***",
+		} {
+			if !got[want] {
+				t.Errorf("the audit log lacks %q:\n%s", want, audit.stdout)
+			}
 		}
 	})
 
@@ -402,6 +441,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	})
 
 	t.Run("removing the key ends the session", func(t *testing.T) {
+		requireOK(t, "apps:destroy as eve", s.sshAs(eve, "", "apps:destroy dashtest-eve --confirm dashtest-eve"))
 		requireOK(t, "keys:remove eve", s.sshAs(admin, "", "keys:remove eve"))
 		b.run("after removal", chromedp.Navigate(origin+"/"))
 		b.waitText("main", "Not signed in")
