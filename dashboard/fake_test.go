@@ -161,8 +161,12 @@ func (f *fakePlatform) Logs(ctx context.Context, app string, q logs.Query, fm lo
 	if _, err := f.app(app); err != nil {
 		return err
 	}
-	l := logs.Line{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Seq: 7, Source: "paas", Proc: "api", Text: "Config changed by alice"}
-	w.Write(fm.Append(nil, l))
+	for seq := uint64(5); seq <= 7; seq++ {
+		l := logs.Line{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Seq: seq, Source: "paas", Proc: "api", Text: fmt.Sprintf("line %d: config changed by alice", seq)}
+		if _, err := w.Write(fm.Append(nil, l)); err != nil {
+			return err
+		}
+	}
 	if q.Follow {
 		<-ctx.Done()
 	}

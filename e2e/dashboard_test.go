@@ -328,7 +328,6 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	t.Run("a push shows up as it happens", func(t *testing.T) {
 		b.run("overview", chromedp.Navigate(origin+"/apps/"+app))
-		b.screenshot(shots, "overview")
 		// The stream subscribes before it answers: once the page says
 		// it is live, a push shows.
 		b.waitText("#deploy-status", "Live")
@@ -338,6 +337,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		s.commitAll(dir, "again")
 		requireOK(t, "second push", s.push(dir, "paas", "main"))
 		b.waitText("#deploy-status", "Push deployed")
+		b.screenshot(shots, "overview")
 		if got := b.text("#deploy-log"); !strings.Contains(got, "python") && !strings.Contains(got, "Procfile") {
 			t.Errorf("deploy output: %q", got)
 		}
