@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"paas"
@@ -102,15 +102,17 @@ func (h *Handler) restart(ctx context.Context, app string, r *http.Request) (str
 	target := r.PostFormValue("target")
 	line := "ps:restart " + app
 	if target != "" {
-		typ, _, _ := strings.Cut(target, ".")
-		if err := paas.ValidateProcessType(typ); err != nil {
-			return "", "", err
+		if !restartTarget.MatchString(target) {
+			return "", "", paas.Errorf("invalid restart target %q: use TYPE or TYPE.N", target)
 		}
 		line += " " + target
 	}
 	var out bytes.Buffer
 	return line, "/formation", h.cfg.Platform.Restart(ctx, app, target, &out)
 }
+
+// restartTarget is ps:restart's TYPE or TYPE.N.
+var restartTarget = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}(\.[1-9][0-9]{0,5})?$`)
 
 // setConfig: config:set APP KEY=VALUE, one new release.
 func (h *Handler) setConfig(ctx context.Context, app string, r *http.Request) (string, string, error) {

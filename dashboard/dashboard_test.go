@@ -340,3 +340,35 @@ func TestFormationShowsWhatRuns(t *testing.T) {
 		t.Error("the release phase is scalable")
 	}
 }
+
+// TestBadInputChangesNothing: an action's bad input is one line back,
+// and nothing is called or recorded as done.
+func TestBadInputChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	c, csrf := f.login("SHA256:alice")
+	for _, tc := range []struct {
+		path string
+		form url.Values
+		want string
+	}{
+		{"/apps/shop/scale", url.Values{"type": {"web"}, "count": {"101"}}, "invalid count"},
+		{"/apps/shop/scale", url.Values{"type": {"web"}, "count": {"-1"}}, "invalid count"},
+		{"/apps/shop/scale", url.Values{"type": {"we b"}, "count": {"1"}}, "invalid process type"},
+		{"/apps/shop/restart", url.Values{"target": {"web.1 x"}}, "invalid restart target"},
+		{"/apps/shop/restart", url.Values{"target": {"web.0"}}, "invalid restart target"},
+		{"/apps/shop/config/unset", url.Values{"key": {""}}, "invalid config key"},
+		{"/apps/shop/rollback", url.Values{"version": {"v0"}}, "invalid release"},
+		{"/apps/shop/rollback", url.Values{"version": {"v01"}}, "invalid release"},
+	} {
+		w := f.do("POST", tc.path, c, withCSRF(tc.form, csrf), nil)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s %v: %d, want 400 saying %q", tc.path, tc.form, w.Code, tc.want)
+		}
+	}
+	if len(f.p.calls) != 0 || len(f.audit.entries) != 0 {
+		t.Errorf("calls %v, audit %v", f.p.calls, f.audit.entries)
+	}
+	if w := f.do("POST", "/apps/shop/restart", c, withCSRF(url.Values{"target": {"web.2"}}, csrf), nil); w.Code != http.StatusSeeOther || f.p.calls[0] != `Restart shop "web.2"` {
+		t.Errorf("good restart: %d %v", w.Code, f.p.calls)
+	}
+}

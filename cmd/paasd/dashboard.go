@@ -38,6 +38,9 @@ func dashboardHost(v, domain string) (string, error) {
 // dashboardSite wires the dashboard into paasd; its methods do nothing
 // when the dashboard is off.
 type dashboardSite struct {
+	// metrics, when set before setUp, feeds the dashboard's charts;
+	// without it the pages say there are no metrics yet.
+	metrics  dashboard.Metrics
 	h        *dashboard.Handler
 	progress *dashboard.Progress
 }
@@ -51,6 +54,7 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 	d.progress = dashboard.NewProgress()
 	h, err := dashboard.New(dashboard.Config{
 		Platform:  p,
+		Metrics:   d.metrics,
 		Audit:     audit,
 		Progress:  d.progress,
 		HTTPSPort: httpsPort,
