@@ -64,7 +64,7 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 		return nil, err
 	}
 	d.h = h
-	return progressPlatform{platform: p, progress: d.progress}, nil
+	return dashPlatform{platform: p, site: d}, nil
 }
 
 // pickHost settles the dashboard's host once the routes are known: the
@@ -119,18 +119,31 @@ func (d *dashboardSite) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// progressPlatform is the gateway's platform with each push's build
-// output also sent to the dashboard as it is written.
-type progressPlatform struct {
+// dashPlatform is the gateway's platform with each push's build output
+// also sent to the dashboard as it is written, and the dashboard's host
+// kept from apps' custom domains.
+type dashPlatform struct {
 	platform
-	progress *dashboard.Progress
+	site *dashboardSite
 }
 
 // Deploy tees the push's output to the dashboard.
-func (p progressPlatform) Deploy(ctx context.Context, req gateway.DeployRequest) error {
-	out, done := p.progress.Push(req.App, req.Commit, req.Out)
+func (p dashPlatform) Deploy(ctx context.Context, req gateway.DeployRequest) error {
+	out, done := p.site.progress.Push(req.App, req.Commit, req.Out)
 	req.Out = out
 	err := p.platform.Deploy(ctx, req)
 	done(err)
 	return err
+}
+
+// AddDomain refuses the dashboard's host, and a wildcard covering it.
+func (p dashPlatform) AddDomain(ctx context.Context, app, host string) (string, error) {
+	if h, err := paas.NormalizeDomain(host); err == nil {
+		own := p.site.h.Host()
+		_, parent, _ := strings.Cut(own, ".")
+		if h == own || h == "*."+parent {
+			return "", paas.Errorf("%s would take the dashboard's host %s: use another domain", h, own)
+		}
+	}
+	return p.platform.AddDomain(ctx, app, host)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -72,5 +73,22 @@ func TestDashboardKeepsAnAppsHost(t *testing.T) {
 	off.pickHost(config{}, appFor, log)
 	if off.serves("dashboard.localhost") || off.tokens() != nil {
 		t.Error("an off dashboard serves")
+	}
+}
+
+// TestAppsCannotTakeTheDashboardsHost: domains:add of the dashboard's
+// host, or of a wildcard covering it, is refused before the platform is
+// asked.
+func TestAppsCannotTakeTheDashboardsHost(t *testing.T) {
+	h, err := dashboard.New(dashboard.Config{Platform: platform{}, HTTPSPort: 443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetHost("ui.example.com")
+	p := dashPlatform{site: &dashboardSite{h: h}}
+	for _, host := range []string{"ui.example.com", "UI.Example.com.", "*.example.com"} {
+		if _, err := p.AddDomain(context.Background(), "shop", host); err == nil || !strings.Contains(err.Error(), "dashboard's host ui.example.com") {
+			t.Errorf("%s: %v", host, err)
+		}
 	}
 }

@@ -488,12 +488,20 @@ func listenHTTPS(addr string, inherited net.Listener) (net.Listener, error) {
 // (the dashboard's); challenges are answered on this
 // paasd's own listeners; the local CA's root is written to the data dir.
 func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Router, httpLn, httpsLn net.Listener, ownHost func(string) bool, log *slog.Logger) (*certs.Manager, error) {
+	// The dashboard's host is never an app's: no user certificate of an
+	// app serves it.
+	appFor := func(host string) (string, bool) {
+		if ownHost(host) {
+			return "", false
+		}
+		return rtr.AppFor(host)
+	}
 	c := certs.Config{
 		Store:       st,
 		Email:       cfg.ACMEEmail,
 		CA:          cfg.ACMECA,
 		Allowed:     func(host string) bool { _, ok := rtr.AppFor(host); return ok || ownHost(host) },
-		AppFor:      rtr.AppFor,
+		AppFor:      appFor,
 		HostsOf:     rtr.Hosts,
 		HTTPAddr:    httpLn.Addr().String(),
 		LocalCAFile: filepath.Join(dataDir, "local-ca.pem"),
