@@ -152,3 +152,18 @@ func TestDeployProgress(t *testing.T) {
 		t.Errorf("the pusher got %q", pusher.String())
 	}
 }
+
+// TestLogsPageRendersTheNewestLines: the page shows the newest n lines,
+// a link to older ones when the history may hold more, and where the
+// stream is to resume.
+func TestLogsPageRendersTheNewestLines(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.login("SHA256:alice")
+	body := f.do("GET", "/apps/shop/logs?n=3", c, nil, nil).Body.String()
+	if !strings.Contains(body, `href="/apps/shop/logs?n=6"`) || !strings.Contains(body, `data-stream="/apps/shop/logs/stream?after=7"`) || !strings.Contains(body, "line 7: config changed by alice") {
+		t.Errorf("page of 3 lines:\n%s", body)
+	}
+	if body := f.do("GET", "/apps/shop/logs?n=4", c, nil, nil).Body.String(); strings.Contains(body, "Show older lines") {
+		t.Errorf("an older link with all lines shown:\n%s", body)
+	}
+}
