@@ -110,6 +110,9 @@ type Handler struct {
 	host string // the host it is served on
 
 	auth *authenticator
+
+	closing   chan struct{} // closed by Close: streams end
+	closeOnce sync.Once
 }
 
 //go:embed templates static
@@ -126,7 +129,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, closing: make(chan struct{})}
 	h.auth = newAuthenticator(cfg.Now)
 	pages, err := parsePages()
 	if err != nil {
@@ -135,6 +138,12 @@ func New(cfg Config) (*Handler, error) {
 	h.pages = pages
 	h.routes()
 	return h, nil
+}
+
+// Close ends the open event streams, so that a server shutting down does
+// not wait for them; browsers reconnect by themselves.
+func (h *Handler) Close() {
+	h.closeOnce.Do(func() { close(h.closing) })
 }
 
 // SetHost sets the host the dashboard is served on.

@@ -170,6 +170,8 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s *session) 
 			if out.comment("heartbeat") != nil {
 				return
 			}
+		case <-h.closing:
+			return
 		case err := <-errc:
 			if err != nil && ctx.Err() == nil {
 				h.log.Warn("dashboard log stream ended", "app", app, "err", err)
@@ -212,6 +214,8 @@ func (h *Handler) deployStream(w http.ResponseWriter, r *http.Request, s *sessio
 			if out.comment("heartbeat") != nil {
 				return
 			}
+		case <-h.closing:
+			return
 		case <-r.Context().Done():
 			return
 		}

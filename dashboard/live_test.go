@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -165,5 +166,21 @@ func TestLogsPageRendersTheNewestLines(t *testing.T) {
 	}
 	if body := f.do("GET", "/apps/shop/logs?n=4", c, nil, nil).Body.String(); strings.Contains(body, "Show older lines") {
 		t.Errorf("an older link with all lines shown:\n%s", body)
+	}
+}
+
+// TestCloseEndsStreams: a server shutting down does not wait for open
+// event streams.
+func TestCloseEndsStreams(t *testing.T) {
+	f := newFixture(t)
+	f.h.cfg.Progress = NewProgress()
+	c, _ := f.login("SHA256:alice")
+	for _, path := range []string{"/apps/shop/logs/stream", "/apps/shop/deploys/stream"} {
+		br, done := f.stream(path, c, nil)
+		f.h.Close()
+		if _, err := io.ReadAll(br); err != nil {
+			t.Errorf("%s: the stream did not end: %v", path, err)
+		}
+		done()
 	}
 }

@@ -91,6 +91,13 @@ func (d *dashboardSite) pickHost(cfg config, appFor func(host string) (string, b
 	log.Info("dashboard", "host", host)
 }
 
+// close ends the dashboard's open event streams.
+func (d *dashboardSite) close() {
+	if d.h != nil {
+		d.h.Close()
+	}
+}
+
 // serves reports whether host is the dashboard's: it gets a certificate.
 func (d *dashboardSite) serves(host string) bool {
 	return d.h != nil && d.h.Serves(host)

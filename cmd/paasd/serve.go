@@ -409,6 +409,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gw.Shutdown(sctx)
+	dash.close()
 	if takeover != nil {
 		log.Info("handing over to a new paasd")
 		if err := handOver(takeover, httpLn, httpsLn, releaseStore); err != nil {
