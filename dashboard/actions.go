@@ -11,6 +11,7 @@ import (
 
 	"paas"
 	"paas/access"
+	"paas/drains"
 )
 
 // actionSpec is one POST of an app's pages: the SSH command it does,
@@ -29,6 +30,10 @@ var actions = []actionSpec{
 	{"config", (*Handler).setConfig},
 	{"config/unset", (*Handler).unsetConfig},
 	{"rollback", (*Handler).rollback},
+	{"domains", (*Handler).addDomain},
+	{"domains/remove", (*Handler).removeDomain},
+	{"drains", (*Handler).addDrain},
+	{"drains/remove", (*Handler).removeDrain},
 }
 
 // action serves one action: the user must be allowed to change the app.
@@ -179,4 +184,43 @@ func (h *Handler) rollbackConfirm(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	h.render(w, r, s, http.StatusOK, "rollback", pageData{Title: app + " · Roll back", App: app, Tab: "releases", Data: v})
+}
+
+// addDomain: domains:add APP HOST.
+func (h *Handler) addDomain(ctx context.Context, app string, r *http.Request) (string, string, error) {
+	host, err := paas.NormalizeDomain(r.PostFormValue("host"))
+	if err != nil {
+		return "", "", err
+	}
+	_, err = h.cfg.Platform.AddDomain(ctx, app, host)
+	return "domains:add " + app + " " + host, "/domains", err
+}
+
+// removeDomain: domains:remove APP HOST.
+func (h *Handler) removeDomain(ctx context.Context, app string, r *http.Request) (string, string, error) {
+	host, err := paas.NormalizeDomain(r.PostFormValue("host"))
+	if err != nil {
+		return "", "", err
+	}
+	return "domains:remove " + app + " " + host, "/domains", h.cfg.Platform.RemoveDomain(ctx, app, host)
+}
+
+// addDrain: drains:add APP URL; the audit log keeps the URL masked.
+func (h *Handler) addDrain(ctx context.Context, app string, r *http.Request) (string, string, error) {
+	u := r.PostFormValue("url")
+	if u == "" || len(u) > 2048 {
+		return "", "", paas.Errorf("give the drain's URL: syslog://HOST:PORT, syslog+tls://HOST:PORT or https://...")
+	}
+	_, err := h.cfg.Platform.AddDrain(ctx, app, u)
+	return "drains:add " + app + " " + drains.Mask(u), "/drains", err
+}
+
+// removeDrain: drains:remove APP N, N its number in the list.
+func (h *Handler) removeDrain(ctx context.Context, app string, r *http.Request) (string, string, error) {
+	n, err := strconv.Atoi(r.PostFormValue("number"))
+	if err != nil || n < 1 || strconv.Itoa(n) != r.PostFormValue("number") {
+		return "", "", paas.Errorf("invalid drain number %q", r.PostFormValue("number"))
+	}
+	_, err = h.cfg.Platform.RemoveDrain(ctx, app, strconv.Itoa(n))
+	return fmt.Sprintf("drains:remove %s %d", app, n), "/drains", err
 }

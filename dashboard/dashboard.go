@@ -57,8 +57,12 @@ type Platform interface {
 	Rollback(ctx context.Context, app, by string, version int, force bool, out io.Writer) (paas.Release, error)
 	Logs(ctx context.Context, app string, q logs.Query, f logs.Format, w io.Writer) error
 	Domains(ctx context.Context, app string) ([]string, error)
+	AddDomain(ctx context.Context, app, host string) (string, error)
+	RemoveDomain(ctx context.Context, app, host string) error
 	Certs(ctx context.Context, app string) ([]paas.Cert, error)
 	Drains(ctx context.Context, app string) ([]drains.Status, error)
+	AddDrain(ctx context.Context, app, url string) (drains.Status, error)
+	RemoveDrain(ctx context.Context, app, which string) (string, error)
 	Addons(ctx context.Context, app string) ([]paas.Addon, error)
 }
 

@@ -359,6 +359,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"/apps/shop/config/unset", url.Values{"key": {""}}, "invalid config key"},
 		{"/apps/shop/rollback", url.Values{"version": {"v0"}}, "invalid release"},
 		{"/apps/shop/rollback", url.Values{"version": {"v01"}}, "invalid release"},
+		{"/apps/shop/domains", url.Values{"host": {"1.2.3.4"}}, "invalid domain"},
+		{"/apps/shop/drains", url.Values{"url": {""}}, "drain&#39;s URL"},
+		{"/apps/shop/drains/remove", url.Values{"number": {"0"}}, "invalid drain number"},
 	} {
 		w := f.do("POST", tc.path, c, withCSRF(tc.form, csrf), nil)
 		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), tc.want) {
@@ -370,5 +373,19 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	if w := f.do("POST", "/apps/shop/restart", c, withCSRF(url.Values{"target": {"web.2"}}, csrf), nil); w.Code != http.StatusSeeOther || f.p.calls[0] != `Restart shop "web.2"` {
 		t.Errorf("good restart: %d %v", w.Code, f.p.calls)
+	}
+}
+
+// TestDrainURLsAreMaskedInTheAuditLog: a drain URL's credentials do not
+// reach the audit log.
+func TestDrainURLsAreMaskedInTheAuditLog(t *testing.T) {
+	f := newFixture(t)
+	c, csrf := f.login("SHA256:alice")
+	w := f.do("POST", "/apps/shop/drains", c, url.Values{"csrf": {csrf}, "url": {"https://user:s3cret@logs.example.test/in?token=abc"}}, nil)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if got := f.audit.entries[0].Command; strings.Contains(got, "s3cret") || strings.Contains(got, "abc") || !strings.HasPrefix(got, "dashboard drains:add shop https://") {
+		t.Errorf("audit %q", got)
 	}
 }

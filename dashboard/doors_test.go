@@ -32,6 +32,10 @@ var appDoors = []doorCase{
 	{"POST", "/apps/shop/config", url.Values{"key": {"K"}, "value": {"v"}}},
 	{"POST", "/apps/shop/config/unset", url.Values{"key": {"SECRET"}}},
 	{"POST", "/apps/shop/rollback", url.Values{"version": {"1"}}},
+	{"POST", "/apps/shop/domains", url.Values{"host": {"www.shop.test"}}},
+	{"POST", "/apps/shop/domains/remove", url.Values{"host": {"www.example.test"}}},
+	{"POST", "/apps/shop/drains", url.Values{"url": {"https://user:pw@logs.example.test/x"}}},
+	{"POST", "/apps/shop/drains/remove", url.Values{"number": {"1"}}},
 }
 
 // TestDoorsByRole: every page and action of an app, for each role. An

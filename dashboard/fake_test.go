@@ -176,6 +176,22 @@ func (f *fakePlatform) Logs(ctx context.Context, app string, q logs.Query, fm lo
 func (f *fakePlatform) Domains(ctx context.Context, app string) ([]string, error) {
 	return []string{"www.example.test"}, nil
 }
+func (f *fakePlatform) AddDomain(ctx context.Context, app, host string) (string, error) {
+	f.record(ctx, fmt.Sprintf("AddDomain %s %s", app, host))
+	return host, nil
+}
+func (f *fakePlatform) RemoveDomain(ctx context.Context, app, host string) error {
+	f.record(ctx, fmt.Sprintf("RemoveDomain %s %s", app, host))
+	return nil
+}
+func (f *fakePlatform) AddDrain(ctx context.Context, app, url string) (drains.Status, error) {
+	f.record(ctx, fmt.Sprintf("AddDrain %s %s", app, url))
+	return drains.Status{}, nil
+}
+func (f *fakePlatform) RemoveDrain(ctx context.Context, app, which string) (string, error) {
+	f.record(ctx, fmt.Sprintf("RemoveDrain %s %s", app, which))
+	return "", nil
+}
 func (f *fakePlatform) Certs(ctx context.Context, app string) ([]paas.Cert, error) { return nil, nil }
 func (f *fakePlatform) Drains(ctx context.Context, app string) ([]drains.Status, error) {
 	return nil, nil

@@ -45,15 +45,17 @@ type dashboardSite struct {
 	progress *dashboard.Progress
 }
 
-// setUp makes the dashboard over p and returns the Platform the gateway
-// is to use: p, with pushes' build output also sent to the dashboard.
+// setUp makes the dashboard and returns the Platform the gateway is to
+// use; both use p, with pushes' build output also sent to the dashboard
+// and the dashboard's host kept from apps' domains.
 func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, httpsPort int, log *slog.Logger) (gateway.Platform, error) {
 	if cfg.DashboardHost == "" {
 		return p, nil
 	}
 	d.progress = dashboard.NewProgress()
+	dp := dashPlatform{platform: p, site: d}
 	h, err := dashboard.New(dashboard.Config{
-		Platform:  p,
+		Platform:  dp,
 		Metrics:   d.metrics,
 		Audit:     audit,
 		Progress:  d.progress,
@@ -64,7 +66,7 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 		return nil, err
 	}
 	d.h = h
-	return dashPlatform{platform: p, site: d}, nil
+	return dp, nil
 }
 
 // pickHost settles the dashboard's host once the routes are known: the
