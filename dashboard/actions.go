@@ -70,7 +70,7 @@ func (h *Handler) record(s *session, r *http.Request, start time.Time, line, app
 	}
 	e := paas.AuditEntry{
 		Time:        start.UTC(),
-		User:        s.u.name,
+		User:        s.user,
 		Fingerprint: s.fingerprint,
 		Remote:      r.RemoteAddr,
 		Command:     auditMarker + " " + line,

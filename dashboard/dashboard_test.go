@@ -231,10 +231,13 @@ func TestPostsNeedTheCSRFTokenAndTheOrigin(t *testing.T) {
 	if len(f.p.calls) != 2 || f.p.calls[0] != "Scale shop map[web:2]" || f.p.actors[0] != "alice" {
 		t.Errorf("calls %v by %v", f.p.calls, f.p.actors)
 	}
-	if len(f.audit.entries) != 2 {
+	if len(f.audit.entries) != 3 {
 		t.Fatalf("audit %v", f.audit.entries)
 	}
-	e := f.audit.entries[0]
+	if e := f.audit.entries[0]; e.User != "alice" || e.Fingerprint != "SHA256:alice" || e.Command != "dashboard login" || e.App != "" {
+		t.Errorf("login's audit entry %+v", e)
+	}
+	e := f.audit.entries[1]
 	if e.User != "alice" || e.Fingerprint != "SHA256:alice" || e.Command != "dashboard ps:scale shop web=2" || e.App != "shop" || e.Status != 0 {
 		t.Errorf("audit entry %+v", e)
 	}
@@ -270,7 +273,7 @@ func TestConfigValuesStayMaskedUntilRevealedAndOutOfTheAuditLog(t *testing.T) {
 	if f.p.calls[0] != "SetConfig shop by=alice set=map[TOKEN:s3cret] unset=[]" {
 		t.Errorf("call %q", f.p.calls[0])
 	}
-	if got := f.audit.entries[0].Command; got != "dashboard config:set shop TOKEN=***" {
+	if got := f.audit.entries[1].Command; got != "dashboard config:set shop TOKEN=***" {
 		t.Errorf("audit %q", got)
 	}
 	if w := f.do("POST", "/apps/shop/config", c, url.Values{"csrf": {csrf}, "key": {"1BAD"}, "value": {"x"}}, nil); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "invalid config key") {
@@ -368,7 +371,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Errorf("%s %v: %d, want 400 saying %q", tc.path, tc.form, w.Code, tc.want)
 		}
 	}
-	if len(f.p.calls) != 0 || len(f.audit.entries) != 0 {
+	if len(f.p.calls) != 0 || len(f.audit.entries) != 1 {
 		t.Errorf("calls %v, audit %v", f.p.calls, f.audit.entries)
 	}
 	if w := f.do("POST", "/apps/shop/restart", c, withCSRF(url.Values{"target": {"web.2"}}, csrf), nil); w.Code != http.StatusSeeOther || f.p.calls[0] != `Restart shop "web.2"` {
@@ -385,7 +388,7 @@ func TestDrainURLsAreMaskedInTheAuditLog(t *testing.T) {
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	if got := f.audit.entries[0].Command; strings.Contains(got, "s3cret") || strings.Contains(got, "abc") || !strings.HasPrefix(got, "dashboard drains:add shop https://") {
+	if got := f.audit.entries[1].Command; strings.Contains(got, "s3cret") || strings.Contains(got, "abc") || !strings.HasPrefix(got, "dashboard drains:add shop https://") {
 		t.Errorf("audit %q", got)
 	}
 }

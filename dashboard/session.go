@@ -184,6 +184,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("dashboard login", "by", s.user, "remote", r.RemoteAddr)
+	h.record(s, r, h.now(), "login", "", 0)
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: s.id, Path: "/",
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,

@@ -415,6 +415,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		for _, want := range []string{
 			"tester " + app + " dashboard ps:scale " + app + " web=2",
 			"tester " + app + " dashboard config:set " + app + " GREETING=***",
+			"tester  dashboard login",
+			"eve  dashboard login",
 		} {
 			if !got[want] {
 				t.Errorf("the audit log lacks %q:\n%s", want, audit.stdout)
