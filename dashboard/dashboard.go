@@ -94,6 +94,10 @@ type Config struct {
 	// Progress carries pushes' build output as it is written; nil shows
 	// none.
 	Progress *Progress
+	// KeyExpired reports whether a key's options (expiry-time=) no
+	// longer let it log in; an expired key ends its sessions as a
+	// removed one does. Nil: keys do not expire.
+	KeyExpired func(options []string, now time.Time) bool
 	// HTTPSPort is the HTTPS listener's port: login URLs and the
 	// redirect from HTTP name it when it is not 443.
 	HTTPSPort int

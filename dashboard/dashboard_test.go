@@ -194,6 +194,31 @@ func TestSessionsExpire(t *testing.T) {
 	if w := f.do("GET", "/", c, nil, nil); w.Code != http.StatusUnauthorized {
 		t.Errorf("idle session: %d", w.Code)
 	}
+	c, _ = f.login("SHA256:alice")
+	for i := 0; i < 13; i++ {
+		f.clock.add(time.Hour) // in use, never idle
+		w := f.do("GET", "/", c, nil, nil)
+		if i < 11 && w.Code != http.StatusOK {
+			t.Fatalf("after %d h: %d", i+1, w.Code)
+		}
+		if i == 12 && w.Code != http.StatusUnauthorized {
+			t.Errorf("after 13 h: %d", w.Code)
+		}
+	}
+}
+
+// TestExpiredKeysEndSessions: a key past its expiry-time= ends its
+// session as a removed key does.
+func TestExpiredKeysEndSessions(t *testing.T) {
+	f := newFixture(t)
+	f.h.cfg.KeyExpired = func(opts []string, now time.Time) bool {
+		return len(opts) == 1 && opts[0] == "expired"
+	}
+	c, _ := f.login("SHA256:alice")
+	f.p.options["SHA256:alice"] = []string{"expired"}
+	if w := f.do("GET", "/", c, nil, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("expired key: %d", w.Code)
+	}
 }
 
 func TestPostsNeedTheCSRFTokenAndTheOrigin(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 type fakePlatform struct {
 	mu      sync.Mutex
 	keys    map[string]paas.User // fingerprint → user
+	options map[string][]string  // fingerprint → the key's options
 	apps    map[string]*fakeApp
 	calls   []string
 	actors  []string
@@ -33,7 +34,7 @@ type fakeApp struct {
 }
 
 func newFakePlatform() *fakePlatform {
-	return &fakePlatform{keys: map[string]paas.User{}, apps: map[string]*fakeApp{}}
+	return &fakePlatform{keys: map[string]paas.User{}, options: map[string][]string{}, apps: map[string]*fakeApp{}}
 }
 
 func (f *fakePlatform) addApp(name, owner string, collab ...string) {
@@ -59,7 +60,7 @@ func (f *fakePlatform) User(fp string) (paas.User, paas.Key, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.keys[fp]
-	return u, paas.Key{Fingerprint: fp, User: u.Name}, ok
+	return u, paas.Key{Fingerprint: fp, User: u.Name, Options: f.options[fp]}, ok
 }
 
 func (f *fakePlatform) relationLocked(app, user string) (access.Relation, bool) {

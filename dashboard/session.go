@@ -207,6 +207,9 @@ func (h *Handler) keyUser(fingerprint, name string) (user, paas.Key, bool) {
 	if !ok || u.Name != name {
 		return user{}, paas.Key{}, false
 	}
+	if h.cfg.KeyExpired != nil && h.cfg.KeyExpired(k.Options, h.now()) {
+		return user{}, paas.Key{}, false
+	}
 	return user{name: u.Name, admin: u.Admin}, k, true
 }
 

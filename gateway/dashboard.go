@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"time"
 
 	"paas"
 )
@@ -31,4 +32,12 @@ func cmdDashboardURL(s *Server, r *request, _ string, args []string) error {
 	}
 	_, err = fmt.Fprintln(r.stdout, u)
 	return err
+}
+
+// KeyExpired reports whether a key's authorized_keys options (expiry-time=)
+// no longer let it log in at now; options paasd cannot read count as
+// expired. The dashboard asks it for the key behind each session.
+func KeyExpired(options []string, now time.Time) bool {
+	r, err := parseKeyOptions(options)
+	return err != nil || (!r.expires.IsZero() && now.After(r.expires))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeTokens mints fixed URLs and remembers for whom.
@@ -42,3 +43,21 @@ func TestDashboardURL(t *testing.T) {
 }
 
 var _ DashboardTokens = (*fakeTokens)(nil)
+
+func TestKeyExpired(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		opts []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{`from="10.0.0.0/8"`}, false},
+		{[]string{`expiry-time="20260501Z"`}, true},
+		{[]string{`expiry-time="20260502Z"`}, false},
+		{[]string{`unknown-option`}, true},
+	} {
+		if got := KeyExpired(tc.opts, now); got != tc.want {
+			t.Errorf("%q: %v", tc.opts, got)
+		}
+	}
+}

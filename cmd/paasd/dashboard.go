@@ -55,12 +55,14 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 	d.progress = dashboard.NewProgress()
 	dp := dashPlatform{platform: p, site: d}
 	h, err := dashboard.New(dashboard.Config{
-		Platform:  dp,
-		Metrics:   d.metrics,
-		Audit:     audit,
-		Progress:  d.progress,
-		HTTPSPort: httpsPort,
-		Logger:    log.With("part", "dashboard"),
+		Platform: dp,
+		Metrics:  d.metrics,
+		Audit:    audit,
+		Progress: d.progress,
+		// A key past its expiry-time= ends its sessions.
+		KeyExpired: gateway.KeyExpired,
+		HTTPSPort:  httpsPort,
+		Logger:     log.With("part", "dashboard"),
 	})
 	if err != nil {
 		return nil, err
