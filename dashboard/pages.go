@@ -71,6 +71,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"cores":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"short":   func(s string) string { return s[:min(len(s), 8)] },
 		"inc":     func(i int) int { return i + 1 },
+		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {

@@ -255,6 +255,9 @@ func TestDashboardInABrowser(t *testing.T) {
 			t.Errorf("instances: %q", got)
 		}
 		b.screenshot(shots, "formation")
+		b.run("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		b.screenshot(shots, "formation-phone")
+		b.run("desktop", chromedp.EmulateViewport(1280, 900))
 		ps := s.ssh("ps " + app)
 		requireOK(t, "ps", ps)
 		if !strings.Contains(ps.stdout, "web.1") || !strings.Contains(ps.stdout, "web.2") {
