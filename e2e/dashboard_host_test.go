@@ -16,14 +16,15 @@ import (
 func TestDashboardHostOfAnApp(t *testing.T) {
 	s := startServer(t, "PAAS_RUNTIME=exec", "PAAS_DASHBOARD_HOST=dashops.localhost")
 	requireFail(t, "apps:create dashboard", s.ssh("apps:create dashboard"), `app name "dashboard" is reserved`)
-	// An app has the host the operator chose for the dashboard.
+	requireFail(t, "apps:create dashops", s.ssh("apps:create dashops"), `app name "dashops" is reserved`)
+	// An app had the host before the operator chose it for the
+	// dashboard.
+	first := s
+	s = s.successor("PAAS_RUNTIME=exec", "PAAS_DASHBOARD_HOST=off")
+	waitExit(t, first)
 	requireOK(t, "apps:create dashops", s.ssh("apps:create dashops"))
 	n := s.successor("PAAS_RUNTIME=exec", "PAAS_DASHBOARD_HOST=dashops.localhost")
-	select {
-	case <-s.done:
-	case <-time.After(time.Minute):
-		t.Fatal("the first paasd did not exit after handing over")
-	}
+	waitExit(t, s)
 	said := false
 	for _, line := range strings.Split(n.out.String(), "\n") {
 		var rec map[string]any
@@ -35,6 +36,11 @@ func TestDashboardHostOfAnApp(t *testing.T) {
 	if !said {
 		t.Errorf("paasd's log does not say which host the dashboard uses:\n%s", n.out.String())
 	}
+	requireFail(t, "apps:create paas-dashops", n.ssh("apps:create paas-dashops"), `app name "paas-dashops" is reserved`)
+	// The app keeps working: a push deploys it.
+	dir := n.newRepoOf("dashops", map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": sayApp})
+	requireOK(t, "push to dashops", n.push(dir, "paas", "main"))
+	n.mustGet("dashops", "/", "hello from web.1")
 	r := n.ssh("dashboard:url")
 	requireOK(t, "dashboard:url", r)
 	if !strings.HasPrefix(r.stdout, "https://paas-dashops.localhost:") {
@@ -55,8 +61,18 @@ func TestDashboardHostOfAnApp(t *testing.T) {
 	if resp := get("paas-dashops.localhost"); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "https://paas-dashops.localhost:"+httpsPort+"/" {
 		t.Errorf("the dashboard's host: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	// The app keeps its host: not deployed, the router says so itself.
-	if resp := get("dashops.localhost"); resp.StatusCode == http.StatusPermanentRedirect {
-		t.Errorf("the app's host went to the dashboard: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	if resp := get("dashops.localhost"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the app's host: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// waitExit waits for a paasd that handed over to exit, so that only its
+// successor answers.
+func waitExit(t *testing.T, s *server) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatal("the paasd did not exit after handing over")
 	}
 }

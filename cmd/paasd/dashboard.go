@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -43,6 +44,10 @@ type dashboardSite struct {
 	metrics  dashboard.Metrics
 	h        *dashboard.Handler
 	progress *dashboard.Progress
+	// wanted is the configured host, domain PAAS_DOMAIN: an app whose
+	// default host would be either host the dashboard may use is not
+	// made.
+	wanted, domain string
 }
 
 // setUp makes the dashboard and returns the Platform the gateway is to
@@ -53,6 +58,7 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 		return p, nil
 	}
 	d.progress = dashboard.NewProgress()
+	d.wanted, d.domain = cfg.DashboardHost, cfg.Domain
 	dp := dashPlatform{platform: p, site: d}
 	h, err := dashboard.New(dashboard.Config{
 		Platform: dp,
@@ -157,4 +163,47 @@ func (p dashPlatform) AddDomain(ctx context.Context, app, host string) (string, 
 		}
 	}
 	return p.platform.AddDomain(ctx, app, host)
+}
+
+// takes reports whether an app named name would have the dashboard's
+// host (the configured one or the one it uses) as its default host.
+func (p dashPlatform) takes(name string) bool {
+	if p.site.domain == "" {
+		return false
+	}
+	h := strings.ToLower(name) + "." + p.site.domain
+	return h == p.site.wanted || h == p.site.h.Host()
+}
+
+// reserved is the answer for such a name.
+func reserved(name string) error {
+	return paas.Errorf("app name %q is reserved for the platform: choose another", name)
+}
+
+// CreateApp refuses a name whose default host is the dashboard's.
+func (p dashPlatform) CreateApp(ctx context.Context, name, by string) (paas.App, error) {
+	if p.takes(name) {
+		return paas.App{}, reserved(name)
+	}
+	return p.platform.CreateApp(ctx, name, by)
+}
+
+// EnsureApp refuses to create an app whose default host is the
+// dashboard's; an existing one (which kept its host) is returned.
+func (p dashPlatform) EnsureApp(ctx context.Context, name, by string) (paas.App, error) {
+	if p.takes(name) {
+		if a, err := p.platform.App(ctx, name); err == nil {
+			return a, nil
+		}
+		return paas.App{}, reserved(name)
+	}
+	return p.platform.EnsureApp(ctx, name, by)
+}
+
+// RenameApp refuses a new name whose default host is the dashboard's.
+func (p dashPlatform) RenameApp(ctx context.Context, old, new, by string, out io.Writer) error {
+	if p.takes(new) {
+		return reserved(new)
+	}
+	return p.platform.RenameApp(ctx, old, new, by, out)
 }

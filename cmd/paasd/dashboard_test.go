@@ -92,3 +92,28 @@ func TestAppsCannotTakeTheDashboardsHost(t *testing.T) {
 		}
 	}
 }
+
+// TestAppsCannotTakeTheDashboardsDefaultHost: with the dashboard at a
+// host directly below PAAS_DOMAIN, no new app may be named after it (nor
+// after the host it falls back to), by apps:create, a first push or
+// apps:rename.
+func TestAppsCannotTakeTheDashboardsDefaultHost(t *testing.T) {
+	h, err := dashboard.New(dashboard.Config{Platform: platform{}, HTTPSPort: 443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetHost("paas-ops.example.com")
+	p := dashPlatform{site: &dashboardSite{h: h, wanted: "ops.example.com", domain: "example.com"}}
+	ctx := context.Background()
+	for _, name := range []string{"ops", "paas-ops"} {
+		if _, err := p.CreateApp(ctx, name, "alice"); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("apps:create %s: %v", name, err)
+		}
+		if err := p.RenameApp(ctx, "shop", name, "alice", io.Discard); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("apps:rename shop %s: %v", name, err)
+		}
+	}
+	if p.takes("shop") || p.takes("ops-2") {
+		t.Error("other names are taken")
+	}
+}
