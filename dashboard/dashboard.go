@@ -121,6 +121,9 @@ type Handler struct {
 
 	closing   chan struct{} // closed by Close: streams end
 	closeOnce sync.Once
+
+	streamMu sync.Mutex
+	streams  map[string]int // open event streams by session id
 }
 
 //go:embed templates static
@@ -137,7 +140,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, closing: make(chan struct{})}
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, closing: make(chan struct{}), streams: map[string]int{}}
 	h.auth = newAuthenticator(cfg.Now)
 	pages, err := parsePages()
 	if err != nil {

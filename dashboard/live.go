@@ -29,6 +29,42 @@ var heartbeat = 10 * time.Second
 // streamHistory is how many lines a log stream reads back to resume.
 const streamHistory = 1000
 
+// maxStreams bounds the event streams one session has open at once.
+const maxStreams = 16
+
+// openStream counts a stream of session id; false when it has too many.
+func (h *Handler) openStream(id string) bool {
+	h.streamMu.Lock()
+	defer h.streamMu.Unlock()
+	if h.streams[id] >= maxStreams {
+		return false
+	}
+	h.streams[id]++
+	return true
+}
+
+func (h *Handler) closeStream(id string) {
+	h.streamMu.Lock()
+	defer h.streamMu.Unlock()
+	if h.streams[id]--; h.streams[id] <= 0 {
+		delete(h.streams, id)
+	}
+}
+
+// admitStream checks a stream request: the user may read the app, and
+// the session has room for one more stream. It answers when not.
+func (h *Handler) admitStream(w http.ResponseWriter, r *http.Request, s *session, app string) bool {
+	if err := h.allow(s.u, access.Read, app); err != nil {
+		h.failErr(w, r, s, app, err)
+		return false
+	}
+	if !h.openStream(s.id) {
+		http.Error(w, "too many live pages open", http.StatusTooManyRequests)
+		return false
+	}
+	return true
+}
+
 // sse writes server-sent events.
 type sse struct {
 	w  http.ResponseWriter
@@ -118,10 +154,10 @@ func (lw *lineWriter) Write(p []byte) (int, error) {
 // (?after=SEQ) or the browser saw last (Last-Event-ID), then new ones.
 func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s *session) {
 	app := r.PathValue("app")
-	if err := h.allow(s.u, access.Read, app); err != nil {
-		h.failErr(w, r, s, app, err)
+	if !h.admitStream(w, r, s, app) {
 		return
 	}
+	defer h.closeStream(s.id)
 	after, _ := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64)
 	if after == 0 {
 		after, _ = strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
@@ -187,14 +223,18 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s *session) 
 // written.
 func (h *Handler) deployStream(w http.ResponseWriter, r *http.Request, s *session) {
 	app := r.PathValue("app")
-	if err := h.allow(s.u, access.Read, app); err != nil {
-		h.failErr(w, r, s, app, err)
-		return
-	}
 	if h.cfg.Progress == nil {
+		if err := h.allow(s.u, access.Read, app); err != nil {
+			h.failErr(w, r, s, app, err)
+			return
+		}
 		http.Error(w, "no deploy progress on this server", http.StatusNotFound)
 		return
 	}
+	if !h.admitStream(w, r, s, app) {
+		return
+	}
+	defer h.closeStream(s.id)
 	events, unsubscribe := h.cfg.Progress.subscribe(app)
 	defer unsubscribe()
 	out := startSSE(w)

@@ -184,3 +184,25 @@ func TestCloseEndsStreams(t *testing.T) {
 		done()
 	}
 }
+
+// TestStreamsPerSessionAreBounded: one session cannot hold more than
+// maxStreams streams open; another session has its own.
+func TestStreamsPerSessionAreBounded(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.login("SHA256:alice")
+	var dones []func()
+	for i := 0; i < maxStreams; i++ {
+		_, done := f.stream("/apps/shop/logs/stream?after=7", c, nil)
+		dones = append(dones, done)
+	}
+	if w := f.do("GET", "/apps/shop/logs/stream", c, nil, nil); w.Code != http.StatusTooManyRequests {
+		t.Errorf("stream %d: %d, want 429", maxStreams+1, w.Code)
+	}
+	// Another session has its own room.
+	c2, _ := f.login("SHA256:bob")
+	_, done := f.stream("/apps/shop/logs/stream?after=7", c2, nil)
+	done()
+	for _, d := range dones {
+		d()
+	}
+}
