@@ -133,9 +133,12 @@ func TestLoginTokenIsSingleUseAndShortLived(t *testing.T) {
 	f := newFixture(t)
 	u, _ := f.h.LoginURL("alice", "SHA256:alice")
 	pu, _ := url.Parse(u)
+	if w := f.do("HEAD", pu.RequestURI(), nil, nil, nil); w.Code != http.StatusOK || len(w.Result().Cookies()) != 0 {
+		t.Errorf("HEAD: %d", w.Code)
+	}
 	w := f.do("GET", pu.RequestURI(), nil, nil, nil)
 	if w.Code != http.StatusSeeOther {
-		t.Fatalf("first use: %d", w.Code)
+		t.Fatalf("first use (after a HEAD): %d", w.Code)
 	}
 	c := w.Result().Cookies()[0]
 	if c.Name != cookieName || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || len(c.Value) < 43 {

@@ -171,6 +171,10 @@ func (a *authenticator) end(id string) {
 // cookie. A reused, expired or unknown token is refused.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		// A link preview looking at the URL does not spend it.
+		return
+	}
 	s, ok := h.auth.spend(r.URL.Query().Get("token"))
 	if ok {
 		if _, _, known := h.keyUser(s.fingerprint, s.user); !known {
