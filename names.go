@@ -93,3 +93,22 @@ func ParseAssignment(s string) (key, value string, err error) {
 	}
 	return k, v, nil
 }
+
+// reservedAppNames are names no new app may take: their APP.DOMAIN is
+// the platform's own (the web dashboard's, and the one it falls back to).
+var reservedAppNames = []string{"dashboard", "paas-dashboard"}
+
+// ValidateNewAppName is ValidateAppName for a name a new app is to take
+// (apps:create, a first push, apps:rename): reserved names are refused.
+// An existing app of such a name keeps it.
+func ValidateNewAppName(name string) error {
+	if err := ValidateAppName(name); err != nil {
+		return err
+	}
+	for _, r := range reservedAppNames {
+		if name == r {
+			return Errorf("app name %q is reserved for the platform: choose another", name)
+		}
+	}
+	return nil
+}

@@ -106,3 +106,17 @@ func TestUserNames(t *testing.T) {
 		}
 	}
 }
+
+func TestReservedAppNames(t *testing.T) {
+	for _, n := range []string{"dashboard", "paas-dashboard"} {
+		if err := ValidateNewAppName(n); err == nil {
+			t.Errorf("%s: a new app may take it", n)
+		}
+		if err := ValidateAppName(n); err != nil {
+			t.Errorf("%s: an existing app of this name is refused: %v", n, err)
+		}
+	}
+	if err := ValidateNewAppName("dashboards"); err != nil {
+		t.Error(err)
+	}
+}

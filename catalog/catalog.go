@@ -226,6 +226,10 @@ var commands = []Command{
 		Summary: "remove a key of USER, or USER (admins)", Example: "paas keys:remove alice SHA256:..."},
 	{Name: "whoami", Topic: "keys", Flags: []Flag{asJSON},
 		Summary: "show your user, role and key", Example: "paas whoami"},
+	{Name: "dashboard:url", Topic: "keys",
+		Summary: "print a one-time login URL for the dashboard", Example: "paas dashboard:url"},
+	{Name: "dashboard", Topic: "keys", Local: true,
+		Summary: "log in to the web dashboard in a browser", Example: "paas dashboard"},
 
 	{Name: "git:sync", Topic: "git", App: AppFirst, Args: "URL [REF] [--build]",
 		Flags:   []Flag{{"--build", "", "accepted for Dokku users: git:sync always deploys"}, noWait},

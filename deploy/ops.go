@@ -34,7 +34,7 @@ func (s *Service) ListApps(ctx context.Context) ([]paas.App, error) {
 
 // CreateApp creates an empty app.
 func (s *Service) CreateApp(ctx context.Context, name, by string) (paas.App, error) {
-	if err := paas.ValidateAppName(name); err != nil {
+	if err := paas.ValidateNewAppName(name); err != nil {
 		return paas.App{}, err
 	}
 	app, err := s.cfg.Store.CreateApp(name, by)

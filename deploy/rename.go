@@ -26,7 +26,7 @@ type buildRenamer interface {
 // starts again under the new name: a brief restart, not a rolling one.
 // OLD.DOMAIN stops routing and NEW.DOMAIN routes; custom domains follow.
 func (s *Service) RenameApp(ctx context.Context, old, new, by string, opts store.RenameOptions, out io.Writer) error {
-	if err := paas.ValidateAppName(new); err != nil {
+	if err := paas.ValidateNewAppName(new); err != nil {
 		return err
 	}
 	if old == new {

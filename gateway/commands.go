@@ -152,6 +152,7 @@ func init() {
 		{name: "keys:add", door: door{onServer, access.Admin}, usage: "USER [--admin] < KEY.pub", summary: "add the public key on stdin to USER, creating the user (a member, or an admin with --admin)", run: cmdKeysAdd},
 		{name: "keys:remove", door: door{onNothing, access.Admin}, usage: "USER [FINGERPRINT]", summary: "remove a key of USER, or all and the user; its open connections close at once", run: cmdKeysRemove},
 		{name: "audit", door: door{onServer, access.Admin}, usage: "[-n N] [--json]", summary: "show the server's audit log: who ran which command, from where, when, with what exit status (newest N, 100 by default)", run: cmdAudit},
+		{name: "dashboard:url", door: door{onNothing, access.Read}, summary: "print a login URL for the web dashboard, valid once for 60 seconds", run: cmdDashboardURL},
 		{name: "whoami", door: door{onNothing, access.Read}, summary: "show your user, role and key", run: cmdWhoami},
 		{name: "help", door: door{onNothing, access.Read}, summary: "show this help", run: cmdHelp},
 		{name: "version", door: door{onNothing, access.Read}, summary: "show the platform version", run: cmdVersion},

@@ -85,6 +85,7 @@ var doorCases = map[string]doorCase{
 	"keys:remove":            {"self", "olive"},
 	"audit":                  {"admin", ""},
 	"whoami":                 {"anyone", ""},
+	"dashboard:url":          {"anyone", ""},
 	"help":                   {"anyone", ""},
 	"version":                {"anyone", ""},
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// Audit records every session of an authenticated key; nil records
 	// nothing, and the audit command says so.
 	Audit AuditLog
+	// Dashboard mints the web dashboard's login URLs (dashboard:url);
+	// nil: the server has no dashboard.
+	Dashboard DashboardTokens
 }
 
 // Server is the SSH gateway.

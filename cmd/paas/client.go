@@ -140,6 +140,11 @@ func Main(args []string, env Env) int {
 			return fail("usage: %s", c.ClientUsage())
 		}
 		return openApp(env, t)
+	case "dashboard":
+		if len(cmdArgs) != 0 {
+			return fail("usage: %s", c.ClientUsage())
+		}
+		return openDashboard(env, t)
 	case "apps:create":
 		if len(cmdArgs) == 0 && l.app != "" {
 			// Heroku's spelling: apps:create -a NAME.

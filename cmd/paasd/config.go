@@ -78,6 +78,9 @@ type config struct {
 	ACMECARoot string
 	ACMERoots  *x509.CertPool
 
+	// DashboardHost is the web dashboard's host; "" turns it off.
+	DashboardHost string
+
 	// The router's limits; each app may override some with proxy:set.
 	TrustedProxies  []netip.Prefix // inbound X-Forwarded-* are kept from these peers
 	MaxBody         int64
@@ -119,6 +122,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.PostgresImage, "postgres-image", def("PAAS_POSTGRES_IMAGE", ""), "image postgres add-ons run instead of the one paasd builds on the stack (PAAS_POSTGRES_IMAGE)")
 	fs.StringVar(&c.RedisImage, "redis-image", def("PAAS_REDIS_IMAGE", ""), "image redis add-ons run instead of the one paasd builds on the stack (PAAS_REDIS_IMAGE)")
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
+	fs.StringVar(&c.DashboardHost, "dashboard-host", def("PAAS_DASHBOARD_HOST", ""), "the web dashboard's host, off for none (PAAS_DASHBOARD_HOST; default dashboard.DOMAIN)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
 	fs.StringVar(&c.ACMECA, "acme-ca", def("PAAS_ACME_CA", "production"), "ACME directory URL, or production or staging for Let's Encrypt's (PAAS_ACME_CA)")
@@ -289,6 +293,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("PAAS_LOG_FORMAT: want text or json, not %q", c.LogFormat)
 	}
 	c.Domain = strings.ToLower(strings.TrimSuffix(c.Domain, "."))
+	if c.DashboardHost, err = dashboardHost(c.DashboardHost, c.Domain); err != nil {
+		return c, err
+	}
 	if c.HTTPSAddr == "off" {
 		c.HTTPSAddr = ""
 	}
@@ -382,7 +389,7 @@ func (c config) logAttrs() []any {
 		"default_memory", paas.FormatMemory(c.DefaultMemory), "host_firewall", c.HostFirewall,
 		"max_image_size", paas.FormatMemory(c.MaxImageSize), "keep_builds", c.KeepBuilds,
 		"release_timeout", c.ReleaseTimeout, "restart_max_delay", c.RestartMax, "build_concurrency", c.BuildConc,
-		"https_addr", c.HTTPSAddr, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,
+		"https_addr", c.HTTPSAddr, "dashboard_host", c.DashboardHost, "acme_email", c.ACMEEmail, "acme_ca", c.ACMECA, "trusted_proxies", c.TrustedProxies,
 		"max_body", paas.FormatMemory(c.MaxBody), "max_header_bytes", c.MaxHeaderBytes,
 		"header_timeout", c.HeaderTimeout, "idle_timeout", c.IdleTimeout,
 		"connect_timeout", c.ConnectTimeout, "response_timeout", c.ResponseTimeout,

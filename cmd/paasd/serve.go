@@ -265,7 +265,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Logger:                log.With("part", "router"),
 		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
-	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, log)
+	dash := &dashboardSite{}
+	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, dash.serves, log)
 	if err != nil {
 		return err
 	}
@@ -297,6 +298,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	svc = deploy.New(scfg)
 	engineSvc.Store(svc)
 	lines.svc.Store(svc)
+	audit := auditLog{st: st, keep: cfg.AuditKeep}
+	gwPlatform, err := dash.setUp(cfg, platform{Service: svc, certs: tlsCerts, drains: logDrains}, audit, listenerPort(httpsLn), log)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Addr:               cfg.SSHAddr,
 		HostKeyFile:        filepath.Join(dataDir, "ssh_host_ed25519_key"),
@@ -305,8 +311,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		HookCommand:        []string{exe, "hook"},
 		SourceFetchCommand: sourceFetchCommand(exe),
 		AppURL:             appURL,
-		Platform:           platform{Service: svc, certs: tlsCerts, drains: logDrains},
-		Audit:              auditLog{st: st, keep: cfg.AuditKeep},
+		Platform:           gwPlatform,
+		Audit:              audit,
+		Dashboard:          dash.tokens(),
 		Logger:             log.With("part", "gateway"),
 		Limits: gateway.ConnLimits{
 			HandshakeTimeout:            cfg.SSHHandshakeTimeout,
@@ -335,6 +342,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
+	dash.pickHost(cfg, rtr.AppFor, log)
 	if dockerServices != nil {
 		// Services on an outdated image are recreated in the background
 		// (it may build the image); Follow picks up the new containers.
@@ -355,12 +363,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		MaxHeaderBytes: int(cfg.MaxHeaderBytes),
 	}
 	// The HTTP listener: the router's fast path, which hands anything
-	// unusual to the general one.
+	// unusual to the general one (the dashboard's host included).
+	dashOr := dash.wrap(rtr)
 	general := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if handingOver.Load() {
 			w.Header().Set("Connection", "close")
 		}
-		rtr.ServeHTTP(w, r)
+		dashOr.ServeHTTP(w, r)
 	})
 	// ACME HTTP-01 challenges are answered on the HTTP listener.
 	httpSrv := router.NewFront(rtr, limits, tlsCerts.HTTPHandler(general))
@@ -400,6 +409,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gw.Shutdown(sctx)
+	dash.close()
 	if takeover != nil {
 		log.Info("handing over to a new paasd")
 		if err := handOver(takeover, httpLn, httpsLn, releaseStore); err != nil {
@@ -475,15 +485,24 @@ func listenHTTPS(addr string, inherited net.Listener) (net.Listener, error) {
 }
 
 // newCertManager sets up the HTTPS front door's certificates: a host gets
-// one only when the router routes it; challenges are answered on this
+// one only when the router routes it or ownHost says it is paasd's own
+// (the dashboard's); challenges are answered on this
 // paasd's own listeners; the local CA's root is written to the data dir.
-func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Router, httpLn, httpsLn net.Listener, log *slog.Logger) (*certs.Manager, error) {
+func newCertManager(cfg config, dataDir string, st *store.Store, rtr *router.Router, httpLn, httpsLn net.Listener, ownHost func(string) bool, log *slog.Logger) (*certs.Manager, error) {
+	// The dashboard's host is never an app's: no user certificate of an
+	// app serves it.
+	appFor := func(host string) (string, bool) {
+		if ownHost(host) {
+			return "", false
+		}
+		return rtr.AppFor(host)
+	}
 	c := certs.Config{
 		Store:       st,
 		Email:       cfg.ACMEEmail,
 		CA:          cfg.ACMECA,
-		Allowed:     func(host string) bool { _, ok := rtr.AppFor(host); return ok },
-		AppFor:      rtr.AppFor,
+		Allowed:     func(host string) bool { _, ok := rtr.AppFor(host); return ok || ownHost(host) },
+		AppFor:      appFor,
 		HostsOf:     rtr.Hosts,
 		HTTPAddr:    httpLn.Addr().String(),
 		LocalCAFile: filepath.Join(dataDir, "local-ca.pem"),
