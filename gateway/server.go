@@ -42,6 +42,8 @@ type Config struct {
 	// Audit records every session of an authenticated key; nil records
 	// nothing, and the audit command says so.
 	Audit AuditLog
+	// Metrics answers `metrics`; nil keeps none, and the command says so.
+	Metrics MetricsSource
 }
 
 // Server is the SSH gateway.
