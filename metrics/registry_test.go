@@ -382,3 +382,12 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkRequestOneGoroutine(b *testing.B) {
+	r := NewRegistry(nil)
+	r.Request("shop", 200, time.Millisecond)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.Request("shop", 200, time.Duration(i&1023)*time.Microsecond)
+	}
+}
