@@ -110,6 +110,8 @@ var commands = []Command{
 
 	{Name: "ps", Topic: "ps", App: AppFirst, Flags: []Flag{asJSON},
 		Summary: "list processes", Example: "paas ps -a myapp"},
+	{Name: "metrics", Topic: "ps", App: AppFirst, Flags: []Flag{{"--since", "DURATION", "a row a minute over the last DURATION (1m to 24h; 1h)"}, asJSON},
+		Summary: "show requests, errors, latency, CPU, memory", Example: "paas metrics -a myapp"},
 	{Name: "ps:scale", Topic: "ps", App: AppFirst, Args: "TYPE=N...", Flags: []Flag{noWait},
 		Summary: "set process counts (0 to 100)", Example: "paas ps:scale web=2 worker=1 -a myapp"},
 	{Name: "ps:restart", Topic: "ps", App: AppFirst, Args: "[TYPE|TYPE.N]", Flags: []Flag{noWait},

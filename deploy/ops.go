@@ -111,6 +111,7 @@ func (s *Service) DestroyApp(ctx context.Context, name string) error {
 	if err := s.cfg.Store.DeleteApp(name); err != nil {
 		return userError(name, err)
 	}
+	s.observer().AppDestroyed(name)
 	// The store detached the app from its add-ons, which remain; they
 	// leave its network.
 	for _, a := range addons {

@@ -59,6 +59,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.change(app, 0, "Build %d started by %s (commit %.7s)", n, req.By, req.Commit)
+	s.observer().BuildStarted(app)
 	s.phase(app, PhaseBuild)
 	res, err := s.cfg.Builder.Build(ctx, builder.Request{
 		App: app, Build: n, Commit: req.Commit, Source: req.Source, Config: cfg, Out: req.Out,
@@ -67,6 +68,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	release()
 	if err != nil {
 		s.buildFailed(app, n, err)
+		s.observer().BuildFailed(app)
 		s.event(app, "Build %d failed after %s: %s", n, time.Since(start).Round(time.Millisecond), reasonOf(err))
 		return err
 	}
@@ -192,12 +194,14 @@ func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, o
 			s.log.Error("marking release failed", "app", rel.App, "release", rel.Name(), "err", ferr)
 		}
 		s.eventRel(rel.App, rel.Version, "Release %s failed: %s", rel.Name(), reason)
+		s.observer().ReleaseFailed(rel.App, rel.Version)
 		return err
 	}
 	if err := s.cfg.Store.Activate(rel.App, rel.Version); err != nil {
 		return fmt.Errorf("activating %s: %w", rel.Name(), err)
 	}
 	s.eventRel(rel.App, rel.Version, "Release %s is live", rel.Name())
+	s.observer().ReleaseLive(rel.App, rel.Version, time.Now().UTC())
 	return nil
 }
 

@@ -96,6 +96,7 @@ func (s *Service) RenameApp(ctx context.Context, old, new, by string, opts store
 	delete(s.apps, old)
 	s.mu.Unlock()
 	s.cfg.Router.Remove(old)
+	s.observer().AppRenamed(old, new)
 	if br != nil {
 		if err := s.cfg.Builder.Remove(old); err != nil {
 			s.log.Error("removing the old name's build leftovers", "app", old, "err", err)

@@ -96,6 +96,9 @@ type Config struct {
 	// phases (see the Phase* constants); tests use it to stop paasd at a
 	// chosen one.
 	Phase func(app, phase string)
+	// Observer, when set, is told of builds, releases going live or
+	// failing, crash restarts, and apps destroyed or renamed (metrics).
+	Observer Observer
 }
 
 // The phases of a deploy, in order, as Config.Phase names them.

@@ -143,6 +143,7 @@ func (s *Service) restart(st *appState, old *instance) {
 		return
 	}
 	s.eventRel(st.name, in.spec.Release, "%s restarted in %s (v%d, restart %d)", in.name(), backoff, in.spec.Release, restarts)
+	s.observer().Restarted(st.name, in.name())
 	st.mu.Lock()
 	var checks []paas.Healthcheck
 	if st.release != nil {

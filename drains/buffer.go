@@ -34,13 +34,14 @@ func newBuffer(maxLines, maxBytes int) *buffer {
 func lineCost(l logs.Line) int { return len(l.Text) + len(l.Proc) + len(l.App) + lineOverhead }
 
 // push adds l, dropping the oldest lines while the buffer is over either
-// bound.
-func (b *buffer) push(l logs.Line) {
+// bound, and returns how many it dropped.
+func (b *buffer) push(l logs.Line) (dropped uint64) {
 	b.mu.Lock()
 	for b.n > 0 && (b.n >= b.maxLines || b.bytes+lineCost(l) > b.maxBytes) {
 		b.popLocked()
 		b.dropped++
 		b.lost++
+		dropped++
 	}
 	if b.n == len(b.ring) {
 		b.growLocked()
@@ -53,6 +54,7 @@ func (b *buffer) push(l logs.Line) {
 	case b.ready <- struct{}{}:
 	default:
 	}
+	return dropped
 }
 
 // growLocked doubles the ring, up to maxLines.

@@ -209,6 +209,9 @@ func (d *drain) refused(n int) {
 	defer d.mu.Unlock()
 	d.rejected += uint64(n)
 	d.inflight = 0
+	if d.cfg.Dropped != nil {
+		d.cfg.Dropped(uint64(n))
+	}
 }
 
 func (d *drain) failed(err error, retry time.Duration) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -171,12 +172,16 @@ func TestHTTPSRefused(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	m, agg, _ := testManager(t, newMemStore("blog"), func(c *Config) { c.RootCAs = pool })
+	var counted atomic.Uint64 // what Config.Dropped was told
+	m, agg, _ := testManager(t, newMemStore("blog"), func(c *Config) {
+		c.RootCAs = pool
+		c.Dropped = func(n uint64) { counted.Add(n) }
+	})
 	if _, err := m.Add("blog", srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	numbered(agg, "blog", 10)
-	st := waitStatus(t, m, "blog", 0, "refused", func(s Status) bool { return s.Dropped == 10 })
+	st := waitStatus(t, m, "blog", 0, "refused", func(s Status) bool { return s.Dropped == 10 && counted.Load() == 10 })
 	if st.State != StateFailing || !strings.Contains(st.LastError, "403") || st.Buffered != 0 {
 		t.Fatalf("status %+v", st)
 	}

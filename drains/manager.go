@@ -77,6 +77,9 @@ type Config struct {
 	WriteTimeout time.Duration // one write or POST (30 s)
 	StopGrace    time.Duration // Close's time to deliver what is buffered (2 s)
 	MaxPerApp    int           // drains one app may have (10)
+	// Dropped, when set, is told of lines a drain lost (its buffer was
+	// full, or its server refused them for good); it must not block.
+	Dropped func(lines uint64)
 	// RootCAs verifies TLS drains; nil means the system's roots.
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
@@ -188,7 +191,9 @@ func (m *Manager) Close() {
 // onLine hands l to each of its app's drains. It never blocks.
 func (m *Manager) onLine(l logs.Line) {
 	for _, d := range (*m.live.Load())[l.App] {
-		d.buf.push(l)
+		if n := d.buf.push(l); n > 0 && m.cfg.Dropped != nil {
+			m.cfg.Dropped(n)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,9 +31,11 @@ func refusedPort(t *testing.T) int {
 func TestDeadDrain(t *testing.T) {
 	live := newReceiver(t, nil)
 	const bufLines, batch = 1000, 10
+	var counted atomic.Uint64 // what Config.Dropped was told
 	m, agg, _ := testManager(t, newMemStore("blog"), func(c *Config) {
 		c.BufferLines = bufLines
 		c.BatchLines = batch
+		c.Dropped = func(n uint64) { counted.Add(n) }
 	})
 	if _, err := m.Add("blog", fmt.Sprintf("syslog://127.0.0.1:%d", refusedPort(t))); err != nil {
 		t.Fatal(err)
@@ -85,7 +88,10 @@ func TestDeadDrain(t *testing.T) {
 	}
 	// More lines raise the count; the buffer stays bounded.
 	numbered(agg, "blog", 50)
-	after := waitStatus(t, m, "blog", 0, "dropping more", func(s Status) bool { return s.Dropped == dead.Dropped+50 })
+	// Config.Dropped is told of every line the status counts.
+	after := waitStatus(t, m, "blog", 0, "dropping more", func(s Status) bool {
+		return s.Dropped == dead.Dropped+50 && counted.Load() == s.Dropped
+	})
 	if after.Buffered != dead.Buffered {
 		t.Fatalf("buffered %d then %d", dead.Buffered, after.Buffered)
 	}

@@ -108,6 +108,7 @@ func init() {
 		{name: "rollback", door: door{onApp, access.Change}, usage: "APP [vN] [--force]", noWait: true, summary: "make a new release from vN (default: the previous one) and run it", run: cmdRollback},
 		{name: "builds", door: door{onApp, access.Read}, usage: "APP [--json]", summary: "list builds, newest first: status, duration, commit, pusher", run: cmdBuilds},
 		{name: "ps", door: door{onApp, access.Read}, usage: "APP", summary: "list processes", run: cmdPs},
+		{name: "metrics", door: door{onApp, access.Read}, usage: "APP [--since DURATION] [--json]", summary: "show the app's requests, errors, response times, CPU and memory", run: cmdMetrics},
 		{name: "ps:scale", door: door{onApp, access.Change}, usage: "APP TYPE=N...", noWait: true, summary: "set process counts (0 to 100)", run: cmdPsScale},
 		{name: "ps:restart", door: door{onApp, access.Change}, usage: "APP [TYPE|TYPE.N]", noWait: true, summary: "replace instances one at a time, each healthy before the next", run: cmdPsRestart},
 		{name: "ps:stop", door: door{onApp, access.Change}, usage: "APP TYPE", noWait: true, summary: "scale a process type to 0, remembering its count", run: cmdPsStopStart(true)},

@@ -40,6 +40,7 @@ var doorCases = map[string]doorCase{
 	"config:set":             {"change", "APP X=1"},
 	"config:unset":           {"change", "APP A"},
 	"releases":               {"read", "APP"},
+	"metrics":                {"read", "APP"},
 	"builds":                 {"read", "APP"},
 	"releases:info":          {"read", "APP v1"},
 	"rollback":               {"change", "APP"},

@@ -186,6 +186,7 @@ func populatedServer(t *testing.T) (*Server, *fakePlatform) {
 	audit.Record(paas.AuditEntry{Time: at, User: "alice", Fingerprint: "SHA256:" + strings.Repeat("a", 43), Remote: "127.0.0.1:5000", Command: "apps", Status: 0, DurationMS: 1500})
 	audit.Record(paas.AuditEntry{Time: at, User: "alice", Fingerprint: "SHA256:" + strings.Repeat("a", 43), Remote: "127.0.0.1:5000", Command: "config:set web-app X=***", App: "web-app", Status: 1, DurationMS: 20})
 	s.cfg.Audit = audit
+	s.cfg.Metrics = metricsFixture()
 	return s, f
 }
 
@@ -205,6 +206,7 @@ func TestJSONOutput(t *testing.T) {
 		{"apps", []string{"apps", "--json"}, true},
 		{"apps:info", []string{"apps:info", "web-app", "--json"}, false},
 		{"ps", []string{"ps", "web-app", "--json"}, true},
+		{"metrics", []string{"metrics", "web-app", "--json"}, true},
 		{"releases", []string{"releases", "web-app", "--json"}, true},
 		{"builds", []string{"builds", "web-app", "--json"}, true},
 		{"releases:info", []string{"releases:info", "web-app", "v2", "--json"}, false},

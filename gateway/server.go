@@ -45,6 +45,8 @@ type Config struct {
 	// Dashboard mints the web dashboard's login URLs (dashboard:url);
 	// nil: the server has no dashboard.
 	Dashboard DashboardTokens
+	// Metrics answers `metrics`; nil keeps none, and the command says so.
+	Metrics MetricsSource
 }
 
 // Server is the SSH gateway.

@@ -51,6 +51,8 @@ type Aggregator struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	written atomic.Uint64 // lines added to every app's stream
 }
 
 // appLog is the stream of one app.
@@ -72,6 +74,7 @@ type appLog struct {
 func (a *Aggregator) add(l *appLog, line Line) {
 	l.seq++
 	line.Seq = l.seq
+	a.written.Add(1)
 	l.history.add(line)
 	if l.disk != nil {
 		if err := l.disk.append(&line); err != nil {
@@ -237,6 +240,10 @@ func (a *Aggregator) WriteRelease(app, source, proc string, release int, text st
 	}
 	l.wakeReaders()
 }
+
+// Written returns how many lines were added to the apps' streams since
+// the Aggregator was opened.
+func (a *Aggregator) Written() uint64 { return a.written.Load() }
 
 // diskFailed logs a write error once per run of failures.
 func (a *Aggregator) diskFailed(app string, d *diskLog, err error) {

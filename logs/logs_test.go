@@ -62,6 +62,10 @@ func TestWriteOrderAndSeq(t *testing.T) {
 	if n := a.Tail("nobody", 10, Filter{}); n != nil {
 		t.Errorf("unknown app = %+v", n)
 	}
+	// Every line of every app is counted.
+	if n := a.Written(); n != 5 {
+		t.Errorf("Written() = %d, want 5", n)
+	}
 }
 
 func TestSanitize(t *testing.T) {

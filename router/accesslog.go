@@ -13,19 +13,31 @@ import (
 //
 // Failed requests start with at=error code=H13 desc="…".
 func (r *Router) logAccess(st *reqState, req *http.Request, rw *responseWriter) {
-	if r.accessLog == nil {
+	if r.accessLog == nil && r.observe == nil {
 		return
 	}
-	r.accessLog(st.app, accessLine(st, req, rw, time.Now()))
+	end := time.Now()
+	if r.observe != nil && st.app != "" {
+		r.observe(st.app, answered(st, rw), end.Sub(st.start))
+	}
+	if r.accessLog != nil {
+		r.accessLog(st.app, accessLine(st, req, rw, end))
+	}
 }
 
-func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Time) string {
+// answered is the status the request was answered with, 0 when none.
+func answered(st *reqState, rw *responseWriter) int {
 	status := rw.status
 	if st.status != 0 {
 		status = st.status
 	} else if status == 0 {
 		status = st.upstreamStatus
 	}
+	return status
+}
+
+func accessLine(st *reqState, req *http.Request, rw *responseWriter, end time.Time) string {
+	status := answered(st, rw)
 	if st.code == "" && status == 0 {
 		st.code, st.desc = "H13", "Connection closed without response"
 	}

@@ -302,7 +302,7 @@ func (fc *frontConn) fail(e *accessEntry, start time.Time, status int, title, de
 // log writes the request's access line.
 func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 	r := fc.f.r
-	if r.accessLog == nil {
+	if r.accessLog == nil && r.observe == nil {
 		return
 	}
 	e.uri, e.host, e.id = fc.target, fc.hostBuf, fc.id
@@ -312,6 +312,12 @@ func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 		app = rt.app
 	} else if rt = r.routeForBytes(fc.hostBuf); rt != nil {
 		app = rt.app
+	}
+	if r.observe != nil && app != "" {
+		r.observe(app, e.status, e.total)
+	}
+	if r.accessLog == nil {
+		return
 	}
 	fc.line = e.appendTo(fc.line[:0])
 	r.accessLog(app, string(fc.line))

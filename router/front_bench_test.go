@@ -12,7 +12,13 @@ import (
 // to an instance that answers 12 bytes; client and instance are raw
 // loops that allocate nothing, so allocs/op are the router's.
 func BenchmarkRouterFastPath(b *testing.B) {
-	r := New(Config{Domain: "localhost", AccessLog: func(app, line string) {}})
+	benchFastPath(b, Config{Domain: "localhost", AccessLog: func(app, line string) {}})
+}
+
+// benchFastPath is BenchmarkRouterFastPath with the router configured by
+// cfg.
+func benchFastPath(b *testing.B, cfg Config) {
+	r := New(cfg)
 	defer r.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -37,6 +37,11 @@ type Config struct {
 	// (Heroku router style). It is called on the request path and must
 	// not block.
 	AccessLog func(app, line string)
+	// Observe, when set, is told of each request for a known app: the
+	// status it was answered with and the time from its start to the end
+	// of the response. It is called on the request path and must be cheap
+	// and not block.
+	Observe func(app string, status int, d time.Duration)
 	// ResponseHeaderTimeout bounds the wait for an instance's response
 	// headers; past it the client gets 504. Zero means 30s.
 	ResponseHeaderTimeout time.Duration
@@ -59,6 +64,7 @@ type Router struct {
 	domain        string
 	log           *slog.Logger
 	accessLog     func(app, line string)
+	observe       func(app string, status int, d time.Duration)
 	proxy         *httputil.ReverseProxy
 	dialer        *net.Dialer
 	headerTimeout time.Duration
@@ -140,6 +146,7 @@ func New(cfg Config) *Router {
 		domain:        normalizeHost(cfg.Domain),
 		log:           cfg.Logger,
 		accessLog:     cfg.AccessLog,
+		observe:       cfg.Observe,
 		dialer:        &net.Dialer{KeepAlive: 30 * time.Second},
 		headerTimeout: headerTimeout,
 		dialTimeout:   dialTimeout,

@@ -10,9 +10,16 @@
 // ratios, CPU time per request and resident memory of each proxy, the
 // router's allocations per request (go test -bench on package router)
 // and, last, the top of a CPU profile of the router under load. The
-// tables are written to bench/results/router.txt.
+// tables are written to bench/results/router.txt. The router is measured
+// twice: as "router" with no metrics and as "router-metrics" recording
+// every request in a metrics registry as paasd does; -metrics-only
+// measures just those two (and the backend) and writes
+// bench/results/router-metrics.txt. -registry-memory fills a metrics
+// registry with 100 apps' day of points and prints the heap it takes.
 //
 //	go run ./bench/router [-rounds 3] [-duration 5s] [-conns 32,256] [-profile=true]
+//	go run ./bench/router -metrics-only -rounds 9
+//	go run ./bench/router -registry-memory
 package main
 
 import (
@@ -27,13 +34,19 @@ import (
 	"time"
 )
 
-const resultsFile = "bench/results/router.txt"
+const (
+	resultsFile        = "bench/results/router.txt"
+	metricsResultsFile = "bench/results/router-metrics.txt"
+)
 
 func main() {
 	role := flag.String("role", "", "internal: run as the benchmark's backend or router")
 	backendAddr := flag.String("backend", "", "internal: the backend the router role forwards to")
 	cpuProfile := flag.String("cpuprofile", "", "internal: the router role writes a CPU profile here when stopped")
 	generalPath := flag.Bool("general", false, "internal: the router role serves with the general path only")
+	withMetrics := flag.Bool("metrics", false, "internal: the router role records every request in a metrics registry, as paasd does")
+	metricsOnly := flag.Bool("metrics-only", false, "measure only the router with metrics off and on (and the backend), and write "+metricsResultsFile)
+	registryMem := flag.Bool("registry-memory", false, "fill a metrics registry with 100 apps' day of points, print the heap it takes, and exit")
 	rounds := flag.Int("rounds", 3, "rounds over all targets; each figure is the median of the rounds")
 	duration := flag.Duration("duration", 5*time.Second, "length of one wrk run")
 	conns := flag.String("conns", "32,256", "comma-separated numbers of keep-alive connections")
@@ -47,8 +60,12 @@ func main() {
 	case "backend":
 		err = runBackend()
 	case "router":
-		err = runRouter(*backendAddr, *cpuProfile, *generalPath)
+		err = runRouter(*backendAddr, *cpuProfile, *generalPath, *withMetrics)
 	case "":
+		if *registryMem {
+			err = registryMemory(os.Stdout)
+			break
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		var cs []int
@@ -56,7 +73,7 @@ func main() {
 		if err == nil {
 			err = run(ctx, settings{
 				rounds: *rounds, duration: *duration, conns: cs, threads: *threads,
-				profile: *profile, goBench: *goBench,
+				profile: *profile, goBench: *goBench, metricsOnly: *metricsOnly,
 			})
 		}
 	default:
@@ -76,6 +93,9 @@ type settings struct {
 	threads  int
 	profile  bool
 	goBench  bool
+	// metricsOnly measures the router with metrics off and on, and the
+	// backend, without the other proxies, the Go benchmarks or a profile.
+	metricsOnly bool
 }
 
 func parseConns(s string) ([]int, error) {

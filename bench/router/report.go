@@ -100,8 +100,11 @@ func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int) {
 	rps := func(s sample) float64 { return s.rps }
 	p99 := func(s sample) float64 { return float64(s.p99) }
 	router := med("router", rps)
-	line := fmt.Sprintf("router/nginx %.2f req/s, p99 %.2fx nginx's; router/direct %.2f",
-		router/med("nginx", rps), med("router", p99)/med("nginx", p99), router/med("direct", rps))
+	line := fmt.Sprintf("router-metrics/router %.3f req/s, p99 %.2fx; ", med("router-metrics", rps)/router, med("router-metrics", p99)/med("router", p99))
+	if len(samples[cell{"nginx", conns, size}]) > 0 {
+		line += fmt.Sprintf("router/nginx %.2f req/s, p99 %.2fx nginx's; ", router/med("nginx", rps), med("router", p99)/med("nginx", p99))
+	}
+	line += fmt.Sprintf("router/direct %.2f", router/med("direct", rps))
 	for _, other := range []string{"router-general", "nginx-nokeepalive", "caddy", "kamal-proxy"} {
 		if len(samples[cell{other, conns, size}]) > 0 {
 			line += fmt.Sprintf("; router/%s %.2f", other, router/med(other, rps))

@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"paas/metrics"
 	"paas/router"
 )
 
@@ -22,8 +23,9 @@ const benchHost = "bench.localhost"
 // alone (router.NewServer: net/http and httputil.ReverseProxy). paasd hands each access-log line to its in-memory log aggregator;
 // here the lines are dropped. It prints its address on stdout and serves
 // until SIGTERM or SIGINT; with cpuProfile set it profiles from start to
-// stop and writes the profile there.
-func runRouter(backend, cpuProfile string, general bool) error {
+// stop and writes the profile there. With withMetrics it records every
+// request in a metrics registry, as paasd does.
+func runRouter(backend, cpuProfile string, general, withMetrics bool) error {
 	if backend == "" {
 		return fmt.Errorf("router role: -backend is required")
 	}
@@ -38,10 +40,14 @@ func runRouter(backend, cpuProfile string, general bool) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	r := router.New(router.Config{
+	cfg := router.Config{
 		Domain:    "localhost",
 		AccessLog: func(app, line string) {},
-	})
+	}
+	if withMetrics {
+		cfg.Observe = metrics.NewRegistry(nil).Request
+	}
+	r := router.New(cfg)
 	r.Set("bench", []router.Backend{{Name: "web.1", Addr: backend}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

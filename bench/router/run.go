@@ -49,6 +49,9 @@ func run(ctx context.Context, s settings) error {
 	// The Go benchmarks run first, alone on the machine.
 	var gb []goBench
 	var gbErr error
+	if s.metricsOnly {
+		s.goBench, s.profile = false, false
+	}
 	if s.goBench {
 		fmt.Fprintln(os.Stderr, "running", goBenchCmd)
 		gb, gbErr = runGoBench(ctx)
@@ -59,7 +62,7 @@ func run(ctx context.Context, s settings) error {
 		return err
 	}
 	defer backend.stop()
-	ts, err := startTargets(w, root, backend)
+	ts, err := startTargets(w, root, backend, s.metricsOnly)
 	if err != nil {
 		return err
 	}
@@ -81,10 +84,14 @@ func run(ctx context.Context, s settings) error {
 			fmt.Fprintf(w, "\n%s", prof)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(resultsFile), 0o755); err != nil {
+	file := resultsFile
+	if s.metricsOnly {
+		file = metricsResultsFile
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}
-	if err := os.WriteFile(resultsFile, out.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}
 	return gbErr

@@ -17,10 +17,11 @@ type target struct {
 	idleRSS int64
 }
 
-// startTargets starts the router and every proxy in front of backend.
-// nginx and HAProxy are required; Caddy and kamal-proxy are measured when
-// they are on PATH, and skipped with a line on w when not.
-func startTargets(w io.Writer, root string, backend *proc) ([]*target, error) {
+// startTargets starts the router, with metrics off and on, and every
+// proxy in front of backend (only the router when metricsOnly). nginx and
+// HAProxy are required; Caddy and kamal-proxy are measured when they are
+// on PATH, and skipped with a line on w when not.
+func startTargets(w io.Writer, root string, backend *proc, metricsOnly bool) ([]*target, error) {
 	ts := []*target{{name: "direct", note: "the backend, no proxy", p: backend}}
 	stopAll := func() {
 		for _, t := range ts[1:] {
@@ -38,6 +39,13 @@ func startTargets(w io.Writer, root string, backend *proc) ([]*target, error) {
 	p, err := startSelf("router", "-backend", backend.addr)
 	if err := add("router", "paas's router as paasd serves HTTP (router.NewFront: the fast path), access lines dropped", p, err); err != nil {
 		return nil, err
+	}
+	p, err = startSelf("router", "-backend", backend.addr, "-metrics")
+	if err := add("router-metrics", "router, each request recorded in a metrics registry (requests, status class, latency) as paasd does", p, err); err != nil {
+		return nil, err
+	}
+	if metricsOnly {
+		return settle(ts), nil
 	}
 	p, err = startSelf("router", "-backend", backend.addr, "-general")
 	if err := add("router-general", "paas's router, general path only (router.NewServer: net/http + ReverseProxy)", p, err); err != nil {
@@ -72,11 +80,16 @@ func startTargets(w io.Writer, root string, backend *proc) ([]*target, error) {
 			return nil, err
 		}
 	}
+	return settle(ts), nil
+}
+
+// settle finds each proxy's processes and its resident memory idle.
+func settle(ts []*target) []*target {
 	for _, t := range ts[1:] {
 		t.pids = settledTree(t.p.pid())
 		t.idleRSS = sumUsage(t.pids).rss
 	}
-	return ts, nil
+	return ts
 }
 
 // settledTree returns pid's process tree once it has stopped growing

@@ -89,6 +89,10 @@ type config struct {
 	IdleTimeout     time.Duration
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration
+
+	// MetricsAddr is where /metrics is served (Prometheus' text format,
+	// plain HTTP); "" (the default) serves none.
+	MetricsAddr string
 }
 
 // minLogRetention is the smallest log history per app paasd accepts.
@@ -124,6 +128,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.DashboardHost, "dashboard-host", def("PAAS_DASHBOARD_HOST", ""), "the web dashboard's host, off for none (PAAS_DASHBOARD_HOST; default dashboard.DOMAIN)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", def("PAAS_METRICS_ADDR", ""), "listen address of /metrics, Prometheus' text format over plain HTTP; empty or off for none (PAAS_METRICS_ADDR)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
 	fs.StringVar(&c.ACMECA, "acme-ca", def("PAAS_ACME_CA", "production"), "ACME directory URL, or production or staging for Let's Encrypt's (PAAS_ACME_CA)")
 	fs.StringVar(&c.ACMECARoot, "acme-ca-root", def("PAAS_ACME_CA_ROOT", ""), "PEM file of roots trusted for the ACME directory's HTTPS, for a private CA (PAAS_ACME_CA_ROOT)")
@@ -299,6 +304,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if c.HTTPSAddr == "off" {
 		c.HTTPSAddr = ""
 	}
+	if err := checkMetricsAddr(&c.MetricsAddr); err != nil {
+		return c, err
+	}
 	switch c.ACMECA {
 	case "production", "":
 		c.ACMECA = letsEncryptProduction
@@ -397,7 +405,7 @@ func (c config) logAttrs() []any {
 		"ssh_max_unauthenticated", c.SSHMaxUnauth, "ssh_max_unauthenticated_per_source", c.SSHMaxUnauthSource,
 		"max_conns_per_client", c.MaxConnsPerClient,
 		"buildpack_paths", c.BuildpackPaths, "addon_backups", c.AddonBackups,
-		"audit_keep", c.AuditKeep,
+		"audit_keep", c.AuditKeep, "metrics_addr", c.MetricsAddr,
 	}
 }
 

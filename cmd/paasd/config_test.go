@@ -161,3 +161,26 @@ func TestMaxConnsPerClientSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsAddrSetting(t *testing.T) {
+	load := func(env map[string]string, args ...string) (config, error) {
+		return loadConfig(args, func(k string) string { return env[k] }, io.Discard)
+	}
+	if c, err := load(nil); err != nil || c.MetricsAddr != "" {
+		t.Fatalf("default: %q, %v; want none", c.MetricsAddr, err)
+	}
+	for val, want := range map[string]string{"127.0.0.1:9100": "127.0.0.1:9100", ":9100": ":9100", "[::1]:0": "[::1]:0", "off": ""} {
+		if c, err := load(map[string]string{"PAAS_METRICS_ADDR": val}); err != nil || c.MetricsAddr != want {
+			t.Errorf("PAAS_METRICS_ADDR=%s: %q, %v; want %q", val, c.MetricsAddr, err, want)
+		}
+	}
+	if c, err := load(map[string]string{"PAAS_METRICS_ADDR": ":9100"}, "--metrics-addr", "127.0.0.1:9200"); err != nil || c.MetricsAddr != "127.0.0.1:9200" {
+		t.Errorf("flag over env: %q, %v", c.MetricsAddr, err)
+	}
+	for _, bad := range []string{"9100", "localhost", "127.0.0.1:", "127.0.0.1:port", "1.2.3.4:99999"} {
+		_, err := load(map[string]string{"PAAS_METRICS_ADDR": bad})
+		if err == nil || !strings.HasPrefix(err.Error(), "PAAS_METRICS_ADDR: ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("PAAS_METRICS_ADDR=%s: %v, want one line about PAAS_METRICS_ADDR", bad, err)
+		}
+	}
+}

@@ -101,7 +101,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	// Log drains start before any instance does, so they see its first
 	// lines; they stop (after a short grace to deliver) before the
 	// aggregator closes.
-	logDrains := drains.New(drains.Config{Logs: agg, Store: drainStore{st, log.With("part", "drains")}, Logger: log.With("part", "drains")})
+	pm := newPlatformMetrics(cfg, log)
+	logDrains := drains.New(drains.Config{Logs: agg, Store: drainStore{st, log.With("part", "drains")}, Logger: log.With("part", "drains"), Dropped: pm.dropped})
 	if err := logDrains.Start(); err != nil {
 		return err
 	}
@@ -264,6 +265,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		HTTPSPort:             listenerPort(httpsLn),
 		Logger:                log.With("part", "router"),
 		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
+		Observe:               pm.reg.Request,
 	})
 	dash := &dashboardSite{}
 	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, dash.serves, log)
@@ -291,6 +293,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		CheckConfig:      b.CheckConfig,
 		Logger:           log.With("part", "deploy"),
 		Phase:            killAt(),
+		Observer:         pm.observer(),
 	}
 	if services != nil {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)
@@ -299,6 +302,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	engineSvc.Store(svc)
 	lines.svc.Store(svc)
 	audit := auditLog{st: st, keep: cfg.AuditKeep}
+	dash.metrics = pm.reg
 	gwPlatform, err := dash.setUp(cfg, platform{Service: svc, certs: tlsCerts, drains: logDrains}, audit, listenerPort(httpsLn), log)
 	if err != nil {
 		return err
@@ -312,8 +316,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		SourceFetchCommand: sourceFetchCommand(exe),
 		AppURL:             appURL,
 		Platform:           gwPlatform,
-		Audit:              audit,
+		Audit:              pm.audit(audit),
 		Dashboard:          dash.tokens(),
+		Metrics:            pm.reg,
 		Logger:             log.With("part", "gateway"),
 		Limits: gateway.ConnLimits{
 			HandshakeTimeout:            cfg.SSHHandshakeTimeout,
@@ -338,6 +343,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := recordRuntime(st, picked); err != nil {
 		return err
 	}
+	if err := pm.start(ctx, st, rt, agg.Written, succ != nil); err != nil {
+		return err
+	}
+	defer pm.shutdown(context.Background())
 	// Routes are rebuilt from the store before any request is accepted.
 	if err := svc.Start(ctx); err != nil {
 		return err

@@ -3,9 +3,11 @@ package procfs
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestProcesses(t *testing.T) {
@@ -42,4 +44,37 @@ func TestProcesses(t *testing.T) {
 	if _, err := ReadStat(1 << 30); err == nil {
 		t.Error("stat of a missing process")
 	}
+}
+
+func TestReadUsage(t *testing.T) {
+	// Hold 32 MiB, touched, and use at least 100 ms of CPU as getrusage
+	// counts it.
+	hold := make([]byte, 32<<20)
+	for i := range hold {
+		hold[i] = byte(i)
+	}
+	for {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		if time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) >= 100*time.Millisecond {
+			break
+		}
+	}
+	u, err := ReadUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CPU < 80*time.Millisecond || u.RSS < 32<<20 {
+		t.Errorf("own usage %+v: want at least 80ms of CPU (100ms by getrusage) and 32 MiB", u)
+	}
+	self, _ := ReadStat(os.Getpid())
+	if u.PGID != self.PGID {
+		t.Errorf("group %d, stat says %d", u.PGID, self.PGID)
+	}
+	if _, err := ReadUsage(1 << 30); err == nil {
+		t.Error("usage of a process that does not exist")
+	}
+	runtime.KeepAlive(hold)
 }
