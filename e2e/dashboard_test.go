@@ -340,6 +340,11 @@ func TestDashboardInABrowser(t *testing.T) {
 		s.commitAll(dir, "again")
 		requireOK(t, "second push", s.push(dir, "paas", "main"))
 		b.waitText("#deploy-status", "Push deployed")
+		// The router's record of the requests so far is drawn.
+		b.run("charts", chromedp.WaitVisible(chromedp.CSS(`.charts svg[aria-label]`)))
+		if got := b.text(".charts"); !strings.Contains(got, "2xx") {
+			t.Errorf("the charts do not show the app's requests: %q", got)
+		}
 		b.screenshot(shots, "overview")
 		if got := b.text("#deploy-log"); !strings.Contains(got, "python") && !strings.Contains(got, "Procfile") {
 			t.Errorf("deploy output: %q", got)
