@@ -215,7 +215,11 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 	}
 	if s.Web {
 		inst.Port = containerPort(s)
-		if inst.Addr = publishedAddr(info, inst.Port, d.host); inst.Addr == "" {
+		// A container that has already exited has no published port:
+		// it is watched like any other, and its exit is reported with
+		// its status (a command not found, a crash at start).
+		inst.Addr = publishedAddr(info, inst.Port, d.host)
+		if inst.Addr == "" && (info.State == nil || info.State.Running) {
 			d.discard(id)
 			c.close()
 			return Instance{}, errors.New("the engine published no port")

@@ -394,3 +394,22 @@ func TestDockerImageOwnCommandAndPort(t *testing.T) {
 		t.Errorf("list = %+v, want addr %s", got, inst.Addr)
 	}
 }
+
+// A web instance whose command ends at once, before the engine has
+// published its port (or after it has taken it down again), still
+// starts: its exit is reported like any crash, with its status, rather
+// than Start failing with nothing to say about why.
+func TestDockerWebExitingAtOnce(t *testing.T) {
+	e := testDocker(t)
+	for i := range 16 {
+		s := e.spec("web", i+1, `exit 127`)
+		s.Web = true
+		inst, err := e.d.Start(t.Context(), s)
+		if err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+		if ex := e.exits.wait(t, inst.ID); ex.Code != 127 || ex.Stopped {
+			t.Errorf("exit %d = %+v, want status 127", i+1, ex)
+		}
+	}
+}

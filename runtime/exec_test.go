@@ -342,15 +342,22 @@ func TestShutdownStopsEverything(t *testing.T) {
 	x := newExits()
 	e := NewExec(ExecConfig{OnExit: x.onExit})
 	dir := slug(t, nil)
+	// Each instance says when it ignores SIGTERM: one signalled before
+	// its shell ran the trap would die of it.
+	ready := t.TempDir()
 	var ids []string
 	for i := range 3 {
 		inst, err := e.Start(t.Context(), Spec{App: "a", Type: "worker", Index: i + 1, Slug: dir,
-			Command: "trap '' TERM; while :; do sleep 0.05; done"})
+			Command: fmt.Sprintf("trap '' TERM; : > %s/%d; while :; do sleep 0.05; done", ready, i+1)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, inst.ID)
 	}
+	waitFor(t, "instances to ignore SIGTERM", func() bool {
+		entries, _ := os.ReadDir(ready)
+		return len(entries) == 3
+	})
 	oneoff := make(chan int, 1)
 	go func() {
 		code, _ := e.Run(context.Background(), Spec{App: "a", Slug: dir, Command: "exec sleep 1000"}, Stdio{})
