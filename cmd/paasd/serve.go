@@ -266,6 +266,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		AccessLog:             func(app, line string) { agg.Write(app, "paas", "router", line) },
 	})
 	dash := &dashboardSite{}
+	dash.sessions = st
 	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, dash.serves, log)
 	if err != nil {
 		return err
