@@ -156,7 +156,7 @@ func (a *authenticator) mint(user, fingerprint string) (string, error) {
 // spend consumes a token: ok is false for an unknown, spent or expired
 // one. On success it returns a new session, stored.
 func (a *authenticator) spend(tok string) (*session, bool) {
-	now := a.now()
+	now := a.now().UTC()
 	a.mu.Lock()
 	g, ok := a.tokens[tok]
 	delete(a.tokens, tok)
@@ -205,12 +205,12 @@ func (a *authenticator) lookup(id string) (*session, bool, error) {
 	if id == "" {
 		return nil, false, nil
 	}
-	now := a.now()
+	now := a.now().UTC()
 	a.prune(now)
 	hash := sessionHash(id)
 	d, ok, err := a.store.DashSession(hash)
 	if err != nil {
-		a.log.Error("dashboard session not read", "err", err)
+		a.log.Warn("dashboard session not read", "err", err)
 		return nil, false, errSessionStore
 	}
 	if !ok {
