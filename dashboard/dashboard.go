@@ -4,7 +4,9 @@
 //
 // Login is passwordless: `dashboard:url` over SSH mints a single-use token
 // valid for a minute (Mint), and visiting /login?token=… turns it into a
-// session cookie bound to the user and the key that asked. Every request
+// session cookie bound to the user and the key that asked. Sessions are
+// kept in the store, so a restart of paasd or its handover to a successor
+// signs nobody out, and live pages reconnect. Every request
 // checks again that the key exists and still belongs to that user, so
 // removing the key ends the session. Every page and action asks
 // access.Decide as the gateway does: an app the user may not see answers
@@ -87,6 +89,8 @@ type AuditLog interface {
 // Config configures a Handler.
 type Config struct {
 	Platform Platform
+	// Sessions keeps the dashboard's sessions: the store.
+	Sessions Sessions
 	// Metrics may be nil.
 	Metrics Metrics
 	// Audit may be nil: actions are then recorded nowhere.
@@ -134,6 +138,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Platform == nil {
 		return nil, errors.New("dashboard: Config.Platform is required")
 	}
+	if cfg.Sessions == nil {
+		return nil, errors.New("dashboard: Config.Sessions is required")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -141,7 +148,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, closing: make(chan struct{}), streams: map[string]int{}}
-	h.auth = newAuthenticator(cfg.Now)
+	h.auth = newAuthenticator(cfg.Now, cfg.Sessions, cfg.Logger)
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/store"
 )
 
 const testHost = "dashboard.localhost"
@@ -36,6 +38,7 @@ type fixture struct {
 	p     *fakePlatform
 	audit *fakeAudit
 	clock *clock
+	st    *store.Store
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -49,12 +52,17 @@ func newFixture(t *testing.T) *fixture {
 	p.addApp("blog", "eve")
 	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	a := &fakeAudit{}
-	h, err := New(Config{Platform: p, Audit: a, HTTPSPort: 8443, Now: c.now})
+	st, err := store.Open(filepath.Join(t.TempDir(), "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h, err := New(Config{Platform: p, Sessions: st, Audit: a, HTTPSPort: 8443, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.SetHost(testHost)
-	return &fixture{t: t, h: h, p: p, audit: a, clock: c}
+	return &fixture{t: t, h: h, p: p, audit: a, clock: c, st: st}
 }
 
 // do sends one request over "HTTPS" with the given cookie.

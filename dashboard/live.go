@@ -115,18 +115,34 @@ func (s *sse) comment(c string) error {
 }
 
 // stillAllowed checks again what withSession and the page checked: the
-// session is live, its key is its user's, and the user may read app.
-func (h *Handler) stillAllowed(s *session, app string) bool {
-	cur, ok := h.auth.lookup(s.id)
-	if !ok {
-		return false
+// session is live, its key is its user's, and the user may read app. A
+// store that cannot be read is no answer: err is set, and the stream
+// ends without saying it is over, so that the browser comes back.
+func (h *Handler) stillAllowed(s *session, app string) (bool, error) {
+	cur, ok, err := h.auth.lookup(s.id)
+	if !ok || err != nil {
+		return false, err
 	}
 	u, _, ok := h.keyUser(cur.fingerprint, cur.user)
 	if !ok {
 		h.auth.end(s.id)
+		return false, nil
+	}
+	return h.allow(u, access.Read, app) == nil, nil
+}
+
+// recheck is a stream's check at each heartbeat: false ends the stream,
+// with an "end" event when the session or the access is gone.
+func (h *Handler) recheck(out *sse, s *session, app string) bool {
+	ok, err := h.stillAllowed(s, app)
+	if err != nil {
 		return false
 	}
-	return h.allow(u, access.Read, app) == nil
+	if !ok {
+		out.event("end", "", []byte("signed out or access removed"))
+		return false
+	}
+	return out.comment("heartbeat") == nil
 }
 
 // lineWriter hands each complete line written to it to send.
@@ -199,11 +215,7 @@ func (h *Handler) logStream(w http.ResponseWriter, r *http.Request, s *session) 
 				return
 			}
 		case <-tick.C:
-			if !h.stillAllowed(s, app) {
-				out.event("end", "", []byte("signed out or access removed"))
-				return
-			}
-			if out.comment("heartbeat") != nil {
+			if !h.recheck(out, s, app) {
 				return
 			}
 		case <-h.closing:
@@ -247,11 +259,7 @@ func (h *Handler) deployStream(w http.ResponseWriter, r *http.Request, s *sessio
 				return
 			}
 		case <-tick.C:
-			if !h.stillAllowed(s, app) {
-				out.event("end", "", []byte("signed out or access removed"))
-				return
-			}
-			if out.comment("heartbeat") != nil {
+			if !h.recheck(out, s, app) {
 				return
 			}
 		case <-h.closing:

@@ -1,19 +1,29 @@
 package dashboard
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
 	"paas"
+	"paas/store"
 )
 
-// Login tokens and sessions live in paasd's memory only: a restart logs
-// everyone out, and `dashboard:url` logs them in again.
+// Login tokens live in paasd's memory only: a paasd restarted (or handed
+// over) within a minute of minting one refuses it, and `dashboard:url`
+// mints another. Sessions are kept in the store (Sessions), under a
+// SHA-256 hash of their id, so that a restart or a handover to a
+// successor signs nobody out; the id itself is only in the browser's
+// cookie. A session's CSRF token is derived from its id (an HMAC), so
+// nothing more is stored.
 
 const (
 	// tokenTTL is how long a login token may be spent.
@@ -22,8 +32,14 @@ const (
 	sessionTTL = 12 * time.Hour
 	// sessionIdle ends a session unused for this long.
 	sessionIdle = 2 * time.Hour
-	// maxTokens and maxSessions bound what the maps hold; the oldest
-	// go first.
+	// touchEvery is how often, at most, a session's use is written to
+	// the store: its idle time is counted from that.
+	touchEvery = time.Minute
+	// pruneEvery is how often, at most, expired sessions are removed
+	// from the store.
+	pruneEvery = 10 * time.Minute
+	// maxTokens bounds the login tokens held; maxSessions the sessions
+	// stored, the oldest going first.
 	maxTokens   = 1024
 	maxSessions = 4096
 	// cookieName is the session cookie: the __Host- prefix makes the
@@ -32,6 +48,22 @@ const (
 	// csrfField is the hidden form field carrying the CSRF token.
 	csrfField = "csrf"
 )
+
+// Sessions is where the dashboard keeps its sessions, so that they
+// outlive paasd: package store's methods. Sessions are named by the
+// SHA-256 hash of their id.
+type Sessions interface {
+	// PutDashSession stores a new session, keeping at most limit.
+	PutDashSession(hash []byte, d store.DashSession, limit int) error
+	// DashSession returns the session stored under hash.
+	DashSession(hash []byte) (d store.DashSession, ok bool, err error)
+	// TouchDashSession records a use at at, which moves its expiry.
+	TouchDashSession(hash []byte, at, expires time.Time) error
+	// DeleteDashSession removes a session.
+	DeleteDashSession(hash []byte) error
+	// PruneDashSessions removes the sessions expired at now.
+	PruneDashSessions(now time.Time) (int, error)
+}
 
 // grant is who a token or session is for.
 type grant struct {
@@ -44,23 +76,27 @@ type grant struct {
 type session struct {
 	id string
 	grant
-	csrf     string
-	lastSeen time.Time
+	csrf string
 	// u is the user as the request that found the session saw them.
 	u user
 }
 
-// authenticator keeps login tokens and sessions.
+// authenticator keeps login tokens, in memory, and sessions, in the
+// store.
 type authenticator struct {
-	now func() time.Time
+	now   func() time.Time
+	store Sessions
+	log   *slog.Logger
 
-	mu       sync.Mutex
-	tokens   map[string]grant
-	sessions map[string]*session
+	mu        sync.Mutex
+	tokens    map[string]grant
+	lastPrune time.Time
 }
 
-func newAuthenticator(now func() time.Time) *authenticator {
-	return &authenticator{now: now, tokens: map[string]grant{}, sessions: map[string]*session{}}
+func newAuthenticator(now func() time.Time, st Sessions, log *slog.Logger) *authenticator {
+	a := &authenticator{now: now, store: st, log: log, tokens: map[string]grant{}}
+	a.prune(now())
+	return a
 }
 
 // randomID is 32 random bytes (256 bits), URL-safe.
@@ -70,6 +106,30 @@ func randomID() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// sessionHash is what a session is stored under: its id never is.
+func sessionHash(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// csrfToken is the session's CSRF token: an HMAC keyed by its id, which
+// tells nothing of the id.
+func csrfToken(id string) string {
+	m := hmac.New(sha256.New, []byte(id))
+	m.Write([]byte("paas dashboard csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// expiry is when a session created at created and last used at used
+// ends.
+func expiry(created, used time.Time) time.Time {
+	end := created.Add(sessionTTL)
+	if idle := used.Add(sessionIdle); idle.Before(end) {
+		return idle
+	}
+	return end
 }
 
 // mint makes a login token for user's key fingerprint.
@@ -94,77 +154,85 @@ func (a *authenticator) mint(user, fingerprint string) (string, error) {
 }
 
 // spend consumes a token: ok is false for an unknown, spent or expired
-// one. On success it returns a new session.
+// one. On success it returns a new session, stored.
 func (a *authenticator) spend(tok string) (*session, bool) {
-	now := a.now()
+	now := a.now().UTC()
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	g, ok := a.tokens[tok]
-	if !ok {
-		return nil, false
-	}
 	delete(a.tokens, tok)
-	if now.Sub(g.created) >= tokenTTL {
+	a.mu.Unlock()
+	if !ok || now.Sub(g.created) >= tokenTTL {
 		return nil, false
 	}
 	id, err := randomID()
 	if err != nil {
 		return nil, false
 	}
-	csrf, err := randomID()
-	if err != nil {
-		return nil, false
-	}
 	a.prune(now)
-	s := &session{id: id, grant: grant{user: g.user, fingerprint: g.fingerprint, created: now}, csrf: csrf, lastSeen: now}
-	a.sessions[id] = s
-	return s, true
+	d := store.DashSession{User: g.user, Fingerprint: g.fingerprint, Created: now, LastUsed: now, Expires: expiry(now, now)}
+	if err := a.store.PutDashSession(sessionHash(id), d, maxSessions); err != nil {
+		a.log.Error("dashboard session not stored", "by", g.user, "err", err)
+		return nil, false
+	}
+	return &session{id: id, grant: grant{user: g.user, fingerprint: g.fingerprint, created: now}, csrf: csrfToken(id)}, true
 }
 
-// prune drops ended sessions, and the oldest when there are too many.
+// prune removes expired sessions from the store, at most every
+// pruneEvery.
 func (a *authenticator) prune(now time.Time) {
-	var oldest *session
-	for id, s := range a.sessions {
-		if a.ended(s, now) {
-			delete(a.sessions, id)
-			continue
-		}
-		if oldest == nil || s.created.Before(oldest.created) {
-			oldest = s
-		}
-	}
-	if len(a.sessions) >= maxSessions && oldest != nil {
-		delete(a.sessions, oldest.id)
-	}
-}
-
-func (a *authenticator) ended(s *session, now time.Time) bool {
-	return now.Sub(s.created) >= sessionTTL || now.Sub(s.lastSeen) >= sessionIdle
-}
-
-// lookup returns the live session with id, a copy.
-func (a *authenticator) lookup(id string) (*session, bool) {
-	now := a.now()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	s, ok := a.sessions[id]
+	due := a.lastPrune.IsZero() || now.Sub(a.lastPrune) >= pruneEvery
+	if due {
+		a.lastPrune = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := a.store.PruneDashSessions(now); err != nil {
+		a.log.Warn("dashboard sessions not pruned", "err", err)
+	}
+}
+
+// errSessionStore: the store could not be read; the session may well be
+// live, so the request is answered "try again", not "signed out".
+var errSessionStore = errors.New("dashboard sessions unavailable")
+
+// lookup returns the live session with id. A session's use is written
+// to the store at most every touchEvery. err is errSessionStore when the
+// store could not be read.
+func (a *authenticator) lookup(id string) (*session, bool, error) {
+	if id == "" {
+		return nil, false, nil
+	}
+	now := a.now().UTC()
+	a.prune(now)
+	hash := sessionHash(id)
+	d, ok, err := a.store.DashSession(hash)
+	if err != nil {
+		a.log.Warn("dashboard session not read", "err", err)
+		return nil, false, errSessionStore
+	}
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
-	if a.ended(s, now) {
-		delete(a.sessions, id)
-		return nil, false
+	if !now.Before(d.Expires) {
+		a.end(id)
+		return nil, false, nil
 	}
-	s.lastSeen = now
-	c := *s
-	return &c, true
+	if now.Sub(d.LastUsed) >= touchEvery {
+		if err := a.store.TouchDashSession(hash, now, expiry(d.Created, now)); err != nil {
+			a.log.Warn("dashboard session's use not recorded", "err", err)
+		}
+	}
+	return &session{id: id, grant: grant{user: d.User, fingerprint: d.Fingerprint, created: d.Created}, csrf: csrfToken(id)}, true, nil
 }
 
 // end forgets a session.
 func (a *authenticator) end(id string) {
-	a.mu.Lock()
-	delete(a.sessions, id)
-	a.mu.Unlock()
+	if err := a.store.DeleteDashSession(sessionHash(id)); err != nil {
+		a.log.Error("dashboard session not removed", "err", err)
+	}
 }
 
 // login spends the token of GET /login?token=… and sets the session
@@ -227,7 +295,12 @@ func (h *Handler) withSession(next func(http.ResponseWriter, *http.Request, *ses
 		var s *session
 		ok := err == nil
 		if ok {
-			s, ok = h.auth.lookup(c.Value)
+			s, ok, err = h.auth.lookup(c.Value)
+			if err != nil {
+				w.Header().Set("Retry-After", "2")
+				h.fail(w, r, nil, http.StatusServiceUnavailable, "Try again", "The dashboard is restarting: try again in a moment.")
+				return
+			}
 		}
 		if ok {
 			var u user

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -477,5 +479,117 @@ func dashboardClient(t *testing.T, addr, caFile string) *http.Client {
 			},
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// TestDashboardOutlivesPaasdRestarts: a live logs page open in Chromium
+// keeps showing the app's lines, each once, across a handover to a
+// successor paasd and across a stop and a start of paasd (the page says
+// it is reconnecting meanwhile), without a reload; and the session cookie
+// of before still signs a page load in.
+func TestDashboardOutlivesPaasdRestarts(t *testing.T) {
+	s := startServer(t, "PAAS_RUNTIME=exec")
+	const app = "dashtest-phoenix"
+	dir := s.newRepoOf(app, map[string]string{"Procfile": "web: python3 app.py\n", "requirements.txt": "", "app.py": sayApp})
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	r := s.ssh("dashboard:url")
+	requireOK(t, "dashboard:url", r)
+	httpsAddr := s.httpsAddr()
+	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
+	origin := "https://dashboard.localhost:" + httpsPort
+	b := newBrowser(t, filepath.Join(s.dataDir, "local-ca.pem"), httpsAddr)
+	b.run("login", chromedp.Navigate(strings.TrimSpace(r.stdout)))
+	b.waitText("main", app)
+	b.run("logs", chromedp.Navigate(origin+"/apps/"+app+"/logs"))
+	b.waitText("#log-status", "Live")
+
+	var markers []string
+	say := func(s *server) {
+		t.Helper()
+		m := fmt.Sprintf("phoenix-%d-%d", len(markers), time.Now().UnixNano())
+		markers = append(markers, m)
+		s.mustGet(app, "/say?m="+m, "hello")
+		b.waitText("#app-log", "app says "+m)
+	}
+	say(s)
+
+	// A successor takes over the listeners; the first paasd ends its
+	// streams and exits.
+	s2 := s.successor("PAAS_RUNTIME=exec")
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatal("the first paasd did not exit after handing over")
+	}
+	say(s2)
+
+	// paasd stops, and a proxy in front of it answers 502 meanwhile,
+	// which makes the browser's EventSource give up. Then a paasd starts
+	// again on the same data dir and addresses.
+	answered, proxyUp := b.badGateway("*/logs/stream*")
+	s2.stop()
+	b.waitText("#log-status", "Reconnecting")
+	select {
+	case <-answered:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the page did not try to reconnect while paasd was down")
+	}
+	s3 := s2.successor("PAAS_RUNTIME=exec", "PAAS_HTTPS_ADDR="+httpsAddr)
+	proxyUp()
+	say(s3)
+	b.waitText("#log-status", "Live")
+
+	shown := b.text("#app-log")
+	for _, m := range markers {
+		if n := strings.Count(shown, "app says "+m+"\n"); n != 1 {
+			t.Errorf("the page shows %q %d times, want once:\n%s", m, n, shown)
+		}
+	}
+	// The session of before the restarts signs a page load in.
+	b.run("reload", chromedp.Navigate(origin+"/apps/"+app+"/logs"))
+	b.waitText("#app-log", "app says "+markers[len(markers)-1])
+}
+
+// badGateway answers the page's requests for URLs matching pattern with
+// 502 Bad Gateway, as a reverse proxy in front of a stopped paasd does,
+// until undo is called. answered is closed once one was answered.
+func (b *browser) badGateway(pattern string) (answered <-chan struct{}, undo func()) {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	paused := make(chan fetch.RequestID, 256)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e.RequestID
+		}
+	}); err != nil {
+		b.t.Fatal(err)
+	}
+	first, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		n := 0
+		for {
+			select {
+			case id := <-paused:
+				if _, err := chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: id, ResponseCode: http.StatusBadGateway, Body: []byte("bad gateway\n")}); err == nil {
+					if n++; n == 1 {
+						close(first)
+					}
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
+		b.t.Fatal(err)
+	}
+	return first, func() {
+		b.t.Helper()
+		if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			b.t.Fatal(err)
+		}
+		cancel()
+		<-done
 	}
 }

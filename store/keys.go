@@ -170,6 +170,7 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 				return err
 			}
 		}
+		gone := map[string]bool{}
 		for _, k := range removed {
 			if err := tx.Bucket(bucketKeys).Delete([]byte(k.Fingerprint)); err != nil {
 				return err
@@ -177,8 +178,10 @@ func (s *Store) RemoveKey(user, fingerprint string) ([]paas.Key, error) {
 			if err := put(tx.Bucket(bucketRemovedKeys), []byte(k.Fingerprint), removedKey{User: k.User, RemovedAt: s.now()}); err != nil {
 				return err
 			}
+			gone[k.Fingerprint] = true
 		}
-		return nil
+		// The key's dashboard sessions end with it.
+		return forgetDashSessionsOf(tx, gone)
 	})
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func Open(path string) (*Store, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		// A store written before users existed has no users bucket.
 		old := tx.Bucket(bucketUsers) == nil
-		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs, bucketAddons, bucketUsers, bucketAccess, bucketRemovedKeys} {
+		for _, b := range [][]byte{bucketApps, bucketReleases, bucketBuilds, bucketKeys, bucketCerts, bucketDomains, bucketDrains, bucketMeta, bucketExecIDs, bucketAddons, bucketUsers, bucketAccess, bucketRemovedKeys, bucketDashSessions} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

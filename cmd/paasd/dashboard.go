@@ -41,7 +41,10 @@ func dashboardHost(v, domain string) (string, error) {
 type dashboardSite struct {
 	// metrics, when set before setUp, feeds the dashboard's charts;
 	// without it the pages say there are no metrics yet.
-	metrics  dashboard.Metrics
+	metrics dashboard.Metrics
+	// sessions, set before setUp, keeps the dashboard's sessions: the
+	// store, so that they outlive a restart or a handover.
+	sessions dashboard.Sessions
 	h        *dashboard.Handler
 	progress *dashboard.Progress
 	// wanted is the configured host, domain PAAS_DOMAIN: an app whose
@@ -62,6 +65,7 @@ func (d *dashboardSite) setUp(cfg config, p platform, audit dashboard.AuditLog, 
 	dp := dashPlatform{platform: p, site: d}
 	h, err := dashboard.New(dashboard.Config{
 		Platform: dp,
+		Sessions: d.sessions,
 		Metrics:  d.metrics,
 		Audit:    audit,
 		Progress: d.progress,

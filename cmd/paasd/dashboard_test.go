@@ -5,11 +5,24 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"paas/dashboard"
+	"paas/store"
 )
+
+// dashTestStore is a store of the test's own.
+func dashTestStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "paas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 func TestDashboardHostSetting(t *testing.T) {
 	load := func(env map[string]string) (config, error) {
@@ -47,7 +60,7 @@ func TestDashboardKeepsAnAppsHost(t *testing.T) {
 	appFor := func(host string) (string, bool) { a, ok := routed[host]; return a, ok }
 
 	d := &dashboardSite{}
-	h, err := dashboard.New(dashboard.Config{Platform: platform{}, HTTPSPort: 443})
+	h, err := dashboard.New(dashboard.Config{Platform: platform{}, Sessions: dashTestStore(t), HTTPSPort: 443})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +93,7 @@ func TestDashboardKeepsAnAppsHost(t *testing.T) {
 // host, or of a wildcard covering it, is refused before the platform is
 // asked.
 func TestAppsCannotTakeTheDashboardsHost(t *testing.T) {
-	h, err := dashboard.New(dashboard.Config{Platform: platform{}, HTTPSPort: 443})
+	h, err := dashboard.New(dashboard.Config{Platform: platform{}, Sessions: dashTestStore(t), HTTPSPort: 443})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +111,7 @@ func TestAppsCannotTakeTheDashboardsHost(t *testing.T) {
 // after the host it falls back to), by apps:create, a first push or
 // apps:rename.
 func TestAppsCannotTakeTheDashboardsDefaultHost(t *testing.T) {
-	h, err := dashboard.New(dashboard.Config{Platform: platform{}, HTTPSPort: 443})
+	h, err := dashboard.New(dashboard.Config{Platform: platform{}, Sessions: dashTestStore(t), HTTPSPort: 443})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,6 +268,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Observe:               pm.reg.Request,
 	})
 	dash := &dashboardSite{}
+	dash.sessions = st
 	tlsCerts, err := newCertManager(cfg, dataDir, st, rtr, httpLn, httpsLn, dash.serves, log)
 	if err != nil {
 		return err
