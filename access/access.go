@@ -8,6 +8,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"paas"
 )
@@ -116,4 +117,22 @@ func Decide(isAdmin bool, rel Relation, a Action, app string) error {
 	}
 	// An action or relation this rule does not know is refused.
 	return ErrHidden
+}
+
+// Visible lists, sorted, the apps of rels (each app's relation to the
+// user) that the user may see: Decide's answer to Read for each. Every
+// listing of apps (the apps command, the dashboard) goes through it.
+func Visible(isAdmin bool, rels map[string]Relation) ([]string, error) {
+	var kept []string
+	for app, rel := range rels {
+		err := Decide(isAdmin, rel, Read, app)
+		switch {
+		case err == nil:
+			kept = append(kept, app)
+		case !errors.Is(err, ErrHidden):
+			return nil, err
+		}
+	}
+	slices.Sort(kept)
+	return kept, nil
 }

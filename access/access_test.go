@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"paas"
@@ -85,5 +86,23 @@ func TestDecideUnknown(t *testing.T) {
 	}
 	if err := Decide(false, Relation(7), Read, "a"); !errors.Is(err, ErrHidden) {
 		t.Errorf("unknown relation: %v, want ErrHidden", err)
+	}
+}
+
+// Visible keeps, sorted, the apps Decide lets the user read: all of them
+// for an admin, those owned or shared for anyone else.
+func TestVisible(t *testing.T) {
+	rels := map[string]Relation{"c-app": Collaborator, "a-app": Owner, "b-app": None}
+	for _, tc := range []struct {
+		admin bool
+		want  string
+	}{
+		{false, "a-app c-app"},
+		{true, "a-app b-app c-app"},
+	} {
+		got, err := Visible(tc.admin, rels)
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("Visible(admin %v) = %v, %v; want %s", tc.admin, got, err, tc.want)
+		}
 	}
 }

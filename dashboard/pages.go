@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,18 +166,7 @@ func (h *Handler) visibleApps(ctx context.Context, u user) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var kept []string
-	for app, rel := range rels {
-		err := access.Decide(u.admin, rel, access.Read, app)
-		switch {
-		case err == nil:
-			kept = append(kept, app)
-		case !errors.Is(err, access.ErrHidden):
-			return nil, err
-		}
-	}
-	slices.Sort(kept)
-	return kept, nil
+	return access.Visible(u.admin, rels)
 }
 
 // appsPage lists the apps the user may see.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"paas"
@@ -125,18 +124,7 @@ func (s *Server) visibleApps(ctx context.Context, u user) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var kept []string
-	for app, rel := range rels {
-		err := access.Decide(u.admin, rel, access.Read, app)
-		switch {
-		case err == nil:
-			kept = append(kept, app)
-		case !errors.Is(err, access.ErrHidden):
-			return nil, err
-		}
-	}
-	slices.Sort(kept)
-	return kept, nil
+	return access.Visible(u.admin, rels)
 }
 
 // visibleAddons keeps the add-ons of list u may see.

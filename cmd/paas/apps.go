@@ -102,14 +102,20 @@ func openApp(env Env, t target) int {
 		fmt.Fprintf(env.Stderr, "paas: the server names no URL for %s\n", t.App)
 		return 1
 	}
-	fmt.Fprintln(env.Stdout, appURL)
+	showURL(env, appURL)
+	return 0
+}
+
+// showURL prints u, and opens it in a browser when stdout is a terminal
+// and there is a display or a $BROWSER to open it with.
+func showURL(env Env, u string) {
+	fmt.Fprintln(env.Stdout, u)
 	graphical := env.Getenv("DISPLAY") != "" || env.Getenv("WAYLAND_DISPLAY") != "" || env.Getenv("BROWSER") != ""
 	if env.StdoutIsTerminal && graphical && env.OpenURL != nil {
-		if err := env.OpenURL(appURL); err != nil {
+		if err := env.OpenURL(u); err != nil {
 			fmt.Fprintf(env.Stderr, "paas: opening a browser: %v\n", err)
 		}
 	}
-	return 0
 }
 
 // openURL opens u with $BROWSER (its first entry, a program), else

@@ -26,12 +26,6 @@ func openDashboard(env Env, t target) int {
 		fmt.Fprintf(env.Stderr, "paas: the server sent no dashboard URL\n")
 		return 1
 	}
-	fmt.Fprintln(env.Stdout, loginURL)
-	graphical := env.Getenv("DISPLAY") != "" || env.Getenv("WAYLAND_DISPLAY") != "" || env.Getenv("BROWSER") != ""
-	if env.StdoutIsTerminal && graphical && env.OpenURL != nil {
-		if err := env.OpenURL(loginURL); err != nil {
-			fmt.Fprintf(env.Stderr, "paas: opening a browser: %v\n", err)
-		}
-	}
+	showURL(env, loginURL)
 	return 0
 }
