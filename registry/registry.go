@@ -130,8 +130,10 @@ func New(cfg Config) (*Registry, error) {
 	}
 	r := &Registry{cfg: cfg, ca: c, password: password, app: app, driver: driver, ns: ns}
 	r.srv = &http.Server{
-		Handler:           http.HandlerFunc(r.serveHTTP),
-		TLSConfig:         &tls.Config{GetCertificate: c.certificate, MinVersion: tls.VersionTLS12},
+		Handler:   http.HandlerFunc(r.serveHTTP),
+		TLSConfig: &tls.Config{GetCertificate: c.certificate, MinVersion: tls.VersionTLS12},
+		// Handshakes of clients that do not trust the CA (yet).
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

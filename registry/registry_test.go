@@ -160,7 +160,9 @@ func TestPushDeleteGC(t *testing.T) {
 	repo := "regtest-" + id + "/tiny"
 	local := "paas-regtest-" + id
 	login(t, r, config)
-	t.Cleanup(func() { exec.Command("docker", "image", "rm", "-f", local+":v1", local+":v2", r.Ref(repo, "v1"), r.Ref(repo, "v2")).Run() })
+	t.Cleanup(func() {
+		exec.Command("docker", "image", "rm", "-f", local+":v1", local+":v2", r.Ref(repo, "v1"), r.Ref(repo, "v2")).Run()
+	})
 	for _, tag := range []string{"v1", "v2"} {
 		docker(t, config, "import", tinyImage(t, id+" "+tag), local+":"+tag)
 		docker(t, config, "tag", local+":"+tag, r.Ref(repo, tag))

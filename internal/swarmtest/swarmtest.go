@@ -42,6 +42,11 @@ type Config struct {
 	Nodes, Managers int
 	// Images are copied from the host's engine into every node's.
 	Images []string
+	// LocalImagesOnly makes a task run from the image its node has,
+	// never pulling it first (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1).
+	// Without it a node pulls a task's image before every start, and
+	// one from no registry it reaches (Images) costs a failed pull.
+	LocalImagesOnly bool
 }
 
 // Node is one engine of the swarm.
@@ -111,7 +116,7 @@ func Start(ctx context.Context, cfg Config) (*Swarm, error) {
 	if cfg.Nodes < 1 || cfg.Managers < 1 || cfg.Managers > cfg.Nodes {
 		return nil, fmt.Errorf("a swarm of %d nodes with %d managers", cfg.Nodes, cfg.Managers)
 	}
-	s, err := newNetwork(cfg.Nodes)
+	s, err := newNetwork(cfg.Nodes, cfg.LocalImagesOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (*Swarm, error) {
 
 // newNetwork makes the namespaces, the bridge and the links of a swarm
 // of n nodes, and their engines' directories, starting nothing.
-func newNetwork(n int) (*Swarm, error) {
+func newNetwork(n int, localOnly bool) (*Swarm, error) {
 	var b [3]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -186,9 +191,9 @@ func newNetwork(n int) (*Swarm, error) {
 			return nil, errors.Join(err, s.Close())
 		}
 		daemon.OwnEtc = true
-		// A task whose image the node has runs it without asking a
-		// registry first (none is reachable from here).
-		daemon.Env = []string{"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"}
+		if localOnly {
+			daemon.Env = []string{"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"}
+		}
 		n.Daemon = daemon
 	}
 	return s, nil

@@ -65,7 +65,7 @@ func TestSwarm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	began := time.Now()
-	s, err := Start(ctx, Config{Nodes: 3, Managers: 1, Images: []string{stackImage()}})
+	s, err := Start(ctx, Config{Nodes: 3, Managers: 1, Images: []string{stackImage()}, LocalImagesOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
