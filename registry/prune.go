@@ -4,12 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/distribution/distribution/v3"
 	"github.com/distribution/distribution/v3/registry/storage"
 	"github.com/distribution/reference"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// Tags lists the tags of repo (none when it has no image).
+func (r *Registry) Tags(ctx context.Context, repo string) ([]string, error) {
+	named, err := reference.WithName(repo)
+	if err != nil {
+		return nil, fmt.Errorf("repository %q: %w", repo, err)
+	}
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	rep, err := r.ns.Repository(ctx, named)
+	if err != nil {
+		return nil, fmt.Errorf("opening repository %s: %w", repo, err)
+	}
+	tags, err := rep.Tags(ctx).All(ctx)
+	if errors.As(err, new(distribution.ErrRepositoryUnknown)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of %s: %w", repo, err)
+	}
+	slices.Sort(tags)
+	return tags, nil
+}
 
 // Delete removes tags of repo, and each manifest no tag names any more
 // (an image of a pruned release). Its blobs stay until GC. A tag that

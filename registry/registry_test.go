@@ -205,6 +205,12 @@ func TestPushDeleteGC(t *testing.T) {
 	if err := r.Delete(ctx, repo, "v1", "v9"); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := r.Tags(ctx, repo); err != nil || !slices.Equal(got, []string{"v2"}) {
+		t.Errorf("tags after deleting v1: %v %v", got, err)
+	}
+	if got, err := r.Tags(ctx, "regtest-none/x"); err != nil || len(got) != 0 {
+		t.Errorf("tags of a repository never pushed: %v %v", got, err)
+	}
 	if code, _ := get(t, r, "/v2/"+repo+"/manifests/v1", true); code != http.StatusNotFound {
 		t.Errorf("deleted tag v1: %d, want 404", code)
 	}
