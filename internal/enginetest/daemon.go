@@ -40,6 +40,9 @@ type Daemon struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	log    *os.File
+	// liveRestore tells whether the engine last ran with live-restore:
+	// then its containers may outlive it.
+	liveRestore bool
 }
 
 // Requirement returns why this host cannot run a Daemon ("" when it
@@ -138,7 +141,7 @@ func (d *Daemon) Start(ctx context.Context, liveRestore bool) error {
 		log.Close()
 		return fmt.Errorf("starting dockerd: %w", err)
 	}
-	d.cmd, d.log, d.exited = cmd, log, make(chan struct{})
+	d.cmd, d.log, d.exited, d.liveRestore = cmd, log, make(chan struct{}), liveRestore
 	go func(c chan struct{}) { cmd.Wait(); close(c) }(d.exited)
 	if d.OwnEtc {
 		if err := d.mountEtc(); err != nil {
@@ -285,13 +288,14 @@ func StackCache(ctx context.Context, image string) (string, error) {
 	return filepath.Join(os.TempDir(), "paas-faulttest-stack-"+id+".tar"), nil
 }
 
-// Close stops the engine (started first without live-restore, when it
-// has data, so that it stops the containers a live-restore stop left),
+// Close stops the engine (started first without live-restore when it
+// last ran with, so that it stops the containers a live-restore stop
+// left),
 // kills what is left of its containers, and removes its directory. The
 // namespace is its caller's to remove.
 func (d *Daemon) Close() error {
 	var errs []error
-	if _, err := os.Stat(filepath.Join(d.Dir, "data")); err == nil && d.cmd == nil {
+	if d.cmd == nil && d.liveRestore {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		if err := d.Start(ctx, false); err != nil {
 			errs = append(errs, err)

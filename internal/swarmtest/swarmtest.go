@@ -212,16 +212,18 @@ func hostHas(prefix string) bool {
 	return false
 }
 
-// start starts the engines, loads the images into them and forms the
-// swarm.
+// start gives the engines the images, starts them and forms the swarm.
 func (s *Swarm) start(ctx context.Context, cfg Config) error {
-	var caches []string
-	for _, image := range cfg.Images {
-		c, err := enginetest.StackCache(ctx, image)
+	if len(cfg.Images) > 0 {
+		tpl, err := enginetest.ImageTemplate(ctx, cfg.Images)
 		if err != nil {
 			return err
 		}
-		caches = append(caches, c)
+		for _, n := range s.Nodes {
+			if err := n.Seed(tpl); err != nil {
+				return err
+			}
+		}
 	}
 	errs := make(chan error, len(s.Nodes))
 	for _, n := range s.Nodes {
@@ -229,12 +231,6 @@ func (s *Swarm) start(ctx context.Context, cfg Config) error {
 			if err := n.Start(ctx, false); err != nil {
 				errs <- fmt.Errorf("node %s: %w", n.IP, err)
 				return
-			}
-			for i, image := range cfg.Images {
-				if err := n.LoadImage(ctx, image, caches[i]); err != nil {
-					errs <- fmt.Errorf("node %s: %w", n.IP, err)
-					return
-				}
 			}
 			errs <- nil
 		}()

@@ -54,7 +54,8 @@ for a in sys.argv[2:]:
 // TestSwarm forms a swarm of three nodes (one manager), runs a service
 // of three replicas spread over them on an overlay network with dnsrr
 // endpoints, reaches every task from a container on another node,
-// drains a node and sees its task move, and leaves nothing behind.
+// drains a node and sees its task move, stops a node's engine and sees
+// it down and its tasks run elsewhere, and leaves nothing behind.
 func TestSwarm(t *testing.T) {
 	if why := Requirement(); why != "" {
 		t.Skip(why)
@@ -151,17 +152,36 @@ func TestSwarm(t *testing.T) {
 	// Drain a worker: its task moves to another node.
 	phase = time.Now()
 	drained := s.Nodes[2]
-	node, _, err := cli.NodeInspectWithRaw(ctx, drained.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Spec.Availability = swarm.NodeAvailabilityDrain
-	if err := cli.NodeUpdate(ctx, node.ID, node.Version, node.Spec); err != nil {
-		t.Fatal(err)
-	}
+	setAvailability(t, ctx, cli, drained.ID, swarm.NodeAvailabilityDrain)
 	moved := waitTasks(t, ctx, cli, svc.ID, 3, drained.ID)
 	t.Logf("drained node %s: its task ran elsewhere in %s", drained.IP, time.Since(phase))
 	reachAll(t, ctx, s, moved)
+
+	// Back to active, then a worker's engine stops: the manager sees
+	// the node down and runs its tasks elsewhere.
+	setAvailability(t, ctx, cli, drained.ID, swarm.NodeAvailabilityActive)
+	phase = time.Now()
+	stopped := s.Nodes[1]
+	if err := stopped.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, _, err := cli.NodeInspectWithRaw(ctx, stopped.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Status.State == swarm.NodeStateDown {
+			break
+		}
+		if time.Since(phase) > time.Minute {
+			t.Fatalf("node %s %s a minute after its engine stopped", stopped.IP, n.Status.State)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("stopped node %s seen down in %s", stopped.IP, time.Since(phase))
+	rescheduled := waitTasks(t, ctx, cli, svc.ID, 3, stopped.ID)
+	t.Logf("its tasks ran elsewhere %s after its engine stopped", time.Since(phase))
+	reachAll(t, ctx, s, rescheduled)
 
 	if err := cli.ServiceRemove(ctx, svc.ID); err != nil {
 		t.Error(err)
@@ -174,6 +194,19 @@ func TestSwarm(t *testing.T) {
 	}
 	t.Logf("torn down in %s; whole test %s", time.Since(phase), time.Since(began))
 	leftovers(t, s, dir)
+}
+
+// setAvailability sets the node's availability.
+func setAvailability(t *testing.T, ctx context.Context, cli *client.Client, id string, a swarm.NodeAvailability) {
+	t.Helper()
+	node, _, err := cli.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Spec.Availability = a
+	if err := cli.NodeUpdate(ctx, node.ID, node.Version, node.Spec); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitTasks waits until the service has want tasks running, none on the
@@ -220,7 +253,7 @@ func reachAll(t *testing.T, ctx context.Context, s *Swarm, tasks []swarm.Task) {
 		all = append(all, a)
 		host[a] = tk.Status.ContainerStatus.ContainerID[:12]
 		for _, n := range s.Nodes {
-			if n.ID != tk.NodeID && !s.drained(ctx, n.ID) {
+			if n.ID != tk.NodeID && n.Running() && !s.drained(ctx, n.ID) {
 				addrs[n.IP] = append(addrs[n.IP], a)
 				break
 			}
