@@ -14,7 +14,12 @@
 // beyond, so the swarm's traffic stays in these namespaces and the
 // host's end. The swarm is formed through the engines' API: SwarmInit on
 // node 0 with its address as the advertised one, SwarmJoin on the others
-// with the manager or worker token.
+// with the manager or worker token. Each node has an /etc/docker of its
+// own (enginetest.Daemon.OwnEtc): a registry's CA is trusted by writing
+// it to the node's CertsDir. Images from the host's engine reach the
+// nodes through a data root made once and hard-linked into each
+// (enginetest.ImageTemplate); the ingress routing mesh needs IPVS, so
+// services publish with dnsrr endpoints or host-mode ports.
 package swarmtest
 
 import (
@@ -40,7 +45,7 @@ type Config struct {
 	// Nodes is how many engines (at least 1); Managers how many of them
 	// are managers (at least 1; node 0 is always one).
 	Nodes, Managers int
-	// Images are copied from the host's engine into every node's.
+	// Images are given from the host's engine to every node.
 	Images []string
 	// LocalImagesOnly makes a task run from the image its node has,
 	// never pulling it first (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1).
