@@ -7,7 +7,7 @@ import (
 )
 
 // Two instances, one burning a core and one holding 50 MB: what Usage
-// reports of them, over a second, shows both.
+// reports of them shows both.
 const (
 	burnCommand = `while :; do :; done`
 	holdCommand = `x=$(head -c 50000000 /dev/zero | tr '\0' a); sleep 600`
@@ -18,8 +18,11 @@ type usageReader interface {
 	Usage(ctx context.Context, app string) ([]Usage, error)
 }
 
-// checkUsage samples u twice, a second apart, once the holder holds its
-// memory, and checks the CPU of burn.1 and the memory of hold.1.
+// checkUsage reads u until burn.1 has used burnt of CPU since a first
+// reading, once the holder holds its memory, and checks that the CPU time
+// is burn.1's, not hold.1's (which sleeps), and the memory hold.1's. How
+// fast burn.1 gets there depends on the machine's load, not on Usage:
+// the time it takes is not the test.
 func checkUsage(t *testing.T, u usageReader, app string) {
 	t.Helper()
 	read := func() map[string]Usage {
@@ -38,12 +41,23 @@ func checkUsage(t *testing.T, u usageReader, app string) {
 		return out
 	}
 	waitFor(t, "hold.1 to hold its memory", func() bool { return read()["hold.1"].Memory >= heldBytes })
-	first, start := read(), time.Now()
-	time.Sleep(time.Second)
-	second, end := read(), time.Now()
-	cpu := float64(second["burn.1"].CPU-first["burn.1"].CPU) / float64(end.Sub(start))
-	if cpu <= 0.5 {
-		t.Errorf("burn.1 used %.2f cores (%v then %v)", cpu, first["burn.1"].CPU, second["burn.1"].CPU)
+	// Making its string costs the holder CPU; then it sleeps.
+	waitFor(t, "hold.1 to sleep", func() bool {
+		before := read()["hold.1"].CPU
+		time.Sleep(200 * time.Millisecond)
+		after := read()["hold.1"].CPU
+		return after-before < 10*time.Millisecond
+	})
+	const burnt = 300 * time.Millisecond
+	first := read()
+	var second map[string]Usage
+	waitFor(t, "burn.1 to use "+burnt.String()+" of CPU", func() bool {
+		second = read()
+		return second["burn.1"].CPU-first["burn.1"].CPU >= burnt
+	})
+	burn := second["burn.1"].CPU - first["burn.1"].CPU
+	if hold := second["hold.1"].CPU - first["hold.1"].CPU; hold*10 > burn {
+		t.Errorf("hold.1, asleep, used %v of CPU while burn.1 used %v", hold, burn)
 	}
 	if m := second["hold.1"].Memory; m < heldBytes {
 		t.Errorf("hold.1 holds %d bytes", m)
@@ -52,7 +66,6 @@ func checkUsage(t *testing.T, u usageReader, app string) {
 		t.Errorf("usage of %d instances: %+v", len(second), second)
 	}
 }
-
 func TestExecUsage(t *testing.T) {
 	e, _, _ := testExec(t)
 	dir := slug(t, map[string]string{"README": "usage"})
