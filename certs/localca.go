@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"paas/internal/certpair"
 	"paas/store"
 )
 
@@ -119,27 +120,11 @@ func (ca *localCA) create() (certPEM, keyPEM []byte, err error) {
 }
 
 func (ca *localCA) parse(certPEM, keyPEM []byte) error {
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return errors.New("root certificate or key is not PEM")
-	}
-	root, err := x509.ParseCertificate(cb.Bytes)
+	root, signer, err := certpair.Parse(certPEM, keyPEM)
 	if err != nil {
-		return err
+		return fmt.Errorf("root: %w", err)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return err
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return errors.New("root key cannot sign")
-	}
-	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(root.PublicKey) {
-		return errors.New("root key is not the root certificate's")
-	}
-	ca.root, ca.rootDER, ca.key = root, cb.Bytes, signer
+	ca.root, ca.rootDER, ca.key = root, root.Raw, signer
 	return nil
 }
 

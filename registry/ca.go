@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"paas/internal/certpair"
 )
 
 const (
@@ -111,22 +113,13 @@ func writeNew(name string, b []byte, mode os.FileMode) error {
 }
 
 func (c *ca) parse(certPEM, keyPEM []byte) error {
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return errors.New("not PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
+	cert, signer, err := certpair.Parse(certPEM, keyPEM)
 	if err != nil {
 		return err
 	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return err
-	}
-	key, ok := k.(*ecdsa.PrivateKey)
-	if !ok || !key.PublicKey.Equal(cert.PublicKey) {
-		return errors.New("the key is not the certificate's")
+	key, ok := signer.(*ecdsa.PrivateKey)
+	if !ok {
+		return errors.New("the key is not ECDSA")
 	}
 	c.cert, c.certPEM, c.key = cert, certPEM, key
 	return nil
