@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,21 +74,14 @@ func createApp(env Env, t target, remote string, args []string) int {
 // opens it in a browser when there is one to show it: stdout is a
 // terminal and $DISPLAY, $WAYLAND_DISPLAY or $BROWSER is set.
 func openApp(env Env, t target) int {
-	argv, err := sshArgv(env, t, []string{"apps:info", t.App, "--json"}, false)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "paas: %v\n", err)
-		return 1
-	}
-	var out bytes.Buffer
-	capture := env
-	capture.Exec, capture.Stdout = nil, &out
-	if st := runSSH(capture, argv); st != 0 {
+	out, st := captureSSH(env, t, []string{"apps:info", t.App, "--json"})
+	if st != 0 {
 		return st
 	}
 	var info struct {
 		URL *string `json:"url"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &info); err != nil {
+	if err := json.Unmarshal(out, &info); err != nil {
 		fmt.Fprintf(env.Stderr, "paas: reading apps:info --json: %v\n", err)
 		return 1
 	}

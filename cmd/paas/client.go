@@ -307,6 +307,24 @@ func sshArgv(env Env, t target, words []string, tty bool) ([]string, error) {
 	return append(argv, t.dest(), shellwords.Join(words)), nil
 }
 
+// captureSSH runs words on the server, as the client does for t, and
+// returns what the command printed on stdout; stderr passes through. A
+// status other than 0 is the command's (or ssh's) and has been said.
+func captureSSH(env Env, t target, words []string) ([]byte, int) {
+	argv, err := sshArgv(env, t, words, false)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "paas: %v\n", err)
+		return nil, 1
+	}
+	var out bytes.Buffer
+	capture := env
+	capture.Exec, capture.Stdout = nil, &out
+	if st := runSSH(capture, argv); st != 0 {
+		return nil, st
+	}
+	return out.Bytes(), 0
+}
+
 func runSSH(env Env, argv []string) int {
 	if env.Exec != nil {
 		// Replacing the process lets signals and the exit status pass

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,18 +9,11 @@ import (
 // openDashboard prints a dashboard login URL (from dashboard:url) and,
 // when stdout is a terminal and a browser can show it, opens it there.
 func openDashboard(env Env, t target) int {
-	argv, err := sshArgv(env, t, []string{"dashboard:url"}, false)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "paas: %v\n", err)
-		return 1
-	}
-	var out bytes.Buffer
-	capture := env
-	capture.Exec, capture.Stdout = nil, &out
-	if st := runSSH(capture, argv); st != 0 {
+	out, st := captureSSH(env, t, []string{"dashboard:url"})
+	if st != 0 {
 		return st
 	}
-	loginURL := strings.TrimSpace(out.String())
+	loginURL := strings.TrimSpace(string(out))
 	if u, err := url.Parse(loginURL); err != nil || u.Scheme != "https" || strings.ContainsAny(loginURL, " \n") {
 		fmt.Fprintf(env.Stderr, "paas: the server sent no dashboard URL\n")
 		return 1
