@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -327,7 +326,7 @@ func TestNoisyConnectionFlood(t *testing.T) {
 	var flood sync.WaitGroup
 	const conns = 5000
 	for range conns {
-		flood.Go(func() { floodConn(ctx, s.httpAddr, noisy) })
+		flood.Go(func() { faultapps.Hold(ctx, s.httpAddr, noisy) })
 	}
 	defer func() { cancel(); flood.Wait() }()
 	time.Sleep(5 * time.Second) // the flood builds up
@@ -337,27 +336,6 @@ func TestNoisyConnectionFlood(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	st := stop()
 	requireUntouched(t, "connection flood", st)
-}
-
-// floodConn keeps one connection to the router open, from 127.0.0.2, with
-// one request to app answered and the connection then left idle; when the
-// router closes it, it opens another a second later.
-func floodConn(ctx context.Context, addr, app string) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	for ctx.Err() == nil {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s.localhost\r\n\r\n", app)
-			io.Copy(io.Discard, c) // until the router closes it
-			stop()
-			c.Close()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
 }
 
 // lockedBuffer is a bytes buffer safe for one writer and many readers.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -95,7 +94,7 @@ func noisyAttack(ctx context.Context, srv *paasd.Server, rt, calm, attack string
 	defer func() { stopFlood(); flood.Wait() }()
 	if attack == "connflood" {
 		for range 5000 {
-			flood.Go(func() { noisyHold(floodCtx, srv.HTTPAddr, app) })
+			flood.Go(func() { faultapps.Hold(floodCtx, srv.HTTPAddr, app) })
 		}
 	}
 	stop := noisyPoll(ctx, srv.HTTPAddr, calm)
@@ -159,26 +158,6 @@ func noisyContained(ctx context.Context, srv *paasd.Server, app, attack string) 
 		time.Sleep(200 * time.Millisecond)
 	}
 	return false, "not stopped within 2m"
-}
-
-// noisyHold keeps a connection to the router open from 127.0.0.2 after
-// one request to app; when the router closes it, it opens another a
-// second later.
-func noisyHold(ctx context.Context, addr, app string) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	for ctx.Err() == nil {
-		if c, err := d.DialContext(ctx, "tcp", addr); err == nil {
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s.localhost\r\n\r\n", app)
-			io.Copy(io.Discard, c)
-			stop()
-			c.Close()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
 }
 
 // noisyStats is what a neighbour poller saw.
