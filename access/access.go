@@ -136,3 +136,18 @@ func Visible(isAdmin bool, rels map[string]Relation) ([]string, error) {
 	slices.Sort(kept)
 	return kept, nil
 }
+
+// Check is Decide for a user whose relation to app is looked up only
+// when it matters (not for an admin, nor for an action on no app):
+// relation is how every door reads it from the store.
+func Check(isAdmin bool, relation func() (Relation, error), a Action, app string) error {
+	rel := None
+	if !isAdmin && app != "" {
+		r, err := relation()
+		if err != nil {
+			return err
+		}
+		rel = r
+	}
+	return Decide(isAdmin, rel, a, app)
+}

@@ -106,3 +106,23 @@ func TestVisible(t *testing.T) {
 		}
 	}
 }
+
+// Check looks the relation up only when Decide needs it, and passes a
+// failed lookup on.
+func TestCheck(t *testing.T) {
+	looked := 0
+	owner := func() (Relation, error) { looked++; return Owner, nil }
+	if err := Check(true, owner, Destroy, "shop"); err != nil || looked != 0 {
+		t.Errorf("admin: %v, looked up %d times", err, looked)
+	}
+	if err := Check(false, owner, Destroy, "shop"); err != nil || looked != 1 {
+		t.Errorf("owner: %v, looked up %d times", err, looked)
+	}
+	if err := Check(false, func() (Relation, error) { return None, nil }, Read, "shop"); !errors.Is(err, ErrHidden) {
+		t.Errorf("stranger: %v, want ErrHidden", err)
+	}
+	failed := errors.New("store unreadable")
+	if err := Check(false, func() (Relation, error) { return None, failed }, Read, "shop"); !errors.Is(err, failed) {
+		t.Errorf("failed lookup: %v", err)
+	}
+}

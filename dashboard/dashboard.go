@@ -281,15 +281,13 @@ type user struct {
 // app? It returns nil, a one-line refusal, or errHidden when u may not see
 // the app (which the caller answers as it would a missing app).
 func (h *Handler) allow(u user, a access.Action, app string) error {
-	rel := access.None
-	if !u.admin {
+	err := access.Check(u.admin, func() (access.Relation, error) {
 		r, _, err := h.cfg.Platform.Relation(app, u.name)
 		if err != nil {
-			return fmt.Errorf("looking up %s's access to %s: %w", u.name, app, err)
+			return access.None, fmt.Errorf("looking up %s's access to %s: %w", u.name, app, err)
 		}
-		rel = r
-	}
-	err := access.Decide(u.admin, rel, a, app)
+		return r, nil
+	}, a, app)
 	if errors.Is(err, access.ErrHidden) {
 		return errHidden
 	}

@@ -80,15 +80,13 @@ func (s *Server) relation(u user, o object) (access.Relation, bool, error) {
 // one-line refusal, or, when u may not see o, exactly the error an
 // object that does not exist gets.
 func (s *Server) allow(u user, a access.Action, o object) error {
-	rel := access.None
-	if !u.admin && o.name != "" {
+	err := access.Check(u.admin, func() (access.Relation, error) {
 		r, _, err := s.relation(u, o)
 		if err != nil {
-			return fmt.Errorf("looking up %s's access to %s: %w", u.name, o.name, err)
+			return access.None, fmt.Errorf("looking up %s's access to %s: %w", u.name, o.name, err)
 		}
-		rel = r
-	}
-	err := access.Decide(u.admin, rel, a, o.name)
+		return r, nil
+	}, a, o.name)
 	if errors.Is(err, access.ErrHidden) {
 		return o.notFound()
 	}
