@@ -7,6 +7,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 )
 
 // LabelUser on an image names the numeric "uid:gid" its processes run
@@ -52,7 +54,17 @@ type imageProfile struct {
 
 // imageProfile inspects image ref.
 func (d *Docker) imageProfile(ctx context.Context, ref string) (imageProfile, error) {
-	img, err := d.api.ImageInspect(ctx, ref)
+	return profileOf(ctx, d.api, ref)
+}
+
+// imageInspector is the engine call profileOf makes.
+type imageInspector interface {
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+}
+
+// profileOf inspects image ref on the engine api.
+func profileOf(ctx context.Context, api imageInspector, ref string) (imageProfile, error) {
+	img, err := api.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return imageProfile{}, fmt.Errorf("image %s not found: %w", ref, ErrArtifactMissing)

@@ -1,0 +1,135 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	registrytypes "github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/pkg/jsonmessage"
+)
+
+// registryRepo and registryTag name a local image in the registry: the
+// builder's "paas/APP:bN" keeps its name, anything else becomes
+// paas/APP with a tag made of its name.
+func registryRepo(app, local string) (repo, tag string) {
+	name, t, ok := strings.Cut(local, ":")
+	if ok && strings.HasPrefix(name, "paas/") && !strings.Contains(t, "/") {
+		return name, t
+	}
+	return "paas/" + app, "i-" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			return r
+		}
+		return '-'
+	}, local)
+}
+
+// distribute pushes the local image to the registry, once per image,
+// and returns the reference nodes pull it by: the registry's name of it
+// pinned to the digest pushed.
+func (s *Swarm) distribute(ctx context.Context, local string) (string, error) {
+	s.imgMu.Lock()
+	defer s.imgMu.Unlock()
+	if ref, ok := s.pushed[local]; ok {
+		return ref, nil
+	}
+	app := ""
+	if strings.HasPrefix(local, "paas/") {
+		app = strings.TrimPrefix(strings.SplitN(local, ":", 2)[0], "paas/")
+	}
+	repo, tag := registryRepo(app, local)
+	ref := s.cfg.Registry.Ref(repo, tag)
+	if err := s.cfg.Local.ImageTag(ctx, local, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("image %s not found: %w", local, ErrArtifactMissing)
+		}
+		return "", fmt.Errorf("tagging %s for the registry: %w", local, err)
+	}
+	rc, err := s.cfg.Local.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: s.registryAuth()})
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	defer rc.Close()
+	digest := ""
+	err = jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, func(m jsonmessage.JSONMessage) {
+		var aux struct{ Digest string }
+		if m.Aux != nil && json.Unmarshal(*m.Aux, &aux) == nil && aux.Digest != "" {
+			digest = aux.Digest
+		}
+	})
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	if digest != "" {
+		ref += "@" + digest
+	}
+	s.pushed[local] = ref
+	s.log.Info("image pushed", "image", local, "ref", ref)
+	return ref, nil
+}
+
+// registryAuth is the registry's account, encoded as the engine takes it.
+func (s *Swarm) registryAuth() string {
+	user, pass := s.cfg.Registry.Credentials()
+	addr, _, _ := strings.Cut(s.cfg.Registry.Ref("x", "x"), "/")
+	enc, err := registrytypes.EncodeAuthConfig(registrytypes.AuthConfig{Username: user, Password: pass, ServerAddress: addr})
+	if err != nil {
+		return ""
+	}
+	return enc
+}
+
+// pullOnManager pulls ref on the manager's engine unless it has it.
+func (s *Swarm) pullOnManager(ctx context.Context, ref string) error {
+	if _, err := s.mgr.ImageInspect(ctx, ref); err == nil {
+		return nil
+	}
+	rc, err := s.mgr.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: s.registryAuth()})
+	if err != nil {
+		return fmt.Errorf("pulling %s on the manager: %w", ref, err)
+	}
+	defer rc.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("pulling %s on the manager: %w", ref, err)
+	}
+	return nil
+}
+
+// ensureNetwork returns the name of app's overlay network, creating it
+// when missing: attachable, so that one-offs on the manager's engine
+// join it too.
+func (s *Swarm) ensureNetwork(ctx context.Context, app string) (string, error) {
+	name := networkName(app)
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	n, err := s.mgr.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err == nil {
+		if n.Driver != "overlay" {
+			return "", fmt.Errorf("network %s exists and is not an overlay network (driver %s)", name, n.Driver)
+		}
+		return name, nil
+	}
+	if !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("inspecting network %s: %w", name, err)
+	}
+	_, err = s.mgr.NetworkCreate(ctx, name, network.CreateOptions{
+		Driver:     "overlay",
+		Attachable: true,
+		Labels:     map[string]string{LabelManaged: "true", LabelApp: app},
+	})
+	if err != nil && !cerrdefs.IsConflict(err) {
+		if poolsExhausted(err) {
+			return "", fmt.Errorf("creating network %s: %w", name, ErrNoAddressPool)
+		}
+		return "", fmt.Errorf("creating network %s: %w", name, err)
+	}
+	s.log.Info("network created", "app", app, "network", name)
+	return name, nil
+}
