@@ -3,9 +3,9 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
