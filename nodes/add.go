@@ -21,8 +21,11 @@ const readyWithin = 2 * time.Minute
 // worker token and address. address is "ssh://user@host[:port]" or a
 // unix socket path ("/run/docker.sock", "unix:///run/docker.sock");
 // name "" picks one (see defaultName). An ssh:// node is made to trust
-// the registry's CA first. Progress lines go to out.
+// the registry's CA first. Progress lines go to out (nil: nowhere).
 func (n *Nodes) Add(ctx context.Context, address, name string, out io.Writer) (Node, error) {
+	if out == nil {
+		out = io.Discard
+	}
 	a, err := parseAddress(address)
 	if err != nil {
 		return Node{}, err
@@ -63,6 +66,9 @@ func (n *Nodes) Add(ctx context.Context, address, name string, out io.Writer) (N
 	}
 	defer n.release(name)
 
+	if a.ssh != nil && n.cfg.RegistryAddr != "" {
+		fmt.Fprintf(out, "making %s trust the image registry's CA\n", a.host())
+	}
 	if err := n.trustRegistry(ctx, a); err != nil {
 		return Node{}, err
 	}

@@ -92,8 +92,11 @@ func (n *Nodes) Activate(ctx context.Context, name string) error {
 // engine leave the swarm when paasd reaches it at the address it was
 // added with, and removes the node (by force when its engine could not
 // be told). The manager paasd talks to cannot be removed; another
-// manager is demoted first. Progress lines go to out.
+// manager is demoted first. Progress lines go to out (nil: nowhere).
 func (n *Nodes) Remove(ctx context.Context, name string, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
 	sn, err := n.find(ctx, name)
 	if err != nil {
 		return err

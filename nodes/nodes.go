@@ -289,7 +289,7 @@ func (n *Nodes) self(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("asking the manager's engine: %w", err)
 	}
-	if info.Swarm.NodeID == "" || info.Swarm.ControlAvailable == false {
+	if info.Swarm.NodeID == "" || !info.Swarm.ControlAvailable {
 		return "", errors.New("the manager's engine is not a swarm manager")
 	}
 	return info.Swarm.NodeID, nil
