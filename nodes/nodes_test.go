@@ -29,10 +29,11 @@ const sleeperRef = "paas-nodestest/sleeper:v1"
 // the nodes (which share a hostname) apart and keeps the names as
 // labels; Add joins a spare engine by its socket and the other over
 // ssh, which also writes the registry's CA there; Drain moves a
-// service's task off a node, Activate takes it back; Remove takes out a
-// live node (its engine leaves the swarm) and one whose engine is
-// stopped; and every bad input is one user-facing line that changes
-// nothing.
+// service's task off a node, Activate takes it back; a Nodes made anew
+// (a restarted paasd) finds the same names; Remove takes out a live
+// manager (demoted first; its engine leaves the swarm) and a node whose
+// engine is stopped; and every bad input is one user-facing line that
+// changes nothing.
 func TestNodes(t *testing.T) {
 	if why := swarmtest.Requirement(); why != "" {
 		t.Skip(why)
@@ -193,6 +194,9 @@ func TestNodes(t *testing.T) {
 	if busy.Name == "" {
 		t.Fatalf("no task on a worker: %v", on)
 	}
+	if nd := byName(ctx, t, n, busy.Name); nd.Tasks != on[busy.ID] {
+		t.Errorf("List says %d tasks on %s, the swarm %d", nd.Tasks, busy.Name, on[busy.ID])
+	}
 	if err := n.Drain(ctx, busy.Name); err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +220,31 @@ func TestNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Remove a live node: its engine leaves the swarm.
+	// A paasd started anew finds the same names.
+	again, err := New(Config{Manager: mgr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.List(ctx); err != nil || fmt.Sprint(names(got)) != fmt.Sprint(names(list)) {
+		t.Errorf("a new Nodes lists %v, want %v (%v)", names(got), names(list), err)
+	}
+
+	// Remove a live node, a manager: it is demoted, and its engine
+	// leaves the swarm.
+	if _, err := n.update(ctx, added.ID, func(s *swarm.NodeSpec) { s.Role = swarm.NodeRoleManager }); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, time.Minute, "promotion", func() (bool, error) {
+		sn, _, err := mgr.NodeInspectWithRaw(ctx, added.ID)
+		return err == nil && sn.ManagerStatus != nil && sn.ManagerStatus.Reachability == swarm.ReachabilityReachable, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	progress.Reset()
 	if err := n.Remove(ctx, added.Name, &progress); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(progress.String(), "engine left the swarm") {
+	if !strings.Contains(progress.String(), "demoting "+added.Name) || !strings.Contains(progress.String(), "engine left the swarm") {
 		t.Errorf("remove of a live node said:\n%s", progress.String())
 	}
 	if info, err := other.Info(ctx); err != nil || info.Swarm.LocalNodeState != swarm.LocalNodeStateInactive {
@@ -240,13 +263,18 @@ func TestNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	if got := strings.Join(names(list), " "); got != host+" "+host+"-2" {
+		t.Errorf("after removes: %v", got)
+	}
+}
+
+// names are the names of list's nodes.
+func names(list []Node) []string {
+	var out []string
 	for _, nd := range list {
-		names = append(names, nd.Name)
+		out = append(out, nd.Name)
 	}
-	if strings.Join(names, " ") != host+" "+host+"-2" {
-		t.Errorf("after removes: %v", names)
-	}
+	return out
 }
 
 // byName is node name of List.
