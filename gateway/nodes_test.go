@@ -14,6 +14,9 @@ import (
 	"paas/nodes"
 )
 
+// The server's NodeAdmin is *nodes.Nodes.
+var _ NodeAdmin = (*nodes.Nodes)(nil)
+
 // fakeNodes is a swarm's membership held in memory: the Docker API
 // boundary is nodes' own tests'.
 type fakeNodes struct {
