@@ -148,23 +148,31 @@ func describe(sn swarm.Node, tasks int) Node {
 }
 
 // named lists the swarm's nodes, oldest first, each labelled with its
-// paas name: those without one get it now.
+// paas name: those without one, or with the name of an older node (a
+// label set by hand), get one now.
 func (n *Nodes) named(ctx context.Context) ([]swarm.Node, error) {
 	list, err := n.cfg.Manager.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing the swarm's nodes: %w", err)
 	}
 	sortNodes(list)
-	if !slices.ContainsFunc(list, unnamed) {
+	seen := map[string]bool{}
+	var unnamed []int
+	for i, sn := range list {
+		name := sn.Spec.Labels[NameLabel]
+		if validateName(name) != nil || seen[name] {
+			unnamed = append(unnamed, i)
+			continue
+		}
+		seen[name] = true
+	}
+	if len(unnamed) == 0 {
 		return list, nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	taken := n.takenLocked(list)
-	for i := range list {
-		if !unnamed(list[i]) {
-			continue
-		}
+	for _, i := range unnamed {
 		name := defaultName(list[i].Description.Hostname, taken)
 		updated, err := n.label(ctx, list[i].ID, map[string]string{NameLabel: name})
 		if err != nil {
@@ -174,11 +182,6 @@ func (n *Nodes) named(ctx context.Context) ([]swarm.Node, error) {
 		list[i] = updated
 	}
 	return list, nil
-}
-
-// unnamed reports whether a swarm node has no (valid) paas name yet.
-func unnamed(sn swarm.Node) bool {
-	return validateName(sn.Spec.Labels[NameLabel]) != nil
 }
 
 // sortNodes sorts nodes oldest first (then by ID).

@@ -27,7 +27,7 @@ const sleeperRef = "paas-nodestest/sleeper:v1"
 
 // TestNodes, on a swarm of two nodes and two spare engines: List names
 // the nodes (which share a hostname) apart and keeps the names as
-// labels; Add joins a spare engine by its socket and the other over
+// labels, a name set twice by hand renamed on the newer node; Add joins a spare engine by its socket and the other over
 // ssh, which also writes the registry's CA there; Drain moves a
 // service's task off a node, Activate takes it back; a Nodes made anew
 // (a restarted paasd) finds the same names; Remove takes out a live
@@ -98,6 +98,14 @@ func TestNodes(t *testing.T) {
 		if err != nil || sn.Spec.Labels[NameLabel] != nd.Name {
 			t.Errorf("node %s: label %q, want %q (%v)", nd.ID, sn.Spec.Labels[NameLabel], nd.Name, err)
 		}
+	}
+
+	// A name given by hand to a second node is taken back.
+	if _, err := n.label(ctx, list[1].ID, map[string]string{NameLabel: host}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.List(ctx); err != nil || len(got) != 2 || got[0].Name != host || got[1].Name != host+"-2" {
+		t.Errorf("List with a name twice: %+v, %v", got, err)
 	}
 
 	// Bad input: one line each, nothing changed.
