@@ -62,7 +62,7 @@ type Command struct {
 }
 
 // The topics in the order help lists them.
-var topics = []string{"apps", "config", "ps", "releases", "builds", "logs", "domains", "certs", "addons", "access", "keys", "git", "help"}
+var topics = []string{"apps", "config", "ps", "releases", "builds", "logs", "domains", "certs", "addons", "access", "keys", "nodes", "git", "help"}
 
 // Topics returns the topics in the order help lists them.
 func Topics() []string { return append([]string(nil), topics...) }
@@ -232,6 +232,18 @@ var commands = []Command{
 		Summary: "print a one-time login URL for the dashboard", Example: "paas dashboard:url"},
 	{Name: "dashboard", Topic: "keys", Local: true,
 		Summary: "log in to the web dashboard in a browser", Example: "paas dashboard"},
+
+	{Name: "nodes", Topic: "nodes", Args: "[--json]", Flags: []Flag{asJSON},
+		Summary: "list the swarm's machines (admins)", Example: "paas nodes"},
+	{Name: "nodes:add", Topic: "nodes", Args: "ADDRESS [--name NAME]",
+		Flags:   []Flag{{"--name", "NAME", "the node's name (default: its host's)"}},
+		Summary: "join an engine to the swarm (admins)", Example: "paas nodes:add ssh://root@node2.example.com"},
+	{Name: "nodes:drain", Topic: "nodes", Args: "NAME",
+		Summary: "move a node's tasks to other nodes (admins)", Example: "paas nodes:drain node2"},
+	{Name: "nodes:activate", Topic: "nodes", Args: "NAME",
+		Summary: "let a drained node take tasks again (admins)", Example: "paas nodes:activate node2"},
+	{Name: "nodes:remove", Topic: "nodes", Args: "NAME",
+		Summary: "drain a node and take it out of the swarm (admins)", Example: "paas nodes:remove node2"},
 
 	{Name: "git:sync", Topic: "git", App: AppFirst, Args: "URL [REF] [--build]",
 		Flags:   []Flag{{"--build", "", "accepted for Dokku users: git:sync always deploys"}, noWait},

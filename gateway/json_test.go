@@ -187,6 +187,7 @@ func populatedServer(t *testing.T) (*Server, *fakePlatform) {
 	audit.Record(paas.AuditEntry{Time: at, User: "alice", Fingerprint: "SHA256:" + strings.Repeat("a", 43), Remote: "127.0.0.1:5000", Command: "config:set web-app X=***", App: "web-app", Status: 1, DurationMS: 20})
 	s.cfg.Audit = audit
 	s.cfg.Metrics = metricsFixture()
+	s.cfg.Nodes = newFakeNodes()
 	return s, f
 }
 
@@ -222,6 +223,7 @@ func TestJSONOutput(t *testing.T) {
 		{"access", []string{"access", "web-app", "--json"}, true},
 		{"whoami", []string{"whoami", "--json"}, false},
 		{"audit", []string{"audit", "--json"}, true},
+		{"nodes", []string{"nodes", "--json"}, true},
 	} {
 		checked = append(checked, c.section)
 		r := run(s, c.args...)

@@ -47,6 +47,9 @@ type Config struct {
 	Dashboard DashboardTokens
 	// Metrics answers `metrics`; nil keeps none, and the command says so.
 	Metrics MetricsSource
+	// Nodes manages the swarm's machines (nodes, nodes:add...); nil: the
+	// server runs no swarm, and those commands say so.
+	Nodes NodeAdmin
 }
 
 // Server is the SSH gateway.

@@ -209,6 +209,12 @@ func TestMain_(t *testing.T) {
 		// The audit log is the server's: no app.
 		{[]string{"audit", "-n", "20", "--json"}, nil, "srv:my-app", []string{"-T", "paas@srv", "audit -n 20 --json"}},
 		{[]string{"audit"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "audit"}},
+		// The swarm's nodes are the server's: no app.
+		{[]string{"nodes", "--json"}, nil, "srv:my-app", []string{"-T", "paas@srv", "nodes --json"}},
+		{[]string{"-a", "other", "nodes:add", "ssh://root@node2:2222", "--name", "n2"}, nil, "srv:my-app", []string{"-T", "paas@srv", "nodes:add ssh://root@node2:2222 --name n2"}},
+		{[]string{"nodes:drain", "n2"}, map[string]string{"PAAS_HOST": "h"}, "", []string{"-T", "paas@h", "nodes:drain n2"}},
+		{[]string{"nodes:activate", "n2"}, nil, "srv:my-app", []string{"-T", "paas@srv", "nodes:activate n2"}},
+		{[]string{"nodes:remove", "n2"}, nil, "srv:my-app", []string{"-T", "paas@srv", "nodes:remove n2"}},
 		// On a terminal, logs asks for colour (the last case runs with a
 		// terminal on stdout).
 		{[]string{"logs", "-t"}, map[string]string{"PAAS_HOST": "h", "PAAS_APP": "a"}, "", []string{"-T", "paas@h", "logs a -t --color"}},

@@ -64,8 +64,8 @@ func (s *Swarm) WaitReady(ctx context.Context, within time.Duration) error {
 // namespaces, the links and the directories. It may be called after a
 // failed Start or test, and again.
 func (s *Swarm) Close() error {
-	errs := make(chan error, len(s.Nodes))
-	for _, n := range s.Nodes {
+	errs := make(chan error, len(s.engines()))
+	for _, n := range s.engines() {
 		go func() {
 			if n.Daemon == nil || n.Dir == "" {
 				errs <- nil
@@ -83,7 +83,7 @@ func (s *Swarm) Close() error {
 		}()
 	}
 	var all []error
-	for range s.Nodes {
+	for range s.engines() {
 		if err := <-errs; err != nil {
 			all = append(all, err)
 		}
@@ -94,7 +94,7 @@ func (s *Swarm) Close() error {
 			all = append(all, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out))
 		}
 	}
-	for _, n := range s.Nodes {
+	for _, n := range s.engines() {
 		ip("netns", "del", n.NS)
 	}
 	ip("link", "del", s.hostIf)

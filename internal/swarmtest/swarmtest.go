@@ -52,6 +52,10 @@ type Config struct {
 	// Without it a node pulls a task's image before every start, and
 	// one from no registry it reaches (Images) costs a failed pull.
 	LocalImagesOnly bool
+	// Spare is how many more engines to start on the swarm's subnet
+	// (with the same Images) but leave out of the swarm: Swarm.Spare,
+	// for tests that join them.
+	Spare int
 }
 
 // Node is one engine of the swarm.
@@ -71,6 +75,9 @@ type Node struct {
 type Swarm struct {
 	// Nodes are its engines; Nodes[0] made the swarm and is a manager.
 	Nodes []*Node
+	// Spare are engines running on the swarm's subnet, in no swarm
+	// (Config.Spare): ID and Manager are unset.
+	Spare []*Node
 	// HostIP is the host's address on the swarm's subnet: a server on
 	// the host that listens there is reached from every node.
 	HostIP string
@@ -118,13 +125,14 @@ func Requirement() string {
 // directory of the temp dir. On error, what it made is removed. Close
 // removes it all.
 func Start(ctx context.Context, cfg Config) (*Swarm, error) {
-	if cfg.Nodes < 1 || cfg.Managers < 1 || cfg.Managers > cfg.Nodes {
+	if cfg.Nodes < 1 || cfg.Managers < 1 || cfg.Managers > cfg.Nodes || cfg.Spare < 0 {
 		return nil, fmt.Errorf("a swarm of %d nodes with %d managers", cfg.Nodes, cfg.Managers)
 	}
-	s, err := newNetwork(cfg.Nodes, cfg.LocalImagesOnly)
+	s, err := newNetwork(cfg.Nodes+cfg.Spare, cfg.LocalImagesOnly)
 	if err != nil {
 		return nil, err
 	}
+	s.Nodes, s.Spare = s.Nodes[:cfg.Nodes:cfg.Nodes], s.Nodes[cfg.Nodes:]
 	if err := s.start(ctx, cfg); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -224,14 +232,14 @@ func (s *Swarm) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		for _, n := range s.Nodes {
+		for _, n := range s.engines() {
 			if err := n.Seed(tpl); err != nil {
 				return err
 			}
 		}
 	}
-	errs := make(chan error, len(s.Nodes))
-	for _, n := range s.Nodes {
+	errs := make(chan error, len(s.engines()))
+	for _, n := range s.engines() {
 		go func() {
 			if err := n.Start(ctx, false); err != nil {
 				errs <- fmt.Errorf("node %s: %w", n.IP, err)
@@ -241,7 +249,7 @@ func (s *Swarm) start(ctx context.Context, cfg Config) error {
 		}()
 	}
 	var all []error
-	for range s.Nodes {
+	for range s.engines() {
 		all = append(all, <-errs)
 	}
 	if err := errors.Join(all...); err != nil {
@@ -308,4 +316,9 @@ func (s *Swarm) form(ctx context.Context, managers int) error {
 		}
 	}
 	return s.WaitReady(ctx, time.Minute)
+}
+
+// engines are the swarm's nodes and its spare engines.
+func (s *Swarm) engines() []*Node {
+	return append(append([]*Node(nil), s.Nodes...), s.Spare...)
 }
