@@ -285,6 +285,8 @@ type Process struct {
 	// LastSignal names the signal LastExit stands for ("SIGKILL"), ""
 	// when the process exited by itself.
 	LastSignal string
+	// Node is the machine of the swarm it runs on; "" on a single host.
+	Node string
 }
 
 type noWaitKey struct{}

@@ -105,6 +105,7 @@ func (st *appState) processes() []paas.Process {
 			Restarts:   in.restarts,
 			LastExit:   in.exitCode,
 			LastSignal: in.signal,
+			Node:       in.inst.Node,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

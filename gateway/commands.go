@@ -671,7 +671,12 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		return writeJSON(r, list)
 	}
 	now := s.now()
-	t := newTable("NAME", "STATE", "SINCE", "RELEASE", "COMMAND").keepWhole("NAME", "STATE")
+	onNodes := slices.ContainsFunc(procs, func(p paas.Process) bool { return p.Node != "" })
+	cols := []string{"NAME", "STATE", "SINCE", "RELEASE", "COMMAND"}
+	if onNodes {
+		cols = []string{"NAME", "STATE", "SINCE", "RELEASE", "NODE", "COMMAND"}
+	}
+	t := newTable(cols...).keepWhole("NAME", "STATE")
 	for _, p := range procs {
 		state := p.State
 		if p.State == "crashed" || p.State == "restarting" || p.Restarts > 0 {
@@ -680,6 +685,14 @@ func cmdPs(s *Server, r *request, app string, args []string) error {
 		since := "-"
 		if !p.Since.IsZero() {
 			since = ago(now.Sub(p.Since))
+		}
+		if onNodes {
+			node := p.Node
+			if node == "" {
+				node = "-"
+			}
+			t.row(p.Name, state, since, fmt.Sprintf("v%d", p.Release), node, printable(p.Command))
+			continue
 		}
 		t.row(p.Name, state, since, fmt.Sprintf("v%d", p.Release), printable(p.Command))
 	}

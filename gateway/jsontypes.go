@@ -101,6 +101,7 @@ type processJSON struct {
 	Command  string  `json:"command"`
 	Restarts int     `json:"restarts"`
 	LastExit *int    `json:"last_exit"`
+	Node     *string `json:"node"`
 }
 
 func toProcessJSON(p paas.Process) processJSON {
@@ -111,6 +112,10 @@ func toProcessJSON(p paas.Process) processJSON {
 	if p.State == "crashed" || p.Restarts > 0 {
 		exit := p.LastExit
 		j.LastExit = &exit
+	}
+	if p.Node != "" {
+		node := p.Node
+		j.Node = &node
 	}
 	return j
 }

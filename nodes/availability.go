@@ -27,10 +27,19 @@ func (n *Nodes) Drain(ctx context.Context, name string) error {
 }
 
 func (n *Nodes) drain(ctx context.Context, sn swarm.Node) error {
+	name := sn.Spec.Labels[NameLabel]
+	if n.cfg.Evacuate != nil && sn.Status.State == swarm.NodeStateReady {
+		if _, err := n.update(ctx, sn.ID, func(s *swarm.NodeSpec) { s.Availability = swarm.NodeAvailabilityPause }); err != nil {
+			return err
+		}
+		if err := n.cfg.Evacuate(ctx, name); err != nil {
+			msg, _ := paas.UserMessage(err)
+			return &paas.Error{Msg: fmt.Sprintf("moving the apps off node %s: %s (the node is left paused: nodes:activate takes it back)", name, msg), Err: err}
+		}
+	}
 	if _, err := n.update(ctx, sn.ID, func(s *swarm.NodeSpec) { s.Availability = swarm.NodeAvailabilityDrain }); err != nil {
 		return err
 	}
-	name := sn.Spec.Labels[NameLabel]
 	err := poll(ctx, drainWithin, "waiting for the tasks of node "+name+" to leave it", func() (bool, error) {
 		left, err := n.tasksOn(ctx, sn.ID)
 		return left == 0, err

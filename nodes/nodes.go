@@ -66,7 +66,14 @@ type Config struct {
 	// (such as -i KEY or -o UserKnownHostsFile=FILE); ssh always runs in
 	// batch mode: it never asks for a password or a host key.
 	SSHOptions []string
-	Logger     *slog.Logger
+	// Evacuate, when set, moves paas's instances off the node named
+	// name before Drain or Remove drains it, while the node is paused
+	// (it takes no new tasks and keeps its own): paasd replaces each one
+	// on another node, checks it and drains the old one first, so that
+	// no request fails, which the swarm's own moving of tasks (stop
+	// there, then start elsewhere) cannot promise.
+	Evacuate func(ctx context.Context, name string) error
+	Logger   *slog.Logger
 }
 
 // Nodes manages the swarm's membership.

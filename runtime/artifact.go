@@ -23,3 +23,13 @@ func (d *Docker) HasArtifact(ctx context.Context, image string) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// HasArtifact reports whether the local engine has image, the build the
+// nodes are given through the registry.
+func (s *Swarm) HasArtifact(ctx context.Context, image string) (bool, error) {
+	_, err := profileOf(ctx, s.cfg.Local, image)
+	if errors.Is(err, ErrArtifactMissing) {
+		return false, nil
+	}
+	return err == nil, err
+}

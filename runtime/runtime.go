@@ -66,6 +66,9 @@ type Instance struct {
 	// container, for docker); 0 when unknown or not web.
 	Port    int
 	Started time.Time
+	// Node names the machine it runs on, for a runtime of several
+	// (swarm); "" otherwise.
+	Node string
 }
 
 // Name returns the instance name: "web.1".

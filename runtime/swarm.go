@@ -200,6 +200,7 @@ func (s *Swarm) start(ctx context.Context, sp Spec) (Instance, error) {
 	}
 	inst.Addr = addr
 	inst.Started = t.Status.Timestamp
+	inst.Node = s.nodeName(ctx, t.NodeID)
 	si := &swarmInst{inst: inst, task: t.ID, node: t.NodeID, done: make(chan struct{})}
 	if !s.register(si) {
 		s.removeService(id)

@@ -102,6 +102,14 @@ func (s *Swarm) pullOnManager(ctx context.Context, ref string) error {
 	return nil
 }
 
+// EnsureNetwork returns the name of app's overlay network, creating it
+// when missing, as starting an instance does. Containers on the
+// manager's engine (an app's backing services) join it to be reached by
+// the app's instances on every node.
+func (s *Swarm) EnsureNetwork(ctx context.Context, app string) (string, error) {
+	return s.ensureNetwork(ctx, app)
+}
+
 // ensureNetwork returns the name of app's overlay network, creating it
 // when missing: attachable, so that one-offs on the manager's engine
 // join it too.

@@ -147,6 +147,26 @@ func (s *Swarm) taskAddr(ctx context.Context, t swarm.Task, port int) (string, e
 	return hostPort(n.Status.Addr, published), nil
 }
 
+// LabelNodeName on a swarm node is paas's name of it (package nodes sets
+// it); nodes without it are named by their hostname.
+const LabelNodeName = "paas.name"
+
+// nodeName returns paas's name of node id, or its ID when it cannot be
+// read.
+func (s *Swarm) nodeName(ctx context.Context, id string) string {
+	n, _, err := s.mgr.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		return shortID(id)
+	}
+	if name := n.Spec.Labels[LabelNodeName]; name != "" {
+		return name
+	}
+	if n.Description.Hostname != "" {
+		return n.Description.Hostname
+	}
+	return shortID(id)
+}
+
 // watch reads the swarm's tasks and nodes every poll and reports the
 // instances whose task ended or whose node went down.
 func (s *Swarm) watch() {
@@ -319,6 +339,7 @@ func (s *Swarm) Adopt(ctx context.Context) ([]Instance, error) {
 		}
 		inst.Addr = addr
 		inst.Started = t.Status.Timestamp
+		inst.Node = s.nodeName(ctx, t.NodeID)
 		si := &swarmInst{inst: inst, task: t.ID, node: t.NodeID, done: make(chan struct{})}
 		if !s.register(si) {
 			return out, ErrShutdown

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -93,6 +94,20 @@ type config struct {
 	// MetricsAddr is where /metrics is served (Prometheus' text format,
 	// plain HTTP); "" (the default) serves none.
 	MetricsAddr string
+
+	// Scheduler is where apps run: "local" (this host's runtime) or
+	// "swarm" (services of the Docker Swarm the engine manages).
+	Scheduler string
+	// SwarmManager is the Docker host of a swarm manager; "" means the
+	// local engine (DOCKER_HOST).
+	SwarmManager string
+	// RegistryAddr is HOST:PORT the image registry listens on and the
+	// swarm's nodes reach it at; "" means port 5000 of the address the
+	// manager advertises to the swarm.
+	RegistryAddr string
+	// DockerCertsDir is where the local engine reads registry CAs
+	// (/etc/docker/certs.d): paasd puts its registry's there.
+	DockerCertsDir string
 }
 
 // minLogRetention is the smallest log history per app paasd accepts.
@@ -128,6 +143,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.AuthorizedKeys, "authorized-keys", def("PAAS_AUTHORIZED_KEYS", ""), "authorized_keys file admitted as admins at start (PAAS_AUTHORIZED_KEYS)")
 	fs.StringVar(&c.DashboardHost, "dashboard-host", def("PAAS_DASHBOARD_HOST", ""), "the web dashboard's host, off for none (PAAS_DASHBOARD_HOST; default dashboard.DOMAIN)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", def("PAAS_HTTPS_ADDR", ":8443"), "HTTPS router listen address, off for none (PAAS_HTTPS_ADDR)")
+	fs.StringVar(&c.Scheduler, "scheduler", def("PAAS_SCHEDULER", "local"), "where apps run: local (this host) or swarm (the Docker Swarm the engine manages) (PAAS_SCHEDULER)")
+	fs.StringVar(&c.SwarmManager, "swarm-manager", def("PAAS_SWARM_MANAGER", ""), "Docker host of a swarm manager (unix:///path or tcp://); empty: the local engine (PAAS_SWARM_MANAGER)")
+	fs.StringVar(&c.RegistryAddr, "registry-addr", def("PAAS_REGISTRY_ADDR", ""), "HOST:PORT of the image registry the swarm's nodes pull from; empty: port 5000 of the manager's swarm address (PAAS_REGISTRY_ADDR)")
+	fs.StringVar(&c.DockerCertsDir, "docker-certs-dir", def("PAAS_DOCKER_CERTS_DIR", "/etc/docker/certs.d"), "where the local Docker engine reads registry CAs (PAAS_DOCKER_CERTS_DIR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", def("PAAS_METRICS_ADDR", ""), "listen address of /metrics, Prometheus' text format over plain HTTP; empty or off for none (PAAS_METRICS_ADDR)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("PAAS_ACME_EMAIL", ""), "ACME account email; set it to obtain certificates automatically (PAAS_ACME_EMAIL)")
 	fs.StringVar(&c.ACMECA, "acme-ca", def("PAAS_ACME_CA", "production"), "ACME directory URL, or production or staging for Let's Encrypt's (PAAS_ACME_CA)")
@@ -285,6 +304,20 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	default:
 		return c, fmt.Errorf("PAAS_RUNTIME: unknown runtime %q (want docker, exec or auto)", c.Runtime)
 	}
+	switch c.Scheduler {
+	case "local":
+	case "swarm":
+		if c.Runtime == "exec" {
+			return c, fmt.Errorf("PAAS_SCHEDULER=swarm runs apps as Docker services: it needs PAAS_RUNTIME=docker or auto, not exec")
+		}
+		if c.RegistryAddr != "" {
+			if _, _, err := net.SplitHostPort(c.RegistryAddr); err != nil {
+				return c, fmt.Errorf("PAAS_REGISTRY_ADDR: want HOST:PORT, not %q", c.RegistryAddr)
+			}
+		}
+	default:
+		return c, fmt.Errorf("PAAS_SCHEDULER: unknown scheduler %q (want local or swarm)", c.Scheduler)
+	}
 	switch firewall {
 	case "on":
 		c.HostFirewall = true
@@ -406,6 +439,7 @@ func (c config) logAttrs() []any {
 		"max_conns_per_client", c.MaxConnsPerClient,
 		"buildpack_paths", c.BuildpackPaths, "addon_backups", c.AddonBackups,
 		"audit_keep", c.AuditKeep, "metrics_addr", c.MetricsAddr,
+		"scheduler", c.Scheduler, "swarm_manager", c.SwarmManager, "registry_addr", c.RegistryAddr,
 	}
 }
 

@@ -88,6 +88,18 @@ type stackBuilder struct {
 	cli     *client.Client
 	image   string
 	workDir string
+	// registry, under the swarm scheduler, also removes pruned builds'
+	// images from the nodes' registry.
+	registry registryPruner
+}
+
+// RemoveBuild deletes a build's image, here and in the registry.
+func (b stackBuilder) RemoveBuild(ctx context.Context, app string, build int) error {
+	if err := b.Builder.RemoveBuild(ctx, app, build); err != nil {
+		return err
+	}
+	b.registry.remove(ctx, app, build)
+	return nil
 }
 
 // Build implements deploy.Builder.

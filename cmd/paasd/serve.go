@@ -138,6 +138,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Owner:          ownerLabel(dataDir),
 	}
 	var rt deploy.Runtime
+	var swarmed *swarmParts           // PAAS_SCHEDULER=swarm
 	var services addonBackend         // backing services
 	var dockerServices *addons.Docker // the docker runtime's
 	lines := &addonLines{}            // their output, to the apps' streams
@@ -166,9 +167,30 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return err
 		}
 		rt = d
+		addonNet := d.EnsureNetwork
+		if cfg.Scheduler == "swarm" {
+			sw, err := setupSwarm(ctx, cfg, dataDir, cli, runtime.SwarmConfig{
+				Logs: agg, OnExit: onExit, Owner: ownerLabel(dataDir), DefaultMemory: cfg.DefaultMemory,
+				Logger: log.With("part", "runtime"),
+			}, log)
+			if err != nil {
+				return err
+			}
+			defer sw.close()
+			swarmed = sw
+			rt = sw.rt
+			if sw.mgr == cli {
+				// Backing services run on this engine, a node of the
+				// swarm: on the app's overlay network, every node's
+				// instances reach them.
+				addonNet = sw.rt.EnsureNetwork
+			} else {
+				log.Warn("add-ons run on the local engine, which is not the swarm's manager: the apps' instances on the swarm cannot reach them")
+			}
+		}
 		acfg := addons.DockerConfig{
 			Client: cli, Owner: ownerLabel(dataDir), StackImage: cfg.StackImage, Memory: cfg.DefaultMemory,
-			Network: d.EnsureNetwork, Logger: log.With("part", "addons"),
+			Network: addonNet, Logger: log.With("part", "addons"),
 			Images:         map[string]string{addons.Postgres: cfg.PostgresImage, addons.Redis: cfg.RedisImage},
 			SecurityMirror: stack.HostSecurityMirror("/etc/apt"),
 			Lines:          lines.Lines,
@@ -241,7 +263,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		if err := os.MkdirAll(work, 0o700); err != nil {
 			return err
 		}
-		bld = stackBuilder{Builder: b, cli: cli, image: cfg.StackImage, workDir: work}
+		sb := stackBuilder{Builder: b, cli: cli, image: cfg.StackImage, workDir: work}
+		if swarmed != nil {
+			sb.registry = registryPruner{reg: swarmed.reg, log: log.With("part", "registry")}
+		}
+		bld = sb
 	}
 
 	httpLn := inherited
@@ -300,6 +326,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)
 	}
 	svc = deploy.New(scfg)
+	if swarmed != nil {
+		swarmed.svc.Store(svc)
+	}
 	engineSvc.Store(svc)
 	lines.svc.Store(svc)
 	audit := auditLog{st: st, keep: cfg.AuditKeep}
@@ -308,7 +337,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Config{
+	gcfg := gateway.Config{
 		Addr:               cfg.SSHAddr,
 		HostKeyFile:        filepath.Join(dataDir, "ssh_host_ed25519_key"),
 		ReposDir:           filepath.Join(dataDir, "repos"),
@@ -327,7 +356,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			MaxUnauthenticated:          cfg.SSHMaxUnauth,
 			MaxUnauthenticatedPerSource: cfg.SSHMaxUnauthSource,
 		},
-	})
+	}
+	if swarmed != nil {
+		gcfg.Nodes = swarmed.nodes
+	}
+	gw, err := gateway.New(gcfg)
 	if err != nil {
 		return err
 	}

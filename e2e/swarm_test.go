@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+
+	"paas/internal/swarmtest"
+	"paas/internal/syncbuf"
+	"paas/loadgen"
+)
+
+// swarmServer is a paasd with PAAS_SCHEDULER=swarm over a test swarm of
+// three engines (each in a network namespace of its own, see
+// swarmtest), the host's engine building the images, the registry on
+// the host's address of the swarm's subnet.
+type swarmServer struct {
+	*server
+	sw  *swarmtest.Swarm
+	mgr *client.Client
+}
+
+func startSwarmServer(t *testing.T) *swarmServer {
+	t.Helper()
+	requireDocker(t)
+	if why := swarmtest.Requirement(); why != "" {
+		t.Skip(why)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sw, err := swarmtest.Start(ctx, swarmtest.Config{Nodes: 3, Managers: 1, Images: []string{stackImage()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sw.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	mgr, err := sw.Manager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mgr.Close() })
+	// A free port on the host's address of the swarm's subnet.
+	ln, err := net.Listen("tcp4", net.JoinHostPort(sw.HostIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regAddr := ln.Addr().String()
+	ln.Close()
+	hostCerts := filepath.Join("/etc/docker/certs.d", regAddr)
+	t.Cleanup(func() { os.RemoveAll(hostCerts) })
+	s := startServer(t, "PAAS_RUNTIME=docker", "PAAS_SCHEDULER=swarm", "PAAS_SWARM_MANAGER="+sw.Nodes[0].Host,
+		"PAAS_REGISTRY_ADDR="+regAddr, "PAAS_STOP_TIMEOUT=10s")
+	// Each node trusts the registry's CA, as `nodes:add` makes an ssh
+	// node do; these engines read an /etc/docker of their own.
+	ca, err := os.ReadFile(filepath.Join(s.dataDir, "registry", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(hostCerts, "ca.crt")); err != nil || string(got) != string(ca) {
+		t.Fatalf("paasd did not make the local engine trust its registry: %v", err)
+	}
+	for _, n := range sw.Nodes {
+		d := filepath.Join(n.CertsDir(), regAddr)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "ca.crt"), ca, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &swarmServer{server: s, sw: sw, mgr: mgr}
+}
+
+// placement returns the swarm node of each running instance of app:
+// "web.1" → node ID.
+func (s *swarmServer) placement(app string) map[string]string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	svcs, err := s.mgr.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", "paas.app="+app))})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, svc := range svcs {
+		ts, err := s.mgr.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
+		if err != nil {
+			continue // removed meanwhile
+		}
+		for _, task := range ts {
+			if task.Status.State == swarm.TaskStateRunning && task.DesiredState == swarm.TaskStateRunning {
+				out[svc.Spec.Labels["paas.type"]+"."+svc.Spec.Labels["paas.index"]] = task.NodeID
+			}
+		}
+	}
+	return out
+}
+
+// answering returns which web instances answered n requests through
+// the router.
+func (s *swarmServer) answering(app string, n int) map[string]int {
+	s.t.Helper()
+	seen := map[string]int{}
+	for range n {
+		code, body, _ := s.get(app, "/")
+		if code != 200 {
+			s.t.Fatalf("GET / of %s: %d %s", app, code, body)
+		}
+		f := strings.Fields(body)
+		if len(f) >= 3 {
+			seen[f[2]]++
+		}
+	}
+	return seen
+}
+
+// TestSwarmScheduler runs an app on a three-node swarm through the
+// usual commands: a push; ps:scale web=3 puts instances on at least two
+// nodes, each answering through the router; a redeploy under load fails
+// no request; run and logs -t work; rollback works; and when the engine
+// of a node holding an instance stops, the instance is started on
+// another node and the app keeps answering.
+func TestSwarmScheduler(t *testing.T) {
+	s := startSwarmServer(t)
+	dir := s.newRepo("graceful", "spread")
+	r := s.push(dir, "paas", "main")
+	requireOK(t, "first push", r)
+	if !strings.Contains(r.stderr, "release phase ran for v1") || !strings.Contains(r.stderr, `health check "web check" passed`) {
+		t.Fatalf("push output lacks the release phase or the health check:\n%s", r.stderr)
+	}
+	s.mustGet("spread", "/", "ok from web.1 v1")
+
+	requireOK(t, "scale", s.paas(dir, "", "ps:scale", "web=3"))
+	where := s.placement("spread")
+	nodes := map[string]bool{}
+	for _, n := range where {
+		nodes[n] = true
+	}
+	if len(where) != 3 || len(nodes) < 2 {
+		t.Fatalf("three web instances on the swarm, placed %v", where)
+	}
+	if seen := s.answering("spread", 30); len(seen) != 3 {
+		t.Fatalf("the router reached %v, want web.1, web.2 and web.3", seen)
+	}
+	ps := s.paas(dir, "", "ps").stdout
+	for name, node := range where {
+		if row := rowOf(ps, name); !strings.Contains(row, s.nodeName(node)) {
+			t.Errorf("ps does not show %s's node %s:\n%s", name, s.nodeName(node), ps)
+		}
+	}
+
+	// Logs of every node's instances reach the one stream.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	logs := &syncbuf.Buffer{}
+	tail := exec.CommandContext(ctx, filepath.Join(binDir, "paas"), "logs", "-t", "-n", "0", "--ps", "web")
+	tail.Dir, tail.Env, tail.Stdout = dir, s.env(), logs
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); tail.Wait() }()
+	for i := range 3 {
+		s.get("spread", "/?delay=0.5&n="+string(rune('a'+i)))
+	}
+
+	load := loadgen.Start(ctx, loadgen.Config{
+		URL: "http://" + s.httpAddr + "/?delay=0.02", Host: "spread.localhost", Conns: 12, Timeout: 20 * time.Second,
+	})
+	step := func(name string, f func()) {
+		t.Helper()
+		before := load.Snapshot()
+		f()
+		after := load.Snapshot()
+		if after.Failures != before.Failures {
+			t.Fatalf("%s: %d requests failed: statuses %v, errors %v", name, after.Failures-before.Failures, after.ByStatus, after.Errors)
+		}
+		if after.Requests-before.Requests < 10 {
+			t.Fatalf("%s: only %d requests were made during it", name, after.Requests-before.Requests)
+		}
+	}
+	step("redeploy", func() {
+		replaceInFile(t, dir+"/release.py", "release phase ran", "release phase (2) ran")
+		s.commitAll(dir, "two")
+		requireOK(t, "push", s.push(dir, "paas", "main"))
+		s.mustGet("spread", "/", " v2\n")
+	})
+	step("drain", func() {
+		where := s.placement("spread")
+		victim := ""
+		for _, n := range where {
+			if n != s.sw.Nodes[0].ID {
+				victim = n
+			}
+		}
+		if victim == "" {
+			t.Fatalf("no instance on a worker node: %v", where)
+		}
+		requireOK(t, "nodes:drain", s.ssh("nodes:drain "+s.nodeName(victim)))
+		for name, n := range s.placement("spread") {
+			if n == victim {
+				t.Fatalf("%s still runs on the drained node", name)
+			}
+		}
+		requireOK(t, "nodes:activate", s.ssh("nodes:activate "+s.nodeName(victim)))
+	})
+	res := load.Stop()
+	if res.Failures != 0 {
+		t.Fatalf("%d of %d requests failed: %v %v", res.Failures, res.Requests, res.ByStatus, res.Errors)
+	}
+	t.Logf("%d requests, none failed, by release %v", res.Requests, res.ByRelease)
+	if !strings.Contains(logs.String(), "delaying a request by 0.5 s") {
+		t.Errorf("the instances' lines did not reach logs -t:\n%s", logs.String())
+	}
+
+	// A one-off on the app's image, on the swarm's manager.
+	run := s.paas(dir, "", "run", "--", "bash", "-c", "echo one-off of $PAAS_RELEASE")
+	requireOK(t, "run", run)
+	if !strings.Contains(run.stdout, "one-off of v2") {
+		t.Fatalf("run: %q", run.stdout)
+	}
+
+	// Rollback.
+	rb := s.paas(dir, "", "rollback")
+	requireOK(t, "rollback", rb)
+	s.mustGet("spread", "/", " v3\n")
+	if !strings.Contains(rb.stdout, "Rollback to v1") {
+		t.Fatalf("rollback: %s", rb.stdout)
+	}
+
+	// A node's engine stops: its instances start elsewhere.
+	where = s.placement("spread")
+	victim := ""
+	for _, n := range where {
+		if n != s.sw.Nodes[0].ID {
+			victim = n
+		}
+	}
+	if victim == "" {
+		t.Fatalf("no instance on a worker node: %v", where)
+	}
+	// The app is loaded meanwhile: the requests in flight on the node
+	// and those sent to it before its instances' exits are seen fail;
+	// the rest must not.
+	load = loadgen.Start(ctx, loadgen.Config{
+		URL: "http://" + s.httpAddr + "/", Host: "spread.localhost", Conns: 4, Timeout: 20 * time.Second,
+	})
+	stopped := time.Now()
+	if err := s.sw.Node(victim).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 2*time.Minute, "three instances up on the nodes still up", func() bool {
+		w := s.placement("spread")
+		if len(w) != 3 {
+			return false
+		}
+		for _, n := range w {
+			if n == victim {
+				return false
+			}
+		}
+		ps := s.paas(dir, "", "ps").stdout
+		return strings.Count(ps, " up ") == 3
+	})
+	back := time.Since(stopped)
+	res = load.Stop()
+	t.Logf("three instances served again %s after the engine stopped; %d of %d requests failed meanwhile (%v)",
+		back.Round(100*time.Millisecond), res.Failures, res.Requests, res.Errors)
+	if seen := s.answering("spread", 30); len(seen) != 3 {
+		t.Fatalf("after the node went down, the router reached %v", seen)
+	}
+	if st := rowOf(s.ssh("nodes").stdout, s.nodeName(victim)); !strings.Contains(st, "down") {
+		t.Errorf("nodes does not show the stopped node down: %q", st)
+	}
+}
+
+// nodeName returns paas's name of a swarm node, from `paas nodes`.
+func (s *swarmServer) nodeName(id string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, _, err := s.mgr.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if name := n.Spec.Labels["paas.name"]; name != "" {
+		return name
+	}
+	// Named the first time paasd lists the nodes.
+	s.ssh("nodes")
+	n, _, err = s.mgr.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n.Spec.Labels["paas.name"]
+}
