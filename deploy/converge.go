@@ -33,7 +33,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	st.target = rel.Version
 	keep := map[string]bool{}
 	for _, in := range st.insts {
-		if !in.stopping && in.spec.Release == rel.Version && in.spec.Index <= want[in.spec.Type] && sameLimits(in.spec, app.Limits[in.spec.Type]) {
+		if !in.stopping && in.spec.Release == rel.Version && in.spec.Index <= want[in.spec.Type] && sameLimits(in.spec, app.Limits[in.spec.Type]) && !s.leaving(in) {
 			keep[in.name()] = true
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 		if in.stopping {
 			continue
 		}
-		if in.spec.Release != rel.Version || in.spec.Index > want[in.spec.Type] || !sameLimits(in.spec, app.Limits[in.spec.Type]) {
+		if in.spec.Release != rel.Version || in.spec.Index > want[in.spec.Type] || !sameLimits(in.spec, app.Limits[in.spec.Type]) || s.leaving(in) {
 			in.stopping = true
 			in.state = "stopping"
 			in.since = time.Now().UTC()
@@ -197,6 +197,64 @@ func (s *Service) spec(rel paas.Release, typ string, index int, l paas.Limits, g
 	}
 	sp.Env = instanceEnv(rel, sp.Name())
 	return sp
+}
+
+// leaver is implemented by a runtime some of whose instances run where
+// the apps are moving from (runtime.Moving): a converge replaces them.
+type leaver interface {
+	Leaving(id string) bool
+}
+
+// leaving tells whether in runs where the apps are moving from, once
+// MoveLeaving has begun moving them.
+func (s *Service) leaving(in *instance) bool {
+	l, ok := s.cfg.Runtime.(leaver)
+	return ok && s.moving.Load() && l.Leaving(in.inst.ID)
+}
+
+// MoveLeaving replaces, app by app, the instances that run where the
+// apps are moving from (see leaver) with new ones, by a converge to the
+// current release: each new instance is checked and takes the routes
+// before the old one drains and stops. From then on every converge
+// replaces such instances. Call it once no other paasd supervises them
+// (after a handover, once the old paasd is gone).
+func (s *Service) MoveLeaving(ctx context.Context) {
+	l, ok := s.cfg.Runtime.(leaver)
+	if !ok {
+		return
+	}
+	s.moving.Store(true)
+	apps, err := s.cfg.Store.Apps()
+	if err != nil {
+		s.log.Error("listing apps to move", "err", err)
+		return
+	}
+	for _, a := range apps {
+		st := s.state(a.Name)
+		if !slices.ContainsFunc(st.all(), func(in *instance) bool { return l.Leaving(in.inst.ID) }) {
+			continue
+		}
+		if err := s.move(ctx, a.Name); err != nil {
+			s.log.Error("moving an app", "app", a.Name, "err", err)
+			continue
+		}
+		s.log.Info("app moved", "app", a.Name)
+	}
+}
+
+// move converges app to its current release, replacing its leaving
+// instances.
+func (s *Service) move(ctx context.Context, app string) error {
+	st, unlock, err := s.begin(ctx, app, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	a, rel, err := s.currentRelease(app)
+	if err != nil {
+		return err
+	}
+	return s.converge(ctx, st, rel, a, nil)
 }
 
 // sameLimits reports whether an instance runs with the limits l.

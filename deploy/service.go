@@ -141,6 +141,9 @@ type Service struct {
 	// engineAway is set while the docker runtime's engine does not
 	// answer: no instance is routed then.
 	engineAway atomic.Bool
+	// moving is set once MoveLeaving runs: converges replace the
+	// instances the runtime says are leaving.
+	moving atomic.Bool
 
 	mu      sync.Mutex
 	apps    map[string]*appState
@@ -252,10 +255,14 @@ func (s *Service) Start(ctx context.Context) error {
 			s.log.Error("app damaged", "app", app.Name, "note", app.Damaged)
 			continue
 		}
-		s.cfg.Router.Set(app.Name, nil)
+		st := s.state(app.Name)
+		if len(st.all()) == 0 {
+			// Adopted instances keep the routes adopt gave them,
+			// while the converge below replaces any that must go.
+			s.cfg.Router.Set(app.Name, nil)
+		}
 		s.cfg.Router.SetOptions(app.Name, routerOptions(app))
 		s.cfg.Router.SetMaintenance(app.Name, app.Maintenance)
-		st := s.state(app.Name)
 		if app.Release == 0 {
 			s.retire(st, st.all())
 			continue

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
@@ -17,6 +18,7 @@ import (
 	"paas/internal/swarmtest"
 	"paas/internal/syncbuf"
 	"paas/loadgen"
+	"paas/registry"
 )
 
 // swarmServer is a paasd with PAAS_SCHEDULER=swarm over a test swarm of
@@ -30,6 +32,17 @@ type swarmServer struct {
 }
 
 func startSwarmServer(t *testing.T) *swarmServer {
+	t.Helper()
+	sw, mgr := startTestSwarm(t)
+	s := newServer(t)
+	env := swarmEnv(t, sw, s.dataDir)
+	s = startServer(t, append(env, "PAAS_RUNTIME=docker")...)
+	return &swarmServer{server: s, sw: sw, mgr: mgr}
+}
+
+// startTestSwarm forms a swarm of three engines that have the stack
+// image, removed at the end of the test.
+func startTestSwarm(t *testing.T) (*swarmtest.Swarm, *client.Client) {
 	t.Helper()
 	requireDocker(t)
 	if why := swarmtest.Requirement(); why != "" {
@@ -51,36 +64,47 @@ func startSwarmServer(t *testing.T) *swarmServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mgr.Close() })
-	// A free port on the host's address of the swarm's subnet.
+	return sw, mgr
+}
+
+// swarmEnv returns the settings of a paasd on dataDir that runs its
+// apps on sw, and has every node trust the registry it will serve: its
+// directory and CA are made first, as paasd makes them, so that the
+// nodes trust it before paasd's first converge.
+func swarmEnv(t *testing.T, sw *swarmtest.Swarm, dataDir string) []string {
+	t.Helper()
 	ln, err := net.Listen("tcp4", net.JoinHostPort(sw.HostIP, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	regAddr := ln.Addr().String()
 	ln.Close()
-	hostCerts := filepath.Join("/etc/docker/certs.d", regAddr)
-	t.Cleanup(func() { os.RemoveAll(hostCerts) })
-	s := startServer(t, "PAAS_RUNTIME=docker", "PAAS_SCHEDULER=swarm", "PAAS_SWARM_MANAGER="+sw.Nodes[0].Host,
-		"PAAS_REGISTRY_ADDR="+regAddr, "PAAS_STOP_TIMEOUT=10s")
-	// Each node trusts the registry's CA, as `nodes:add` makes an ssh
-	// node do; these engines read an /etc/docker of their own.
-	ca, err := os.ReadFile(filepath.Join(s.dataDir, "registry", "ca.crt"))
+	reg, err := registry.New(registry.Config{Dir: filepath.Join(dataDir, "registry"), Addr: regAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := os.ReadFile(filepath.Join(hostCerts, "ca.crt")); err != nil || string(got) != string(ca) {
-		t.Fatalf("paasd did not make the local engine trust its registry: %v", err)
-	}
+	// Each node trusts the registry's CA, as `nodes:add` makes an ssh
+	// node do; these engines read an /etc/docker of their own.
 	for _, n := range sw.Nodes {
 		d := filepath.Join(n.CertsDir(), regAddr)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, "ca.crt"), ca, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d, "ca.crt"), reg.CACertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &swarmServer{server: s, sw: sw, mgr: mgr}
+	// paasd makes the host's engine trust it.
+	hostCerts := filepath.Join("/etc/docker/certs.d", regAddr)
+	t.Cleanup(func() {
+		got, err := os.ReadFile(filepath.Join(hostCerts, "ca.crt"))
+		if err != nil || string(got) != string(reg.CACertPEM()) {
+			t.Errorf("paasd did not make the local engine trust its registry: %v", err)
+		}
+		os.RemoveAll(hostCerts)
+	})
+	return []string{"PAAS_SCHEDULER=swarm", "PAAS_SWARM_MANAGER=" + sw.Nodes[0].Host,
+		"PAAS_REGISTRY_ADDR=" + regAddr, "PAAS_STOP_TIMEOUT=10s"}
 }
 
 // placement returns the swarm node of each running instance of app:
@@ -304,4 +328,42 @@ func (s *swarmServer) nodeName(id string) string {
 		s.t.Fatal(err)
 	}
 	return n.Spec.Labels["paas.name"]
+}
+
+// TestSwarmMigration: a server running an app on the local Docker
+// engine is restarted with PAAS_SCHEDULER=swarm (a successor paasd takes
+// over): its instances are replaced by services on the swarm, under
+// load, with no failed request, and none is left on the local engine.
+func TestSwarmMigration(t *testing.T) {
+	cli := requireDocker(t)
+	sw, mgr := startTestSwarm(t)
+	s := startServer(t, "PAAS_RUNTIME=docker", "PAAS_STOP_TIMEOUT=10s")
+	dir := s.newRepo("graceful", "mover")
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	requireOK(t, "scale", s.paas(dir, "", "ps:scale", "web=2"))
+	s.mustGet("mover", "/", "ok from web.")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	load := loadgen.Start(ctx, loadgen.Config{
+		URL: "http://" + s.httpAddr + "/?delay=0.02", Host: "mover.localhost", Conns: 8, Timeout: 20 * time.Second,
+	})
+	n := s.successor(append(swarmEnv(t, sw, s.dataDir), "PAAS_RUNTIME=docker")...)
+	ss := &swarmServer{server: n, sw: sw, mgr: mgr}
+	waitUntil(t, 3*time.Minute, "both web instances on the swarm", func() bool {
+		return len(ss.placement("mover")) == 2 && strings.Count(n.paas(dir, "", "ps").stdout, " up ") == 2
+	})
+	waitUntil(t, time.Minute, "no instance left on the local engine", func() bool {
+		cs, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "paas.app=mover"))})
+		return err == nil && len(cs) == 0
+	})
+	res := load.Stop()
+	if res.Failures != 0 {
+		t.Fatalf("%d of %d requests failed while the app moved: %v %v", res.Failures, res.Requests, res.ByStatus, res.Errors)
+	}
+	if res.Requests < 50 {
+		t.Fatalf("only %d requests were made while the app moved", res.Requests)
+	}
+	t.Logf("%d requests while the app moved to the swarm, none failed", res.Requests)
+	n.mustGet("mover", "/", "ok from web.")
 }

@@ -467,6 +467,9 @@ func (d *Docker) RemoveApp(ctx context.Context, app string) error {
 	}
 	var errs []error
 	for _, c := range cs {
+		if c.Labels[swarmServiceLabel] != "" {
+			continue // the swarm runtime removes its services
+		}
 		d.mu.Lock()
 		di := d.insts[c.ID]
 		d.mu.Unlock()

@@ -56,6 +56,10 @@ func (d *Docker) adopt(ctx context.Context, app string) ([]Instance, error) {
 			// Backing services belong to package addons; the engine
 			// restarts them, paasd's restarts never touch them.
 			continue
+		case c.Labels[swarmServiceLabel] != "":
+			// A task of a swarm service on this engine: the swarm
+			// runtime's, never this one's.
+			continue
 		case c.Labels[LabelOneOff] == "true":
 			if !d.ownOneOff(c.ID) {
 				errs = append(errs, d.removeLeftover(ctx, c, "one-off of an earlier paasd"))

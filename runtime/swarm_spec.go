@@ -9,6 +9,10 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
+// swarmServiceLabel is the label the engine puts on the container of a
+// swarm service's task.
+const swarmServiceLabel = "com.docker.swarm.service.id"
+
 // LabelPort on a web instance's service is the port its process listens
 // on in its container (the target of its published port).
 const LabelPort = "paas.port"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,10 +81,23 @@ func takeOver(dataDir string) (succ *successor, httpLn, httpsLn net.Listener, er
 	return s, httpLn, httpsLn, nil
 }
 
-// ready tells the old paasd that this one serves; it then exits.
-func (s *successor) ready() {
-	fmt.Fprintln(s.conn, msgReady)
-	s.conn.Close()
+// ready tells the old paasd that this one serves; it then stops. The
+// channel returned is closed once it has stopped supervising (it closes
+// the connection then), or after within.
+func (s *successor) ready(within time.Duration) <-chan struct{} {
+	gone := make(chan struct{})
+	if _, err := fmt.Fprintln(s.conn, msgReady); err != nil {
+		s.conn.Close()
+		close(gone)
+		return gone
+	}
+	s.conn.SetDeadline(time.Now().Add(within))
+	go func() {
+		defer close(gone)
+		defer s.conn.Close()
+		io.Copy(io.Discard, s.r)
+	}()
+	return gone
 }
 
 // predecessor is the running paasd's side of a handoff.
@@ -129,9 +143,9 @@ func (p *predecessor) close() { p.ln.Close() }
 // handOver sends the HTTP listener and the HTTPS one (when not nil) to
 // the successor on conn; release is called (closing the store) before
 // "released" is sent. It returns when the successor says it is ready, or
-// fails.
+// fails. The caller closes conn once it no longer supervises instances:
+// the successor waits for that before it moves any.
 func handOver(conn *net.UnixConn, httpLn, httpsLn net.Listener, release func()) error {
-	defer conn.Close()
 	lns := []net.Listener{httpLn}
 	if httpsLn != nil {
 		lns = append(lns, httpsLn)

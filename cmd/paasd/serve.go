@@ -178,7 +178,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			}
 			defer sw.close()
 			swarmed = sw
-			rt = sw.rt
+			// Instances a local scheduler left on this engine are
+			// adopted and replaced on the swarm by the first converge,
+			// with no downtime.
+			rt = runtime.Moving{From: d, To: sw.rt}
 			if sw.mgr == cli {
 				// Backing services run on this engine, a node of the
 				// swarm: on the app's overlay network, every node's
@@ -431,9 +434,24 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		listening = append(listening, "https", httpsLn.Addr().String())
 	}
 	log.Info("listening", listening...)
+	var predecessorGone <-chan struct{}
 	if succ != nil {
-		succ.ready()
+		predecessorGone = succ.ready(cfg.StopTimeout + time.Minute)
+	} else {
+		none := make(chan struct{})
+		close(none)
+		predecessorGone = none
 	}
+	go func() {
+		// Instances on where the apps move from (the local engine,
+		// under a new PAAS_SCHEDULER=swarm) are replaced once no
+		// other paasd supervises them.
+		select {
+		case <-predecessorGone:
+			svc.MoveLeaving(ctx)
+		case <-ctx.Done():
+		}
+	}()
 	pred, err := listenHandoff(dataDir)
 	if err != nil {
 		return err
@@ -478,6 +496,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	ictx, icancel := context.WithTimeout(context.Background(), cfg.StopTimeout+5*time.Second)
 	defer icancel()
 	svc.Shutdown(ictx)
+	if takeover != nil {
+		takeover.Close()
+	}
 	log.Info("stopped")
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
