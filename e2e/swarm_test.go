@@ -36,7 +36,7 @@ func startSwarmServer(t *testing.T) *swarmServer {
 	sw, mgr := startTestSwarm(t)
 	s := newServer(t)
 	env := swarmEnv(t, sw, s.dataDir)
-	s = startServer(t, append(env, "PAAS_RUNTIME=docker")...)
+	s = startServer(t, append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")...)
 	return &swarmServer{server: s, sw: sw, mgr: mgr}
 }
 
@@ -262,6 +262,24 @@ func TestSwarmScheduler(t *testing.T) {
 	if !strings.Contains(rb.stdout, "Rollback to v1") {
 		t.Fatalf("rollback: %s", rb.stdout)
 	}
+
+	// A third build: the builds of the two newest releases are kept
+	// (b3, and b1 of the rollback), b2 is pruned, in the registry too.
+	replaceInFile(t, dir+"/release.py", "release phase (2) ran", "release phase (3) ran")
+	s.commitAll(dir, "three")
+	requireOK(t, "third push", s.push(dir, "paas", "main"))
+	s.mustGet("spread", "/", " v4\n")
+	reg, err := registry.New(registry.Config{Dir: filepath.Join(s.dataDir, "registry"), Addr: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "b2 pruned from the registry", func() bool {
+		tags, err := reg.Tags(ctx, "paas/spread")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(tags, " ") == "b1 b3"
+	})
 
 	// A node's engine stops: its instances start elsewhere.
 	where = s.placement("spread")
