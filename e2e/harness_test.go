@@ -84,6 +84,14 @@ func startServerVia(t *testing.T, wrap []string, extraEnv ...string) *server {
 	t.Helper()
 	s := newServer(t)
 	s.wrap = wrap
+	s.start(extraEnv...)
+	return s
+}
+
+// start starts a server newServer prepared, as startServer does.
+func (s *server) start(extraEnv ...string) {
+	t := s.t
+	t.Helper()
 	s.launch(append([]string{"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0"}, extraEnv...))
 	t.Cleanup(func() {
 		s.destroyAll()
@@ -92,7 +100,6 @@ func startServerVia(t *testing.T, wrap []string, extraEnv ...string) *server {
 			t.Logf("paasd output:\n%s", s.out.String())
 		}
 	})
-	return s
 }
 
 // newServer prepares a paasd's data dir (not made yet) and admin key

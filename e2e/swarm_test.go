@@ -36,7 +36,7 @@ func startSwarmServer(t *testing.T) *swarmServer {
 	sw, mgr := startTestSwarm(t)
 	s := newServer(t)
 	env := swarmEnv(t, sw, s.dataDir)
-	s = startServer(t, append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")...)
+	s.start(append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")...)
 	return &swarmServer{server: s, sw: sw, mgr: mgr}
 }
 
