@@ -317,8 +317,8 @@ func TestSwarmScheduler(t *testing.T) {
 	})
 	back := time.Since(stopped)
 	res = load.Stop()
-	t.Logf("three instances served again %s after the engine stopped; %d of %d requests failed meanwhile (%v)",
-		back.Round(100*time.Millisecond), res.Failures, res.Requests, res.Errors)
+	t.Logf("three instances served again %s after the engine stopped; %d of %d requests failed meanwhile (%v %v)",
+		back.Round(100*time.Millisecond), res.Failures, res.Requests, res.ByStatus, res.Errors)
 	if seen := s.answering("spread", 30); len(seen) != 3 {
 		t.Fatalf("after the node went down, the router reached %v", seen)
 	}

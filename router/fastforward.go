@@ -100,10 +100,25 @@ func (fc *frontConn) forward() (keep, ok bool) {
 			}
 			uc.SetReadDeadline(time.Time{})
 		}
-		if err == nil || !reused || !retryable || attempt > 0 || isTimeout(err) || uh.started || errors.Is(err, errClientGone) {
+		if err == nil || !retryable || attempt > 0 || isTimeout(err) || uh.started || errors.Is(err, errClientGone) {
 			break
 		}
 		uc.Close()
+		uc = nil
+		if !reused {
+			// A new connection closed without a response: the
+			// instance is going away (or the engine's proxy in
+			// front of it lost it). As nginx's proxy_next_upstream
+			// does by default, another instance is asked, once.
+			tg.ep.markDown(now)
+			next := rt.other(tg, now)
+			if next == nil || !r.acquire(next.ep) {
+				break
+			}
+			r.release(tg.ep)
+			tg = next
+			e.backend = tg.Backend
+		}
 		if uc, err = r.dialUpstream(tg, rt); err != nil {
 			break
 		}

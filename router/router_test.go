@@ -181,6 +181,70 @@ func TestRetryOnDeadBackend(t *testing.T) {
 	}
 }
 
+// TestRetryOnSilentClose: an instance that accepts connections and
+// closes them without an answer (an engine's port proxy whose container
+// is gone) costs an idempotent request without a body one retry on
+// another instance, as nginx's proxy_next_upstream does, on the fast
+// path and on the general one alike; a request with a body gets 502.
+func TestRetryOnSilentClose(t *testing.T) {
+	r, front, _ := setup(t, Config{})
+	general := httptest.NewServer(r)
+	t.Cleanup(general.Close)
+	live, _ := backend(t, "web.2")
+	for name, url := range map[string]string{"fast": front.URL, "general": general.URL} {
+		app := "silent-" + name
+		r.Set(app, []Backend{{Name: "web.1", Addr: silentAddr(t)}, live})
+		for i := range 4 {
+			req, _ := http.NewRequest("GET", url+"/", nil)
+			req.Host = app + ".localhost"
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || decode(t, body).Name != "web.2" {
+				t.Fatalf("%s path, request %d: %d %q", name, i, res.StatusCode, body)
+			}
+		}
+		r.Set(app, []Backend{{Name: "web.1", Addr: silentAddr(t)}, live})
+		req, _ := http.NewRequest("POST", url+"/", strings.NewReader("payload"))
+		req.Host = app + ".localhost"
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 502 {
+			t.Errorf("%s path: POST with body to a silent backend: %d", name, res.StatusCode)
+		}
+	}
+}
+
+// silentAddr returns the address of a listener that closes every
+// connection it accepts once it has read the request.
+func silentAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.Read(make([]byte, 4096))
+				c.Close()
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
 func TestForwardingHeaders(t *testing.T) {
 	r, srv, _ := setup(t, Config{})
 	b, _ := backend(t, "web.1")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,8 +61,17 @@ func (t backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("router: request without a backend")
 	}
 	failed := st.getTarget()
+	retryable := idempotent(req.Method) && (req.Body == nil || req.Body == http.NoBody)
+	var silent *silentClose
+	if retryable {
+		// A new connection closed without a response is asked again
+		// elsewhere too (see fastForward); the transport itself only
+		// retries on a reused one.
+		silent = &silentClose{}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), silent.trace()))
+	}
 	res, err := t.send(st, failed, req)
-	if err == nil || !isDialError(err) {
+	if err == nil || !(isDialError(err) || silent.happened(err)) {
 		return res, err
 	}
 	now := time.Now().UnixNano()
@@ -94,6 +105,24 @@ func (t backendTransport) send(st *reqState, tg *target, req *http.Request) (*ht
 		err = errResponseTimeout
 	}
 	return res, err
+}
+
+// silentClose tells whether a request failed on a new connection before
+// any byte of a response came.
+type silentClose struct {
+	fresh, answered atomic.Bool
+}
+
+func (s *silentClose) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn:              func(i httptrace.GotConnInfo) { s.fresh.Store(!i.Reused) },
+		GotFirstResponseByte: func() { s.answered.Store(true) },
+	}
+}
+
+// happened reports whether err is such a failure.
+func (s *silentClose) happened(err error) bool {
+	return s != nil && err != nil && s.fresh.Load() && !s.answered.Load() && !isTimeout(err) && !errors.Is(err, context.Canceled)
 }
 
 // errResponseTimeout is an app's response timeout passing.
