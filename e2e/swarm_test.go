@@ -157,6 +157,9 @@ func (s *swarmServer) answering(app string, n int) map[string]int {
 // of a node holding an instance stops, the instance is started on
 // another node and the app keeps answering.
 func TestSwarmScheduler(t *testing.T) {
+	// Each swarm test has its own engines, namespaces and paasd: they
+	// run beside each other.
+	t.Parallel()
 	s := startSwarmServer(t)
 	dir := s.newRepo("graceful", "spread")
 	r := s.push(dir, "paas", "main")
@@ -353,6 +356,7 @@ func (s *swarmServer) nodeName(id string) string {
 // over): its instances are replaced by services on the swarm, under
 // load, with no failed request, and none is left on the local engine.
 func TestSwarmMigration(t *testing.T) {
+	t.Parallel()
 	cli := requireDocker(t)
 	sw, mgr := startTestSwarm(t)
 	s := startServer(t, "PAAS_RUNTIME=docker", "PAAS_STOP_TIMEOUT=10s")
