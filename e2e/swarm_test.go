@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,9 @@ import (
 // the host's address of the swarm's subnet.
 type swarmServer struct {
 	*server
-	sw  *swarmtest.Swarm
-	mgr *client.Client
+	sw       *swarmtest.Swarm
+	mgr      *client.Client
+	settings []string // paasd's settings
 }
 
 func startSwarmServer(t *testing.T) *swarmServer {
@@ -36,8 +38,9 @@ func startSwarmServer(t *testing.T) *swarmServer {
 	sw, mgr := startTestSwarm(t)
 	s := newServer(t)
 	env := swarmEnv(t, sw, s.dataDir)
-	s.start(append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")...)
-	return &swarmServer{server: s, sw: sw, mgr: mgr}
+	env = append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")
+	s.start(env...)
+	return &swarmServer{server: s, sw: sw, mgr: mgr, settings: env}
 }
 
 // startTestSwarm forms a swarm of three engines that have the stack
@@ -264,6 +267,31 @@ func TestSwarmScheduler(t *testing.T) {
 	s.mustGet("spread", "/", " v3\n")
 	if !strings.Contains(rb.stdout, "Rollback to v1") {
 		t.Fatalf("rollback: %s", rb.stdout)
+	}
+
+	// A new paasd takes over: it adopts the services as they run.
+	services := func() []string {
+		svcs, err := s.mgr.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", "paas.app=spread"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, svc := range svcs {
+			ids = append(ids, svc.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	before := services()
+	s.server = s.successor(s.settings...)
+	if after := services(); !slices.Equal(before, after) || len(after) != 3 {
+		t.Fatalf("services before the new paasd %v, after %v", before, after)
+	}
+	if seen := s.answering("spread", 30); len(seen) != 3 {
+		t.Fatalf("after the new paasd took over, the router reached %v", seen)
+	}
+	if ps := s.paas(dir, "", "ps").stdout; strings.Count(ps, " up ") != 3 {
+		t.Fatalf("ps after the new paasd took over:\n%s", ps)
 	}
 
 	// A third build: the builds of the two newest releases are kept

@@ -9,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/docker/docker/client"
 
@@ -68,7 +71,18 @@ func setupSwarm(ctx context.Context, cfg config, dataDir string, local *client.C
 	if addr == "" {
 		addr = net.JoinHostPort(info.Swarm.NodeAddr, defaultRegistryPort)
 	}
-	ln, err := net.Listen("tcp", addr)
+	// A paasd taking over from a running one listens beside it until
+	// it stops: both serve the same directory meanwhile.
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		closeMgr()
 		return nil, fmt.Errorf("listening for the image registry on %s (PAAS_REGISTRY_ADDR): %w", addr, err)
