@@ -1,0 +1,66 @@
+// Command swarm measures paasd with PAAS_SCHEDULER=swarm on a test
+// swarm of one Docker engine and on one of three (internal/swarmtest:
+// each engine in a network namespace of its own, all on this one
+// machine), with PAAS_SCHEDULER=local (the docker runtime on the host's
+// engine) as the reference. For each setup it starts paasd on loopback
+// ports with a fresh data dir and, with one test app:
+//
+//   - push to serving: git push start to the new release answering
+//     through the router, once cold, then -pushes-1 times warm with a
+//     changed commit;
+//   - ps:scale web=3 from web=1 to all three instances answering through
+//     the router, -rounds times (scaled back to web=1 between rounds);
+//   - requests/s, p50 and p99 through the router to the 3 web instances
+//     (wrk, as the router benchmark drives its targets), -rounds runs of
+//     -duration each, with the nodes the instances ran on.
+//
+// It prints a table and writes it to bench/results/swarm.txt (or the
+// file -out names). It needs root (network namespaces, engines of its
+// own), dockerd, wrk and the stack image on the host's engine.
+//
+//	go run ./bench/swarm [-pushes 4] [-rounds 3] [-duration 5s] [-conns 32] [-app go]
+//	go run ./bench/swarm -quick
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"paas/bench/internal/results"
+)
+
+// settings are the benchmark's parameters.
+type settings struct {
+	pushes   int           // pushes per setup, the first cold
+	rounds   int           // ps:scale rounds and wrk runs per setup
+	duration time.Duration // one wrk run
+	conns    int           // wrk's keep-alive connections
+	threads  int           // wrk's threads
+	app      string        // the test app under e2e/testdata/apps
+	note     string        // added to the table's notes
+	setups   []setup
+}
+
+func main() {
+	var s settings
+	flag.IntVar(&s.pushes, "pushes", 4, "pushes per setup (the first is cold)")
+	flag.IntVar(&s.rounds, "rounds", 3, "ps:scale rounds and wrk runs per setup")
+	flag.DurationVar(&s.duration, "duration", 5*time.Second, "length of one wrk run")
+	flag.IntVar(&s.conns, "conns", 32, "wrk's keep-alive connections")
+	flag.IntVar(&s.threads, "threads", 2, "wrk's threads")
+	flag.StringVar(&s.app, "app", "go", "test app pushed (a directory of e2e/testdata/apps whose answer ends with its release, \" vN\")")
+	flag.StringVar(&s.note, "note", "", "a line added to the table's notes (such as what else ran on the machine)")
+	quick := flag.Bool("quick", false, "2 pushes, 1 round of 3s: a run of a few minutes")
+	results.Main("swarm", func(ctx context.Context, w *results.Table) error {
+		if *quick {
+			s.pushes, s.rounds, s.duration = 2, 1, 3*time.Second
+		}
+		if s.pushes < 1 || s.rounds < 1 || s.conns < 1 || s.threads < 1 || s.duration < time.Second {
+			return fmt.Errorf("-pushes, -rounds, -conns and -threads must be at least 1, -duration at least 1s")
+		}
+		s.setups = allSetups
+		return run(ctx, w, s)
+	})
+}
