@@ -18,8 +18,12 @@
 // file -out names). It needs root (network namespaces, engines of its
 // own), dockerd, wrk and the stack image on the host's engine.
 //
-//	go run ./bench/swarm [-pushes 4] [-rounds 3] [-duration 5s] [-conns 32] [-app go]
+//	go run ./bench/swarm [-pushes 4] [-rounds 3] [-duration 5s] [-conns 32] [-app go] [-setups 1,3,local]
 //	go run ./bench/swarm -quick
+//
+// -quick takes 2 pushes, 1 round of 3 s and the python app (whose cold
+// build takes seconds, not the Go app's minute): a run of about 4
+// minutes on 2 cores.
 package main
 
 import (
@@ -52,15 +56,29 @@ func main() {
 	flag.IntVar(&s.threads, "threads", 2, "wrk's threads")
 	flag.StringVar(&s.app, "app", "go", "test app pushed (a directory of e2e/testdata/apps whose answer ends with its release, \" vN\")")
 	flag.StringVar(&s.note, "note", "", "a line added to the table's notes (such as what else ran on the machine)")
-	quick := flag.Bool("quick", false, "2 pushes, 1 round of 3s: a run of a few minutes")
+	only := flag.String("setups", "1,3,local", "setups measured, in order: swarms of 1 and 3 nodes, and local")
+	quick := flag.Bool("quick", false, "2 pushes, 1 round of 3s, the python app unless -app says: a run of a few minutes")
 	results.Main("swarm", func(ctx context.Context, w *results.Table) error {
 		if *quick {
 			s.pushes, s.rounds, s.duration = 2, 1, 3*time.Second
+			if !flagSet("app") {
+				s.app = "python" // no cold Go build of its standard library
+			}
 		}
 		if s.pushes < 1 || s.rounds < 1 || s.conns < 1 || s.threads < 1 || s.duration < time.Second {
 			return fmt.Errorf("-pushes, -rounds, -conns and -threads must be at least 1, -duration at least 1s")
 		}
-		s.setups = allSetups
+		var err error
+		if s.setups, err = parseSetups(*only); err != nil {
+			return err
+		}
 		return run(ctx, w, s)
 	})
+}
+
+// flagSet tells whether the flag name was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

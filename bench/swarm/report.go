@@ -27,7 +27,7 @@ func writeNotes(w io.Writer, s settings, loadBefore, loadAfter string, took time
 func writePushes(w io.Writer, s settings, rs []setupResult) {
 	fmt.Fprintf(w, "\npush to serving: git push start to the new release answering through the router\n")
 	fmt.Fprintf(w, "(the first push cold: empty build cache, image new to the nodes; then %d warm with a changed commit)\n", s.pushes-1)
-	fmt.Fprintf(w, "%-16s %12s %10s %10s %10s\n", "setup", "swarm formed", "cold", "warm p50", "warm max")
+	fmt.Fprintf(w, "%-16s %8s %8s %10s %10s %10s\n", "setup", "started", "formed", "cold", "warm p50", "warm max")
 	for _, r := range rs {
 		formed := "-"
 		if r.formedIn > 0 {
@@ -37,8 +37,9 @@ func writePushes(w io.Writer, s settings, rs []setupResult) {
 		if len(r.push.warm) > 0 {
 			warm50, warmMax = ms(median(r.push.warm)), ms(slices.Max(r.push.warm))
 		}
-		fmt.Fprintf(w, "%-16s %12s %10s %10s %10s\n", r.setup.Name, formed, ms(r.push.cold), warm50, warmMax)
+		fmt.Fprintf(w, "%-16s %8s %8s %10s %10s %10s\n", r.setup.Name, ms(r.started), formed, ms(r.push.cold), warm50, warmMax)
 	}
+	fmt.Fprintf(w, "started: the engines, the swarm and paasd up; formed: the swarm's init and joins until every node was ready\n")
 }
 
 // writeScales writes the ps:scale table.

@@ -18,6 +18,7 @@ import (
 type setupResult struct {
 	setup    setup
 	formedIn time.Duration // the swarm's forming, 0 for local
+	started  time.Duration // engines, swarm and paasd started
 	push     pushResult
 	scale    []time.Duration
 	nodes    int // distinct nodes of the 3 web instances under load
@@ -69,7 +70,7 @@ func measureSetup(ctx context.Context, ws *paasd.Workspace, st setup, src string
 	if err != nil {
 		return r, err
 	}
-	r.formedIn = d.formedIn
+	r.formedIn, r.started = d.formedIn, d.startedIn
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w\npaasd's last log lines:\n%s", err, d.srv.Tail())

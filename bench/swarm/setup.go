@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"paas/bench/internal/paasd"
@@ -24,11 +25,23 @@ type setup struct {
 	Nodes int
 }
 
-// allSetups are the setups measured, in order.
-var allSetups = []setup{
-	{Name: "swarm, 1 node", Nodes: 1},
-	{Name: "swarm, 3 nodes", Nodes: 3},
-	{Name: "local (docker)", Nodes: 0},
+// parseSetups reads -setups: a comma-separated list of "1", "3" (swarms
+// of that many nodes) and "local".
+func parseSetups(list string) ([]setup, error) {
+	var ss []setup
+	for _, f := range strings.Split(list, ",") {
+		switch strings.TrimSpace(f) {
+		case "1":
+			ss = append(ss, setup{Name: "swarm, 1 node", Nodes: 1})
+		case "3":
+			ss = append(ss, setup{Name: "swarm, 3 nodes", Nodes: 3})
+		case "local":
+			ss = append(ss, setup{Name: "local (docker)", Nodes: 0})
+		default:
+			return nil, fmt.Errorf("bad -setups %q: want a list of 1, 3 and local", list)
+		}
+	}
+	return ss, nil
 }
 
 // deployment is a running paasd of a setup and, for a swarm, the swarm
@@ -39,12 +52,23 @@ type deployment struct {
 	// hostCerts is the host engine's certs.d entry paasd writes for
 	// its registry; removed with the swarm.
 	hostCerts string
-	// formedIn is how long the swarm took to form (0 for local).
-	formedIn time.Duration
+	// formedIn is how long the swarm took to form (0 for local), and
+	// startedIn how long the engines, the swarm and paasd took to start.
+	formedIn, startedIn time.Duration
 }
 
 // deploy starts paasd for st in its own directory of ws.
 func deploy(ctx context.Context, ws *paasd.Workspace, st setup) (*deployment, error) {
+	start := time.Now()
+	d, err := startSetup(ctx, ws, st)
+	if err != nil {
+		return nil, err
+	}
+	d.startedIn = time.Since(start)
+	return d, nil
+}
+
+func startSetup(ctx context.Context, ws *paasd.Workspace, st setup) (*deployment, error) {
 	dir := filepath.Join(ws.Root, fmt.Sprintf("srv-%d", st.Nodes))
 	if st.Nodes == 0 {
 		srv, err := paasd.Start(paasd.Config{Binary: ws.Binary, Dir: dir, Runtime: "docker", Env: []string{"PAAS_SCHEDULER=local"}})

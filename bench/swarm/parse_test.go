@@ -33,3 +33,15 @@ Transfer/sec:      2.37MB
 		t.Error("a bad latency parsed")
 	}
 }
+
+func TestParseSetups(t *testing.T) {
+	ss, err := parseSetups("3, local,1")
+	if err != nil || len(ss) != 3 || ss[0].Nodes != 3 || ss[1].Nodes != 0 || ss[2].Nodes != 1 {
+		t.Errorf("parseSetups = %+v, %v", ss, err)
+	}
+	for _, bad := range []string{"", "2", "1,,3", "swarm"} {
+		if _, err := parseSetups(bad); err == nil {
+			t.Errorf("parseSetups(%q) accepted", bad)
+		}
+	}
+}
