@@ -18,7 +18,7 @@
 // file -out names). It needs root (network namespaces, engines of its
 // own), dockerd, wrk and the stack image on the host's engine.
 //
-//	go run ./bench/swarm [-pushes 4] [-rounds 3] [-duration 5s] [-conns 32] [-app go] [-setups 1,3,local]
+//	go run ./bench/swarm [-pushes 6] [-rounds 3] [-duration 5s] [-conns 32] [-app go] [-setups 1,3,local]
 //	go run ./bench/swarm -quick
 //
 // -quick takes 2 pushes, 1 round of 3 s and the python app (whose cold
@@ -49,7 +49,7 @@ type settings struct {
 
 func main() {
 	var s settings
-	flag.IntVar(&s.pushes, "pushes", 4, "pushes per setup (the first is cold)")
+	flag.IntVar(&s.pushes, "pushes", 6, "pushes per setup (the first is cold)")
 	flag.IntVar(&s.rounds, "rounds", 3, "ps:scale rounds and wrk runs per setup")
 	flag.DurationVar(&s.duration, "duration", 5*time.Second, "length of one wrk run")
 	flag.IntVar(&s.conns, "conns", 32, "wrk's keep-alive connections")

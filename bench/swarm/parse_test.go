@@ -45,3 +45,17 @@ func TestParseSetups(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeHistory(t *testing.T) {
+	a, b := "node-a", "node-b"
+	h := nodeHistory{}
+	if !h.learn([]instance{{Node: &a}}) {
+		t.Error("the first node is not new")
+	}
+	if h.learn([]instance{{Node: &a}, {Node: nil}}) {
+		t.Error("a node seen before, or none, is new")
+	}
+	if !h.learn([]instance{{Node: &a}, {Node: &b}}) {
+		t.Error("a second node is not new")
+	}
+}

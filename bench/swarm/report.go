@@ -25,29 +25,28 @@ func writeNotes(w io.Writer, s settings, loadBefore, loadAfter string, took time
 
 // writePushes writes the push-to-serving table.
 func writePushes(w io.Writer, s settings, rs []setupResult) {
-	fmt.Fprintf(w, "\npush to serving: git push start to the new release answering through the router\n")
-	fmt.Fprintf(w, "(the first push cold: empty build cache, image new to the nodes; then %d warm with a changed commit)\n", s.pushes-1)
-	fmt.Fprintf(w, "%-16s %8s %8s %10s %10s %10s\n", "setup", "started", "formed", "cold", "warm p50", "warm max")
+	fmt.Fprintf(w, "\npush to serving: git push start to the new release answering through the router, web=1\n")
+	fmt.Fprintf(w, "(the first push cold: empty build cache, empty registry; then %d warm with a changed commit)\n", s.pushes-1)
+	fmt.Fprintf(w, "%-16s %8s %8s %10s %14s %10s %16s\n", "setup", "started", "formed", "cold", "warm p50 (n)", "warm max", "new node p50 (n)")
 	for _, r := range rs {
 		formed := "-"
 		if r.formedIn > 0 {
 			formed = ms(r.formedIn)
 		}
-		warm50, warmMax := "-", "-"
-		if len(r.push.warm) > 0 {
-			warm50, warmMax = ms(median(r.push.warm)), ms(slices.Max(r.push.warm))
-		}
-		fmt.Fprintf(w, "%-16s %8s %8s %10s %10s %10s\n", r.setup.Name, ms(r.started), formed, ms(r.push.cold), warm50, warmMax)
+		fmt.Fprintf(w, "%-16s %8s %8s %10s %14s %10s %16s\n", r.setup.Name, ms(r.started), formed, ms(r.push.cold),
+			p50n(r.push.warm), maxOf(r.push.warm), p50n(r.push.newNode))
 	}
 	fmt.Fprintf(w, "started: the engines, the swarm and paasd up; formed: the swarm's init and joins until every node was ready\n")
+	fmt.Fprintf(w, "new node: the new release's instance ran on a node that had not run the app, which first pulls the\n")
+	fmt.Fprintf(w, "image's lower layers (the stack's) from the registry; warm: on a node that had run it\n")
 }
 
 // writeScales writes the ps:scale table.
 func writeScales(w io.Writer, s settings, rs []setupResult) {
 	fmt.Fprintf(w, "\nps:scale web=3 from web=1 to web.1, web.2 and web.3 each answering through the router, %d round(s)\n", s.rounds)
-	fmt.Fprintf(w, "%-16s %10s %10s %10s\n", "setup", "p50", "min", "max")
+	fmt.Fprintf(w, "%-16s %10s %10s %10s %16s\n", "setup", "p50 (n)", "min", "max", "new node p50 (n)")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-16s %10s %10s %10s\n", r.setup.Name, ms(median(r.scale)), ms(slices.Min(r.scale)), ms(slices.Max(r.scale)))
+		fmt.Fprintf(w, "%-16s %10s %10s %10s %16s\n", r.setup.Name, p50n(r.scale.warm), minOf(r.scale.warm), maxOf(r.scale.warm), p50n(r.scale.newNode))
 	}
 }
 
@@ -100,6 +99,28 @@ func medianRPS(rs []wrkResult) float64 {
 	}
 	slices.Sort(v)
 	return v[len(v)/2]
+}
+
+// p50n is the median of ds and how many there are, "-" for none.
+func p50n(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%d)", ms(median(ds)), len(ds))
+}
+
+func minOf(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	return ms(slices.Min(ds))
+}
+
+func maxOf(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	return ms(slices.Max(ds))
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }

@@ -20,7 +20,7 @@ type setupResult struct {
 	formedIn time.Duration // the swarm's forming, 0 for local
 	started  time.Duration // engines, swarm and paasd started
 	push     pushResult
-	scale    []time.Duration
+	scale    scaleResult
 	nodes    int // distinct nodes of the 3 web instances under load
 	load     []wrkResult
 }
@@ -88,11 +88,12 @@ func measureSetup(ctx context.Context, ws *paasd.Workspace, st setup, src string
 		return r, err
 	}
 	fmt.Fprintf(os.Stderr, "  %d pushes\n", s.pushes)
-	if r.push, err = measurePushes(ctx, d.srv, repo, app, s.pushes); err != nil {
+	seen := nodeHistory{}
+	if r.push, err = measurePushes(ctx, d.srv, repo, app, s.pushes, seen); err != nil {
 		return r, err
 	}
 	fmt.Fprintf(os.Stderr, "  %d ps:scale rounds\n", s.rounds)
-	if r.scale, err = measureScale(ctx, d.srv, app, s.rounds); err != nil {
+	if r.scale, err = measureScale(ctx, d.srv, app, s.rounds, seen); err != nil {
 		return r, err
 	}
 	ins, err := ps(ctx, d.srv, app, "web")

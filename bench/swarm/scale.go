@@ -18,28 +18,43 @@ const (
 	pollEvery = 10 * time.Millisecond
 )
 
+// scaleResult is the time of each ps:scale round, those that started
+// an instance on a node new to the app apart.
+type scaleResult struct {
+	warm, newNode []time.Duration
+}
+
 // measureScale times, rounds times, `ps:scale web=3` from web=1 until
 // web.1, web.2 and web.3 each answered through the router. Between
 // rounds the app is scaled back to web=1 and left until ps lists one
 // web instance; after the last it runs web=3.
-func measureScale(ctx context.Context, srv *paasd.Server, app string, rounds int) ([]time.Duration, error) {
-	var ds []time.Duration
+func measureScale(ctx context.Context, srv *paasd.Server, app string, rounds int, seen nodeHistory) (scaleResult, error) {
+	var res scaleResult
 	for r := range rounds {
 		if r > 0 {
 			if err := scaleDown(ctx, srv, app); err != nil {
-				return nil, err
+				return res, err
 			}
 		}
 		start := time.Now()
 		if _, err := srv.SSH(ctx, "ps:scale "+app+" web=3"); err != nil {
-			return nil, err
+			return res, err
 		}
 		if err := waitAnswering(ctx, srv, app, []string{"web.1", "web.2", "web.3"}); err != nil {
-			return nil, err
+			return res, err
 		}
-		ds = append(ds, time.Since(start))
+		d := time.Since(start)
+		ins, err := ps(ctx, srv, app, "web")
+		if err != nil {
+			return res, err
+		}
+		if seen.learn(ins) {
+			res.newNode = append(res.newNode, d)
+		} else {
+			res.warm = append(res.warm, d)
+		}
 	}
-	return ds, nil
+	return res, nil
 }
 
 // scaleDown scales app to web=1 and waits until ps lists web.1 alone,
