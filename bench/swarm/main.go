@@ -7,7 +7,9 @@
 //
 //   - push to serving: git push start to the new release answering
 //     through the router, once cold, then -pushes-1 times warm with a
-//     changed commit;
+//     changed commit (a push whose instance ran on a swarm node new to
+//     the app, which first pulls the stack's layers from paasd's
+//     registry, is reported apart);
 //   - ps:scale web=3 from web=1 to all three instances answering through
 //     the router, -rounds times (scaled back to web=1 between rounds);
 //   - requests/s, p50 and p99 through the router to the 3 web instances
