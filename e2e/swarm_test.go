@@ -37,7 +37,7 @@ func startSwarmServer(t *testing.T) *swarmServer {
 	t.Helper()
 	sw, mgr := startTestSwarm(t)
 	s := newServer(t)
-	env := swarmEnv(t, sw, s.dataDir)
+	env := swarmEnv(t, sw, s.dataDir, "/etc/docker/certs.d")
 	env = append(env, "PAAS_RUNTIME=docker", "PAAS_KEEP_BUILDS=2")
 	s.start(env...)
 	return &swarmServer{server: s, sw: sw, mgr: mgr, settings: env}
@@ -74,7 +74,9 @@ func startTestSwarm(t *testing.T) (*swarmtest.Swarm, *client.Client) {
 // apps on sw, and has every node trust the registry it will serve: its
 // directory and CA are made first, as paasd makes them, so that the
 // nodes trust it before paasd's first converge.
-func swarmEnv(t *testing.T, sw *swarmtest.Swarm, dataDir string) []string {
+//
+// certsDir is where paasd's local engine reads registry CAs.
+func swarmEnv(t *testing.T, sw *swarmtest.Swarm, dataDir, certsDir string) []string {
 	t.Helper()
 	ln, err := net.Listen("tcp4", net.JoinHostPort(sw.HostIP, "0"))
 	if err != nil {
@@ -97,8 +99,8 @@ func swarmEnv(t *testing.T, sw *swarmtest.Swarm, dataDir string) []string {
 			t.Fatal(err)
 		}
 	}
-	// paasd makes the host's engine trust it.
-	hostCerts := filepath.Join("/etc/docker/certs.d", regAddr)
+	// paasd makes its local engine trust it.
+	hostCerts := filepath.Join(certsDir, regAddr)
 	t.Cleanup(func() {
 		got, err := os.ReadFile(filepath.Join(hostCerts, "ca.crt"))
 		if err != nil || string(got) != string(reg.CACertPEM()) {
@@ -107,7 +109,7 @@ func swarmEnv(t *testing.T, sw *swarmtest.Swarm, dataDir string) []string {
 		os.RemoveAll(hostCerts)
 	})
 	return []string{"PAAS_SCHEDULER=swarm", "PAAS_SWARM_MANAGER=" + sw.Nodes[0].Host,
-		"PAAS_REGISTRY_ADDR=" + regAddr, "PAAS_STOP_TIMEOUT=10s"}
+		"PAAS_REGISTRY_ADDR=" + regAddr, "PAAS_STOP_TIMEOUT=10s", "PAAS_DOCKER_CERTS_DIR=" + certsDir}
 }
 
 // placement returns the swarm node of each running instance of app:
@@ -133,6 +135,23 @@ func (s *swarmServer) placement(app string) map[string]string {
 		}
 	}
 	return out
+}
+
+// services returns the IDs of app's services, sorted.
+func (s *swarmServer) services(app string) []string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	svcs, err := s.mgr.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", "paas.app="+app))})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var ids []string
+	for _, svc := range svcs {
+		ids = append(ids, svc.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // answering returns which web instances answered n requests through
@@ -270,21 +289,9 @@ func TestSwarmScheduler(t *testing.T) {
 	}
 
 	// A new paasd takes over: it adopts the services as they run.
-	services := func() []string {
-		svcs, err := s.mgr.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", "paas.app=spread"))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, svc := range svcs {
-			ids = append(ids, svc.ID)
-		}
-		slices.Sort(ids)
-		return ids
-	}
-	before := services()
+	before := s.services("spread")
 	s.server = s.successor(s.settings...)
-	if after := services(); !slices.Equal(before, after) || len(after) != 3 {
+	if after := s.services("spread"); !slices.Equal(before, after) || len(after) != 3 {
 		t.Fatalf("services before the new paasd %v, after %v", before, after)
 	}
 	if seen := s.answering("spread", 30); len(seen) != 3 {
@@ -398,7 +405,7 @@ func TestSwarmMigration(t *testing.T) {
 	load := loadgen.Start(ctx, loadgen.Config{
 		URL: "http://" + s.httpAddr + "/?delay=0.02", Host: "mover.localhost", Conns: 8, Timeout: 20 * time.Second,
 	})
-	n := s.successor(append(swarmEnv(t, sw, s.dataDir), "PAAS_RUNTIME=docker")...)
+	n := s.successor(append(swarmEnv(t, sw, s.dataDir, "/etc/docker/certs.d"), "PAAS_RUNTIME=docker")...)
 	ss := &swarmServer{server: n, sw: sw, mgr: mgr}
 	waitUntil(t, 3*time.Minute, "both web instances on the swarm", func() bool {
 		return len(ss.placement("mover")) == 2 && strings.Count(n.paas(dir, "", "ps").stdout, " up ") == 2
@@ -416,4 +423,42 @@ func TestSwarmMigration(t *testing.T) {
 	}
 	t.Logf("%d requests while the app moved to the swarm, none failed", res.Requests)
 	n.mustGet("mover", "/", "ok from web.")
+}
+
+// TestSwarmOnItsManager runs paasd as the README sets it up: its own
+// engine is the swarm's manager, which builds, pushes to the registry
+// and runs tasks itself. An app is pushed and scaled over the nodes, and
+// a new paasd taking over adopts the swarm's services, leaving the task
+// containers on its own engine to them.
+func TestSwarmOnItsManager(t *testing.T) {
+	t.Parallel()
+	sw, mgr := startTestSwarm(t)
+	s := newServer(t)
+	env := append(swarmEnv(t, sw, s.dataDir, sw.Nodes[0].CertsDir()),
+		"DOCKER_HOST="+sw.Nodes[0].Host, "PAAS_SWARM_MANAGER=", "PAAS_RUNTIME=docker",
+		// The engine is in a network namespace of its own: the
+		// host's firewall does not see its bridges.
+		"PAAS_HOST_FIREWALL=off")
+	s.start(env...)
+	ss := &swarmServer{server: s, sw: sw, mgr: mgr}
+	dir := s.newRepo("graceful", "onmgr")
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	requireOK(t, "scale", s.paas(dir, "", "ps:scale", "web=3"))
+	if seen := ss.answering("onmgr", 30); len(seen) != 3 {
+		t.Fatalf("the router reached %v", seen)
+	}
+	if strings.Contains(s.out.String(), "add-ons run on the local engine") {
+		t.Error("paasd says its add-ons are out of the apps' reach on its own manager")
+	}
+	before := ss.services("onmgr")
+	ss.server = s.successor(env...)
+	if after := ss.services("onmgr"); !slices.Equal(before, after) || len(after) != 3 {
+		t.Fatalf("instances before the new paasd %v, after %v", before, after)
+	}
+	if ps := ss.paas(dir, "", "ps").stdout; strings.Count(ps, " up ") != 3 {
+		t.Fatalf("ps after the new paasd took over:\n%s", ps)
+	}
+	if seen := ss.answering("onmgr", 30); len(seen) != 3 {
+		t.Fatalf("after the new paasd took over, the router reached %v", seen)
+	}
 }

@@ -67,6 +67,11 @@ func (s *Swarm) distribute(ctx context.Context, local string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
+	// The registry's name of it is not kept here: the builder's name
+	// is, and pruning it frees the image.
+	if _, err := s.cfg.Local.ImageRemove(ctx, ref, image.RemoveOptions{}); err != nil {
+		s.log.Warn("untagging a pushed image", "ref", ref, "err", err)
+	}
 	if digest != "" {
 		ref += "@" + digest
 	}

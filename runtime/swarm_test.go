@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 
@@ -177,6 +178,20 @@ func TestSwarmRuntime(t *testing.T) {
 	}
 	if len(nodes) < 2 {
 		t.Errorf("three instances on %d node(s)", len(nodes))
+	}
+	// The local engine keeps no tag of the registry's: pruning the
+	// builder's own frees the image.
+	imgs, err := dockerClient(t).ImageList(t.Context(), image.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regPrefix, _, _ := strings.Cut(e.s.cfg.Registry.Ref("x", "y"), "/")
+	for _, im := range imgs {
+		for _, tag := range im.RepoTags {
+			if strings.HasPrefix(tag, regPrefix+"/") {
+				t.Errorf("the local engine keeps the pushed tag %s", tag)
+			}
+		}
 	}
 	waitFor(t, "web.2's request line", func() bool {
 		for _, l := range e.sink.get(e.app, "web.2") {
