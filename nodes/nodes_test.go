@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -57,7 +56,10 @@ func TestNodes(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	rootfs := sleeperImage(t)
+	rootfs, err := swarmtest.SleeperImage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range append(s.Nodes, s.Spare...) {
 		if out, err := n.Docker("import", rootfs, sleeperRef).CombinedOutput(); err != nil {
 			t.Fatalf("docker import on %s: %v\n%s", n.IP, err, out)
@@ -329,36 +331,4 @@ func waitTasks(ctx context.Context, t *testing.T, mgr *client.Client, id string,
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// sleeperImage is the root file system of an image whose /sleeper, a
-// static Go program, sleeps until it gets SIGTERM.
-func sleeperImage(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := "package main\n\nimport (\n\t\"os\"\n\t\"os/signal\"\n\t\"syscall\"\n)\n\nfunc main() {\n\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, syscall.SIGTERM)\n\t<-c\n}\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "sleeper")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "main.go")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GO111MODULE=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "sleeper", Mode: 0o755, Size: int64(len(b))})
-	tw.Write(b)
-	tw.Close()
-	f := filepath.Join(dir, "rootfs.tar")
-	if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

@@ -1,12 +1,9 @@
 package registry
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,7 +75,11 @@ func TestSwarmNodesPushPull(t *testing.T) {
 	// A service of the registry's image, one task per node: each node
 	// pulls it with the credentials the service carries.
 	app := r.Ref("regtest-"+randomName(t)+"/sleeper", "v1")
-	docker(t, config, "-H", pusher.Host, "import", sleeperImage(t), app)
+	rootfs, err := swarmtest.SleeperImage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	docker(t, config, "-H", pusher.Host, "import", rootfs, app)
 	docker(t, config, "-H", pusher.Host, "push", app)
 	docker(t, config, "-H", pusher.Host, "image", "rm", app)
 	cli, err := s.Manager()
@@ -135,36 +136,4 @@ func TestSwarmNodesPushPull(t *testing.T) {
 	if img := got.Spec.TaskTemplate.ContainerSpec.Image; !strings.HasPrefix(img, app+"@sha256:") {
 		t.Errorf("the service runs %s, want %s pinned to its digest", img, app)
 	}
-}
-
-// sleeperImage is the root file system of an image whose /sleeper, a
-// static Go program, sleeps until it gets SIGTERM.
-func sleeperImage(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := "package main\n\nimport (\n\t\"os\"\n\t\"os/signal\"\n\t\"syscall\"\n)\n\nfunc main() {\n\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, syscall.SIGTERM)\n\t<-c\n}\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "sleeper")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "main.go")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GO111MODULE=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "sleeper", Mode: 0o755, Size: int64(len(b))})
-	tw.Write(b)
-	tw.Close()
-	f := filepath.Join(dir, "rootfs.tar")
-	if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"paas/bench/internal/wrk"
 )
 
 // profileRouter runs a router of its own with a CPU profile while wrk
@@ -19,7 +21,7 @@ func profileRouter(ctx context.Context, root string, backend *proc, threads, con
 	if err != nil {
 		return "", err
 	}
-	res, err := runWrk(ctx, "http://"+p.addr+smallPath, threads, conns, d)
+	res, err := wrk.Run(ctx, "http://"+p.addr+smallPath, benchHost, threads, conns, d)
 	p.stop()
 	if err != nil {
 		return "", err
@@ -32,7 +34,7 @@ func profileRouter(ctx context.Context, root string, backend *proc, threads, con
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "CPU profile of the router: wrk -c%d, %s responses, %.0f req/s while profiled\n", conns, sizeName(smallSize), res.rps)
+	fmt.Fprintf(&b, "CPU profile of the router: wrk -c%d, %s responses, %.0f req/s while profiled\n", conns, sizeName(smallSize), res.RPS)
 	for _, order := range [][]string{{"-top"}, {"-top", "-cum"}} {
 		args := append([]string{"tool", "pprof"}, order...)
 		args = append(args, "-nodecount=25", exe, file)

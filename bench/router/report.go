@@ -58,22 +58,22 @@ func writeTables(w io.Writer, s settings, ts []*target, samples map[cell][]sampl
 		for _, sz := range sizes {
 			fmt.Fprintf(w, "\n%d connections, %s responses\n", conns, sizeName(sz.size))
 			fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "rss max", "errors")
-			direct := medianOf(samples[cell{"direct", conns, sz.size}], func(s sample) float64 { return s.rps })
+			direct := medianOf(samples[cell{"direct", conns, sz.size}], func(s sample) float64 { return s.RPS })
 			for _, t := range ts {
 				sm := samples[cell{t.name, conns, sz.size}]
 				if len(sm) == 0 {
 					continue
 				}
-				rps := medianOf(sm, func(s sample) float64 { return s.rps })
+				rps := medianOf(sm, func(s sample) float64 { return s.RPS })
 				cpu, mem := "-", "-"
 				if len(t.pids) > 0 {
 					cpu = fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.cpuPerReq) })/1e3)
 					mem = mib(maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
 				}
 				fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %9s %7.0f\n", t.name, rps,
-					latency(medianOf(sm, func(s sample) float64 { return float64(s.p50) })),
-					latency(medianOf(sm, func(s sample) float64 { return float64(s.p99) })),
-					rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.errors) }))
+					latency(medianOf(sm, func(s sample) float64 { return float64(s.P50) })),
+					latency(medianOf(sm, func(s sample) float64 { return float64(s.P99) })),
+					rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.Errors) }))
 			}
 			writeRatios(w, samples, conns, sz.size)
 		}
@@ -97,8 +97,8 @@ func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int) {
 	med := func(name string, f func(sample) float64) float64 {
 		return medianOf(samples[cell{name, conns, size}], f)
 	}
-	rps := func(s sample) float64 { return s.rps }
-	p99 := func(s sample) float64 { return float64(s.p99) }
+	rps := func(s sample) float64 { return s.RPS }
+	p99 := func(s sample) float64 { return float64(s.P99) }
 	router := med("router", rps)
 	line := fmt.Sprintf("router-metrics/router %.3f req/s, p99 %.2fx; ", med("router-metrics", rps)/router, med("router-metrics", p99)/med("router", p99))
 	if len(samples[cell{"nginx", conns, size}]) > 0 {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"paas/bench/internal/wrk"
 )
 
 // sizes are the responses measured: the backend's two paths.
@@ -27,7 +29,7 @@ type cell struct {
 // sample is one wrk run against a target, with the target's CPU time per
 // request and its largest resident memory during the run.
 type sample struct {
-	wrkResult
+	wrk.Result
 	cpuPerReq time.Duration
 	maxRSS    int64
 }
@@ -106,7 +108,7 @@ func measureAll(ctx context.Context, s settings, ts []*target) (map[cell][]sampl
 		if err := verify(t); err != nil {
 			return nil, err
 		}
-		if _, err := runWrk(ctx, "http://"+t.p.addr+smallPath, s.threads, s.conns[len(s.conns)-1], time.Second); err != nil {
+		if _, err := wrk.Run(ctx, "http://"+t.p.addr+smallPath, benchHost, s.threads, s.conns[len(s.conns)-1], time.Second); err != nil {
 			return nil, fmt.Errorf("warming up %s: %w", t.name, err)
 		}
 	}
@@ -135,7 +137,7 @@ func measureAll(ctx context.Context, s settings, ts []*target) (map[cell][]sampl
 func measure(ctx context.Context, s settings, t *target, conns int, path string) (sample, error) {
 	before := sumUsage(t.pids)
 	rs := sampleRSS(t.pids)
-	res, err := runWrk(ctx, "http://"+t.p.addr+path, s.threads, conns, s.duration)
+	res, err := wrk.Run(ctx, "http://"+t.p.addr+path, benchHost, s.threads, conns, s.duration)
 	maxRSS := rs.done()
 	after := sumUsage(t.pids)
 	if err != nil {
@@ -144,9 +146,9 @@ func measure(ctx context.Context, s settings, t *target, conns int, path string)
 	if dead, why := t.p.exited(); dead {
 		return sample{}, fmt.Errorf("%s stopped during the run: %v\n%s", t.name, why, t.p.out)
 	}
-	sm := sample{wrkResult: res, maxRSS: maxRSS}
-	if res.requests > 0 && len(t.pids) > 0 {
-		sm.cpuPerReq = (after.cpu - before.cpu) / time.Duration(res.requests)
+	sm := sample{Result: res, maxRSS: maxRSS}
+	if res.Requests > 0 && len(t.pids) > 0 {
+		sm.cpuPerReq = (after.cpu - before.cpu) / time.Duration(res.Requests)
 	}
 	return sm, nil
 }

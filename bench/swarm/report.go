@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"paas/bench/internal/wrk"
 )
 
 // writeNotes writes what the figures are measured on.
@@ -73,7 +75,7 @@ func writeLoads(w io.Writer, s settings, rs []setupResult) {
 		var p50s, p99s []time.Duration
 		var errs int64
 		for _, l := range r.load {
-			p50s, p99s, errs = append(p50s, l.p50), append(p99s, l.p99), errs+l.errors
+			p50s, p99s, errs = append(p50s, l.P50), append(p99s, l.P99), errs+l.Errors
 		}
 		fmt.Fprintf(w, "%-16s %6s %10.0f %10s %10s %8s %8d\n", r.setup.Name, nodes, medianRPS(r.load), millis(median(p50s)), millis(median(p99s)), ratio, errs)
 	}
@@ -89,13 +91,13 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func medianRPS(rs []wrkResult) float64 {
+func medianRPS(rs []wrk.Result) float64 {
 	if len(rs) == 0 {
 		return 0
 	}
 	v := make([]float64, len(rs))
 	for i, r := range rs {
-		v[i] = r.rps
+		v[i] = r.RPS
 	}
 	slices.Sort(v)
 	return v[len(v)/2]

@@ -11,6 +11,7 @@ import (
 
 	"paas/bench/internal/paasd"
 	"paas/bench/internal/results"
+	"paas/bench/internal/wrk"
 	"paas/internal/swarmtest"
 )
 
@@ -22,7 +23,7 @@ type setupResult struct {
 	push     pushResult
 	scale    scaleResult
 	nodes    int // distinct nodes of the 3 web instances under load
-	load     []wrkResult
+	load     []wrk.Result
 }
 
 func run(ctx context.Context, w *results.Table, s settings) error {

@@ -1,4 +1,6 @@
-package main
+// Package wrk runs the wrk HTTP load generator for the benchmark programs
+// and reads the figures of its report.
+package wrk
 
 import (
 	"bufio"
@@ -11,33 +13,34 @@ import (
 	"time"
 )
 
-// wrkResult is what one wrk run reports.
-type wrkResult struct {
-	rps      float64
-	p50, p99 time.Duration
-	requests int64
-	errors   int64 // socket errors plus non-2xx/3xx responses
+// Result is what one wrk run reports.
+type Result struct {
+	RPS      float64
+	P50, P99 time.Duration
+	Requests int64
+	Errors   int64 // socket errors plus non-2xx/3xx responses
 }
 
-// runWrk drives url with conns keep-alive connections for d and parses
-// wrk's report.
-func runWrk(ctx context.Context, url string, threads, conns int, d time.Duration) (wrkResult, error) {
+// Run drives url, with the Host header host, over conns keep-alive
+// connections for d (rounded to whole seconds, at least one) with at most
+// threads threads, no more than conns, and parses wrk's report.
+func Run(ctx context.Context, url, host string, threads, conns int, d time.Duration) (Result, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	threads = min(threads, conns)
 	c := exec.CommandContext(ctx, "wrk", "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns),
-		"-d"+strconv.Itoa(secs)+"s", "--latency", "-H", "Host: "+benchHost, url)
+		"-d"+strconv.Itoa(secs)+"s", "--latency", "-H", "Host: "+host, url)
 	out, err := c.CombinedOutput()
 	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
+		return Result{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
 	}
-	res, err := parseWrk(string(out))
+	res, err := Parse(string(out))
 	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
+		return Result{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
 	}
 	return res, nil
 }
 
-// parseWrk reads the figures of a wrk --latency report:
+// Parse reads the figures of a wrk --latency report:
 //
 //	  Latency Distribution
 //	     50%  210.00us
@@ -46,10 +49,10 @@ func runWrk(ctx context.Context, url string, threads, conns int, d time.Duration
 //	  Socket errors: connect 0, read 0, write 0, timeout 0
 //	  Non-2xx or 3xx responses: 12
 //	Requests/sec:  24691.20
-func parseWrk(out string) (wrkResult, error) {
-	var r wrkResult
+func Parse(report string) (Result, error) {
+	var r Result
 	var haveRPS, have50, have99, haveN bool
-	sc := bufio.NewScanner(strings.NewReader(out))
+	sc := bufio.NewScanner(strings.NewReader(report))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
@@ -58,23 +61,23 @@ func parseWrk(out string) (wrkResult, error) {
 			if err != nil {
 				return r, fmt.Errorf("bad Requests/sec %q", f[1])
 			}
-			r.rps, haveRPS = v, true
+			r.RPS, haveRPS = v, true
 		case len(f) == 2 && (f[0] == "50%" || f[0] == "99%"):
-			d, err := parseWrkDuration(f[1])
+			d, err := ParseDuration(f[1])
 			if err != nil {
 				return r, err
 			}
 			if f[0] == "50%" {
-				r.p50, have50 = d, true
+				r.P50, have50 = d, true
 			} else {
-				r.p99, have99 = d, true
+				r.P99, have99 = d, true
 			}
 		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
 			n, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
 				return r, fmt.Errorf("bad request count %q", f[0])
 			}
-			r.requests, haveN = n, true
+			r.Requests, haveN = n, true
 		case len(f) >= 2 && f[0] == "Socket" && f[1] == "errors:":
 			// connect 0, read 0, write 0, timeout 0
 			for i := 3; i < len(f); i += 2 {
@@ -82,14 +85,14 @@ func parseWrk(out string) (wrkResult, error) {
 				if err != nil {
 					return r, fmt.Errorf("bad socket errors line %q", sc.Text())
 				}
-				r.errors += n
+				r.Errors += n
 			}
 		case len(f) == 5 && f[0] == "Non-2xx":
 			n, err := strconv.ParseInt(f[4], 10, 64)
 			if err != nil {
 				return r, fmt.Errorf("bad Non-2xx line %q", sc.Text())
 			}
-			r.errors += n
+			r.Errors += n
 		}
 	}
 	if !haveRPS || !have50 || !have99 || !haveN {
@@ -98,9 +101,9 @@ func parseWrk(out string) (wrkResult, error) {
 	return r, nil
 }
 
-// parseWrkDuration parses wrk's latency figures: "210.00us", "1.20ms",
+// ParseDuration parses wrk's latency figures: "210.00us", "1.20ms",
 // "2.01s", "1.50m".
-func parseWrkDuration(s string) (time.Duration, error) {
+func ParseDuration(s string) (time.Duration, error) {
 	units := []struct {
 		suffix string
 		unit   time.Duration
