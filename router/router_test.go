@@ -505,3 +505,32 @@ func TestNewServer(t *testing.T) {
 		t.Fatal("read/write timeouts would cut streams")
 	}
 }
+
+// TestBadChunkBeatsAnEarlyAnswer: a chunked body whose first chunk size
+// is not a number gets 400 even from an instance that answers before
+// reading the body (Python's http.server answers 501 to a POST it has no
+// handler for): the request's framing decides, not the race between the
+// instance's answer and the transport meeting the bad bytes.
+func TestBadChunkBeatsAnEarlyAnswer(t *testing.T) {
+	r, front, _ := setup(t, Config{})
+	early := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusNotImplemented)
+	}))
+	t.Cleanup(early.Close)
+	r.Set("early", []Backend{{Name: "web.1", Addr: strings.TrimPrefix(early.URL, "http://")}})
+	for i := range 50 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: early.localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 400 {
+			t.Fatalf("attempt %d: status %d, want 400", i, res.StatusCode)
+		}
+	}
+}

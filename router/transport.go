@@ -72,7 +72,7 @@ func (t backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	res, err := t.send(st, failed, req)
 	if err == nil || !(isDialError(err) || silent.happened(err)) {
-		return res, err
+		return badBody(st, res, err)
 	}
 	now := time.Now().UnixNano()
 	failed.ep.markDown(now)
@@ -86,7 +86,21 @@ func (t backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.r.release(st.swapTarget(next))
 	retry := req.Clone(req.Context())
 	retry.URL.Host = next.Addr
-	return t.send(st, next, retry)
+	res, err = t.send(st, next, retry)
+	return badBody(st, res, err)
+}
+
+// badBody turns a response into the request body's failure when reading
+// the client's body failed (a malformed chunk, a body over the limit):
+// an instance that answered before the transport met the bad bytes does
+// not decide the status, the request's framing does (400 or 413), as
+// when the failure came first.
+func badBody(st *reqState, res *http.Response, err error) (*http.Response, error) {
+	if f := st.body.failure(); f != nil && err == nil {
+		res.Body.Close()
+		return nil, f
+	}
+	return res, err
 }
 
 // send is one attempt on tg. An app's own response timeout, when it has
