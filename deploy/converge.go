@@ -230,15 +230,29 @@ func (s *Service) MoveLeaving(ctx context.Context) {
 		return
 	}
 	for _, a := range apps {
-		st := s.state(a.Name)
-		if !slices.ContainsFunc(st.all(), func(in *instance) bool { return l.Leaving(in.inst.ID) }) {
-			continue
-		}
-		if err := s.move(ctx, a.Name); err != nil {
-			s.log.Error("moving an app", "app", a.Name, "err", err)
-			continue
-		}
-		s.log.Info("app moved", "app", a.Name)
+		s.moveApp(ctx, l, a.Name, 1)
+	}
+}
+
+// moveAttempts is how many times MoveLeaving tries to move an app, a
+// minute apart: a failed move leaves the app serving where it was.
+const moveAttempts = 5
+
+// moveApp moves app's leaving instances, trying again later when the
+// move fails.
+func (s *Service) moveApp(ctx context.Context, l leaver, app string, attempt int) {
+	st := s.state(app)
+	if !slices.ContainsFunc(st.all(), func(in *instance) bool { return l.Leaving(in.inst.ID) }) {
+		return
+	}
+	err := s.move(ctx, app)
+	if err == nil {
+		s.log.Info("app moved", "app", app)
+		return
+	}
+	s.log.Error("moving an app", "app", app, "attempt", attempt, "err", err)
+	if attempt < moveAttempts && ctx.Err() == nil {
+		time.AfterFunc(time.Minute, func() { s.moveApp(ctx, l, app, attempt+1) })
 	}
 }
 
