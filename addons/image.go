@@ -44,6 +44,19 @@ func (d *Docker) imageRef(e *engine) string {
 	return e.image
 }
 
+// Image returns the image engineName's new services run, building
+// paas's own (its output written to out) when the engine lacks it or it
+// was built from another stack image. Engines that are given it (the
+// nodes of a test swarm) then run add-ons without building.
+func (d *Docker) Image(ctx context.Context, engineName string, out io.Writer) (string, error) {
+	e, err := lookup(engineName)
+	if err != nil {
+		return "", err
+	}
+	ref, _, err := d.ensureImage(ctx, e, out)
+	return ref, err
+}
+
 // ensureImage returns the image e's new services run and its labels.
 // An image of DockerConfig.Images is checked, never built; paas's own is
 // built (output written to out) when the engine lacks it or it was built

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 
+	"paas/addons"
 	"paas/internal/swarmtest"
 	"paas/internal/syncbuf"
 	"paas/loadgen"
@@ -44,8 +47,8 @@ func startSwarmServer(t *testing.T) *swarmServer {
 }
 
 // startTestSwarm forms a swarm of three engines that have the stack
-// image, removed at the end of the test.
-func startTestSwarm(t *testing.T) (*swarmtest.Swarm, *client.Client) {
+// image and images of the host's engine, removed at the end of the test.
+func startTestSwarm(t *testing.T, images ...string) (*swarmtest.Swarm, *client.Client) {
 	t.Helper()
 	requireDocker(t)
 	if why := swarmtest.Requirement(); why != "" {
@@ -53,7 +56,7 @@ func startTestSwarm(t *testing.T) (*swarmtest.Swarm, *client.Client) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sw, err := swarmtest.Start(ctx, swarmtest.Config{Nodes: 3, Managers: 1, Images: []string{stackImage()}})
+	sw, err := swarmtest.Start(ctx, swarmtest.Config{Nodes: 3, Managers: 1, Images: append([]string{stackImage()}, images...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,11 +428,15 @@ func TestSwarmMigration(t *testing.T) {
 
 // TestSwarmOnItsManager runs paasd as the README sets it up: its own
 // engine is the swarm's manager, which builds, pushes to the registry
-// and runs tasks itself. An app is pushed and scaled over the nodes, and
-// a new paasd taking over adopts the swarm's services, leaving the task
-// containers on its own engine to them.
+// and runs tasks itself. A Redis add-on runs on the manager, beside its
+// volume, and an app whose instances are spread over the nodes counts
+// its hits in it: each instance, whatever its node, reaches it over the
+// app's overlay network. A new paasd taking over adopts the swarm's
+// services, leaving the task containers on its own engine to them, and
+// the add-on keeps its data.
 func TestSwarmOnItsManager(t *testing.T) {
-	sw, mgr := startTestSwarm(t)
+	redis := addonImage(t, "redis")
+	sw, mgr := startTestSwarm(t, redis)
 	s := newServer(t)
 	env := append(swarmEnv(t, sw, s.dataDir, sw.Nodes[0].CertsDir()),
 		"DOCKER_HOST="+sw.Nodes[0].Host, "PAAS_SWARM_MANAGER=", "PAAS_RUNTIME=docker",
@@ -437,25 +444,115 @@ func TestSwarmOnItsManager(t *testing.T) {
 		// host's firewall does not see its bridges.
 		"PAAS_HOST_FIREWALL=off")
 	s.start(env...)
-	ss := &swarmServer{server: s, sw: sw, mgr: mgr}
-	dir := s.newRepo("graceful", "onmgr")
-	requireOK(t, "push", s.push(dir, "paas", "main"))
-	requireOK(t, "scale", s.paas(dir, "", "ps:scale", "web=3"))
-	if seen := ss.answering("onmgr", 30); len(seen) != 3 {
-		t.Fatalf("the router reached %v", seen)
-	}
 	if strings.Contains(s.out.String(), "add-ons run on the local engine") {
 		t.Error("paasd says its add-ons are out of the apps' reach on its own manager")
 	}
-	before := ss.services("onmgr")
+	ss := &swarmServer{server: s, sw: sw, mgr: mgr}
+	const app = "onmgr"
+	requireOK(t, "apps:create", s.ssh("apps:create "+app))
+	r := s.ssh("addons:create " + app + " redis")
+	requireOK(t, "addons:create", r)
+	if strings.Contains(r.stdout+r.stderr, "Building") {
+		t.Errorf("the manager built the redis image it was given:\n%s%s", r.stdout, r.stderr)
+	}
+	dir := s.newRepo("counter", app)
+	requireOK(t, "push", s.push(dir, "paas", "main"))
+	requireOK(t, "scale", s.paas(dir, "", "ps:scale", "web=3"))
+	where, nodes := ss.placement(app), map[string]bool{}
+	for _, n := range where {
+		nodes[n] = true
+	}
+	if len(where) != 3 || len(nodes) < 2 {
+		t.Errorf("three web instances on the swarm, placed %v", where)
+	}
+	last := ss.countHits(app, 0, 30)
+	ss.addonOnManager(app + "-redis")
+
+	before := ss.services(app)
 	ss.server = s.successor(env...)
-	if after := ss.services("onmgr"); !slices.Equal(before, after) || len(after) != 3 {
+	if after := ss.services(app); !slices.Equal(before, after) || len(after) != 3 {
 		t.Fatalf("instances before the new paasd %v, after %v", before, after)
 	}
 	if ps := ss.paas(dir, "", "ps").stdout; strings.Count(ps, " up ") != 3 {
 		t.Fatalf("ps after the new paasd took over:\n%s", ps)
 	}
-	if seen := ss.answering("onmgr", 30); len(seen) != 3 {
-		t.Fatalf("after the new paasd took over, the router reached %v", seen)
+	ss.countHits(app, last, 30)
+	ss.addonOnManager(app + "-redis")
+}
+
+// addonImage returns the image of engine's add-ons, built on the host's
+// engine when it lacks a current one, for a test swarm's nodes to have.
+func addonImage(t *testing.T, engine string) string {
+	t.Helper()
+	cli := requireDocker(t)
+	d, err := addons.NewDocker(addons.DockerConfig{Client: cli, StackImage: stackImage(),
+		Network: func(context.Context, string) (string, error) { return "", errors.New("no network") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	ref, err := d.Image(t.Context(), engine, &out)
+	if err != nil {
+		t.Fatalf("the %s image: %v\n%s", engine, err, out.String())
+	}
+	return ref
+}
+
+// countHits asks app n times through the router for its hit count in
+// Redis, and returns the last: every answer is 200, counts go up one by
+// one from after, and every one of the 3 web instances answers.
+func (s *swarmServer) countHits(app string, after, n int) int {
+	s.t.Helper()
+	seen := map[string]bool{}
+	for range n {
+		code, body, _ := s.get(app, "/")
+		var hits int
+		var dyno string
+		if code != 200 {
+			s.t.Fatalf("GET / of %s: %d %s", app, code, body)
+		}
+		if _, err := fmt.Sscanf(body, "hits %d from %s", &hits, &dyno); err != nil {
+			s.t.Fatalf("GET / of %s: %q", app, body)
+		}
+		if hits != after+1 {
+			s.t.Fatalf("hit %d after %d: %q", hits, after, body)
+		}
+		after = hits
+		seen[dyno] = true
+	}
+	if len(seen) != 3 {
+		s.t.Errorf("the router reached %v", seen)
+	}
+	return after
+}
+
+// addonOnManager checks that add-on name's container runs on the
+// swarm's manager, paasd's own engine, with its data volume, and that no
+// other node has either.
+func (s *swarmServer) addonOnManager(name string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	insp, err := s.mgr.ContainerInspect(ctx, "paas.addon."+name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if !insp.State.Running || insp.RestartCount != 0 {
+		s.t.Errorf("add-on %s: running %v, restarted %d times", name, insp.State.Running, insp.RestartCount)
+	}
+	if !slices.ContainsFunc(insp.Mounts, func(m container.MountPoint) bool { return m.Name == "paas-addon-"+name }) {
+		s.t.Errorf("add-on %s has no volume of its own: %+v", name, insp.Mounts)
+	}
+	for _, n := range s.sw.Nodes[1:] {
+		cli, err := n.Client()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		_, cerr := cli.ContainerInspect(ctx, "paas.addon."+name)
+		_, verr := cli.VolumeInspect(ctx, "paas-addon-"+name)
+		cli.Close()
+		if cerr == nil || verr == nil {
+			s.t.Errorf("node %s has the add-on's container (%v) or volume (%v)", n.Host, cerr, verr)
+		}
 	}
 }
