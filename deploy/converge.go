@@ -425,17 +425,18 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, che
 // updateRoutes gives the router the app's web instances that are up and
 // run the current release.
 func (s *Service) updateRoutes(st *appState) {
+	away := s.engineAway.Load()
 	st.mu.Lock()
 	var bs []router.Backend
 	for _, in := range st.insts {
+		if away && in.inst.Node == "" {
+			continue // on the engine that is away
+		}
 		if in.spec.Web && !in.stopping && in.state == "up" && st.release != nil && in.spec.Release == st.release.Version {
 			bs = append(bs, router.Backend{Name: in.name(), Addr: in.inst.Addr})
 		}
 	}
 	st.mu.Unlock()
-	if s.engineAway.Load() {
-		bs = nil
-	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Name < bs[j].Name })
 	s.cfg.Router.Set(st.name, bs)
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,28 @@ func TestEngineAwayWithdrawsRoutes(t *testing.T) {
 	if code, body := h.get("away"); code != 200 || body != "here" {
 		t.Fatalf("after: %d %q", code, body)
 	}
+}
+
+// TestEngineAwayKeepsSwarmRoutes keeps routing instances a swarm placed
+// on its nodes while paasd's own engine is away: they do not run on it.
+func TestEngineAwayKeepsSwarmRoutes(t *testing.T) {
+	h := newHarness(t, 10*time.Second, func(c *Config) { c.Runtime = onNode{c.Runtime} })
+	if err := h.deploy("placed", map[string]string{"Procfile": webProc, "site/index.html": "there"}); err != nil {
+		t.Fatal(err)
+	}
+	h.svc.OnEngine(runtime.EngineEvent{})
+	if code, body := h.get("placed"); code != 200 || body != "there" {
+		t.Fatalf("while the engine is away: %d %q", code, body)
+	}
+}
+
+// onNode is a runtime whose instances run on a node of their own.
+type onNode struct{ Runtime }
+
+func (r onNode) Start(ctx context.Context, s runtime.Spec) (runtime.Instance, error) {
+	in, err := r.Runtime.Start(ctx, s)
+	in.Node = "node-2"
+	return in, err
 }
 
 // TestEngineRestartIsNotACrash restarts, without backoff, an instance

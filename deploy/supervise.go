@@ -79,8 +79,10 @@ func (s *Service) onExit(e runtime.Exit) {
 }
 
 // OnEngine is the docker runtime's engine callback. While the engine is
-// gone, no app is routed: the addresses its containers were published on
-// may be given to others' containers when it comes back. Once it answers
+// gone, no instance on it is routed: the addresses its containers were
+// published on may be given to others' containers when it comes back.
+// Instances a swarm placed on its nodes (those with a Node) are the
+// swarm's to report, and stay routed. Once it answers
 // again, every app's route is set anew from the instances that run
 // (those that did not survive were reported through OnExit before, and
 // are being restarted).
