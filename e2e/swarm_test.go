@@ -424,6 +424,23 @@ func TestSwarmMigration(t *testing.T) {
 	}
 	t.Logf("%d requests while the app moved to the swarm, none failed", res.Requests)
 	n.mustGet("mover", "/", "ok from web.")
+
+	// Back to the local scheduler: refused before the running paasd is
+	// asked to hand over, and the app stays where it is.
+	before := ss.services("mover")
+	bctx, bcancel := context.WithTimeout(ctx, time.Minute)
+	defer bcancel()
+	back := exec.CommandContext(bctx, filepath.Join(binDir, "paasd"))
+	back.Env = n.paasdEnv("PAAS_RUNTIME=docker", "PAAS_SCHEDULER=local", "PAAS_SWARM_MANAGER="+sw.Nodes[0].Host,
+		"PAAS_SSH_ADDR=127.0.0.1:0", "PAAS_HTTP_ADDR=127.0.0.1:0", "PAAS_HTTPS_ADDR=127.0.0.1:0")
+	out, err := back.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "moving apps back from the swarm is not supported") || !strings.Contains(string(out), "(mover)") {
+		t.Errorf("paasd with PAAS_SCHEDULER=local over the swarm's apps: %v\n%s", err, out)
+	}
+	if after := ss.services("mover"); !slices.Equal(before, after) {
+		t.Errorf("services before %v, after %v", before, after)
+	}
+	n.mustGet("mover", "/", "ok from web.")
 }
 
 // TestSwarmOnItsManager runs paasd as the README sets it up: its own

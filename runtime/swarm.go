@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -432,4 +433,31 @@ func (s *Swarm) managedFilter(app string) filters.Args {
 		f.Add("label", LabelApp+"="+app)
 	}
 	return f
+}
+
+// SwarmApps returns the apps of which owner's services run on the swarm
+// whose manager is mgr, sorted: none when mgr's engine manages no swarm.
+// A server started with the local scheduler after the swarm one finds
+// its apps there.
+func SwarmApps(ctx context.Context, mgr *client.Client, owner string) ([]string, error) {
+	info, err := mgr.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Swarm.ControlAvailable {
+		return nil, nil
+	}
+	s := &Swarm{cfg: SwarmConfig{Owner: owner}}
+	svcs, err := mgr.ServiceList(ctx, swarm.ServiceListOptions{Filters: s.managedFilter("")})
+	if err != nil {
+		return nil, err
+	}
+	var apps []string
+	for _, svc := range svcs {
+		if app := svc.Spec.Labels[LabelApp]; app != "" && !slices.Contains(apps, app) {
+			apps = append(apps, app)
+		}
+	}
+	slices.Sort(apps)
+	return apps, nil
 }

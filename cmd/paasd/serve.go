@@ -56,6 +56,18 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("PAAS_AUTHORIZED_KEYS: %w", err)
 		}
 	}
+	// Apps the swarm runs are not moved back under the local scheduler:
+	// the running paasd keeps them rather than hand over to one that
+	// would run them twice.
+	if cfg.Scheduler != "swarm" && cfg.Runtime != "exec" {
+		if cli, err := dockerClient(ctx); err == nil {
+			err = refuseSwarmLeftovers(ctx, cfg, cli, ownerLabel(dataDir))
+			cli.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
 	// A paasd already running on this data dir hands over to this one.
 	succ, inherited, inheritedTLS, err := takeOver(dataDir)
 	if err != nil {

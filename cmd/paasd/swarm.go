@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -182,4 +183,31 @@ func (p registryPruner) remove(ctx context.Context, app string, build int) {
 	if err := p.reg.GC(ctx); err != nil {
 		p.log.Warn("sweeping the registry", "err", err)
 	}
+}
+
+// refuseSwarmLeftovers fails when the local scheduler would run apps
+// that the swarm still runs (as PAAS_SCHEDULER=swarm left them): the
+// swarm's services would go on beside the new instances, on networks of
+// the same names. It reads the swarm of PAAS_SWARM_MANAGER, else of the
+// local engine.
+func refuseSwarmLeftovers(ctx context.Context, cfg config, local *client.Client, owner string) error {
+	mgr := local
+	if cfg.SwarmManager != "" {
+		c, err := client.NewClientWithOpts(client.WithHost(cfg.SwarmManager), client.WithAPIVersionNegotiation())
+		if err != nil {
+			return fmt.Errorf("PAAS_SWARM_MANAGER: %w", err)
+		}
+		defer c.Close()
+		mgr = c
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	apps, err := runtime.SwarmApps(ctx, mgr, owner)
+	if err != nil || len(apps) == 0 {
+		return nil // no swarm to read: nothing of it to keep apart
+	}
+	return fmt.Errorf("PAAS_SCHEDULER=local, but the swarm at %s runs %d app(s) of this server as services (%s): "+
+		"moving apps back from the swarm is not supported; start paasd with PAAS_SCHEDULER=swarm, "+
+		"or remove the services (docker service rm) to start them anew on this engine",
+		mgr.DaemonHost(), len(apps), strings.Join(apps, ", "))
 }
