@@ -75,7 +75,7 @@ func portName(in *instance) string {
 // started; for a command the shell did not find, it names the command.
 func startHint(in *instance, code int) string {
 	if code != 127 || in.spec.Command == "" {
-		return exitHint(code)
+		return runtime.ExitHint(code)
 	}
 	name := ""
 	if words, err := shellwords.Split(in.spec.Command); err == nil {

@@ -138,24 +138,6 @@ func crashedAtStart(st *appState, started []*instance) error {
 	return nil
 }
 
-// exitHint explains the exit statuses that shells and the engine give.
-func exitHint(code int) string {
-	switch code {
-	case 126:
-		return " (command not executable)"
-	case 127:
-		return " (command not found: check the Procfile)"
-	case 137:
-		return " (SIGKILL: out of memory, or killed)"
-	case -1:
-		return " (status unknown)"
-	}
-	if sig := runtime.SignalName(code); sig != "" {
-		return " (" + sig + ")"
-	}
-	return ""
-}
-
 // abort stops instances started by a failed converge.
 func (s *Service) abort(st *appState, started []*instance, prevTarget int) {
 	st.mu.Lock()

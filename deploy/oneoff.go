@@ -213,7 +213,7 @@ func (s *Service) Run(ctx context.Context, app, by string, argv []string, stdio 
 	if err != nil {
 		return code, fmt.Errorf("running one-off: %w", err)
 	}
-	s.eventRel(app, spec.Release, "%s exited with status %d%s", spec.Name(), code, exitHint(code))
+	s.eventRel(app, spec.Release, "%s exited with status %d%s", spec.Name(), code, runtime.ExitHint(code))
 	return code, nil
 }
 
@@ -259,7 +259,7 @@ func (s *Service) RunDetached(ctx context.Context, app, by string, argv []string
 			s.log.Error("running detached one-off", "app", app, "instance", name, "err", err)
 			s.eventRel(app, spec.Release, "%s failed: %s", name, reasonOf(err))
 		default:
-			s.eventRel(app, spec.Release, "%s exited with status %d%s", name, code, exitHint(code))
+			s.eventRel(app, spec.Release, "%s exited with status %d%s", name, code, runtime.ExitHint(code))
 		}
 		ended <- result{code, err}
 	}()

@@ -306,7 +306,7 @@ func (s *Service) runPhase(ctx context.Context, rel paas.Release, typ, what, cmd
 	case err != nil:
 		return fmt.Errorf("running the %s: %w", what, err)
 	case code != 0:
-		return paas.Errorf("%s failed: %q exited with status %d%s", what, cmd, code, exitHint(code))
+		return paas.Errorf("%s failed: %q exited with status %d%s", what, cmd, code, runtime.ExitHint(code))
 	}
 	return nil
 }

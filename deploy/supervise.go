@@ -60,7 +60,7 @@ func (s *Service) onExit(e runtime.Exit) {
 	in.state = "crashed"
 	in.exitCode, in.signal = e.Code, e.Signal
 	in.since = e.At
-	what := fmt.Sprintf("crashed with status %d%s", e.Code, exitHint(e.Code))
+	what := fmt.Sprintf("crashed with status %d%s", e.Code, runtime.ExitHint(e.Code))
 	if engine {
 		what = "did not survive a restart of the Docker engine"
 	}

@@ -139,3 +139,19 @@ func TestDockerConfinement(t *testing.T) {
 		t.Errorf("changing user in an unlabelled image: exit %d, %q", code, out)
 	}
 }
+
+// TestSwarmSpecConfine gives a swarm instance the confinement of a
+// local container: its user, dropped capabilities, limits and
+// no-new-privileges.
+func TestSwarmSpecConfine(t *testing.T) {
+	s := Spec{App: "a", Release: 1, Type: "web", Index: 1, Command: "serve", Slug: "img", Web: true}
+	spec, err := serviceSpec(s, "reg/img@sha256:0", "paas-a", imageProfile{workDir: "/app", user: "1000:1000"}, limits{memory: 512 << 20, pids: 77}, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, res := spec.TaskTemplate.ContainerSpec, spec.TaskTemplate.Resources.Limits
+	if cs.User != "1000:1000" || !slices.Equal(cs.CapabilityDrop, []string{"ALL"}) || cs.Privileges == nil ||
+		!cs.Privileges.NoNewPrivileges || res.MemoryBytes != 512<<20 || res.Pids != 77 {
+		t.Errorf("container spec %+v, privileges %+v, limits %+v", cs, cs.Privileges, res)
+	}
+}

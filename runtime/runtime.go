@@ -130,3 +130,22 @@ func SignalName(code int) string {
 	}
 	return name
 }
+
+// ExitHint explains the exit statuses that shells and the engine give,
+// as " (…)" to follow the status; "" for the others.
+func ExitHint(code int) string {
+	switch code {
+	case 126:
+		return " (command not executable)"
+	case 127:
+		return " (command not found: check the Procfile)"
+	case 137:
+		return " (SIGKILL: out of memory, or killed)"
+	case -1:
+		return " (status unknown)"
+	}
+	if sig := SignalName(code); sig != "" {
+		return " (" + sig + ")"
+	}
+	return ""
+}

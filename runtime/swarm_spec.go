@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,9 @@ func serviceSpec(sp Spec, ref, net string, prof imageProfile, lim limits, owner 
 		User:           cfg.User,
 		Init:           &init,
 		CapabilityDrop: hc.CapDrop,
+		// Engines of API 1.46 (Docker 27) and later honour it; older
+		// ones ignore the field.
+		Privileges: &swarm.Privileges{NoNewPrivileges: slices.Contains(hc.SecurityOpt, noNewPrivileges)},
 	}
 	if sp.StopTimeout > 0 {
 		g := sp.StopTimeout

@@ -81,7 +81,7 @@ func (s *Swarm) waitRunning(ctx context.Context, id string, port int) (swarm.Tas
 				}
 			case taskEnded(t.Status.State):
 				if code := taskExitCode(t); code >= 0 {
-					return swarm.Task{}, "", fmt.Errorf("exited at start with status %d%s", code, swarmHint(code))
+					return swarm.Task{}, "", fmt.Errorf("exited at start with status %d%s", code, ExitHint(code))
 				}
 				return swarm.Task{}, "", fmt.Errorf("the swarm could not run it: %s", taskProblem(t))
 			case t.Status.State == swarm.TaskStatePending && t.Status.Err != "":
@@ -98,20 +98,6 @@ func (s *Swarm) waitRunning(ctx context.Context, id string, port int) (swarm.Tas
 		case <-tick.C:
 		}
 	}
-}
-
-// swarmHint explains an exit status at start.
-func swarmHint(code int) string {
-	switch code {
-	case 126:
-		return " (command not executable)"
-	case 127:
-		return " (command not found: check the Procfile)"
-	}
-	if sig := SignalName(code); sig != "" {
-		return " (" + sig + ")"
-	}
-	return ""
 }
 
 // taskProblem is the swarm's word on why a task did not run.
