@@ -21,7 +21,8 @@ const readyWithin = 2 * time.Minute
 // worker token and address. address is "ssh://user@host[:port]" or a
 // unix socket path ("/run/docker.sock", "unix:///run/docker.sock");
 // name "" picks one (see defaultName). An ssh:// node is made to trust
-// the registry's CA first. Progress lines go to out (nil: nowhere).
+// the registry's CA first, then Config.Warm readies it. Progress lines
+// go to out (nil: nowhere).
 func (n *Nodes) Add(ctx context.Context, address, name string, out io.Writer) (Node, error) {
 	if out == nil {
 		out = io.Discard
@@ -71,6 +72,13 @@ func (n *Nodes) Add(ctx context.Context, address, name string, out io.Writer) (N
 	}
 	if err := n.trustRegistry(ctx, a); err != nil {
 		return Node{}, err
+	}
+	if n.cfg.Warm != nil {
+		fmt.Fprintf(out, "pulling the stack image onto %s\n", a.host())
+		if err := n.cfg.Warm(ctx, eng); err != nil {
+			n.log.Warn("a joining node did not pull the stack image", "address", a.String(), "err", err)
+			fmt.Fprintf(out, "%s did not pull the stack image (its first instances will): %s\n", a.host(), firstLine(nil, err))
+		}
 	}
 	var managers []string
 	for _, p := range mgr.Swarm.RemoteManagers {

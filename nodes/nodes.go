@@ -73,7 +73,11 @@ type Config struct {
 	// no request fails, which the swarm's own moving of tasks (stop
 	// there, then start elsewhere) cannot promise.
 	Evacuate func(ctx context.Context, name string) error
-	Logger   *slog.Logger
+	// Warm, when set, readies a joining node's engine before it joins
+	// (paasd has it pull the stack image, which every app image shares);
+	// a failure is reported and the node joins all the same.
+	Warm   func(ctx context.Context, eng *client.Client) error
+	Logger *slog.Logger
 }
 
 // Nodes manages the swarm's membership.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,20 @@ func TestNodes(t *testing.T) {
 	sshAddr, sshOpts := sshNode(t, s.Spare[1])
 	ca := []byte("-----BEGIN CERTIFICATE-----\nnot checked by the engine until it pulls\n-----END CERTIFICATE-----\n")
 	registry := s.HostIP + ":5443"
-	n, err := New(Config{Manager: mgr, RegistryAddr: registry, RegistryCA: ca, SSHOptions: sshOpts})
+	// Warm sees each joining engine before it joins; the second fails.
+	var warmed []swarm.LocalNodeState
+	warm := func(ctx context.Context, eng *client.Client) error {
+		info, err := eng.Info(ctx)
+		if err != nil {
+			return err
+		}
+		warmed = append(warmed, info.Swarm.LocalNodeState)
+		if len(warmed) == 2 {
+			return errors.New("no stack here")
+		}
+		return nil
+	}
+	n, err := New(Config{Manager: mgr, RegistryAddr: registry, RegistryCA: ca, SSHOptions: sshOpts, Warm: warm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +163,9 @@ func TestNodes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.Spare[1].CertsDir(), registry)); !os.IsNotExist(err) {
 		t.Errorf("a refused add wrote the CA: %v", err)
 	}
+	if len(warmed) != 0 {
+		t.Errorf("refused adds warmed %d engines", len(warmed))
+	}
 	if err := other.SwarmLeave(ctx, true); err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +188,12 @@ func TestNodes(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(s.Spare[1].CertsDir(), registry, "ca.crt")); err != nil || !bytes.Equal(got, ca) {
 		t.Errorf("the registry's CA on the ssh node: %q, %v", got, err)
+	}
+	if !slices.Equal(warmed, []swarm.LocalNodeState{swarm.LocalNodeStateInactive, swarm.LocalNodeStateInactive}) {
+		t.Errorf("Warm saw engines in swarm states %v, want two not in a swarm yet", warmed)
+	}
+	if want := "did not pull the stack image (its first instances will): no stack here"; !strings.Contains(progress.String(), want) {
+		t.Errorf("add progress lacks %q:\n%s", want, progress.String())
 	}
 	t.Logf("add progress:\n%s", progress.String())
 	if list, err = n.List(ctx); err != nil || len(list) != 4 {

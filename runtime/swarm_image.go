@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	registrytypes "github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
@@ -35,16 +36,21 @@ func registryRepo(app, local string) (repo, tag string) {
 // and returns the reference nodes pull it by: the registry's name of it
 // pinned to the digest pushed.
 func (s *Swarm) distribute(ctx context.Context, local string) (string, error) {
-	s.imgMu.Lock()
-	defer s.imgMu.Unlock()
-	if ref, ok := s.pushed[local]; ok {
-		return ref, nil
-	}
 	app := ""
 	if strings.HasPrefix(local, "paas/") {
 		app = strings.TrimPrefix(strings.SplitN(local, ":", 2)[0], "paas/")
 	}
 	repo, tag := registryRepo(app, local)
+	return s.distributeAs(ctx, local, local, repo, tag)
+}
+
+// distributeAs pushes the local image as repo:tag, once per key.
+func (s *Swarm) distributeAs(ctx context.Context, local, key, repo, tag string) (string, error) {
+	s.imgMu.Lock()
+	defer s.imgMu.Unlock()
+	if ref, ok := s.pushed[key]; ok {
+		return ref, nil
+	}
 	ref := s.cfg.Registry.Ref(repo, tag)
 	if err := s.cfg.Local.ImageTag(ctx, local, ref); err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -75,9 +81,45 @@ func (s *Swarm) distribute(ctx context.Context, local string) (string, error) {
 	if digest != "" {
 		ref += "@" + digest
 	}
-	s.pushed[local] = ref
+	s.pushed[key] = ref
 	s.log.Info("image pushed", "image", local, "ref", ref)
 	return ref, nil
+}
+
+// Warm has the engine eng, a node joining the swarm, pull the stack
+// image from the registry (pushing it there first), so that the first
+// instance of each app on that node pulls only the layers of its build:
+// every app image is made on the stack and shares its layers.
+func (s *Swarm) Warm(ctx context.Context, eng *client.Client, stack string) error {
+	insp, err := s.cfg.Local.ImageInspect(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("inspecting the stack image %s: %w", stack, err)
+	}
+	id := strings.TrimPrefix(insp.ID, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	ref, err := s.distributeAs(ctx, stack, "stack@"+insp.ID, "paas/stack", id)
+	if err != nil {
+		return err
+	}
+	return pull(ctx, eng, ref, s.registryAuth())
+}
+
+// pull pulls ref on eng unless it has it.
+func pull(ctx context.Context, eng *client.Client, ref, auth string) error {
+	if _, err := eng.ImageInspect(ctx, ref); err == nil {
+		return nil
+	}
+	rc, err := eng.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	defer rc.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	return nil
 }
 
 // registryAuth is the registry's account, encoded as the engine takes it.
@@ -93,16 +135,8 @@ func (s *Swarm) registryAuth() string {
 
 // pullOnManager pulls ref on the manager's engine unless it has it.
 func (s *Swarm) pullOnManager(ctx context.Context, ref string) error {
-	if _, err := s.mgr.ImageInspect(ctx, ref); err == nil {
-		return nil
-	}
-	rc, err := s.mgr.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: s.registryAuth()})
-	if err != nil {
-		return fmt.Errorf("pulling %s on the manager: %w", ref, err)
-	}
-	defer rc.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil); err != nil {
-		return fmt.Errorf("pulling %s on the manager: %w", ref, err)
+	if err := pull(ctx, s.mgr, ref, s.registryAuth()); err != nil {
+		return fmt.Errorf("on the manager: %w", err)
 	}
 	return nil
 }

@@ -147,6 +147,34 @@ func (e *swarmEnv) nodeOf(t *testing.T, id string) string {
 	return ""
 }
 
+// warm has the third node, rid of the stack image, pull it back from
+// the registry through Warm, as a node joining the swarm does.
+func (e *swarmEnv) warm(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	eng, err := e.sw.Nodes[2].Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	want, err := e.s.cfg.Local.ImageInspect(ctx, e.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ImageRemove(ctx, e.image, image.RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ImageInspect(ctx, want.ID); err == nil {
+		t.Fatalf("node 3 still has the stack image %s", want.ID)
+	}
+	if err := e.s.Warm(ctx, eng, e.image); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ImageInspect(ctx, want.ID); err != nil {
+		t.Fatalf("after Warm, node 3 lacks the stack image: %v", err)
+	}
+}
+
 // TestSwarmRuntime: on a three-node swarm, three web instances of one app
 // run as services spread over at least two nodes, each answering the
 // host at the address Start returned, their output in the app's lines; a
@@ -156,6 +184,7 @@ func (e *swarmEnv) nodeOf(t *testing.T, id string) string {
 // is reported exited with ErrNodeDown while the others keep answering.
 func TestSwarmRuntime(t *testing.T) {
 	e := testSwarm(t)
+	e.warm(t)
 	var insts []Instance
 	for i := 1; i <= 3; i++ {
 		inst, err := e.s.Start(t.Context(), e.web(i))

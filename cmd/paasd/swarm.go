@@ -127,6 +127,7 @@ func setupSwarm(ctx context.Context, cfg config, dataDir string, local *client.C
 			}
 			return svc.Evacuate(ctx, name, nil)
 		},
+		Warm: func(ctx context.Context, eng *client.Client) error { return rt.Warm(ctx, eng, cfg.StackImage) },
 	})
 	if err != nil {
 		p.close()
