@@ -83,12 +83,15 @@ func TestFollowSaysOnceWhileTheEngineIsAway(t *testing.T) {
 	// that drops them.
 	waitFor(t, 20*time.Second, func() bool { return eng.dropped.Load() >= 6 })
 	eng.serving.Store(true)
-	waitFor(t, 40*time.Second, func() bool { return eng.lists.Load() >= 1 && strings.Contains(logged.String(), "again") })
+	// The warning says "followed again once it does": the wait is for
+	// the line that says it does.
+	const again = "following the add-ons' output again"
+	waitFor(t, 40*time.Second, func() bool { return eng.lists.Load() >= 1 && strings.Contains(logged.String(), again) })
 	out := logged.String()
 	if n := strings.Count(out, "level=WARN"); n != 1 {
 		t.Errorf("Follow warned %d times over %d dropped calls, want once:\n%s", n, eng.dropped.Load(), out)
 	}
-	if n := strings.Count(out, "following the add-ons' output again"); n != 1 {
+	if n := strings.Count(out, again); n != 1 {
 		t.Errorf("Follow said %d times that it follows again, want once:\n%s", n, out)
 	}
 }
