@@ -16,22 +16,43 @@ const clientCheckInterval = 100 * time.Millisecond
 // the instance had not answered yet.
 var errClientGone = errors.New("client closed the connection")
 
-// awaitResponse waits until the instance's response starts or deadline
-// passes (a timeout error). While it waits it checks every
-// clientCheckInterval that the client is still connected, and returns
-// errClientGone once it is not, so that the instance's connection is
-// closed and the request abandoned, as the general path does. An answer
-// within the first interval costs one deadline more than waiting
-// without checks.
-func (fc *frontConn) awaitResponse(uc *upConn, deadline time.Time) error {
-	for {
-		step := time.Now().Add(clientCheckInterval)
+// awaitResponse sends req, when not nil, to the instance and waits until
+// the instance's response starts or deadline passes (a timeout error).
+// While it waits it checks about every clientCheckInterval that the
+// client is still connected, and returns errClientGone once it is not,
+// so that the instance's connection is closed and the request abandoned,
+// as the general path does. The first wait is for readiness alone (see
+// sendAwait); should the socket have had bytes before the request went
+// (an instance that answers unasked), the next check reads them.
+func (fc *frontConn) awaitResponse(uc *upConn, now, deadline time.Time, req []byte) error {
+	for first := true; ; first = false {
+		step := now.Add(clientCheckInterval)
 		if deadline.Before(step) {
 			step = deadline
 		}
-		uc.SetReadDeadline(step)
-		_, err := uc.br.Peek(1)
-		if err == nil || !isTimeout(err) || !time.Now().Before(deadline) {
+		uc.rdl.set(uc.Conn, now, step, clientCheckInterval/2)
+		var err error
+		if first && req != nil && uc.raw != nil {
+			var sent int
+			sent, err = uc.sendAwait(req)
+			if err == nil && sent < len(req) {
+				_, err = uc.Conn.Write(req[sent:])
+			}
+			if err == nil {
+				_, err = uc.br.Peek(1)
+			}
+		} else {
+			if first && req != nil {
+				if _, err = uc.Conn.Write(req); err != nil {
+					return err
+				}
+			}
+			_, err = uc.br.Peek(1)
+		}
+		if err == nil || !isTimeout(err) {
+			return err
+		}
+		if now = time.Now(); !now.Before(deadline) {
 			return err
 		}
 		if fc.clientGone() {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -176,6 +177,7 @@ type frontConn struct {
 	f    *Front
 	c    net.Conn
 	idle atomic.Bool // waiting for a request, nothing of it read
+	rdl  readDeadline
 
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -186,6 +188,7 @@ type frontConn struct {
 	port     []byte // local port, for X-Forwarded-Port
 	hostBuf  []byte
 	target   []byte   // copy of the request target, for the log
+	out      []byte   // the request head for the instance
 	id       []byte   // the request id
 	line     []byte   // the access log line
 	num      [20]byte // a number's digits
@@ -233,12 +236,17 @@ func (fc *frontConn) serve() {
 		if f.isClosed() && fc.br.Buffered() == 0 {
 			return
 		}
-		fc.c.SetReadDeadline(time.Now().Add(wait))
+		now := time.Now()
+		fc.rdl.set(fc.c, now, now.Add(wait), deadlineSlack(wait))
 		if _, err := fc.br.Peek(1); err != nil {
 			return
 		}
 		fc.idle.Store(false)
-		fc.c.SetReadDeadline(time.Now().Add(f.limits.HeaderTimeout))
+		if buf, _ := fc.br.Peek(fc.br.Buffered()); !bytes.Contains(buf, crlfcrlf) {
+			// The rest of the head is yet to come.
+			now = time.Now()
+			fc.rdl.set(fc.c, now, now.Add(f.limits.HeaderTimeout), 0)
+		}
 		switch readHead(fc.br, &fc.head) {
 		case headClosed:
 			return
@@ -268,7 +276,7 @@ func (fc *frontConn) handOver() bool {
 	if err := fc.bw.Flush(); err != nil {
 		return false
 	}
-	fc.c.SetReadDeadline(time.Time{})
+	fc.rdl.clear(fc.c)
 	var rest []byte
 	if n := fc.br.Buffered(); n > 0 {
 		b, _ := fc.br.Peek(n)

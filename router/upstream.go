@@ -12,9 +12,11 @@ import (
 // upConn is one kept-alive connection of the fast path to an instance.
 type upConn struct {
 	net.Conn
+	raw      syscall.RawConn // the socket, for readiness waits and peeks; nil if the dialer gave no socket
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	rdl      readDeadline
 }
 
 // upstreamBuffer sizes an upstream connection's buffers: a response head
@@ -85,22 +87,34 @@ func (c *upConn) open() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
+	if c.raw == nil {
 		return true
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
 	}
 	alive := false
 	var b [1]byte
-	raw.Read(func(fd uintptr) bool {
+	// Control, not Read: a read deadline left from the last response
+	// must not make an open connection look closed.
+	err := c.raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		alive = n < 0 && err == syscall.EAGAIN
-		return true
 	})
-	return alive
+	return err == nil && alive
+}
+
+// rawConnOf returns the socket under c, or nil.
+func rawConnOf(c net.Conn) syscall.RawConn {
+	if tc, ok := c.(*trackedConn); ok {
+		c = tc.Conn
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // upstream returns a connection to tg: an idle one when there is one
@@ -128,6 +142,7 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 	}
 	return &upConn{
 		Conn: nc,
+		raw:  rawConnOf(nc),
 		br:   bufio.NewReaderSize(nc, upstreamReadBuffer),
 		bw:   bufio.NewWriterSize(nc, upstreamWriteBuffer),
 	}, nil

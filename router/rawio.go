@@ -1,0 +1,53 @@
+package router
+
+import (
+	"net"
+	"os"
+	"syscall"
+)
+
+// Readiness waits without a read first.
+//
+// Go's net reads try the socket before they wait for it, so a read for
+// an answer that cannot have come yet costs a system call that finds
+// nothing. Where the router has just sent a request and waits for the
+// answer, it writes the request from inside a syscall.RawConn read, after
+// the runtime has armed the socket's readiness, and waits for readiness
+// at once: nothing sent after the arming goes unnoticed, and the read
+// that follows finds the answer there.
+
+// sendAwait writes req to c's socket and waits until the socket has
+// something to read (or an error, or its read deadline passes: a timeout
+// error). It returns how much of req went out: when the socket takes
+// only part of it, it returns early, with no error, and the caller
+// writes the rest itself.
+func (c *upConn) sendAwait(req []byte) (sent int, err error) {
+	var werr error
+	first := true
+	rerr := c.raw.Read(func(fd uintptr) bool {
+		if !first {
+			return true // readable, or woken to look: the caller reads
+		}
+		first = false
+		for sent < len(req) {
+			n, err := syscall.Write(int(fd), req[sent:])
+			if n > 0 {
+				sent += n
+			}
+			switch err {
+			case nil:
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return true
+			default:
+				werr = os.NewSyscallError("write", err)
+				return true
+			}
+		}
+		return false
+	})
+	if werr != nil {
+		return sent, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: werr}
+	}
+	return sent, rerr
+}
