@@ -2,7 +2,6 @@ package router
 
 import (
 	"errors"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -65,16 +64,12 @@ func (fc *frontConn) awaitResponse(uc *upConn, now, deadline time.Time, req []by
 // connection, without reading from it: a byte waiting to be read (a
 // pipelined request) is left where it is.
 func (fc *frontConn) clientGone() bool {
-	sc, ok := fc.c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := socketOf(fc.c)
+	if rc == nil {
 		return false
 	}
 	gone := false
-	rc.Control(func(fd uintptr) {
+	err := rc.Control(func(fd uintptr) {
 		var b [1]byte
 		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
@@ -85,5 +80,7 @@ func (fc *frontConn) clientGone() bool {
 			gone = true
 		}
 	})
-	return gone
+	// A connection being closed here (Close, Shutdown) has no client
+	// any more either.
+	return gone || err != nil
 }

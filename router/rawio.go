@@ -1,6 +1,8 @@
 package router
 
 import (
+	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -50,4 +52,63 @@ func (c *upConn) sendAwait(req []byte) (sent int, err error) {
 		return sent, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: werr}
 	}
 	return sent, rerr
+}
+
+// errWouldBlock is a read inside a readiness wait that found nothing.
+var errWouldBlock = errors.New("read would block")
+
+// clientSrc is what a client connection's reader reads from: the
+// connection, or, while the fast path serves inside a readiness wait,
+// the socket itself without waiting.
+type clientSrc struct {
+	c    net.Conn
+	fd   int  // the socket inside a readiness wait; -1 otherwise
+	full bool // the last read filled its buffer: the socket may hold more
+}
+
+func (s *clientSrc) Read(p []byte) (int, error) {
+	if s.fd < 0 {
+		return s.c.Read(p)
+	}
+	for {
+		n, err := syscall.Read(s.fd, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			s.full = false
+			return 0, errWouldBlock
+		case err != nil:
+			return 0, &net.OpError{Op: "read", Net: "tcp", Addr: s.c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		s.full = n == len(p)
+		return n, nil
+	}
+}
+
+// socketOf returns the socket under c, seen through the router's own
+// wrappers, or nil when c is something else.
+func socketOf(c net.Conn) syscall.RawConn {
+	for {
+		switch w := c.(type) {
+		case *trackedConn:
+			c = w.Conn
+			continue
+		case *cappedConn:
+			c = w.Conn
+			continue
+		}
+		break
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

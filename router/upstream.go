@@ -101,22 +101,6 @@ func (c *upConn) open() bool {
 	return err == nil && alive
 }
 
-// rawConnOf returns the socket under c, or nil.
-func rawConnOf(c net.Conn) syscall.RawConn {
-	if tc, ok := c.(*trackedConn); ok {
-		c = tc.Conn
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
-}
-
 // upstream returns a connection to tg: an idle one when there is one
 // (reused true), else a new one dialled within the app's connect
 // timeout.
@@ -142,7 +126,7 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 	}
 	return &upConn{
 		Conn: nc,
-		raw:  rawConnOf(nc),
+		raw:  socketOf(nc),
 		br:   bufio.NewReaderSize(nc, upstreamReadBuffer),
 		bw:   bufio.NewWriterSize(nc, upstreamWriteBuffer),
 	}, nil
