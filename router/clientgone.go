@@ -37,7 +37,7 @@ func (fc *frontConn) awaitResponse(uc *upConn, now, deadline time.Time, req []by
 			if err == nil && sent < len(req) {
 				_, err = uc.Conn.Write(req[sent:])
 			}
-			if err == nil {
+			if err == nil && uc.br.Buffered() == 0 {
 				_, err = uc.br.Peek(1)
 			}
 		} else {

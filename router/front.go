@@ -181,7 +181,8 @@ type frontConn struct {
 	c    net.Conn
 	idle atomic.Bool // waiting for a request, nothing of it read
 	rdl  readDeadline
-	src  clientSrc // what br reads from
+	src  sockSrc   // what br reads from
+	sink sockSink  // what bw writes to
 	once sync.Once // of cut
 
 	wait        time.Duration // how long the next request may take to start
@@ -216,11 +217,12 @@ var (
 func (fc *frontConn) serve() {
 	f := fc.f
 	defer f.untrack(fc)
-	fc.src = clientSrc{c: fc.c, fd: -1}
+	fc.src = sockSrc{c: fc.c, fd: -1}
+	fc.sink = sockSink{c: fc.c, fd: -1}
 	fc.br = readerPool.Get().(*bufio.Reader)
 	fc.br.Reset(&fc.src)
 	fc.bw = writerPool.Get().(*bufio.Writer)
-	fc.bw.Reset(fc.c)
+	fc.bw.Reset(&fc.sink)
 	handedOver := false
 	defer func() {
 		fc.br.Reset(nil)
@@ -326,9 +328,9 @@ func (fc *frontConn) served() {
 func (fc *frontConn) serveReady(rc syscall.RawConn) (v step) {
 	skip := false // the socket had nothing more at the last read
 	err := rc.Read(func(fd uintptr) bool {
-		fc.src.fd = int(fd)
+		fc.src.fd, fc.sink.fd = int(fd), int(fd)
 		v = fc.readyLoop(&skip)
-		fc.src.fd = -1
+		fc.src.fd, fc.sink.fd = -1, -1
 		return v != stepMore
 	})
 	if err != nil {

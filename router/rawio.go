@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // Readiness waits without a read first.
@@ -18,74 +19,131 @@ import (
 // at once: nothing sent after the arming goes unnoticed, and the read
 // that follows finds the answer there.
 
-// sendAwait writes req to c's socket and waits until the socket has
+// sendAwait writes req to c's socket, waits until the socket has
 // something to read (or an error, or its read deadline passes: a timeout
-// error). It returns how much of req went out: when the socket takes
-// only part of it, it returns early, with no error, and the caller
-// writes the rest itself.
+// error) and reads what there is into c.br. It returns how much of req
+// went out: when the socket takes only part of it, it returns early, with
+// no error, and the caller writes the rest and reads itself.
 func (c *upConn) sendAwait(req []byte) (sent int, err error) {
-	var werr error
+	var werr, rerr error
 	first := true
-	rerr := c.raw.Read(func(fd uintptr) bool {
+	err = c.raw.Read(func(fd uintptr) bool {
 		if !first {
-			return true // readable, or woken to look: the caller reads
+			c.src.fd = int(fd)
+			_, rerr = c.br.Peek(1)
+			c.src.fd = -1
+			return rerr != errWouldBlock // else woken for nothing: wait on
 		}
 		first = false
 		for sent < len(req) {
-			n, err := syscall.Write(int(fd), req[sent:])
-			if n > 0 {
+			n, errno := rawWrite(int(fd), req[sent:])
+			switch errno {
+			case 0:
 				sent += n
-			}
-			switch err {
-			case nil:
 			case syscall.EINTR:
 			case syscall.EAGAIN:
 				return true
 			default:
-				werr = os.NewSyscallError("write", err)
+				werr = os.NewSyscallError("write", errno)
 				return true
 			}
 		}
 		return false
 	})
-	if werr != nil {
+	switch {
+	case werr != nil:
 		return sent, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: werr}
+	case err != nil:
+		return sent, err
 	}
 	return sent, rerr
+}
+
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket,
+// made without telling the scheduler: they never block, so there is no
+// processor to hand to another thread while they run, and the runtime's
+// monitor has none to take back. (A write on loopback runs the
+// receiver's network stack too, tens of microseconds at most.)
+func rawRead(fd int, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno
+}
+
+func rawWrite(fd int, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno
 }
 
 // errWouldBlock is a read inside a readiness wait that found nothing.
 var errWouldBlock = errors.New("read would block")
 
-// clientSrc is what a client connection's reader reads from: the
-// connection, or, while the fast path serves inside a readiness wait,
-// the socket itself without waiting.
-type clientSrc struct {
+// sockSrc is what a connection's reader reads from: the connection, or,
+// while the fast path works inside a readiness wait of its socket, the
+// socket itself, without waiting.
+type sockSrc struct {
 	c    net.Conn
 	fd   int  // the socket inside a readiness wait; -1 otherwise
 	full bool // the last read filled its buffer: the socket may hold more
 }
 
-func (s *clientSrc) Read(p []byte) (int, error) {
+func (s *sockSrc) Read(p []byte) (int, error) {
 	if s.fd < 0 {
 		return s.c.Read(p)
 	}
 	for {
-		n, err := syscall.Read(s.fd, p)
+		n, errno := rawRead(s.fd, p)
 		switch {
-		case err == syscall.EINTR:
+		case errno == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case errno == syscall.EAGAIN:
 			s.full = false
 			return 0, errWouldBlock
-		case err != nil:
-			return 0, &net.OpError{Op: "read", Net: "tcp", Addr: s.c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+		case errno != 0:
+			return 0, &net.OpError{Op: "read", Net: "tcp", Addr: s.c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
 		case n == 0 && len(p) > 0:
 			return 0, io.EOF
 		}
 		s.full = n == len(p)
 		return n, nil
 	}
+}
+
+// sockSink is what a client connection's writer writes to: the
+// connection, or, inside a readiness wait of its socket, the socket
+// itself as long as it takes the bytes at once.
+type sockSink struct {
+	c  net.Conn
+	fd int // the socket inside a readiness wait; -1 otherwise
+}
+
+func (s *sockSink) Write(p []byte) (int, error) {
+	sent := 0
+	for s.fd >= 0 && sent < len(p) {
+		n, errno := rawWrite(s.fd, p[sent:])
+		switch errno {
+		case 0:
+			sent += n
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			// The socket's buffer is full: wait for it as any write.
+		default:
+			return sent, &net.OpError{Op: "write", Net: "tcp", Addr: s.c.RemoteAddr(), Err: os.NewSyscallError("write", errno)}
+		}
+		break
+	}
+	if sent == len(p) {
+		return sent, nil
+	}
+	n, err := s.c.Write(p[sent:])
+	return sent + n, err
 }
 
 // socketOf returns the socket under c, seen through the router's own

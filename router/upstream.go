@@ -13,6 +13,7 @@ import (
 type upConn struct {
 	net.Conn
 	raw      syscall.RawConn // the socket, for readiness waits and peeks; nil if the dialer gave no socket
+	src      sockSrc         // what br reads from
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
@@ -124,10 +125,12 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{
+	uc := &upConn{
 		Conn: nc,
 		raw:  socketOf(nc),
-		br:   bufio.NewReaderSize(nc, upstreamReadBuffer),
+		src:  sockSrc{c: nc, fd: -1},
 		bw:   bufio.NewWriterSize(nc, upstreamWriteBuffer),
-	}, nil
+	}
+	uc.br = bufio.NewReaderSize(&uc.src, upstreamReadBuffer)
+	return uc, nil
 }
