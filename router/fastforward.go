@@ -28,6 +28,7 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	if limit := r.bodyLimit(rt); limit > 0 && h.contentLength > limit {
 		return false, false
 	}
+	fc.now = time.Time{}
 	start := time.Now()
 	now := start.UnixNano()
 	tg := rt.pick(now)
@@ -80,7 +81,10 @@ func (fc *frontConn) forward() (keep, ok bool) {
 		fc.br.Discard(h.size)
 		return fc.fail(&e, start, http.StatusBadGateway, "Bad gateway", "The app could not be reached.", hasBody)
 	}
-	e.connect = max(time.Since(start), 1)
+	e.connect = 1 // a kept-alive connection: no time to speak of
+	if !reused {
+		e.connect = max(time.Since(start), 1)
+	}
 
 	// Send the request; a kept-alive connection the instance closed
 	// meanwhile is replaced once, when the request can be sent again.
@@ -99,7 +103,10 @@ func (fc *frontConn) forward() (keep, ok bool) {
 			req = fc.out
 		}
 		if err == nil {
-			now := time.Now()
+			now := start // a moment ago, unless a body was sent or another instance dialled
+			if hasBody || attempt > 0 {
+				now = time.Now()
+			}
 			deadline := now.Add(timeout)
 			if err = fc.awaitResponse(uc, now, deadline, req); err == nil {
 				if !headBuffered(uc.br) {
@@ -179,7 +186,9 @@ func (fc *frontConn) forward() (keep, ok bool) {
 		n, rerr, werr = pump(fc.bw, uc.br, uh.contentLength)
 	}
 	if rerr == nil && werr == nil && !uh.close && !untilClose {
-		tg.ep.pool.put(uc, time.Now())
+		// Last used at start: a connection that served a long
+		// request is checked for staleness a little sooner.
+		tg.ep.pool.put(uc, start)
 	} else {
 		uc.Close()
 	}
@@ -187,6 +196,9 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	if rerr == nil && werr == nil {
 		werr = fc.bw.Flush()
 	}
+	end := time.Now()
+	e.total = end.Sub(start)
+	fc.now = end
 	e.bytes = n
 	switch {
 	case rerr != nil:
@@ -334,7 +346,9 @@ func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 		return
 	}
 	e.uri, e.host, e.id = fc.target, fc.hostBuf, fc.id
-	e.total = time.Since(start)
+	if e.total == 0 {
+		e.total = time.Since(start)
+	}
 	app := ""
 	if rt != nil {
 		app = rt.app

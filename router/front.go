@@ -188,6 +188,7 @@ type frontConn struct {
 	wait        time.Duration // how long the next request may take to start
 	first       bool          // no request served yet
 	headStarted bool          // part of a head is read; its deadline is set
+	now         time.Time     // when the last response was sent, if just now
 
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -385,7 +386,11 @@ func (fc *frontConn) readyLoop(skip *bool) step {
 // has to start, or the header timeout from the first byte of a head
 // that came in part.
 func (fc *frontConn) armWait() {
-	now := time.Now()
+	now := fc.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	fc.now = time.Time{}
 	if fc.br.Buffered() == 0 {
 		fc.rdl.set(fc.c, now, now.Add(fc.wait), deadlineSlack(fc.wait))
 		return
