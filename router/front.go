@@ -358,6 +358,9 @@ func (fc *frontConn) readyLoop(skip *bool) step {
 		}
 		switch readHead(fc.br, &fc.head) {
 		case headMore:
+			if fc.br.Buffered() > 0 {
+				fc.idle.Store(false) // part of a request is here
+			}
 			fc.armWait()
 			return stepMore
 		case headClosed:

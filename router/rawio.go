@@ -12,12 +12,23 @@ import (
 // Readiness waits without a read first.
 //
 // Go's net reads try the socket before they wait for it, so a read for
-// an answer that cannot have come yet costs a system call that finds
-// nothing. Where the router has just sent a request and waits for the
-// answer, it writes the request from inside a syscall.RawConn read, after
-// the runtime has armed the socket's readiness, and waits for readiness
-// at once: nothing sent after the arming goes unnoticed, and the read
-// that follows finds the answer there.
+// bytes that cannot have come yet costs a system call that finds
+// nothing; and each read starts by forgetting the readiness the runtime
+// saw before it. The fast path avoids both inside a syscall.RawConn
+// read, whose callback runs once the runtime has armed the socket and
+// again each time it becomes readable:
+//
+//   - towards an instance (sendAwait), the request is written from the
+//     first callback, after the arming, and the wait starts at once:
+//     the answer comes after the request, so it cannot go unnoticed;
+//   - towards a client (frontConn.serveReady), bodiless requests are
+//     served from inside one wait that lasts as long as the connection
+//     stays on that path: after a response, when the last read left the
+//     socket empty, it waits at once, since any byte that came after
+//     that read has marked the socket readable.
+//
+// Inside the callbacks the socket is read and written with raw system
+// calls (rawRead, rawWrite).
 
 // sendAwait writes req to c's socket, waits until the socket has
 // something to read (or an error, or its read deadline passes: a timeout

@@ -199,3 +199,60 @@ func TestHeadInPieces(t *testing.T) {
 		t.Errorf("fast path served %d requests, want 2", n)
 	}
 }
+
+// TestShutdownWaitsForHeadInPieces: a connection that has sent part of a
+// request head is not idle: Shutdown lets the head arrive and the
+// request be served, with Connection: close, as it does for a request
+// already with the instance.
+func TestShutdownWaitsForHeadInPieces(t *testing.T) {
+	r := New(Config{Domain: "localhost"})
+	t.Cleanup(r.Close)
+	r.Set("bits", []Backend{heldBackend(t, 0)})
+	srv := startFront(t, r, ServerLimits{})
+	f := srv.front
+	c := dialTCP(t, srv.Listener.Addr().String())
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: bits.localhost\r\n\r\n")
+	if res := readResponse(t, br); res.status != 200 {
+		t.Fatalf("first request: %d", res.status)
+	}
+	idle := func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for fc := range f.conns {
+			return fc.idle.Load()
+		}
+		return false
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection is not idle between requests")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	io.WriteString(c, "GET /b HTTP/1.1\r\nHost: bi")
+	for idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("a connection with part of a head read still counts as idle")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- f.Shutdown(t.Context()) }()
+	time.Sleep(50 * time.Millisecond) // Shutdown looks at the connections every 20ms
+	io.WriteString(c, "ts.localhost\r\n\r\n")
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request whose head came in pieces during Shutdown: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || string(body) != "/b" || !res.Close {
+		t.Errorf("got %d %q close=%v, want 200 \"/b\" and the connection closed", res.StatusCode, body, res.Close)
+	}
+	if err := waitErr(t, shut, "Shutdown"); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
