@@ -31,21 +31,28 @@ func (fc *frontConn) awaitResponse(uc *upConn, now, deadline time.Time, req []by
 		}
 		uc.rdl.set(uc.Conn, now, step, clientCheckInterval/2)
 		var err error
-		if first && req != nil && uc.raw != nil {
-			var sent int
-			sent, err = uc.sendAwait(req)
-			if err == nil && sent < len(req) {
-				_, err = uc.Conn.Write(req[sent:])
+		switch {
+		case first && req != nil:
+			sent := 0
+			if uc.raw != nil {
+				sent, err = uc.sendAwait(req)
 			}
-			if err == nil && uc.br.Buffered() == 0 {
-				_, err = uc.br.Peek(1)
-			}
-		} else {
-			if first && req != nil {
-				if _, err = uc.Conn.Write(req); err != nil {
+			if sent < len(req) {
+				// The socket took part of the request, or the wait
+				// ended before any went out (a deadline kept from
+				// before passed meanwhile): the rest goes the
+				// ordinary way.
+				if err != nil && !isTimeout(err) {
 					return err
 				}
+				if _, err = uc.Conn.Write(req[sent:]); err != nil {
+					return err
+				}
+				_, err = uc.br.Peek(1)
+			} else if err == nil && uc.br.Buffered() == 0 {
+				_, err = uc.br.Peek(1)
 			}
+		default:
 			_, err = uc.br.Peek(1)
 		}
 		if err == nil || !isTimeout(err) {

@@ -256,3 +256,36 @@ func TestShutdownWaitsForHeadInPieces(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestSendAfterStaleDeadline: when the read deadline kept from before
+// has passed by the time the request is to go out (the goroutine was
+// held up for longer than the deadline's slack), the request still goes
+// out and its answer is read, rather than waiting for an answer to a
+// request never sent.
+func TestSendAfterStaleDeadline(t *testing.T) {
+	b := heldBackend(t, 0)
+	nc, err := net.Dial("tcp", b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	uc := newUpConn(nc)
+	if uc.raw == nil {
+		t.Fatal("no socket under a TCP connection")
+	}
+	start := time.Now().Add(-80 * time.Millisecond) // the request began a while ago
+	uc.rdl.set(nc, start, start.Add(60*time.Millisecond), 0)
+	fc := &frontConn{}
+	req := []byte("GET /stale HTTP/1.1\r\nHost: x\r\n\r\n")
+	began := time.Now()
+	if err := fc.awaitResponse(uc, start, start.Add(2*time.Second), req); err != nil {
+		t.Fatalf("awaiting the answer: %v", err)
+	}
+	var uh upHead
+	if err := readUpHead(uc.br, &uh); err != nil || uh.status != 200 {
+		t.Fatalf("answer: %d %v", uh.status, err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Errorf("the answer took %v", d)
+	}
+}

@@ -125,6 +125,11 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newUpConn(nc), nil
+}
+
+// newUpConn wraps a new connection to an instance.
+func newUpConn(nc net.Conn) *upConn {
 	uc := &upConn{
 		Conn: nc,
 		raw:  socketOf(nc),
@@ -132,5 +137,5 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 		bw:   bufio.NewWriterSize(nc, upstreamWriteBuffer),
 	}
 	uc.br = bufio.NewReaderSize(&uc.src, upstreamReadBuffer)
-	return uc, nil
+	return uc
 }
