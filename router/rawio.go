@@ -36,38 +36,56 @@ import (
 // went out: when the socket takes only part of it, it returns early, with
 // no error, and the caller writes the rest and reads itself.
 func (c *upConn) sendAwait(req []byte) (sent int, err error) {
-	var werr, rerr error
-	first := true
-	err = c.raw.Read(func(fd uintptr) bool {
-		if !first {
-			c.src.fd = int(fd)
-			_, rerr = c.br.Peek(1)
-			c.src.fd = -1
-			return rerr != errWouldBlock // else woken for nothing: wait on
-		}
-		first = false
-		for sent < len(req) {
-			n, errno := rawWrite(int(fd), req[sent:])
-			switch errno {
-			case 0:
-				sent += n
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return true
-			default:
-				werr = os.NewSyscallError("write", errno)
-				return true
-			}
-		}
-		return false
-	})
-	switch {
-	case werr != nil:
-		return sent, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: werr}
-	case err != nil:
-		return sent, err
+	a := &c.await
+	*a = awaitState{req: req, first: true}
+	if c.onReady == nil {
+		c.onReady = c.ready // bound once: no allocation per request
 	}
-	return sent, rerr
+	err = c.raw.Read(c.onReady)
+	switch {
+	case a.werr != nil:
+		err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: a.werr}
+	case err == nil:
+		err = a.rerr
+	}
+	sent = a.sent
+	*a = awaitState{}
+	return sent, err
+}
+
+// awaitState is sendAwait's state between the callbacks of its wait.
+type awaitState struct {
+	req        []byte
+	sent       int
+	first      bool
+	werr, rerr error
+}
+
+// ready is sendAwait's callback: the first call sends the request and
+// asks to wait; the next ones read what came.
+func (c *upConn) ready(fd uintptr) bool {
+	a := &c.await
+	if !a.first {
+		c.src.fd = int(fd)
+		_, a.rerr = c.br.Peek(1)
+		c.src.fd = -1
+		return a.rerr != errWouldBlock // else woken for nothing: wait on
+	}
+	a.first = false
+	for a.sent < len(a.req) {
+		n, errno := rawWrite(int(fd), a.req[a.sent:])
+		switch errno {
+		case 0:
+			a.sent += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true
+		default:
+			a.werr = os.NewSyscallError("write", errno)
+			return true
+		}
+	}
+	return false
 }
 
 // rawRead and rawWrite are read(2) and write(2) on a non-blocking socket,

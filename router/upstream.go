@@ -18,6 +18,8 @@ type upConn struct {
 	bw       *bufio.Writer
 	lastUsed time.Time
 	rdl      readDeadline
+	await    awaitState         // sendAwait's, during a wait
+	onReady  func(uintptr) bool // c.ready, bound once
 }
 
 // upstreamBuffer sizes an upstream connection's buffers: a response head
