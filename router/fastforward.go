@@ -28,6 +28,7 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	if limit := r.bodyLimit(rt); limit > 0 && h.contentLength > limit {
 		return false, false
 	}
+	fc.now = time.Time{}
 	start := time.Now()
 	now := start.UnixNano()
 	tg := rt.pick(now)
@@ -80,7 +81,10 @@ func (fc *frontConn) forward() (keep, ok bool) {
 		fc.br.Discard(h.size)
 		return fc.fail(&e, start, http.StatusBadGateway, "Bad gateway", "The app could not be reached.", hasBody)
 	}
-	e.connect = max(time.Since(start), 1)
+	e.connect = 1 // a kept-alive connection: no time to speak of
+	if !reused {
+		e.connect = max(time.Since(start), 1)
+	}
 
 	// Send the request; a kept-alive connection the instance closed
 	// meanwhile is replaced once, when the request can be sent again.
@@ -89,16 +93,27 @@ func (fc *frontConn) forward() (keep, ok bool) {
 		timeout = rt.opts.ResponseTimeout
 	}
 	uh := &fc.upHeader
+	fc.out = fc.appendRequestHead(fc.out[:0], start)
 	for attempt := 0; ; attempt++ {
 		uh.started = false // nothing of this response read yet
-		err = fc.send(uc, start)
+		var req []byte     // the request, when awaitResponse is to send it
+		if hasBody {
+			err = fc.send(uc)
+		} else {
+			req = fc.out
+		}
 		if err == nil {
-			deadline := time.Now().Add(timeout)
-			if err = fc.awaitResponse(uc, deadline); err == nil {
-				uc.SetReadDeadline(deadline)
+			now := start // a moment ago, unless a body was sent or another instance dialled
+			if hasBody || attempt > 0 {
+				now = time.Now()
+			}
+			deadline := now.Add(timeout)
+			if err = fc.awaitResponse(uc, now, deadline, req); err == nil {
+				if !headBuffered(uc.br) {
+					uc.rdl.set(uc.Conn, now, deadline, 0)
+				}
 				err = readUpHead(uc.br, uh)
 			}
-			uc.SetReadDeadline(time.Time{})
 		}
 		if err == nil || !retryable || attempt > 0 || isTimeout(err) || uh.started || errors.Is(err, errClientGone) {
 			break
@@ -158,6 +173,10 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	fc.writeResponseHead(uh, keep)
 	var n int64
 	var rerr, werr error
+	if !noBody && (uh.chunked || uh.contentLength < 0 || int64(uc.br.Buffered()) < uh.contentLength) {
+		// The body streams for as long as it takes.
+		uc.rdl.clear(uc.Conn)
+	}
 	switch {
 	case noBody:
 		werr = fc.bw.Flush()
@@ -167,7 +186,9 @@ func (fc *frontConn) forward() (keep, ok bool) {
 		n, rerr, werr = pump(fc.bw, uc.br, uh.contentLength)
 	}
 	if rerr == nil && werr == nil && !uh.close && !untilClose {
-		tg.ep.pool.put(uc, time.Now())
+		// Last used at start: a connection that served a long
+		// request is checked for staleness a little sooner.
+		tg.ep.pool.put(uc, start)
 	} else {
 		uc.Close()
 	}
@@ -175,6 +196,9 @@ func (fc *frontConn) forward() (keep, ok bool) {
 	if rerr == nil && werr == nil {
 		werr = fc.bw.Flush()
 	}
+	end := time.Now()
+	e.total = end.Sub(start)
+	fc.now = end
 	e.bytes = n
 	switch {
 	case rerr != nil:
@@ -196,14 +220,14 @@ func fastRoute(rt *route) bool {
 // errClientBody is a client that stopped sending its request body.
 var errClientBody = errors.New("reading the request body")
 
-// send writes the request head and body to uc.
-func (fc *frontConn) send(uc *upConn, start time.Time) error {
+// send writes the request head in fc.out and the body to uc.
+func (fc *frontConn) send(uc *upConn) error {
 	h := &fc.head
-	fc.writeRequestHead(uc.bw, start)
+	uc.bw.Write(fc.out)
 	if h.contentLength > 0 {
 		fc.br.Discard(h.size)
 		// The client's body: no header deadline while it streams.
-		fc.c.SetReadDeadline(time.Time{})
+		fc.rdl.clear(fc.c)
 		_, rerr, werr := pump(uc.bw, fc.br, h.contentLength)
 		if rerr != nil {
 			return errClientBody
@@ -215,57 +239,58 @@ func (fc *frontConn) send(uc *upConn, start time.Time) error {
 	return uc.bw.Flush()
 }
 
-// writeRequestHead writes the head the instance gets: the client's, less
-// hop-by-hop headers, with the forwarding headers of the router.
-func (fc *frontConn) writeRequestHead(w *bufio.Writer, start time.Time) {
+// appendRequestHead appends the head the instance gets: the client's,
+// less hop-by-hop headers, with the forwarding headers of the router.
+func (fc *frontConn) appendRequestHead(b []byte, start time.Time) []byte {
 	h := &fc.head
 	trusted := fc.trusted
-	w.Write(h.method)
-	w.WriteByte(' ')
-	w.Write(h.target)
-	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.Write(h.host)
-	w.WriteString("\r\n")
+	b = append(b, h.method...)
+	b = append(b, ' ')
+	b = append(b, h.target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, h.host...)
+	b = append(b, "\r\n"...)
 	for _, l := range h.keep {
-		w.Write(l)
-		w.WriteString("\r\n")
+		b = append(b, l...)
+		b = append(b, "\r\n"...)
 	}
 	if h.contentLength >= 0 {
-		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(fc.num[:0], h.contentLength, 10))
-		w.WriteString("\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, h.contentLength, 10)
+		b = append(b, "\r\n"...)
 	}
-	w.WriteString("X-Forwarded-For: ")
+	b = append(b, "X-Forwarded-For: "...)
 	if trusted {
 		for _, v := range h.xff {
-			w.Write(v)
-			w.WriteString(", ")
+			b = append(b, v...)
+			b = append(b, ", "...)
 		}
 	}
-	w.WriteString(fc.peer)
-	w.WriteString("\r\nX-Forwarded-Proto: ")
+	b = append(b, fc.peer...)
+	b = append(b, "\r\nX-Forwarded-Proto: "...)
 	if trusted && (string(h.xfProto) == "http" || string(h.xfProto) == "https") {
-		w.Write(h.xfProto)
+		b = append(b, h.xfProto...)
 	} else {
-		w.WriteString("http")
+		b = append(b, "http"...)
 	}
-	w.WriteString("\r\nX-Forwarded-Port: ")
+	b = append(b, "\r\nX-Forwarded-Port: "...)
 	if trusted && validPort(string(h.xfPort)) {
-		w.Write(h.xfPort)
+		b = append(b, h.xfPort...)
 	} else {
-		w.Write(fc.port)
+		b = append(b, fc.port...)
 	}
-	w.WriteString("\r\nX-Forwarded-Host: ")
+	b = append(b, "\r\nX-Forwarded-Host: "...)
 	if trusted && len(h.xfHost) > 0 {
-		w.Write(h.xfHost)
+		b = append(b, h.xfHost...)
 	} else {
-		w.Write(h.host)
+		b = append(b, h.host...)
 	}
-	w.WriteString("\r\nX-Request-Id: ")
-	w.Write(fc.id)
-	w.WriteString("\r\nX-Request-Start: ")
-	w.Write(strconv.AppendInt(fc.num[:0], start.UnixMilli(), 10))
-	w.WriteString("\r\nVia: 1.1 paas\r\n\r\n")
+	b = append(b, "\r\nX-Request-Id: "...)
+	b = append(b, fc.id...)
+	b = append(b, "\r\nX-Request-Start: "...)
+	b = strconv.AppendInt(b, start.UnixMilli(), 10)
+	b = append(b, "\r\nVia: 1.1 paas\r\n\r\n"...)
+	return b
 }
 
 // writeResponseHead writes the head the client gets: the instance's, less
@@ -321,7 +346,9 @@ func (fc *frontConn) log(rt *route, e *accessEntry, start time.Time) {
 		return
 	}
 	e.uri, e.host, e.id = fc.target, fc.hostBuf, fc.id
-	e.total = time.Since(start)
+	if e.total == 0 {
+		e.total = time.Since(start)
+	}
 	app := ""
 	if rt != nil {
 		app = rt.app

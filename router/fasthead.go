@@ -32,6 +32,7 @@ const (
 	headFast    headVerdict = iota // forward on the fast path
 	headGeneral                    // hand the connection to the general path
 	headClosed                     // the client went away or timed out
+	headMore                       // the rest is yet to come (inside a readiness wait)
 )
 
 var (
@@ -58,6 +59,9 @@ func readHead(br *bufio.Reader, h *fastHead) headVerdict {
 		if _, err := br.Peek(len(buf) + 1); err != nil {
 			if len(buf) > 0 && err == bufio.ErrBufferFull {
 				return headGeneral
+			}
+			if err == errWouldBlock {
+				return headMore
 			}
 			return headClosed
 		}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -27,6 +28,7 @@ type Front struct {
 	general *http.Server
 
 	draining atomic.Bool   // responses say Connection: close
+	stopped  atomic.Bool   // closed, readable without mu
 	fast     atomic.Uint64 // requests forwarded on the fast path
 
 	mu     sync.Mutex
@@ -102,11 +104,7 @@ func (f *Front) Serve(ln net.Listener) error {
 	}
 }
 
-func (f *Front) isClosed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.closed
-}
+func (f *Front) isClosed() bool { return f.stopped.Load() }
 
 // track registers a connection; false once the Front is closed.
 func (f *Front) track(fc *frontConn) bool {
@@ -129,9 +127,9 @@ func (f *Front) untrack(fc *frontConn) {
 // with all set, every connection. It returns how many remain.
 func (f *Front) stop(all bool) int {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if !f.closed {
 		f.closed = true
+		f.stopped.Store(true)
 		if f.ln != nil {
 			f.ln.Close()
 		}
@@ -139,12 +137,18 @@ func (f *Front) stop(all bool) int {
 			f.queue.Close()
 		}
 	}
+	var cut []*frontConn
 	for fc := range f.conns {
 		if all || fc.idle.Load() {
-			fc.c.Close()
+			cut = append(cut, fc)
 		}
 	}
-	return len(f.conns)
+	n := len(f.conns)
+	f.mu.Unlock()
+	for _, fc := range cut {
+		fc.cut()
+	}
+	return n
 }
 
 // Shutdown stops accepting, closes idle connections, and waits for the
@@ -176,6 +180,15 @@ type frontConn struct {
 	f    *Front
 	c    net.Conn
 	idle atomic.Bool // waiting for a request, nothing of it read
+	rdl  readDeadline
+	src  sockSrc   // what br reads from
+	sink sockSink  // what bw writes to
+	once sync.Once // of cut
+
+	wait        time.Duration // how long the next request may take to start
+	first       bool          // no request served yet
+	headStarted bool          // part of a head is read; its deadline is set
+	now         time.Time     // when the last response was sent, if just now
 
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -186,6 +199,7 @@ type frontConn struct {
 	port     []byte // local port, for X-Forwarded-Port
 	hostBuf  []byte
 	target   []byte   // copy of the request target, for the log
+	out      []byte   // the request head for the instance
 	id       []byte   // the request id
 	line     []byte   // the access log line
 	num      [20]byte // a number's digits
@@ -204,10 +218,12 @@ var (
 func (fc *frontConn) serve() {
 	f := fc.f
 	defer f.untrack(fc)
+	fc.src = sockSrc{c: fc.c, fd: -1}
+	fc.sink = sockSink{c: fc.c, fd: -1}
 	fc.br = readerPool.Get().(*bufio.Reader)
-	fc.br.Reset(fc.c)
+	fc.br.Reset(&fc.src)
 	fc.bw = writerPool.Get().(*bufio.Writer)
-	fc.bw.Reset(fc.c)
+	fc.bw.Reset(&fc.sink)
 	handedOver := false
 	defer func() {
 		fc.br.Reset(nil)
@@ -215,6 +231,7 @@ func (fc *frontConn) serve() {
 		fc.bw.Reset(nil)
 		writerPool.Put(fc.bw)
 		if !handedOver {
+			fc.once.Do(func() {})
 			fc.c.Close()
 		}
 	}()
@@ -227,39 +244,177 @@ func (fc *frontConn) serve() {
 	// A new connection is not idle: its client is about to send the
 	// first request, and Shutdown waits for it (the header timeout bounds
 	// the wait). Between requests, one is.
-	wait := f.limits.HeaderTimeout
-	for first := true; ; first = false {
-		fc.idle.Store(!first && fc.br.Buffered() == 0)
-		if f.isClosed() && fc.br.Buffered() == 0 {
-			return
+	fc.wait, fc.first = f.limits.HeaderTimeout, true
+	rc := socketOf(fc.c)
+	for {
+		var v step
+		if rc != nil {
+			v = fc.serveReady(rc)
+		} else {
+			v = fc.next()
 		}
-		fc.c.SetReadDeadline(time.Now().Add(wait))
-		if _, err := fc.br.Peek(1); err != nil {
-			return
-		}
-		fc.idle.Store(false)
-		fc.c.SetReadDeadline(time.Now().Add(f.limits.HeaderTimeout))
-		switch readHead(fc.br, &fc.head) {
-		case headClosed:
-			return
-		case headGeneral:
+		switch v {
+		case stepHead:
+			// A request to forward here, outside any readiness wait.
+			keep, ok := fc.forward()
+			if !ok {
+				handedOver = fc.handOver()
+				return
+			}
+			if !keep {
+				return
+			}
+			fc.served()
+		case stepGeneral:
 			handedOver = fc.handOver()
 			return
+		case stepClosed:
+			return
+		}
+	}
+}
+
+// step is what the serving loop does next with a connection.
+type step int
+
+const (
+	stepHead    step = iota // a request head is read: forward it
+	stepGeneral             // hand the connection to the general path
+	stepClosed              // close the connection
+	stepMore                // wait for more bytes (inside a readiness wait only)
+)
+
+// next waits for the next request head, reading with ordinary reads.
+func (fc *frontConn) next() step {
+	f := fc.f
+	fc.idle.Store(!fc.first && fc.br.Buffered() == 0)
+	if f.isClosed() && fc.br.Buffered() == 0 {
+		return stepClosed
+	}
+	now := time.Now()
+	fc.rdl.set(fc.c, now, now.Add(fc.wait), deadlineSlack(fc.wait))
+	if _, err := fc.br.Peek(1); err != nil {
+		return stepClosed
+	}
+	fc.idle.Store(false)
+	if buf, _ := fc.br.Peek(fc.br.Buffered()); !bytes.Contains(buf, crlfcrlf) {
+		// The rest of the head is yet to come.
+		now = time.Now()
+		fc.rdl.set(fc.c, now, now.Add(f.limits.HeaderTimeout), 0)
+	}
+	switch readHead(fc.br, &fc.head) {
+	case headClosed:
+		return stepClosed
+	case headGeneral:
+		return stepGeneral
+	}
+	return stepHead
+}
+
+// served moves on after a response that keeps the connection. It keeps
+// the connection even when draining began while the response was sent:
+// the client may already be sending its next request, which then gets
+// Connection: close.
+func (fc *frontConn) served() {
+	fc.wait, fc.first = fc.f.limits.IdleTimeout, false
+}
+
+// serveReady serves requests from inside one readiness wait of the
+// client's socket (see rawio.go), for as long as they are bodiless
+// requests of the fast path: between them, it waits for the socket to
+// become readable without a read that would find nothing, since any
+// byte that came after the last read wakes the wait. It returns to
+// forward a request with a body outside the wait (the body is read with
+// ordinary reads), to hand over, or to close.
+func (fc *frontConn) serveReady(rc syscall.RawConn) (v step) {
+	skip := false // the socket had nothing more at the last read
+	err := rc.Read(func(fd uintptr) bool {
+		fc.src.fd, fc.sink.fd = int(fd), int(fd)
+		v = fc.readyLoop(&skip)
+		fc.src.fd, fc.sink.fd = -1, -1
+		return v != stepMore
+	})
+	if err != nil {
+		return stepClosed
+	}
+	return v
+}
+
+// readyLoop serves the requests that need no wait; stepMore asks to
+// wait for the socket.
+func (fc *frontConn) readyLoop(skip *bool) step {
+	f := fc.f
+	for {
+		if fc.br.Buffered() == 0 {
+			fc.idle.Store(!fc.first)
+			if f.isClosed() {
+				return stepClosed
+			}
+			if *skip {
+				*skip = false
+				fc.armWait()
+				return stepMore
+			}
+		}
+		switch readHead(fc.br, &fc.head) {
+		case headMore:
+			if fc.br.Buffered() > 0 {
+				fc.idle.Store(false) // part of a request is here
+			}
+			fc.armWait()
+			return stepMore
+		case headClosed:
+			return stepClosed
+		case headGeneral:
+			return stepGeneral
+		}
+		fc.idle.Store(false)
+		fc.headStarted = false
+		if fc.head.contentLength > 0 {
+			return stepHead
 		}
 		keep, ok := fc.forward()
 		if !ok {
-			handedOver = fc.handOver()
-			return
+			return stepGeneral
 		}
-		// A response that did not say Connection: close keeps the
-		// connection, even when draining began while it was sent: the
-		// client may already be sending its next request, which then
-		// gets Connection: close.
 		if !keep {
-			return
+			return stepClosed
 		}
-		wait = f.limits.IdleTimeout
+		fc.served()
+		*skip = !fc.src.full
 	}
+}
+
+// armWait sets the read deadline for a wait: the time the next request
+// has to start, or the header timeout from the first byte of a head
+// that came in part.
+func (fc *frontConn) armWait() {
+	now := fc.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	fc.now = time.Time{}
+	if fc.br.Buffered() == 0 {
+		fc.rdl.set(fc.c, now, now.Add(fc.wait), deadlineSlack(fc.wait))
+		return
+	}
+	if !fc.headStarted {
+		fc.headStarted = true
+		fc.rdl.set(fc.c, now, now.Add(fc.f.limits.HeaderTimeout), 0)
+	}
+}
+
+// cut closes the connection for Shutdown or Close. A connection whose
+// goroutine is inside a readiness wait keeps its descriptor until the
+// wait ends, so the socket is shut at once (the client sees it closed,
+// writes to it fail) and the descriptor closed without waiting.
+func (fc *frontConn) cut() {
+	fc.once.Do(func() {
+		if rc := socketOf(fc.c); rc != nil {
+			rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+		}
+		go fc.c.Close()
+	})
 }
 
 // handOver moves the connection, and the bytes read but not consumed, to
@@ -268,7 +423,7 @@ func (fc *frontConn) handOver() bool {
 	if err := fc.bw.Flush(); err != nil {
 		return false
 	}
-	fc.c.SetReadDeadline(time.Time{})
+	fc.rdl.clear(fc.c)
 	var rest []byte
 	if n := fc.br.Buffered(); n > 0 {
 		b, _ := fc.br.Peek(n)

@@ -78,13 +78,20 @@ type frontServer struct {
 
 func startFront(t *testing.T, r *Router, limits ServerLimits) *frontServer {
 	t.Helper()
+	return startFrontOn(t, r, limits, func(ln net.Listener) net.Listener { return ln })
+}
+
+// startFrontOn is startFront with the listener wrapped, as paasd wraps
+// its own.
+func startFrontOn(t *testing.T, r *Router, limits ServerLimits, wrap func(net.Listener) net.Listener) *frontServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := NewFront(r, limits, r)
 	done := make(chan error, 1)
-	go func() { done <- f.Serve(ln) }()
+	go func() { done <- f.Serve(wrap(ln)) }()
 	t.Cleanup(func() {
 		f.Close()
 		if err := <-done; err != http.ErrServerClosed {

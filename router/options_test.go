@@ -262,9 +262,23 @@ func TestAppResponseTimeout(t *testing.T) {
 
 // TestClientGoneAbandonsRequest: a client that disconnects while its
 // request waits for a slow instance has the request abandoned at the
-// instance too, on the fast path as on the general one.
+// instance too, on the fast path as on the general one, also behind the
+// client cap's listener as paasd serves.
 func TestClientGoneAbandonsRequest(t *testing.T) {
-	r, srv, logs := setup(t, Config{})
+	t.Run("plain", func(t *testing.T) {
+		r, srv, logs := setup(t, Config{})
+		clientGoneAbandons(t, r, srv, logs)
+	})
+	t.Run("capped", func(t *testing.T) {
+		logs := &accessLogs{}
+		r := New(Config{Domain: "localhost", AccessLog: logs.add})
+		t.Cleanup(r.Close)
+		srv := startFrontOn(t, r, ServerLimits{}, func(ln net.Listener) net.Listener { return ClientCap{Max: 10}.Listener(ln) })
+		clientGoneAbandons(t, r, srv, logs)
+	})
+}
+
+func clientGoneAbandons(t *testing.T, r *Router, srv *frontServer, logs *accessLogs) {
 	arrived := make(chan struct{}, 1)
 	abandoned := make(chan time.Duration, 1)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -63,6 +63,13 @@ func readUpHead(br *bufio.Reader, uh *upHead) error {
 	}
 }
 
+// headBuffered reports whether a whole response head is in br already,
+// so that reading it waits for nothing.
+func headBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return bytes.Contains(buf, crlfcrlf)
+}
+
 // eofUnexpectedIf turns an end of file after some bytes into an
 // unexpected one.
 func eofUnexpectedIf(err error, some bool) error {

@@ -12,9 +12,14 @@ import (
 // upConn is one kept-alive connection of the fast path to an instance.
 type upConn struct {
 	net.Conn
+	raw      syscall.RawConn // the socket, for readiness waits and peeks; nil if the dialer gave no socket
+	src      sockSrc         // what br reads from
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	rdl      readDeadline
+	await    awaitState         // sendAwait's, during a wait
+	onReady  func(uintptr) bool // c.ready, bound once
 }
 
 // upstreamBuffer sizes an upstream connection's buffers: a response head
@@ -85,22 +90,18 @@ func (c *upConn) open() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
+	if c.raw == nil {
 		return true
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
 	}
 	alive := false
 	var b [1]byte
-	raw.Read(func(fd uintptr) bool {
+	// Control, not Read: a read deadline left from the last response
+	// must not make an open connection look closed.
+	err := c.raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		alive = n < 0 && err == syscall.EAGAIN
-		return true
 	})
-	return alive
+	return err == nil && alive
 }
 
 // upstream returns a connection to tg: an idle one when there is one
@@ -126,9 +127,17 @@ func (r *Router) dialUpstream(tg *target, rt *route) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{
+	return newUpConn(nc), nil
+}
+
+// newUpConn wraps a new connection to an instance.
+func newUpConn(nc net.Conn) *upConn {
+	uc := &upConn{
 		Conn: nc,
-		br:   bufio.NewReaderSize(nc, upstreamReadBuffer),
+		raw:  socketOf(nc),
+		src:  sockSrc{c: nc, fd: -1},
 		bw:   bufio.NewWriterSize(nc, upstreamWriteBuffer),
-	}, nil
+	}
+	uc.br = bufio.NewReaderSize(&uc.src, upstreamReadBuffer)
+	return uc
 }

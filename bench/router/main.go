@@ -16,8 +16,12 @@
 // measures just those two (and the backend) and writes
 // bench/results/router-metrics.txt. -registry-memory fills a metrics
 // registry with 100 apps' day of points and prints the heap it takes.
+// With -loaded (the default) every cell is measured a second time, for
+// the backend, the router, nginx and HAProxy, while a CPU hog this
+// program starts (-role hog) spins on one core, as another process on a
+// busy machine would.
 //
-//	go run ./bench/router [-rounds 3] [-duration 5s] [-conns 32,256] [-profile=true]
+//	go run ./bench/router [-rounds 3] [-duration 5s] [-conns 32,256] [-loaded=true] [-profile=true]
 //	go run ./bench/router -metrics-only -rounds 9
 //	go run ./bench/router -registry-memory
 package main
@@ -42,6 +46,7 @@ const (
 func main() {
 	role := flag.String("role", "", "internal: run as the benchmark's backend or router")
 	backendAddr := flag.String("backend", "", "internal: the backend the router role forwards to")
+	hogCPU := flag.Int("cpu", 0, "internal: the core the hog role spins on")
 	cpuProfile := flag.String("cpuprofile", "", "internal: the router role writes a CPU profile here when stopped")
 	generalPath := flag.Bool("general", false, "internal: the router role serves with the general path only")
 	withMetrics := flag.Bool("metrics", false, "internal: the router role records every request in a metrics registry, as paasd does")
@@ -51,6 +56,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of one wrk run")
 	conns := flag.String("conns", "32,256", "comma-separated numbers of keep-alive connections")
 	threads := flag.Int("threads", 2, "wrk threads")
+	loaded := flag.Bool("loaded", true, "also measure every cell with a CPU hog spinning on one core (backend, router, nginx and HAProxy only)")
 	profile := flag.Bool("profile", true, "profile the router under load and print the top of the profile")
 	goBench := flag.Bool("gobench", true, "run the router's Go benchmarks for allocations per request")
 	flag.Parse()
@@ -59,6 +65,8 @@ func main() {
 	switch *role {
 	case "backend":
 		err = runBackend()
+	case "hog":
+		err = runHog(*hogCPU)
 	case "router":
 		err = runRouter(*backendAddr, *cpuProfile, *generalPath, *withMetrics)
 	case "":
@@ -73,7 +81,7 @@ func main() {
 		if err == nil {
 			err = run(ctx, settings{
 				rounds: *rounds, duration: *duration, conns: cs, threads: *threads,
-				profile: *profile, goBench: *goBench, metricsOnly: *metricsOnly,
+				profile: *profile, goBench: *goBench, metricsOnly: *metricsOnly, loaded: *loaded,
 			})
 		}
 	default:
@@ -96,6 +104,17 @@ type settings struct {
 	// metricsOnly measures the router with metrics off and on, and the
 	// backend, without the other proxies, the Go benchmarks or a profile.
 	metricsOnly bool
+	// loaded measures every cell again with a CPU hog on one core.
+	loaded bool
+}
+
+// modes are the machine's states a cell is measured in: idle but for the
+// benchmark, and, with s.loaded, with a hog on one core.
+func (s settings) modes() []bool {
+	if s.loaded {
+		return []bool{false, true}
+	}
+	return []bool{false}
 }
 
 func parseConns(s string) ([]int, error) {

@@ -54,30 +54,14 @@ func writeTables(w io.Writer, s settings, ts []*target, samples map[cell][]sampl
 	for _, t := range ts {
 		fmt.Fprintf(w, "  %-18s %s\n", t.name, t.note)
 	}
-	for _, conns := range s.conns {
-		for _, sz := range sizes {
-			fmt.Fprintf(w, "\n%d connections, %s responses\n", conns, sizeName(sz.size))
-			fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "rss max", "errors")
-			direct := medianOf(samples[cell{"direct", conns, sz.size}], func(s sample) float64 { return s.RPS })
-			for _, t := range ts {
-				sm := samples[cell{t.name, conns, sz.size}]
-				if len(sm) == 0 {
-					continue
-				}
-				rps := medianOf(sm, func(s sample) float64 { return s.RPS })
-				cpu, mem := "-", "-"
-				if len(t.pids) > 0 {
-					cpu = fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.cpuPerReq) })/1e3)
-					mem = mib(maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
-				}
-				fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %9s %7.0f\n", t.name, rps,
-					latency(medianOf(sm, func(s sample) float64 { return float64(s.P50) })),
-					latency(medianOf(sm, func(s sample) float64 { return float64(s.P99) })),
-					rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.Errors) }))
+	for _, loaded := range s.modes() {
+		for _, conns := range s.conns {
+			for _, sz := range sizes {
+				writeCell(w, ts, samples, conns, sz.size, loaded)
 			}
-			writeRatios(w, samples, conns, sz.size)
 		}
 	}
+	writeSummary(w, s, samples)
 	fmt.Fprintf(w, "\nload average after the rounds (wrk, the backend and a proxy keep about 3 of it busy): %s\n", loadAverage())
 	fmt.Fprintf(w, "\nresident memory (VmRSS, all processes of the proxy)\n%-18s %9s %12s\n", "target", "idle", "under load")
 	for _, t := range ts[1:] {
@@ -91,22 +75,78 @@ func writeTables(w io.Writer, s settings, ts []*target, samples map[cell][]sampl
 	}
 }
 
+// writeCell prints one cell's table: the median of each target's rounds,
+// then the ratios of the router to nginx and to the backend.
+func writeCell(w io.Writer, ts []*target, samples map[cell][]sample, conns, size int, loaded bool) {
+	mode := ""
+	if loaded {
+		mode = fmt.Sprintf(", a CPU hog spinning on core %d", hogCore)
+	}
+	fmt.Fprintf(w, "\n%d connections, %s responses%s\n", conns, sizeName(size), mode)
+	fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "rss max", "errors")
+	direct := medianOf(samples[cell{"direct", conns, size, loaded}], func(s sample) float64 { return s.RPS })
+	for _, t := range ts {
+		sm := samples[cell{t.name, conns, size, loaded}]
+		if len(sm) == 0 {
+			continue
+		}
+		rps := medianOf(sm, func(s sample) float64 { return s.RPS })
+		cpu, mem := "-", "-"
+		if len(t.pids) > 0 {
+			cpu = fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.cpuPerReq) })/1e3)
+			mem = mib(maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
+		}
+		fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %9s %7.0f\n", t.name, rps,
+			latency(medianOf(sm, func(s sample) float64 { return float64(s.P50) })),
+			latency(medianOf(sm, func(s sample) float64 { return float64(s.P99) })),
+			rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.Errors) }))
+	}
+	writeRatios(w, samples, conns, size, loaded)
+}
+
+// writeSummary prints router/nginx for every cell: req/s, and p99 as a
+// multiple of nginx's (below 1 is better).
+func writeSummary(w io.Writer, s settings, samples map[cell][]sample) {
+	rps := func(s sample) float64 { return s.RPS }
+	p99 := func(s sample) float64 { return float64(s.P99) }
+	fmt.Fprintf(w, "\nrouter/nginx by cell: req/s ratio (>= 1.00 is the goal), p99 ratio (<= 1.00 is the goal)\n")
+	fmt.Fprintf(w, "%-26s %14s %14s\n", "cell", "req/s", "p99")
+	for _, loaded := range s.modes() {
+		for _, conns := range s.conns {
+			for _, sz := range sizes {
+				r, n := samples[cell{"router", conns, sz.size, loaded}], samples[cell{"nginx", conns, sz.size, loaded}]
+				if len(r) == 0 || len(n) == 0 {
+					continue
+				}
+				name := fmt.Sprintf("%d conns, %s", conns, sizeName(sz.size))
+				if loaded {
+					name += ", hog"
+				}
+				fmt.Fprintf(w, "%-26s %14.2f %14.2f\n", name, medianOf(r, rps)/medianOf(n, rps), medianOf(r, p99)/medianOf(n, p99))
+			}
+		}
+	}
+}
+
 // writeRatios prints the router's req/s and p99 against nginx's and the
 // backend's.
-func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int) {
+func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int, loaded bool) {
 	med := func(name string, f func(sample) float64) float64 {
-		return medianOf(samples[cell{name, conns, size}], f)
+		return medianOf(samples[cell{name, conns, size, loaded}], f)
 	}
 	rps := func(s sample) float64 { return s.RPS }
 	p99 := func(s sample) float64 { return float64(s.P99) }
 	router := med("router", rps)
-	line := fmt.Sprintf("router-metrics/router %.3f req/s, p99 %.2fx; ", med("router-metrics", rps)/router, med("router-metrics", p99)/med("router", p99))
-	if len(samples[cell{"nginx", conns, size}]) > 0 {
+	line := ""
+	if len(samples[cell{"router-metrics", conns, size, loaded}]) > 0 {
+		line = fmt.Sprintf("router-metrics/router %.3f req/s, p99 %.2fx; ", med("router-metrics", rps)/router, med("router-metrics", p99)/med("router", p99))
+	}
+	if len(samples[cell{"nginx", conns, size, loaded}]) > 0 {
 		line += fmt.Sprintf("router/nginx %.2f req/s, p99 %.2fx nginx's; ", router/med("nginx", rps), med("router", p99)/med("nginx", p99))
 	}
 	line += fmt.Sprintf("router/direct %.2f", router/med("direct", rps))
 	for _, other := range []string{"router-general", "nginx-nokeepalive", "caddy", "kamal-proxy"} {
-		if len(samples[cell{other, conns, size}]) > 0 {
+		if len(samples[cell{other, conns, size, loaded}]) > 0 {
 			line += fmt.Sprintf("; router/%s %.2f", other, router/med(other, rps))
 		}
 	}

@@ -53,6 +53,10 @@ func runRouter(backend, cpuProfile string, general, withMetrics bool) error {
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
+	// paasd caps each client's connections (PAAS_MAX_CONNS_PER_CLIENT,
+	// 1000 by default), so its router serves connections wrapped by the
+	// cap's listener; so does this one.
+	ln = router.ClientCap{Max: 1000}.Listener(ln)
 	var srv interface {
 		Serve(net.Listener) error
 		Close() error

@@ -24,6 +24,7 @@ type cell struct {
 	target string
 	conns  int
 	size   int
+	loaded bool // measured with the hog spinning on one core
 }
 
 // sample is one wrk run against a target, with the target's CPU time per
@@ -52,7 +53,7 @@ func run(ctx context.Context, s settings) error {
 	var gb []goBench
 	var gbErr error
 	if s.metricsOnly {
-		s.goBench, s.profile = false, false
+		s.goBench, s.profile, s.loaded = false, false, false
 	}
 	if s.goBench {
 		fmt.Fprintln(os.Stderr, "running", goBenchCmd)
@@ -116,20 +117,43 @@ func measureAll(ctx context.Context, s settings, ts []*target) (map[cell][]sampl
 	for round := range s.rounds {
 		for _, conns := range s.conns {
 			for _, sz := range sizes {
-				for i := range ts {
-					t := ts[(i+round)%len(ts)]
-					fmt.Fprintf(os.Stderr, "round %d/%d: %-18s -c%-4d %s\n", round+1, s.rounds, t.name, conns, sizeName(sz.size))
-					sm, err := measure(ctx, s, t, conns, sz.path)
-					if err != nil {
+				for _, loaded := range s.modes() {
+					if err := measureCell(ctx, s, ts, round, conns, sz.path, sz.size, loaded, samples); err != nil {
 						return nil, err
 					}
-					c := cell{t.name, conns, sz.size}
-					samples[c] = append(samples[c], sm)
 				}
 			}
 		}
 	}
 	return samples, nil
+}
+
+// measureCell runs wrk once against each target for one cell of one
+// round, with the hog spinning when loaded.
+func measureCell(ctx context.Context, s settings, ts []*target, round, conns int, path string, size int, loaded bool, samples map[cell][]sample) error {
+	mode := ""
+	if loaded {
+		hog, err := startSelf("hog", "-cpu", fmt.Sprint(hogCore))
+		if err != nil {
+			return err
+		}
+		defer hog.stop()
+		mode = " loaded"
+	}
+	for i := range ts {
+		t := ts[(i+round)%len(ts)]
+		if loaded && !loadedTargets[t.name] {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "round %d/%d: %-18s -c%-4d %s%s\n", round+1, s.rounds, t.name, conns, sizeName(size), mode)
+		sm, err := measure(ctx, s, t, conns, path)
+		if err != nil {
+			return err
+		}
+		c := cell{t.name, conns, size, loaded}
+		samples[c] = append(samples[c], sm)
+	}
+	return nil
 }
 
 // measure runs wrk once against t, reading t's CPU time before and after
