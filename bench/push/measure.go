@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -14,6 +15,9 @@ type appResult struct {
 	cold   time.Duration
 	warm   []time.Duration
 	config []time.Duration
+	// pushPhases and configPhases are the timelines paasd printed for
+	// the warm pushes and the config changes.
+	pushPhases, configPhases phases
 }
 
 // measureApp pushes the test app pushes times and changes its config
@@ -40,18 +44,22 @@ func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (a
 			res.cold = took + time.Since(end)
 		} else {
 			res.warm = append(res.warm, took+time.Since(end))
+			res.pushPhases.add(repo.Output)
 		}
 	}
 	for i := 0; i < 3; i++ {
 		start := time.Now()
-		if _, err := s.SSH(ctx, fmt.Sprintf("config:set %s BENCH=%d", name, i)); err != nil {
-			return res, err
+		cmd := fmt.Sprintf("config:set %s BENCH=%d", name, i)
+		out, err := exec.CommandContext(ctx, "ssh", s.SSHArgs(cmd)...).CombinedOutput()
+		if err != nil {
+			return res, fmt.Errorf("ssh %s: %w: %s", cmd, err, out)
 		}
 		release++
 		if err := waitRelease(ctx, s, name, release, time.Minute); err != nil {
 			return res, err
 		}
 		res.config = append(res.config, time.Since(start))
+		res.configPhases.add(string(out))
 	}
 	return res, nil
 }

@@ -324,6 +324,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Logger:           log.With("part", "deploy"),
 		Phase:            killAt(),
 		Observer:         pm.observer(),
+		DebugTiming:      os.Getenv("PAAS_DEBUG_TIMING") == "1",
 	}
 	if services != nil {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)
