@@ -26,6 +26,7 @@ import (
 	"paas"
 	"paas/buildpacks"
 	"paas/internal/durable"
+	"paas/internal/timing"
 )
 
 // DefaultTimeout limits a build when Config.Timeout is zero.
@@ -249,6 +250,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		log.Error("syncing the slug", "slug", slug, "err", err)
 		return Result{}, err
 	}
+	timing.Mark(ctx, "slug sync")
 	log.Info("build done", "artifact", res.Slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
 	return res, nil
 }
@@ -269,6 +271,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	if err := extractTar(req.Source, slug); err != nil {
 		return Result{}, err
 	}
+	timing.Mark(ctx, "extract source")
 	root, err := os.OpenRoot(slug)
 	if err != nil {
 		return Result{}, fmt.Errorf("opening slug: %w", err)
@@ -344,6 +347,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 		defer x.close()
 		st.x = x
+		timing.Mark(ctx, "build container start")
 	}
 	st.env = st.x.env()
 
@@ -363,6 +367,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		return Result{}, err
 	}
 	warnUnsupported(st.root, bps, out)
+	timing.Mark(ctx, "buildpack detect")
 	var exports []string
 	for _, bp := range bps {
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
@@ -373,10 +378,12 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 	}
 
+	timing.Mark(ctx, "buildpack compile")
 	types, err := b.processTypes(ctx, st, bps)
 	if err != nil {
 		return Result{}, err
 	}
+	timing.Mark(ctx, "process types")
 	if b.docker == nil {
 		warnAppPaths(out, types)
 	}
@@ -392,13 +399,21 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}
 	if b.docker != nil {
+		x := st.x.(*containerExecutor)
 		// Nothing of the build may run while paasd reads its tree: a
 		// process left behind could swap a file for a link to a host
-		// file.
-		st.x.close()
+		// file. The container is killed first; its removal goes on
+		// beside the commit and ends before the build does (the
+		// deferred close waits for it).
+		if err := x.kill(ctx); err != nil {
+			return Result{}, err
+		}
+		go x.close()
+		timing.Mark(ctx, "build container kill")
 		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
 			return Result{}, err
 		}
+		timing.Mark(ctx, "image commit")
 	}
 	return res, nil
 }

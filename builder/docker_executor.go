@@ -162,7 +162,8 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 		x.close()
 		return nil, engineError("starting the build container", err)
 	}
-	x.ooms, x.oomKnown = x.oomKills(ctx)
+	// The container's memory cgroup is new: it has seen no OOM kill.
+	x.ooms, x.oomKnown = 0, true
 	return x, nil
 }
 
@@ -343,6 +344,18 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	defer att.Close()
 	_, err = stdcopy.StdCopy(w, io.Discard, att.Reader)
 	return err
+}
+
+// kill stops every process of the build container at once, returning
+// when none runs any more (the engine kills the container's init, and
+// with it its whole pid namespace, and waits for it). The container
+// stays until close removes it.
+func (x *containerExecutor) kill(ctx context.Context) error {
+	err := x.cli.ContainerKill(ctx, x.id, "KILL")
+	if err == nil || errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
+		return nil // killed, gone, or not running
+	}
+	return engineError("stopping the build container", err)
 }
 
 // close kills and removes the build container, once. When the engine is
