@@ -57,6 +57,8 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	timing.Mark(ctx, "lock and build slot")
+	// Once this deploy ends, the builder may get the next one ready.
+	defer s.prewarm(app)
 	start := time.Now().UTC()
 	if err := s.buildStarted(app, n, req, start); err != nil {
 		release()
@@ -114,6 +116,19 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		req.Keep(unlock)
 	}
 	return nil
+}
+
+// prewarmer is implemented by a builder that can get an app's next
+// build ready ahead of it (builder.Builder.Prewarm).
+type prewarmer interface {
+	Prewarm(app string)
+}
+
+// prewarm lets the builder get app's next build ready, when it can.
+func (s *Service) prewarm(app string) {
+	if p, ok := s.cfg.Builder.(prewarmer); ok {
+		p.Prewarm(app)
+	}
 }
 
 // timeline gives ctx a timing recorder when DebugTiming is set and ctx

@@ -250,6 +250,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	// Builds an earlier paasd was running when it was killed are stopped,
 	// and their scratch dirs (the apps' config as ENV_DIR) removed. (A
 	// paasd handing over finishes or cleans up its own.)
