@@ -69,13 +69,13 @@ func TestWaitListeningTrustsTheDirectAddress(t *testing.T) {
 }
 
 // TestWaitListeningFallsBackToTheProxy: an own address that cannot be
-// reached (no route) leaves the published address to tell.
+// reached (no route, or no answer) leaves the published address to tell.
 func TestWaitListeningFallsBackToTheProxy(t *testing.T) {
 	s := New(Config{})
 	st := newAppState("fallback")
 	spec := runtime.Spec{App: "fallback", Type: "web", Index: 1, Web: true}
-	// 192.0.2.0/24 is TEST-NET-1: never routed, so no answer either way.
-	in := &instance{spec: spec, state: "starting", inst: runtime.Instance{Addr: holdingListener(t), Direct: "192.0.2.1:5000"}}
+	// 100::/64 is the discard-only prefix: no answer either way.
+	in := &instance{spec: spec, state: "starting", inst: runtime.Instance{Addr: holdingListener(t), Direct: "[100::1]:5000"}}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := s.waitListening(ctx, st, in, nil); err != nil {

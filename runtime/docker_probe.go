@@ -68,9 +68,11 @@ func Probe(ctx context.Context, addr string) error {
 
 // directAddr is the address of a container's port on its network netName
 // when this process can reach it without the engine's proxy: the
-// network's gateway address is one of this host's own (the engine's
-// bridge is in this network namespace). "" otherwise.
-func directAddr(info container.InspectResponse, netName string, port int) string {
+// network's bridge, named bridge, is an interface of this network
+// namespace holding the network's gateway address (an engine elsewhere,
+// even one whose networks have the same addresses, does not qualify).
+// "" otherwise.
+func directAddr(info container.InspectResponse, netName, bridge string, port int) string {
 	if info.NetworkSettings == nil || port == 0 {
 		return ""
 	}
@@ -79,8 +81,12 @@ func directAddr(info container.InspectResponse, netName string, port int) string
 		return ""
 	}
 	gw := net.ParseIP(ep.Gateway)
-	addrs, err := net.InterfaceAddrs()
+	iface, err := net.InterfaceByName(bridge)
 	if gw == nil || err != nil {
+		return ""
+	}
+	addrs, err := iface.Addrs()
+	if err != nil {
 		return ""
 	}
 	for _, a := range addrs {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 )
 
 // TestProbeDirectTellsListeningFromRefused: an accepted connection is
@@ -88,4 +89,45 @@ func localIP(ip string) bool {
 		}
 	}
 	return false
+}
+
+// TestDirectAddrNeedsTheNetworksOwnBridgeHere: a container's address is
+// direct only when the network's bridge is an interface here holding the
+// network's gateway: a gateway address this host has on another
+// interface (an engine elsewhere reusing the same addresses) is not.
+func TestDirectAddrNeedsTheNetworksOwnBridgeHere(t *testing.T) {
+	info := func(gw string) container.InspectResponse {
+		return container.InspectResponse{NetworkSettings: &container.NetworkSettings{
+			Networks: map[string]*network.EndpointSettings{"paas-a": {IPAddress: "127.0.0.9", Gateway: gw}},
+		}}
+	}
+	lo := loopbackName(t)
+	if got := directAddr(info("127.0.0.1"), "paas-a", lo, 5000); got != "127.0.0.9:5000" {
+		t.Errorf("bridge here with the gateway: %q", got)
+	}
+	if got := directAddr(info("127.0.0.1"), "paas-a", "pb-nothere0000", 5000); got != "" {
+		t.Errorf("bridge elsewhere, gateway address here on another interface: %q", got)
+	}
+	if got := directAddr(info("192.0.2.1"), "paas-a", lo, 5000); got != "" {
+		t.Errorf("bridge here without the gateway: %q", got)
+	}
+	if got := directAddr(info("127.0.0.1"), "paas-b", lo, 5000); got != "" {
+		t.Errorf("another network: %q", got)
+	}
+}
+
+// loopbackName is the name of this namespace's loopback interface.
+func loopbackName(t *testing.T) string {
+	t.Helper()
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			return i.Name
+		}
+	}
+	t.Skip("no loopback interface")
+	return ""
 }
