@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"regexp"
@@ -17,14 +18,19 @@ var timingLine = regexp.MustCompile(`(?m)^(?:remote: )?-----> timing (.+?)\s+(\S
 type phases struct {
 	order []string
 	took  map[string][]time.Duration
+	// at sums each phase's place in its timeline, from 0 (first) to 1
+	// (last), to order the phases of several timelines.
+	at map[string]float64
 }
 
 // add adds the timeline printed in out.
 func (p *phases) add(out string) {
 	if p.took == nil {
 		p.took = map[string][]time.Duration{}
+		p.at = map[string]float64{}
 	}
-	for _, m := range timingLine.FindAllStringSubmatch(out, -1) {
+	ms := timingLine.FindAllStringSubmatch(out, -1)
+	for i, m := range ms {
 		d, err := time.ParseDuration(m[2])
 		if err != nil {
 			continue
@@ -34,6 +40,7 @@ func (p *phases) add(out string) {
 			p.order = append(p.order, name)
 		}
 		p.took[name] = append(p.took[name], d)
+		p.at[name] += float64(i) / float64(max(len(ms)-1, 1))
 	}
 }
 
@@ -45,16 +52,27 @@ type column struct {
 }
 
 // printPhases prints the p50 of every phase for each column, phases in
-// the order they first appear.
+// the order of their mean place in their timelines.
 func printPhases(w io.Writer, title string, cols []column) {
 	var order []string
+	at := map[string]float64{}
 	for _, c := range cols {
 		for _, n := range c.phases.order {
 			if !slices.Contains(order, n) {
 				order = append(order, n)
 			}
+			at[n] += c.phases.at[n] / float64(len(c.phases.took[n]))
 		}
 	}
+	seen := map[string]int{}
+	for _, c := range cols {
+		for _, n := range c.phases.order {
+			seen[n]++
+		}
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Compare(at[a]/float64(seen[a]), at[b]/float64(seen[b]))
+	})
 	if len(order) == 0 {
 		return
 	}
