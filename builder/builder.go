@@ -265,6 +265,9 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	var warm *warmBuild
 	if b.docker != nil {
 		warm = b.takeWarm(ctx, req.App)
+		if warm != nil {
+			timing.Mark(ctx, "build container (started ahead)")
+		}
 	}
 	if warm != nil {
 		slug = warm.slug()
@@ -333,7 +336,6 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 		b.adopt(warm.x, st)
 		st.x = warm.x
-		timing.Mark(ctx, "build container (started ahead)")
 	} else if b.docker == nil {
 		cred, err := b.handToApp(st, envDir)
 		if err != nil {

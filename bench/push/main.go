@@ -15,7 +15,10 @@
 // the program also prints the p50 of each phase of paasd's timeline, for
 // the warm pushes and the config changes of each runtime and app.
 //
-//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node] [-timeline=true] [-out FILE]
+// With -gap each push and config change waits that long after the
+// previous release served, as a developer's edit and commit would.
+//
+//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node] [-timeline=true] [-gap 0] [-out FILE]
 package main
 
 import (
@@ -39,19 +42,24 @@ func main() {
 	runtimes := flag.String("runtimes", "exec,docker", "runtimes to measure")
 	apps := flag.String("apps", "python,go,node", "test apps to push")
 	timeline := flag.Bool("timeline", true, "run paasd with PAAS_DEBUG_TIMING=1 and print where the time of a warm push and a config:set goes")
+	gap := flag.Duration("gap", 0, "pause between one release serving and the next push or config change (0: back to back)")
 	results.Main("push", func(ctx context.Context, w *results.Table) error {
-		return run(ctx, w, *pushes, *sshRuns, *timeline, strings.Split(*runtimes, ","), strings.Split(*apps, ","))
+		return run(ctx, w, *pushes, *sshRuns, *timeline, *gap, strings.Split(*runtimes, ","), strings.Split(*apps, ","))
 	})
 }
 
-func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bool, runtimes, apps []string) error {
+func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bool, gap time.Duration, runtimes, apps []string) error {
 	ws, err := paasd.NewWorkspace(ctx, "paas-bench-push")
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "push to serving (git push start to the new release answering through the router)\n")
+	fmt.Fprintf(w, "push to serving (git push start to the new release answering through the router)")
+	if gap > 0 {
+		fmt.Fprintf(w, ", %s after the previous release served", gap)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", "runtime", "app", "cold", "warm p50", "warm max", "config:set p50")
 
 	env := []string{"PAAS_STOP_TIMEOUT=5s"}
@@ -70,7 +78,7 @@ func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bo
 			return err
 		}
 		for _, app := range apps {
-			res, err := measureApp(ctx, srv, app, pushes)
+			res, err := measureApp(ctx, srv, app, pushes, gap)
 			if err != nil {
 				stop(srv)
 				return fmt.Errorf("%s on %s: %w\npaasd's last log lines:\n%s", app, rt, err, srv.Tail())

@@ -21,8 +21,9 @@ type appResult struct {
 }
 
 // measureApp pushes the test app pushes times and changes its config
-// three times, timing each until the new release serves.
-func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (appResult, error) {
+// three times, timing each until the new release serves. Each push and
+// config change but the first waits gap after the one before served.
+func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int, gap time.Duration) (appResult, error) {
 	var res appResult
 	name := "bench-" + app
 	repo, err := s.NewRepo(ctx, name, os.DirFS(filepath.Join("e2e/testdata/apps", app)))
@@ -31,6 +32,9 @@ func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (a
 	}
 	release := 0
 	for i := 1; i <= pushes; i++ {
+		if i > 1 {
+			time.Sleep(gap)
+		}
 		took, err := repo.Push(ctx, i)
 		if err != nil {
 			return res, err
@@ -48,6 +52,7 @@ func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (a
 		}
 	}
 	for i := 0; i < 3; i++ {
+		time.Sleep(gap)
 		start := time.Now()
 		cmd := fmt.Sprintf("config:set %s BENCH=%d", name, i)
 		out, err := exec.CommandContext(ctx, "ssh", s.SSHArgs(cmd)...).CombinedOutput()
