@@ -419,14 +419,14 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		x := st.x.(*containerExecutor)
 		// Nothing of the build may run while paasd reads its tree: a
 		// process left behind could swap a file for a link to a host
-		// file. The container is killed first; its removal goes on
+		// file. The container is frozen first; its removal goes on
 		// beside the commit and ends before the build does (the
 		// deferred close waits for it).
-		if err := x.kill(ctx); err != nil {
+		if err := x.freeze(ctx); err != nil {
 			return Result{}, err
 		}
 		go x.close()
-		timing.Mark(ctx, "build container kill")
+		timing.Mark(ctx, "build container freeze")
 		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
 			return Result{}, err
 		}

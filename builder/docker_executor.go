@@ -367,12 +367,19 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	return err
 }
 
-// kill stops every process of the build container at once, returning
-// when none runs any more (the engine kills the container's init, and
-// with it its whole pid namespace, and waits for it). The container
-// stays until close removes it.
-func (x *containerExecutor) kill(ctx context.Context) error {
-	err := x.cli.ContainerKill(ctx, x.id, "KILL")
+// freeze stops every process of the build container from running any
+// more, returning once none can: the engine freezes the container's
+// cgroup, which every step's process is in (pausing is quicker than
+// killing; close then removes the container, frozen). When pausing
+// fails the container is killed instead (the engine kills its init, and
+// with it its whole pid namespace, and waits for it).
+func (x *containerExecutor) freeze(ctx context.Context) error {
+	err := x.cli.ContainerPause(ctx, x.id)
+	if err == nil || errdefs.IsNotFound(err) {
+		return nil // frozen, or gone
+	}
+	x.log.Warn("pausing the build container failed: killing it", "err", err)
+	err = x.cli.ContainerKill(ctx, x.id, "KILL")
 	if err == nil || errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
 		return nil // killed, gone, or not running
 	}

@@ -92,3 +92,24 @@ func TestDockerBuildInContainerStartedAhead(t *testing.T) {
 	b.Prewarm(app)
 	readyWarm(t, b, app)
 }
+
+// TestDockerBuildLeftoverProcessIsStopped: a process a buildpack leaves
+// running, still writing into the build dir, is stopped before the tree
+// is read: the build succeeds, its image holds what was written until
+// then, and no container of the build is left.
+func TestDockerBuildLeftoverProcessIsStopped(t *testing.T) {
+	t.Parallel()
+	cli := dockerStack(t)
+	app := randomApp(t)
+	b := dockerBuilder(t, cli, app, nil)
+	bp := customBuildpack(t, b, `setsid bash -c 'while :; do echo tick >> "$0/ticks"; sleep 0.01; done' "$1" </dev/null >/dev/null 2>&1 &
+while [ ! -s "$1/ticks" ]; do sleep 0.01; done; echo left a ticker`)
+	res, out := build(t, b, Request{App: app, Source: tarball(t, file{name: "x", body: "x"}),
+		Config: map[string]string{"BUILDPACK_URL": bp}})
+	checkBuiltImage(t, cli, b, app, 1, res)
+	contains(t, out, "left a ticker\n")
+	got, code := runImage(t, cli, res.Slug, "bash", "-c", "head -1 /app/ticks")
+	if code != 0 || got != "tick\n" {
+		t.Errorf("the image's ticks: %q, exit %d", got, code)
+	}
+}
