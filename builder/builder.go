@@ -385,6 +385,13 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	}
 	warnUnsupported(st.root, bps, out)
 	timing.Mark(ctx, "buildpack detect")
+	var base *commitBase
+	if b.docker != nil {
+		// The container the image is committed from is made while the
+		// buildpacks run.
+		base = b.prepareCommit(ctx, st)
+		defer b.discardCommit(ctx, req.App, base)
+	}
 	var exports []string
 	for _, bp := range bps {
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
@@ -427,7 +434,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 		go x.close()
 		timing.Mark(ctx, "build container freeze")
-		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
+		if res.Slug, err = b.commitImage(ctx, st, types, base); err != nil {
 			return Result{}, err
 		}
 		timing.Mark(ctx, "image commit")

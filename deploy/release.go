@@ -57,8 +57,6 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	timing.Mark(ctx, "lock and build slot")
-	// Once this deploy ends, the builder may get the next one ready.
-	defer s.prewarm(app)
 	start := time.Now().UTC()
 	if err := s.buildStarted(app, n, req, start); err != nil {
 		release()
@@ -72,6 +70,8 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		Builder: rec.Builder,
 	})
 	release()
+	// The builder may get the app's next build ready meanwhile.
+	s.prewarm(app)
 	if err != nil {
 		s.buildFailed(app, n, err)
 		s.observer().BuildFailed(app)
