@@ -70,8 +70,6 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		Builder: rec.Builder,
 	})
 	release()
-	// The builder may get the app's next build ready meanwhile.
-	s.prewarm(app)
 	if err != nil {
 		s.buildFailed(app, n, err)
 		s.observer().BuildFailed(app)
@@ -79,6 +77,8 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	// The builder may get the app's next build ready meanwhile.
+	s.prewarm(app)
 	s.phase(app, PhaseCommit)
 	// The first deploy is the first that goes live: until then app.json's
 	// formation and postdeploy apply.
