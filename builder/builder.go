@@ -26,6 +26,7 @@ import (
 	"paas"
 	"paas/buildpacks"
 	"paas/internal/durable"
+	"paas/internal/timing"
 )
 
 // DefaultTimeout limits a build when Config.Timeout is zero.
@@ -121,6 +122,10 @@ type Builder struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+	// warm holds, per app, the build container started ahead of its
+	// next build (Docker mode); closed is set by Close.
+	warm   map[string]*warming
+	closed bool
 
 	netMu    sync.Mutex // serializes making the build network
 	oldStack sync.Once  // warns once of a stack image without its paas user
@@ -169,7 +174,7 @@ func New(cfg Config) (*Builder, error) {
 	if err := buildpacks.Extract(cfg.BuildpacksDir); err != nil {
 		return nil, fmt.Errorf("builder: %w", err)
 	}
-	b := &Builder{cfg: cfg, log: cfg.Logger, locks: make(map[string]chan struct{})}
+	b := &Builder{cfg: cfg, log: cfg.Logger, locks: make(map[string]chan struct{}), warm: make(map[string]*warming)}
 	if cfg.Docker != nil {
 		b.docker = cfg.Docker
 	}
@@ -249,26 +254,39 @@ func (b *Builder) Build(ctx context.Context, req Request) (Result, error) {
 		log.Error("syncing the slug", "slug", slug, "err", err)
 		return Result{}, err
 	}
+	timing.Mark(ctx, "slug sync")
 	log.Info("build done", "artifact", res.Slug, "buildpacks", res.Buildpacks, "duration", time.Since(start))
 	return res, nil
 }
 
 func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Writer) (Result, error) {
-	// A slug left by a crashed server for the same build number is stale.
-	if err := removeAll(slug); err != nil {
-		return Result{}, fmt.Errorf("removing stale slug: %w", err)
+	// A build container started ahead of the build mounts the build dir
+	// from its scratch dir: the image is a docker build's artifact.
+	var warm *warmBuild
+	if b.docker != nil {
+		warm = b.takeWarm(ctx, req.App)
+		if warm != nil {
+			timing.Mark(ctx, "build container (started ahead)")
+		}
 	}
-	if err := durable.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
-		return Result{}, fmt.Errorf("making slug dir: %w", err)
-	}
-	if err := os.Mkdir(slug, 0o700); err != nil {
-		return Result{}, fmt.Errorf("making slug dir: %w", err)
+	if warm != nil {
+		slug = warm.slug()
+		// Its scratch dir goes with the build, whatever its outcome.
+		defer func() {
+			if err := removeAll(warm.work); err != nil {
+				b.log.Error("removing build scratch dir", "app", req.App, "dir", warm.work, "err", err)
+			}
+		}()
+		defer warm.x.close()
+	} else if err := b.makeSlugDir(slug); err != nil {
+		return Result{}, err
 	}
 	fmt.Fprintf(out, "-----> Building %s (commit %s)\n", req.App, shortCommit(req.Commit))
 
 	if err := extractTar(req.Source, slug); err != nil {
 		return Result{}, err
 	}
+	timing.Mark(ctx, "extract source")
 	root, err := os.OpenRoot(slug)
 	if err != nil {
 		return Result{}, fmt.Errorf("opening slug: %w", err)
@@ -293,30 +311,32 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 			return Result{}, fmt.Errorf("making build cache: %w", err)
 		}
 	}
-	if st.work, err = os.MkdirTemp(appCache, "build-"); err != nil {
-		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
+	if warm != nil {
+		st.work = warm.work
+	} else if st.work, err = b.makeScratchDir(appCache, req.App); err != nil {
+		return Result{}, err
+	} else {
+		// The scratch dir holds the app's config (ENV_DIR): it goes
+		// with the build, whatever its outcome; ReapOrphans removes one
+		// a killed paasd left.
+		defer func() {
+			if err := removeAll(st.work); err != nil {
+				b.log.Error("removing build scratch dir", "app", req.App, "dir", st.work, "err", err)
+			}
+		}()
 	}
-	// The scratch dir holds the app's config (ENV_DIR): it goes with the
-	// build, whatever its outcome; ReapOrphans removes one a killed
-	// paasd left.
-	defer func() {
-		if err := removeAll(st.work); err != nil {
-			b.log.Error("removing build scratch dir", "app", req.App, "dir", st.work, "err", err)
-		}
-	}()
 	envDir := filepath.Join(st.work, "env")
 	if err := writeEnvDir(envDir, req.Config); err != nil {
 		return Result{}, err
 	}
-	// Git buildpacks are fetched into it by the build's own (unprivileged)
-	// user; the scratch dir around it is paasd's alone.
-	if err := os.Mkdir(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
-		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
-	}
-	if err := os.Chmod(filepath.Join(st.work, "buildpacks"), 0o777); err != nil {
-		return Result{}, fmt.Errorf("making build scratch dir: %w", err)
-	}
-	if b.docker == nil {
+	if warm != nil {
+		uid, gid := buildUser()
+		if err := giveTrees(uid, gid, slug, envDir, warm.custom()); err != nil {
+			return Result{}, err
+		}
+		b.adopt(warm.x, st)
+		st.x = warm.x
+	} else if b.docker == nil {
 		cred, err := b.handToApp(st, envDir)
 		if err != nil {
 			return Result{}, err
@@ -344,6 +364,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 		defer x.close()
 		st.x = x
+		timing.Mark(ctx, "build container start")
 	}
 	st.env = st.x.env()
 
@@ -363,6 +384,14 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		return Result{}, err
 	}
 	warnUnsupported(st.root, bps, out)
+	timing.Mark(ctx, "buildpack detect")
+	var base *commitBase
+	if b.docker != nil {
+		// The container the image is committed from is made while the
+		// buildpacks run.
+		base = b.prepareCommit(ctx, st)
+		defer b.discardCommit(ctx, req.App, base)
+	}
 	var exports []string
 	for _, bp := range bps {
 		if err := b.compile(ctx, st, bp, envDir, exports); err != nil {
@@ -373,10 +402,12 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 	}
 
+	timing.Mark(ctx, "buildpack compile")
 	types, err := b.processTypes(ctx, st, bps)
 	if err != nil {
 		return Result{}, err
 	}
+	timing.Mark(ctx, "process types")
 	if b.docker == nil {
 		warnAppPaths(out, types)
 	}
@@ -392,15 +423,59 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		res.Buildpacks = append(res.Buildpacks, bp.ref)
 	}
 	if b.docker != nil {
+		x := st.x.(*containerExecutor)
 		// Nothing of the build may run while paasd reads its tree: a
 		// process left behind could swap a file for a link to a host
-		// file.
-		st.x.close()
-		if res.Slug, err = b.commitImage(ctx, st, types); err != nil {
+		// file. The container is frozen first; its removal goes on
+		// beside the commit and ends before the build does (the
+		// deferred close waits for it).
+		if err := x.freeze(ctx); err != nil {
 			return Result{}, err
 		}
+		go x.close()
+		timing.Mark(ctx, "build container freeze")
+		if res.Slug, err = b.commitImage(ctx, st, types, base); err != nil {
+			return Result{}, err
+		}
+		timing.Mark(ctx, "image commit")
 	}
 	return res, nil
+}
+
+// makeSlugDir makes the build dir slug afresh.
+func (b *Builder) makeSlugDir(slug string) error {
+	// A slug left by a crashed server for the same build number is stale.
+	if err := removeAll(slug); err != nil {
+		return fmt.Errorf("removing stale slug: %w", err)
+	}
+	if err := durable.MkdirAll(filepath.Dir(slug), 0o711); err != nil {
+		return fmt.Errorf("making slug dir: %w", err)
+	}
+	if err := os.Mkdir(slug, 0o700); err != nil {
+		return fmt.Errorf("making slug dir: %w", err)
+	}
+	return nil
+}
+
+// makeScratchDir makes a build's scratch dir under appCache, with the
+// directory git buildpacks are fetched into by the build's own
+// (unprivileged) user; the scratch dir around it is paasd's alone.
+func (b *Builder) makeScratchDir(appCache, app string) (string, error) {
+	work, err := os.MkdirTemp(appCache, "build-")
+	if err != nil {
+		return "", fmt.Errorf("making build scratch dir: %w", err)
+	}
+	custom := filepath.Join(work, "buildpacks")
+	if err := os.Mkdir(custom, 0o777); err == nil {
+		err = os.Chmod(custom, 0o777)
+	}
+	if err != nil {
+		if rerr := removeAll(work); rerr != nil {
+			b.log.Error("removing build scratch dir", "app", app, "dir", work, "err", rerr)
+		}
+		return "", fmt.Errorf("making build scratch dir: %w", err)
+	}
+	return work, nil
 }
 
 // compile runs bp's bin/compile with the exports of the buildpacks before
@@ -459,6 +534,7 @@ func (b *Builder) Remove(app string) error {
 	}
 	defer unlock()
 	if b.docker != nil {
+		b.removeWarm(app)
 		if err := b.removeDockerApp(context.Background(), app); err != nil {
 			return err
 		}

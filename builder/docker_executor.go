@@ -60,6 +60,7 @@ type containerExecutor struct {
 	environ  []string
 	memory   int64
 	log      *slog.Logger
+	static   bool  // the static file server is mounted
 	ooms     int64 // OOM kills of the container's cgroup seen so far
 	oomKnown bool
 	closed   sync.Once
@@ -71,23 +72,43 @@ type containerExecutor struct {
 // the build dir, ENV_DIR, the fetched buildpacks and the cache volume's
 // directories are given to that user first.
 func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs containerDirs) (*containerExecutor, error) {
-	cli := b.docker
-	app := st.req.App
 	uid, gid := buildUser()
 	if err := giveTrees(uid, gid, dirs.slug, dirs.envDir, dirs.custom); err != nil {
 		return nil, err
 	}
+	name := fmt.Sprintf("paas-build-%s-%d", st.req.App, st.req.Build)
+	// A container left by a crashed server for the same build is stale.
+	if err := b.docker.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		return nil, engineError("removing a stale build container", err)
+	}
+	x, err := b.newBuildContainer(ctx, st.req.App, name, strconv.Itoa(st.req.Build), dirs)
+	if err != nil {
+		return nil, err
+	}
+	b.adopt(x, st)
+	return x, nil
+}
+
+// adopt makes x, a build container started for app's builds, the one of
+// st's build: its steps get the build's environment.
+func (b *Builder) adopt(x *containerExecutor, st *buildState) {
+	x.environ = b.containerEnv(st.req.Commit, x.static)
+	x.log = b.log.With("app", st.req.App, "build", st.req.Build, "container", x.id[:12])
+}
+
+// newBuildContainer creates and starts a build container of app named
+// name with dirs mounted, labelled with build (a number, or "next" for
+// one started ahead of the next build), and returns it idle. Its user,
+// confinement and network are startBuildContainer's.
+func (b *Builder) newBuildContainer(ctx context.Context, app, name, build string, dirs containerDirs) (*containerExecutor, error) {
+	cli := b.docker
+	uid, gid := buildUser()
 	if err := b.ensureCacheVolume(ctx, app, uid, gid); err != nil {
 		return nil, err
 	}
 	net, err := b.ensureBuildNetwork(ctx)
 	if err != nil {
 		return nil, err
-	}
-	name := fmt.Sprintf("paas-build-%s-%d", app, st.req.Build)
-	// A container left by a crashed server for the same build is stale.
-	if err := cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-		return nil, engineError("removing a stale build container", err)
 	}
 	mounts := []mount.Mount{
 		{Type: mount.TypeBind, Source: dirs.slug, Target: viewApp},
@@ -109,7 +130,7 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 		User:       fmt.Sprintf("%d:%d", uid, gid),
 		Labels: map[string]string{
 			labelApp:   app,
-			labelBuild: strconv.Itoa(st.req.Build),
+			labelBuild: build,
 			labelRole:  "build",
 		},
 	}
@@ -135,7 +156,8 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 		cli:    cli,
 		id:     created.ID,
 		memory: b.cfg.BuildMemory,
-		log:    b.log.With("app", app, "build", st.req.Build, "container", created.ID[:12]),
+		static: dirs.static != "",
+		log:    b.log.With("app", app, "build", build, "container", created.ID[:12]),
 		maps: []pathMap{
 			{dirs.slug, viewApp},
 			{dirs.buildpacks, viewBuildpacks},
@@ -151,7 +173,6 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 	if dirs.static != "" {
 		x.maps = append(x.maps, pathMap{dirs.static, viewStatic})
 	}
-	x.environ = b.containerEnv(st.req.Commit, dirs.static != "")
 	// The engine extracts as root: the volume's root and its two
 	// directories become the build user's.
 	if err := cli.CopyToContainer(ctx, created.ID, "/", cacheSkeleton(uid, gid), container.CopyToContainerOptions{}); err != nil {
@@ -162,7 +183,8 @@ func (b *Builder) startBuildContainer(ctx context.Context, st *buildState, dirs 
 		x.close()
 		return nil, engineError("starting the build container", err)
 	}
-	x.ooms, x.oomKnown = x.oomKills(ctx)
+	// The container's memory cgroup is new: it has seen no OOM kill.
+	x.ooms, x.oomKnown = 0, true
 	return x, nil
 }
 
@@ -343,6 +365,25 @@ func (x *containerExecutor) run0(ctx context.Context, argv []string, w io.Writer
 	defer att.Close()
 	_, err = stdcopy.StdCopy(w, io.Discard, att.Reader)
 	return err
+}
+
+// freeze stops every process of the build container from running any
+// more, returning once none can: the engine freezes the container's
+// cgroup, which every step's process is in (pausing is quicker than
+// killing; close then removes the container, frozen). When pausing
+// fails the container is killed instead (the engine kills its init, and
+// with it its whole pid namespace, and waits for it).
+func (x *containerExecutor) freeze(ctx context.Context) error {
+	err := x.cli.ContainerPause(ctx, x.id)
+	if err == nil || errdefs.IsNotFound(err) {
+		return nil // frozen, or gone
+	}
+	x.log.Warn("pausing the build container failed: killing it", "err", err)
+	err = x.cli.ContainerKill(ctx, x.id, "KILL")
+	if err == nil || errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
+		return nil // killed, gone, or not running
+	}
+	return engineError("stopping the build container", err)
 }
 
 // close kills and removes the build container, once. When the engine is

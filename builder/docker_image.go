@@ -28,17 +28,53 @@ func imageLabels(req Request, types map[string]string) map[string]string {
 	}
 }
 
-// commitImage makes the image of a compiled build: a container of the
-// stack image gets the built tree copied to /app, owned by the stack's
-// unprivileged user, and is committed as paas/APP:bN, to run as that
-// user (labelUser). The slug dir is then removed: the image is the
-// artifact.
-func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string) (string, error) {
-	fmt.Fprintln(st.out, "-----> Making the image")
-	ref := imageRef(st.req.App, st.req.Build)
+// commitBase is the container of the stack image a build's tree is
+// copied into and committed from, made while the build runs (it is only
+// created, never started), and the environment of the image.
+type commitBase struct {
+	done chan struct{}
+	id   string
+	env  []string
+	err  error
+}
+
+// prepareCommit makes, in the background, the container the image of
+// st's build will be committed from. The build waits for it with wait
+// and removes it with discard, whatever its outcome.
+func (b *Builder) prepareCommit(ctx context.Context, st *buildState) *commitBase {
+	c := &commitBase{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.id, c.env, c.err = b.createCommitContainer(ctx, st)
+	}()
+	return c
+}
+
+// wait returns the commit container once it is made.
+func (c *commitBase) wait() (string, []string, error) {
+	<-c.done
+	return c.id, c.env, c.err
+}
+
+// discard removes the commit container, once it is made.
+func (b *Builder) discardCommit(ctx context.Context, app string, c *commitBase) {
+	id, _, err := c.wait()
+	if err != nil || id == "" {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := b.docker.ContainerRemove(rctx, id, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		b.log.Error("removing image container", "app", app, "err", err)
+	}
+}
+
+// createCommitContainer creates a container of the stack image to commit
+// st's image from, and returns it with the environment of the image.
+func (b *Builder) createCommitContainer(ctx context.Context, st *buildState) (string, []string, error) {
 	base, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
 	if err != nil {
-		return "", engineError("inspecting the stack image", err)
+		return "", nil, engineError("inspecting the stack image", err)
 	}
 	if base.Config == nil || base.Config.Labels[stack.LabelUser] != stack.User {
 		b.oldStack.Do(func() {
@@ -63,26 +99,33 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		Labels: commitLabels,
 	}, &container.HostConfig{}, nil, nil, "")
 	if err != nil {
-		return "", engineError("creating the image container", err)
+		return "", nil, engineError("creating the image container", err)
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := b.docker.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-			b.log.Error("removing image container", "app", st.req.App, "err", err)
-		}
-	}()
+	return created.ID, env, nil
+}
 
+// commitImage makes the image of a compiled build: the container of the
+// stack image prepared for it (prepareCommit) gets the built tree copied
+// to /app, owned by the stack's unprivileged user, and is committed as
+// paas/APP:bN, to run as that user (labelUser). The slug dir is then
+// removed: the image is the artifact.
+func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string, base *commitBase) (string, error) {
+	fmt.Fprintln(st.out, "-----> Making the image")
+	ref := imageRef(st.req.App, st.req.Build)
+	id, env, err := base.wait()
+	if err != nil {
+		return "", err
+	}
 	labels := imageLabels(st.req, types)
 	labels[labelUser] = stack.User
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app", stack.UID, stack.GID)) }()
-	err = b.docker.CopyToContainer(ctx, created.ID, "/", pr, container.CopyToContainerOptions{})
+	err = b.docker.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return "", engineError("copying the build into the image", err)
 	}
-	_, err = b.docker.ContainerCommit(ctx, created.ID, container.CommitOptions{
+	_, err = b.docker.ContainerCommit(ctx, id, container.CommitOptions{
 		Reference: ref,
 		Comment:   fmt.Sprintf("build %d of %s", st.req.Build, st.req.App),
 		Config: &container.Config{

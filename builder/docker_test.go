@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
 	"paas/buildpacks"
@@ -385,8 +386,17 @@ func TestDockerEngineUnavailable(t *testing.T) {
 	}
 }
 
+// commitContainers counts app's containers images are committed from.
+func commitContainers(t *testing.T, cli *client.Client, app string) int {
+	t.Helper()
+	list, err := cli.ContainerList(t.Context(), container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", labelApp+"="+app), filters.Arg("label", labelRole+"=commit"))})
+	must(t, err)
+	return len(list)
+}
+
 // TestDockerReapOrphans: a builder started after another was killed
-// removes that one's build container, and only containers of its own
+// removes that one's build containers, and only containers of its own
 // owner.
 func TestDockerReapOrphans(t *testing.T) {
 	t.Parallel()
@@ -397,6 +407,15 @@ func TestDockerReapOrphans(t *testing.T) {
 	bp := customBuildpack(t, first, "echo started; sleep 600")
 	errc := startBuild(t, t.Context(), first, Request{App: app, Build: 1,
 		Config: map[string]string{"BUILDPACK_URL": bp}, Source: tarball(t, file{name: "x", body: "x"})}, time.Minute)
+	// The container the image is to be committed from is made while the
+	// buildpack compiles.
+	deadline := time.Now().Add(time.Minute)
+	for commitContainers(t, cli, app) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no image container made during the compile")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// A build container of another paasd on the same engine.
 	other, err := cli.ContainerCreate(t.Context(), &container.Config{
 		Image: DefaultStackImage, Cmd: idleCommand,
@@ -408,8 +427,10 @@ func TestDockerReapOrphans(t *testing.T) {
 	second := dockerBuilder(t, cli, randomApp(t), func(c *Config) { c.Owner = owner })
 	reaped, err := second.ReapOrphans(t.Context())
 	must(t, err)
-	if reaped.Containers != 1 {
-		t.Errorf("reaped %+v, want the one build container", reaped)
+	// The build compiling has two: its build container and the one its
+	// image is to be committed from.
+	if reaped.Containers != 2 {
+		t.Errorf("reaped %+v, want the build's two containers", reaped)
 	}
 	if _, err := cli.ContainerInspect(t.Context(), other.ID); err != nil {
 		t.Errorf("another owner's container was removed: %v", err)

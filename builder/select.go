@@ -79,24 +79,25 @@ func (b *Builder) selectBuildpacks(ctx context.Context, st *buildState) ([]build
 		if fallback && b.docker != nil {
 			return nil, errDockerfile
 		}
+		var candidates []buildpack
 		for _, name := range buildpacks.Builtin() {
 			if name == "procfile" && fallback {
 				// A bare Procfile names the Dockerfile build's
 				// process types: its commands need the image.
 				break
 			}
-			bp := buildpack{ref: name, dir: filepath.Join(b.cfg.BuildpacksDir, name)}
-			ok, err := b.detect(ctx, st, &bp)
-			if err != nil {
-				return nil, err
+			candidates = append(candidates, buildpack{ref: name, dir: filepath.Join(b.cfg.BuildpacksDir, name)})
+		}
+		bp, ok, err := b.detectFirst(ctx, st, candidates)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if fallback {
+				fmt.Fprintln(st.out, " !     This server runs apps without Docker and cannot build the Dockerfile: building with buildpacks instead")
 			}
-			if ok {
-				if fallback {
-					fmt.Fprintln(st.out, " !     This server runs apps without Docker and cannot build the Dockerfile: building with buildpacks instead")
-				}
-				fmt.Fprintf(st.out, "-----> %s app detected\n", bp.name)
-				return []buildpack{bp}, nil
-			}
+			fmt.Fprintf(st.out, "-----> %s app detected\n", bp.name)
+			return []buildpack{bp}, nil
 		}
 		if fallback {
 			return nil, paas.Errorf("Dockerfile apps need the docker runtime: this server builds without Docker")
@@ -179,6 +180,78 @@ func (b *Builder) detect(ctx context.Context, st *buildState, bp *buildpack) (bo
 		bp.name = bp.ref
 	}
 	return true, nil
+}
+
+// detectScript runs the bin/detect of each buildpack directory it is
+// given, in order, on the build dir (its first argument), and stops at
+// the first that passes: it prints that buildpack's position (from 0) on
+// a line of its own, then what its bin/detect printed, and exits 0. It
+// exits 1 when none passes. Every bin/detect's standard error passes
+// through.
+const detectScript = `slug=$1; shift; i=0
+for d; do
+	if out=$("$d/bin/detect" "$slug"); then printf '%s\n%s\n' "$i" "$out"; exit 0; fi
+	i=$((i+1))
+done
+exit 1`
+
+// detectFirst picks the first of bps whose bin/detect passes (or that has
+// none), running the detections in one step of the build, and records the
+// name it printed. It reports false when none applies.
+func (b *Builder) detectFirst(ctx context.Context, st *buildState, bps []buildpack) (buildpack, bool, error) {
+	for i, bp := range bps {
+		if !hasFile(bp.dir, "bin/detect") {
+			// It applies: only those before it can come first.
+			bps = bps[:i+1]
+			break
+		}
+	}
+	if len(bps) == 0 {
+		return buildpack{}, false, nil
+	}
+	last := bps[len(bps)-1]
+	scripted := bps
+	if !hasFile(last.dir, "bin/detect") {
+		scripted = bps[:len(bps)-1]
+	}
+	if len(scripted) > 0 {
+		x := st.x
+		argv := []string{"bash", "-c", detectScript, "paas-detect", x.path(st.slug)}
+		for _, bp := range scripted {
+			argv = append(argv, x.path(bp.dir))
+		}
+		out := &limitedBuffer{max: 4096}
+		err := x.run(ctx, command{argv: argv, dir: x.path(st.slug), env: st.env, stdout: out, stderr: st.out})
+		if ctx.Err() != nil {
+			return buildpack{}, false, ctx.Err()
+		}
+		var pe *paas.Error
+		if errors.As(err, &pe) {
+			return buildpack{}, false, err
+		}
+		if err != nil && !exited(err) {
+			return buildpack{}, false, &paas.Error{Msg: "cannot run the buildpacks' bin/detect", Err: err}
+		}
+		if err == nil {
+			pos, rest, _ := strings.Cut(out.buf.String(), "\n")
+			i, perr := strconv.Atoi(pos)
+			if perr != nil || i < 0 || i >= len(scripted) {
+				return buildpack{}, false, fmt.Errorf("detecting buildpacks: unexpected answer %q", pos)
+			}
+			bp := scripted[i]
+			name, _, _ := strings.Cut(strings.TrimSpace(rest), "\n")
+			bp.name = strings.TrimSpace(name)
+			if bp.name == "" {
+				bp.name = bp.ref
+			}
+			return bp, true, nil
+		}
+		if len(scripted) == len(bps) {
+			return buildpack{}, false, nil
+		}
+	}
+	last.name = last.ref
+	return last, true, nil
 }
 
 // indentWriter prefixes every line written through it with seven spaces,

@@ -18,15 +18,25 @@ import (
 // not listening.
 const bootProgress = 5 * time.Second
 
-// waitListening polls an instance's port until a connection to it is held
-// open, the instance exits or ctx ends. While it waits it writes a line
-// to out every bootProgress.
+// Pauses between two connection attempts of waitListening: to the
+// process's own address (cheap: refused at once), or through the
+// runtime's proxy (each attempt is held open a while).
+const (
+	directProbeEvery = 5 * time.Millisecond
+	proxyProbeEvery  = 20 * time.Millisecond
+)
+
+// waitListening polls an instance's port until it listens, the instance
+// exits or ctx ends: a connection to the process's own address
+// (Instance.Direct) accepted, or else one to its Addr held open. While it
+// waits it writes a line to out every bootProgress.
 func (s *Service) waitListening(ctx context.Context, st *appState, in *instance, out io.Writer) error {
 	if !in.spec.Web {
 		return nil
 	}
 	start := time.Now()
 	next := start.Add(bootProgress)
+	direct := in.inst.Direct
 	for {
 		st.mu.Lock()
 		state, code := in.state, in.exitCode
@@ -34,10 +44,21 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance,
 		if state == "crashed" {
 			return paas.Errorf("%s exited with status %d%s before listening on $PORT%s", in.name(), code, startHint(in, code), portValue(in))
 		}
-		// A container's published port is answered by the engine's proxy
-		// before the process listens: a connection counts only when it is
-		// held open.
-		if err := runtime.Probe(ctx, in.inst.Addr); err == nil {
+		every := proxyProbeEvery
+		if direct != "" {
+			err := runtime.ProbeDirect(ctx, direct)
+			if err == nil {
+				return nil
+			}
+			every = directProbeEvery
+			if !errors.Is(err, runtime.ErrNotListening) && ctx.Err() == nil {
+				s.log.Info("instance address not reachable: probing through its published port", "app", st.name, "instance", in.name(), "addr", direct, "err", err)
+				direct = ""
+			}
+		} else if err := runtime.Probe(ctx, in.inst.Addr); err == nil {
+			// A container's published port is answered by the engine's
+			// proxy before the process listens: a connection counts
+			// only when it is held open.
 			return nil
 		}
 		if now := time.Now(); out != nil && !now.Before(next) {
@@ -50,7 +71,7 @@ func (s *Service) waitListening(ctx context.Context, st *appState, in *instance,
 				return paas.Errorf("%s did not listen on $PORT%s within %s", in.name(), portValue(in), s.cfg.BootTimeout)
 			}
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"paas"
+	"paas/internal/timing"
 	"paas/router"
 	"paas/runtime"
 )
@@ -55,6 +56,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 				fmt.Fprintf(out, "       Started %s\n", spec.Name())
 			}
 			started = append(started, in)
+			timing.Mark(ctx, "start "+spec.Name())
 			if len(started) == 1 {
 				s.phase(st.name, PhaseStart)
 			}
@@ -93,14 +95,15 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 	st.mu.Unlock()
 
 	s.updateRoutes(st)
-	s.retire(st, old)
+	timing.Mark(ctx, "route switch")
+	s.retire(ctx, st, old)
 	return nil
 }
 
 // retire drains the web instances among ins (already out of the route
 // table) for up to the grace period, then stops all of ins, highest
 // numbers first.
-func (s *Service) retire(st *appState, ins []*instance) {
+func (s *Service) retire(tctx context.Context, st *appState, ins []*instance) {
 	if len(ins) == 0 {
 		return
 	}
@@ -119,10 +122,12 @@ func (s *Service) retire(st *appState, ins []*instance) {
 			s.log.Error("draining", "app", st.name, "err", err)
 		}
 		cancel()
+		timing.Mark(tctx, "drain old")
 	}
 	sort.Slice(ins, func(i, j int) bool { return ins[i].spec.Index > ins[j].spec.Index })
 	s.phase(st.name, PhaseStop)
 	s.stopAll(st, ins)
+	timing.Mark(tctx, "stop old")
 }
 
 // crashedAtStart fails a converge when one of the instances it started
@@ -377,8 +382,14 @@ func (s *Service) waitUp(ctx context.Context, st *appState, ins []*instance, che
 	for _, in := range ins {
 		go func() {
 			err := s.waitListening(ctx, st, in, out)
+			if err == nil && in.spec.Web {
+				timing.Mark(ctx, in.name()+" listening")
+			}
 			if err == nil && in.spec.Web && len(checks) > 0 {
 				err = s.healthcheck(ctx, st, in, checks, out)
+				if err == nil {
+					timing.Mark(ctx, in.name()+" health check")
+				}
 			}
 			if err == nil {
 				st.mu.Lock()

@@ -126,7 +126,7 @@ func (s *Service) Restart(ctx context.Context, app, target string, out io.Writer
 		}
 		st.mu.Unlock()
 		s.updateRoutes(st)
-		s.retire(st, []*instance{old})
+		s.retire(context.Background(), st, []*instance{old})
 		if out != nil {
 			fmt.Fprintf(out, "       Restarted %s\n", in.name())
 		}

@@ -13,6 +13,7 @@ import (
 	"paas"
 	"paas/builder"
 	"paas/gateway"
+	"paas/internal/timing"
 	"paas/logs"
 	"paas/runtime"
 )
@@ -21,6 +22,8 @@ import (
 func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	app := req.App
 	s.phase(app, PhaseReceive)
+	ctx, timeline := s.timeline(ctx, req.Out)
+	defer timeline()
 	st, unlock, err := s.begin(ctx, app, req.Out)
 	if err != nil {
 		return err
@@ -53,6 +56,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return err
 	}
+	timing.Mark(ctx, "lock and build slot")
 	start := time.Now().UTC()
 	if err := s.buildStarted(app, n, req, start); err != nil {
 		release()
@@ -73,6 +77,8 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
+	// The builder may get the app's next build ready meanwhile.
+	s.prewarm(app)
 	s.phase(app, PhaseCommit)
 	// The first deploy is the first that goes live: until then app.json's
 	// formation and postdeploy apply.
@@ -89,6 +95,7 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 	if err != nil {
 		return userError(app, err)
 	}
+	timing.Mark(ctx, "release recorded")
 	s.change(app, rel.Version, "Release %s created by %s: %s", rel.Name(), req.By, rel.Description)
 	fmt.Fprintf(req.Out, "-----> Releasing %s (%s)\n", app, rel.Name())
 	if first {
@@ -109,6 +116,31 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		req.Keep(unlock)
 	}
 	return nil
+}
+
+// prewarmer is implemented by a builder that can get an app's next
+// build ready ahead of it (builder.Builder.Prewarm).
+type prewarmer interface {
+	Prewarm(app string)
+}
+
+// prewarm lets the builder get app's next build ready, when it can.
+func (s *Service) prewarm(app string) {
+	if p, ok := s.cfg.Builder.(prewarmer); ok {
+		p.Prewarm(app)
+	}
+}
+
+// timeline gives ctx a timing recorder when DebugTiming is set and ctx
+// has none yet; the returned func then writes the phases to out. An
+// operation within another (the rollout of a deploy) adds its phases to
+// the outer one's timeline.
+func (s *Service) timeline(ctx context.Context, out io.Writer) (context.Context, func()) {
+	if !s.cfg.DebugTiming || out == nil || timing.From(ctx) != nil {
+		return ctx, func() {}
+	}
+	rec := timing.New()
+	return timing.With(ctx, rec), func() { rec.Write(out) }
 }
 
 // Rollback makes a new release from release target's build and config
@@ -185,6 +217,8 @@ func (s *Service) previousRelease(a paas.App) (int, error) {
 // becomes current; on failure it is marked failed, with the reason, and the
 // previous release keeps running.
 func (s *Service) rollout(ctx context.Context, st *appState, rel paas.Release, out io.Writer) error {
+	ctx, timeline := s.timeline(ctx, out)
+	defer timeline()
 	done := s.rollingConfig(rel.App, rel.Config)
 	defer done()
 	err := s.rolloutSteps(ctx, st, rel, out)
@@ -210,6 +244,7 @@ func (s *Service) rolloutSteps(ctx context.Context, st *appState, rel paas.Relea
 		if err := s.releasePhase(ctx, rel, cmd, out); err != nil {
 			return err
 		}
+		timing.Mark(ctx, "release phase")
 	}
 	a, err := s.cfg.Store.App(rel.App)
 	if err != nil {

@@ -99,6 +99,10 @@ type Config struct {
 	// Observer, when set, is told of builds, releases going live or
 	// failing, crash restarts, and apps destroyed or renamed (metrics).
 	Observer Observer
+	// DebugTiming ends the output of a deploy and of every other
+	// rollout (config change, rollback) with one line per phase and how
+	// long it took (PAAS_DEBUG_TIMING=1).
+	DebugTiming bool
 }
 
 // The phases of a deploy, in order, as Config.Phase names them.
@@ -264,7 +268,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.cfg.Router.SetOptions(app.Name, routerOptions(app))
 		s.cfg.Router.SetMaintenance(app.Name, app.Maintenance)
 		if app.Release == 0 {
-			s.retire(st, st.all())
+			s.retire(context.Background(), st, st.all())
 			continue
 		}
 		rel, err := s.cfg.Store.Release(app.Name, app.Release)

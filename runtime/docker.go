@@ -20,6 +20,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"paas/netguard"
 )
 
 // DockerConfig configures a Docker runtime.
@@ -186,7 +188,8 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		return Instance{}, err
 	}
 	confine(cfg, hc, img, d.limits())
-	if _, err := d.ensureNetwork(ctx, s.App); err != nil {
+	netName, err := d.ensureNetwork(ctx, s.App)
+	if err != nil {
 		return Instance{}, err
 	}
 	id, err := d.create(ctx, cfg, hc, containerName(s))
@@ -219,6 +222,7 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		// it is watched like any other, and its exit is reported with
 		// its status (a command not found, a crash at start).
 		inst.Addr = publishedAddr(info, inst.Port, d.host)
+		inst.Direct = directAddr(info, netName, netguard.BridgeName(netName), inst.Port)
 		if inst.Addr == "" && (info.State == nil || info.State.Running) {
 			d.discard(id)
 			c.close()

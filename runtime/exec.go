@@ -138,6 +138,7 @@ func (e *Exec) Start(ctx context.Context, s Spec) (Instance, error) {
 			return Instance{}, fmt.Errorf("starting %s %s: %w", s.App, s.Name(), err)
 		}
 		inst.Addr = hostPort(e.cfg.Host, port)
+		inst.Direct = inst.Addr
 		inst.Port = port
 	}
 	p, err := e.start(s, home, cred, port, inst)

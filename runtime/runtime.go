@@ -62,6 +62,11 @@ type Instance struct {
 	Command string
 	// Addr is host:port the router should send traffic to (web only).
 	Addr string
+	// Direct, when set, is the address of the web process itself, with
+	// nothing in between that accepts for it: a connection it accepts
+	// means the process listens (ProbeDirect). "" when the runtime has
+	// none this process can reach.
+	Direct string
 	// Port is the PORT the web process was told to listen on (in its
 	// container, for docker); 0 when unknown or not web.
 	Port    int

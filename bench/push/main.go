@@ -11,7 +11,14 @@
 // connection). It prints a table and writes it to bench/results/push.txt
 // (or the file -out names).
 //
-//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node] [-out FILE]
+// With -timeline (the default) paasd runs with PAAS_DEBUG_TIMING=1 and
+// the program also prints the p50 of each phase of paasd's timeline, for
+// the warm pushes and the config changes of each runtime and app.
+//
+// With -gap each push and config change waits that long after the
+// previous release served, as a developer's edit and commit would.
+//
+//	go run ./bench/push [-pushes 5] [-ssh 30] [-runtimes exec,docker] [-apps python,go,node] [-timeline=true] [-gap 0] [-out FILE]
 package main
 
 import (
@@ -34,24 +41,35 @@ func main() {
 	sshRuns := flag.Int("ssh", 30, "ssh round trips for each p50")
 	runtimes := flag.String("runtimes", "exec,docker", "runtimes to measure")
 	apps := flag.String("apps", "python,go,node", "test apps to push")
+	timeline := flag.Bool("timeline", true, "run paasd with PAAS_DEBUG_TIMING=1 and print where the time of a warm push and a config:set goes")
+	gap := flag.Duration("gap", 0, "pause between one release serving and the next push or config change (0: back to back)")
 	results.Main("push", func(ctx context.Context, w *results.Table) error {
-		return run(ctx, w, *pushes, *sshRuns, strings.Split(*runtimes, ","), strings.Split(*apps, ","))
+		return run(ctx, w, *pushes, *sshRuns, *timeline, *gap, strings.Split(*runtimes, ","), strings.Split(*apps, ","))
 	})
 }
 
-func run(ctx context.Context, w *results.Table, pushes, sshRuns int, runtimes, apps []string) error {
+func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bool, gap time.Duration, runtimes, apps []string) error {
 	ws, err := paasd.NewWorkspace(ctx, "paas-bench-push")
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "push to serving (git push start to the new release answering through the router)\n")
+	fmt.Fprintf(w, "push to serving (git push start to the new release answering through the router)")
+	if gap > 0 {
+		fmt.Fprintf(w, ", %s after the previous release served", gap)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", "runtime", "app", "cold", "warm p50", "warm max", "config:set p50")
 
+	env := []string{"PAAS_STOP_TIMEOUT=5s"}
+	if timeline {
+		env = append(env, "PAAS_DEBUG_TIMING=1")
+	}
 	var srv *paasd.Server
+	var pushCols, configCols []column
 	for _, rt := range runtimes {
-		srv, err = ws.Start(rt, "PAAS_STOP_TIMEOUT=5s")
+		srv, err = ws.Start(rt, env...)
 		if err != nil {
 			if rt == "docker" {
 				fmt.Fprintf(w, "%-8s skipped: %v\n", rt, err)
@@ -60,12 +78,14 @@ func run(ctx context.Context, w *results.Table, pushes, sshRuns int, runtimes, a
 			return err
 		}
 		for _, app := range apps {
-			res, err := measureApp(ctx, srv, app, pushes)
+			res, err := measureApp(ctx, srv, app, pushes, gap)
 			if err != nil {
 				stop(srv)
 				return fmt.Errorf("%s on %s: %w\npaasd's last log lines:\n%s", app, rt, err, srv.Tail())
 			}
 			fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", rt, app, ms(res.cold), ms(p50(res.warm)), ms(slices.Max(res.warm)), ms(p50(res.config)))
+			pushCols = append(pushCols, column{rt + " " + app, res.pushPhases})
+			configCols = append(configCols, column{rt + " " + app, res.configPhases})
 		}
 		if rt != runtimes[len(runtimes)-1] {
 			stop(srv)
@@ -75,6 +95,8 @@ func run(ctx context.Context, w *results.Table, pushes, sshRuns int, runtimes, a
 		return fmt.Errorf("no runtime could be measured")
 	}
 	defer stop(srv)
+	printPhases(w, "where a warm push goes (paasd's PAAS_DEBUG_TIMING timeline, p50 of each phase)", pushCols)
+	printPhases(w, "where a config:set goes (p50 of each phase)", configCols)
 
 	fmt.Fprintf(w, "\nSSH command round trip, a fresh connection each, p50 of %d\n", sshRuns)
 	fmt.Fprintf(w, "%-34s %10s\n", "command", "p50")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -14,11 +15,15 @@ type appResult struct {
 	cold   time.Duration
 	warm   []time.Duration
 	config []time.Duration
+	// pushPhases and configPhases are the timelines paasd printed for
+	// the warm pushes and the config changes.
+	pushPhases, configPhases phases
 }
 
 // measureApp pushes the test app pushes times and changes its config
-// three times, timing each until the new release serves.
-func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (appResult, error) {
+// three times, timing each until the new release serves. Each push and
+// config change but the first waits gap after the one before served.
+func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int, gap time.Duration) (appResult, error) {
 	var res appResult
 	name := "bench-" + app
 	repo, err := s.NewRepo(ctx, name, os.DirFS(filepath.Join("e2e/testdata/apps", app)))
@@ -27,6 +32,9 @@ func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (a
 	}
 	release := 0
 	for i := 1; i <= pushes; i++ {
+		if i > 1 {
+			time.Sleep(gap)
+		}
 		took, err := repo.Push(ctx, i)
 		if err != nil {
 			return res, err
@@ -40,18 +48,23 @@ func measureApp(ctx context.Context, s *paasd.Server, app string, pushes int) (a
 			res.cold = took + time.Since(end)
 		} else {
 			res.warm = append(res.warm, took+time.Since(end))
+			res.pushPhases.add(repo.Output)
 		}
 	}
 	for i := 0; i < 3; i++ {
+		time.Sleep(gap)
 		start := time.Now()
-		if _, err := s.SSH(ctx, fmt.Sprintf("config:set %s BENCH=%d", name, i)); err != nil {
-			return res, err
+		cmd := fmt.Sprintf("config:set %s BENCH=%d", name, i)
+		out, err := exec.CommandContext(ctx, "ssh", s.SSHArgs(cmd)...).CombinedOutput()
+		if err != nil {
+			return res, fmt.Errorf("ssh %s: %w: %s", cmd, err, out)
 		}
 		release++
 		if err := waitRelease(ctx, s, name, release, time.Minute); err != nil {
 			return res, err
 		}
 		res.config = append(res.config, time.Since(start))
+		res.configPhases.add(string(out))
 	}
 	return res, nil
 }

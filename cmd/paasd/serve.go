@@ -262,6 +262,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	// Builds an earlier paasd was running when it was killed are stopped,
 	// and their scratch dirs (the apps' config as ENV_DIR) removed. (A
 	// paasd handing over finishes or cleans up its own.)
@@ -336,6 +337,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Logger:           log.With("part", "deploy"),
 		Phase:            killAt(),
 		Observer:         pm.observer(),
+		DebugTiming:      os.Getenv("PAAS_DEBUG_TIMING") == "1",
 	}
 	if services != nil {
 		useAddons(&scfg, services, filepath.Join(dataDir, "backups"), cfg.AddonBackups)

@@ -20,7 +20,10 @@ const (
 // Repo is a git work tree of an app with the server as its remote "paas".
 type Repo struct {
 	Dir string
-	env []string
+	// Output is what the last Push printed, paasd's remote lines
+	// included.
+	Output string
+	env    []string
 }
 
 // NewRepo copies src into the directory src-APP of the server's and
@@ -59,7 +62,14 @@ func (r *Repo) Push(ctx context.Context, i int) (time.Duration, error) {
 	long, cancelPush := context.WithTimeout(ctx, pushTimeout)
 	defer cancelPush()
 	start := time.Now()
-	err := r.git(long, "push", "-q", "paas", "main")
+	c := exec.CommandContext(long, "git", "push", "paas", "main")
+	c.Dir, c.Env = r.Dir, r.env
+	c.WaitDelay = 5 * time.Second
+	out, err := c.CombinedOutput()
+	r.Output = string(out)
+	if err != nil {
+		err = fmt.Errorf("git push: %w\n%s", err, lastLines(r.Output, 20))
+	}
 	if errors.Is(long.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("git push took over %v: %w", pushTimeout, err)
 	}
