@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -383,6 +385,9 @@ func dirSize(t *testing.T, dir string) int64 {
 		}
 		if !d.IsDir() {
 			fi, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // a segment retention removed since it was listed
+			}
 			if err != nil {
 				return err
 			}
