@@ -60,7 +60,8 @@ func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bo
 		fmt.Fprintf(w, ", %s after the previous release served", gap)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", "runtime", "app", "cold", "warm p50", "warm max", "config:set p50")
+	fmt.Fprintln(w, "live: to the new release's first answer, polled every 5ms from before the change (the old instance is stopped after)")
+	fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s %10s %12s\n", "runtime", "app", "cold", "warm p50", "warm max", "config:set p50", "live p50", "config live")
 
 	env := []string{"PAAS_STOP_TIMEOUT=5s"}
 	if timeline {
@@ -83,7 +84,8 @@ func run(ctx context.Context, w *results.Table, pushes, sshRuns int, timeline bo
 				stop(srv)
 				return fmt.Errorf("%s on %s: %w\npaasd's last log lines:\n%s", app, rt, err, srv.Tail())
 			}
-			fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s\n", rt, app, ms(res.cold), ms(p50(res.warm)), ms(slices.Max(res.warm)), ms(p50(res.config)))
+			fmt.Fprintf(w, "%-8s %-7s %10s %10s %10s %14s %10s %12s\n", rt, app, ms(res.cold), ms(p50(res.warm)), ms(slices.Max(res.warm)), ms(p50(res.config)),
+				ms(p50(res.warmLive)), ms(p50(res.configLive)))
 			pushCols = append(pushCols, column{rt + " " + app, res.pushPhases})
 			configCols = append(configCols, column{rt + " " + app, res.configPhases})
 		}

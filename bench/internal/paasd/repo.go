@@ -23,7 +23,9 @@ type Repo struct {
 	// Output is what the last Push printed, paasd's remote lines
 	// included.
 	Output string
-	env    []string
+	// Started is when the last Push started git push.
+	Started time.Time
+	env     []string
 }
 
 // NewRepo copies src into the directory src-APP of the server's and
@@ -62,6 +64,7 @@ func (r *Repo) Push(ctx context.Context, i int) (time.Duration, error) {
 	long, cancelPush := context.WithTimeout(ctx, pushTimeout)
 	defer cancelPush()
 	start := time.Now()
+	r.Started = start
 	c := exec.CommandContext(long, "git", "push", "paas", "main")
 	c.Dir, c.Env = r.Dir, r.env
 	c.WaitDelay = 5 * time.Second
