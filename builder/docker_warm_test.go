@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,5 +112,28 @@ while [ ! -s "$1/ticks" ]; do sleep 0.01; done; echo left a ticker`)
 	got, code := runImage(t, cli, res.Slug, "bash", "-c", "head -1 /app/ticks")
 	if code != 0 || got != "tick\n" {
 		t.Errorf("the image's ticks: %q, exit %d", got, code)
+	}
+}
+
+// TestDockerRenameRemovesContainerStartedAhead: renaming an app removes
+// the build container started ahead of its next build, which mounts the
+// cache directory that moves, and its scratch dir with it.
+func TestDockerRenameRemovesContainerStartedAhead(t *testing.T) {
+	t.Parallel()
+	cli := dockerStack(t)
+	app := randomApp(t)
+	b := dockerBuilder(t, cli, app, nil)
+	b.Prewarm(app)
+	readyWarm(t, b, app)
+	renamed := app + "-r"
+	t.Cleanup(func() { b.Remove(renamed) })
+	must(t, b.RenameApp(t.Context(), app, renamed))
+	if n := len(warmContainers(t, b, app)); n != 0 {
+		t.Errorf("%d containers started ahead of %s remain after its rename", n, app)
+	}
+	left, err := filepath.Glob(filepath.Join(b.cfg.CacheDir, renamed, "build-*"))
+	must(t, err)
+	if len(left) != 0 {
+		t.Errorf("scratch dirs left after the rename: %v", left)
 	}
 }

@@ -41,6 +41,9 @@ func (b *Builder) RenameApp(ctx context.Context, old, new string) error {
 	}
 	defer unlockNew()
 	if b.docker != nil {
+		// A build container started ahead mounts old's cache directory,
+		// which moves: it goes first.
+		b.removeWarm(old)
 		if err := b.tagImages(ctx, old, new); err != nil {
 			return err
 		}
