@@ -112,15 +112,11 @@ func taskProblem(t swarm.Task) string {
 }
 
 // taskAddr returns where a running task's port is published: its node's
-// address and the port the node picked; "" while not published yet.
+// address and the port the node picked in that address's family; ""
+// while not published yet.
 func (s *Swarm) taskAddr(ctx context.Context, t swarm.Task, port int) (string, error) {
-	published := 0
-	for _, p := range t.Status.PortStatus.Ports {
-		if int(p.TargetPort) == port && p.PublishedPort != 0 {
-			published = int(p.PublishedPort)
-		}
-	}
-	if published == 0 {
+	ports := publishedPorts(t, port)
+	if len(ports) == 0 {
 		return "", nil
 	}
 	n, _, err := s.mgr.NodeInspectWithRaw(ctx, t.NodeID)
@@ -130,7 +126,7 @@ func (s *Swarm) taskAddr(ctx context.Context, t swarm.Task, port int) (string, e
 	if n.Status.Addr == "" {
 		return "", fmt.Errorf("node %s has no address", shortID(t.NodeID))
 	}
-	return hostPort(n.Status.Addr, published), nil
+	return hostPort(n.Status.Addr, pickPort(ctx, n.Status.Addr, ports)), nil
 }
 
 // LabelNodeName on a swarm node is paas's name of it (package nodes sets
