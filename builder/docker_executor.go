@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"paas"
+	"paas/builder/agent"
 )
 
 // Where the build container sees the parts of a build.
@@ -52,10 +53,13 @@ type containerDirs struct {
 	paasd      string // the paasd binary, read-only at /paas/paasd, run to fetch git buildpacks; may be empty
 }
 
-// containerExecutor runs build steps as execs in one build container.
+// containerExecutor runs build steps in one build container: through
+// its agent (package agent) when the container runs one, as engine execs
+// otherwise.
 type containerExecutor struct {
 	cli      dockerAPI
 	id       string
+	agent    *agentConn // nil: steps are execs
 	maps     []pathMap
 	environ  []string
 	memory   int64
@@ -134,6 +138,12 @@ func (b *Builder) newBuildContainer(ctx context.Context, app, name, build string
 			labelRole:  "build",
 		},
 	}
+	if dirs.paasd != "" {
+		// The container's first process is the agent the steps are
+		// sent to, on its standard input.
+		cfg.Cmd = []string{viewPaasd, agent.Command}
+		cfg.OpenStdin, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = true, true, true, true
+	}
 	if b.cfg.Owner != "" {
 		cfg.Labels[labelOwner] = b.cfg.Owner
 	}
@@ -179,6 +189,13 @@ func (b *Builder) newBuildContainer(ctx context.Context, app, name, build string
 		x.close()
 		return nil, engineError("preparing the build cache", err)
 	}
+	if dirs.paasd != "" {
+		// Attached before it starts: nothing the agent says is missed.
+		if x.agent, err = attachAgent(ctx, cli, created.ID, x.log); err != nil {
+			x.close()
+			return nil, engineError("attaching to the build container", err)
+		}
+	}
 	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		x.close()
 		return nil, engineError("starting the build container", err)
@@ -200,37 +217,25 @@ func (x *containerExecutor) run(ctx context.Context, c command) error {
 	if env == nil {
 		env = x.environ
 	}
-	created, err := x.cli.ContainerExecCreate(ctx, x.id, container.ExecOptions{
-		Cmd:          c.argv,
-		Env:          env,
-		WorkingDir:   c.dir,
-		AttachStdout: true,
-		AttachStderr: true,
-	})
-	if err != nil {
-		return x.fail(ctx, "starting a build step", err)
-	}
-	att, err := x.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return x.fail(ctx, "starting a build step", err)
-	}
-	stop := context.AfterFunc(ctx, att.Close)
 	stdout, stderr := tolerant(c.stdout), tolerant(c.stderr)
 	if c.stderr == c.stdout {
 		stderr = stdout
 	}
-	_, cerr := stdcopy.StdCopy(stdout, stderr, att.Reader)
-	stop()
-	att.Close()
-	if ctx.Err() != nil {
-		return fmt.Errorf("running %s: %w", c.argv[0], ctx.Err())
-	}
-	if cerr != nil {
-		return x.fail(ctx, "reading build output", cerr)
-	}
-	code, err := x.exitCode(ctx, created.ID)
-	if err != nil {
-		return x.fail(ctx, "reading the exit status of a build step", err)
+	var code int
+	var err error
+	if x.agent != nil {
+		code, err = x.agent.client.Run(ctx, agent.Step{Argv: c.argv, Env: env, Dir: c.dir}, stdout, stderr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("running %s: %w", c.argv[0], ctx.Err())
+			}
+			if x.outOfMemory(ctx) {
+				return x.oomError(&exitError{code: 137})
+			}
+			return x.fail(ctx, "running a build step", err)
+		}
+	} else if code, err = x.runExec(ctx, c, env, stdout, stderr); err != nil {
+		return err
 	}
 	if code == 0 {
 		return nil
@@ -239,12 +244,51 @@ func (x *containerExecutor) run(ctx context.Context, c command) error {
 		return &paas.Error{Msg: msgEngineRestarted, Err: &exitError{code: code}}
 	}
 	if x.outOfMemory(ctx) {
-		return &paas.Error{
-			Msg: fmt.Sprintf("build ran out of memory (limit %s); raise PAAS_BUILD_MEMORY", memText(x.memory)),
-			Err: &exitError{code: code},
-		}
+		return x.oomError(&exitError{code: code})
 	}
 	return fmt.Errorf("running %s: %w", c.argv[0], &exitError{code: code})
+}
+
+// oomError is the error of a step the kernel killed for lack of memory.
+func (x *containerExecutor) oomError(err error) error {
+	return &paas.Error{
+		Msg: fmt.Sprintf("build ran out of memory (limit %s); raise PAAS_BUILD_MEMORY", memText(x.memory)),
+		Err: err,
+	}
+}
+
+// runExec runs c as an engine exec and returns its exit status; an
+// error is the engine's, or ctx's.
+func (x *containerExecutor) runExec(ctx context.Context, c command, env []string, stdout, stderr io.Writer) (int, error) {
+	created, err := x.cli.ContainerExecCreate(ctx, x.id, container.ExecOptions{
+		Cmd:          c.argv,
+		Env:          env,
+		WorkingDir:   c.dir,
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return 0, x.fail(ctx, "starting a build step", err)
+	}
+	att, err := x.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return 0, x.fail(ctx, "starting a build step", err)
+	}
+	stop := context.AfterFunc(ctx, att.Close)
+	_, cerr := stdcopy.StdCopy(stdout, stderr, att.Reader)
+	stop()
+	att.Close()
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("running %s: %w", c.argv[0], ctx.Err())
+	}
+	if cerr != nil {
+		return 0, x.fail(ctx, "reading build output", cerr)
+	}
+	code, err := x.exitCode(ctx, created.ID)
+	if err != nil {
+		return 0, x.fail(ctx, "reading the exit status of a build step", err)
+	}
+	return code, nil
 }
 
 // exitCode waits for the exec to be recorded as finished once its stream
@@ -391,6 +435,9 @@ func (x *containerExecutor) freeze(ctx context.Context) error {
 // removeRetryFor), in the background.
 func (x *containerExecutor) close() {
 	x.closed.Do(func() {
+		if x.agent != nil {
+			x.agent.close()
+		}
 		err := x.remove()
 		if err != nil && (client.IsErrConnectionFailed(err) || isConnectionError(err)) {
 			x.log.Warn("the engine is away: the build container is removed once it answers", "err", err)

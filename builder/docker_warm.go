@@ -160,7 +160,7 @@ func (b *Builder) takeWarm(ctx context.Context, app string) *warmBuild {
 		return nil
 	}
 	insp, err := b.docker.ContainerInspect(ctx, w.x.id)
-	running := err == nil && insp.State != nil && insp.State.Running
+	running := err == nil && insp.State != nil && insp.State.Running && (w.x.agent == nil || !w.x.agent.gone())
 	stack, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
 	if !running || err != nil || stack.ID != w.image {
 		b.discardWarm(w)

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"paas"
+	"paas/builder/agent"
 	"paas/builder/gitfetch"
 	"paas/gateway"
 )
@@ -39,6 +40,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	case gitfetch.Command:
 		// Run by builds, in their confinement, to fetch a git buildpack.
 		return gitfetch.Main(args, stdout, stderr)
+	case agent.Command:
+		// The first process of a build container, run as the build's
+		// user: it runs the build's steps.
+		return agent.Main(args, stdin, stdout, stderr)
 	case gitfetch.SourceCommand:
 		// Run by git:sync to fetch an app's source from a git URL.
 		return gitfetch.SourceMain(args, stdout, stderr)
