@@ -127,6 +127,7 @@ type Builder struct {
 	warm   map[string]*warming
 	closed bool
 
+	loads    loading    // whether the engine loads build images
 	netMu    sync.Mutex // serializes making the build network
 	oldStack sync.Once  // warns once of a stack image without its paas user
 }
@@ -386,9 +387,9 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 	warnUnsupported(st.root, bps, out)
 	timing.Mark(ctx, "buildpack detect")
 	var base *commitBase
-	if b.docker != nil {
-		// The container the image is committed from is made while the
-		// buildpacks run.
+	if b.docker != nil && b.loads.state.Load() != loadWorks {
+		// The container the image may be committed from is made while
+		// the buildpacks run.
 		base = b.prepareCommit(ctx, st)
 		defer b.discardCommit(ctx, req.App, base)
 	}
@@ -434,7 +435,7 @@ func (b *Builder) build(ctx context.Context, req Request, slug string, out io.Wr
 		}
 		go x.close()
 		timing.Mark(ctx, "build container freeze")
-		if res.Slug, err = b.commitImage(ctx, st, types, base); err != nil {
+		if res.Slug, err = b.makeImage(ctx, st, types, base); err != nil {
 			return Result{}, err
 		}
 		timing.Mark(ctx, "image commit")

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/errdefs"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"paas"
 	"paas/stack"
@@ -72,23 +73,9 @@ func (b *Builder) discardCommit(ctx context.Context, app string, c *commitBase) 
 // createCommitContainer creates a container of the stack image to commit
 // st's image from, and returns it with the environment of the image.
 func (b *Builder) createCommitContainer(ctx context.Context, st *buildState) (string, []string, error) {
-	base, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
+	_, env, err := b.stackConfig(ctx)
 	if err != nil {
-		return "", nil, engineError("inspecting the stack image", err)
-	}
-	if base.Config == nil || base.Config.Labels[stack.LabelUser] != stack.User {
-		b.oldStack.Do(func() {
-			b.log.Warn("the stack image predates its paas user: builds and apps run as "+stack.User+
-				" without a passwd entry; rebuild it with `paasd stack:build --force`", "image", b.cfg.StackImage)
-		})
-	}
-	env := []string{"HOME=/app"}
-	if base.Config != nil {
-		for _, kv := range base.Config.Env {
-			if !strings.HasPrefix(kv, "HOME=") {
-				env = append(env, kv)
-			}
-		}
+		return "", nil, err
 	}
 	commitLabels := map[string]string{labelApp: st.req.App, labelBuild: strconv.Itoa(st.req.Build), labelRole: "commit"}
 	if b.cfg.Owner != "" {
@@ -104,30 +91,101 @@ func (b *Builder) createCommitContainer(ctx context.Context, st *buildState) (st
 	return created.ID, env, nil
 }
 
+// stackConfig inspects the stack image and returns it with the
+// environment of the images of builds: the stack's, HOME=/app.
+func (b *Builder) stackConfig(ctx context.Context) (image.InspectResponse, []string, error) {
+	base, err := b.docker.ImageInspect(ctx, b.cfg.StackImage)
+	if err != nil {
+		return base, nil, engineError("inspecting the stack image", err)
+	}
+	if base.Config == nil || base.Config.Labels[stack.LabelUser] != stack.User {
+		b.oldStack.Do(func() {
+			b.log.Warn("the stack image predates its paas user: builds and apps run as "+stack.User+
+				" without a passwd entry; rebuild it with `paasd stack:build --force`", "image", b.cfg.StackImage)
+		})
+	}
+	if base.Config == nil {
+		base.Config = &dockerspec.DockerOCIImageConfig{}
+	}
+	env := []string{"HOME=/app"}
+	for _, kv := range base.Config.Env {
+		if !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	return base, env, nil
+}
+
+// buildComment is the comment of the image of req's build.
+func buildComment(req Request) string {
+	return fmt.Sprintf("build %d of %s", req.Build, req.App)
+}
+
+// makeImage makes the image of a compiled build, paas/APP:bN, and
+// removes the build dir (the image is the artifact): loaded
+// (loadBuildImage) where the engine takes it so, committed otherwise
+// (commitImage). base is the commit container prepared for the build, if
+// any.
+func (b *Builder) makeImage(ctx context.Context, st *buildState, types map[string]string, base *commitBase) (string, error) {
+	fmt.Fprintln(st.out, "-----> Making the image")
+	ref := imageRef(st.req.App, st.req.Build)
+	labels := imageLabels(st.req, types)
+	labels[labelUser] = stack.User
+	if !b.loads.commitsOnly() {
+		err := b.loadBuildImage(ctx, st, ref, labels)
+		if err == nil {
+			b.loads.state.Store(loadWorks)
+			return b.madeImage(ctx, st, ref)
+		}
+		if ctx.Err() != nil {
+			return "", err
+		}
+		if b.loads.state.CompareAndSwap(loadUnknown, loadFails) {
+			b.log.Warn("the engine does not load build images as a layer on the stack's: they are committed from a container", "err", err)
+		} else {
+			b.log.Warn("loading the image failed: committing it", "app", st.req.App, "build", st.req.Build, "err", err)
+		}
+		if base == nil {
+			base = b.prepareCommit(ctx, st)
+			defer b.discardCommit(ctx, st.req.App, base)
+		}
+	}
+	if err := b.commitImage(ctx, st, ref, labels, base); err != nil {
+		return "", err
+	}
+	return b.madeImage(ctx, st, ref)
+}
+
+// madeImage checks the image of st's build and removes the build dir.
+func (b *Builder) madeImage(ctx context.Context, st *buildState, ref string) (string, error) {
+	if _, err := b.checkImage(ctx, st, ref); err != nil {
+		return "", err
+	}
+	if err := removeAll(st.slug); err != nil {
+		b.log.Error("removing build dir", "dir", st.slug, "err", err)
+	}
+	return ref, nil
+}
+
 // commitImage makes the image of a compiled build: the container of the
 // stack image prepared for it (prepareCommit) gets the built tree copied
 // to /app, owned by the stack's unprivileged user, and is committed as
-// paas/APP:bN, to run as that user (labelUser). The slug dir is then
-// removed: the image is the artifact.
-func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[string]string, base *commitBase) (string, error) {
-	fmt.Fprintln(st.out, "-----> Making the image")
-	ref := imageRef(st.req.App, st.req.Build)
+// ref, to run as that user (labelUser).
+func (b *Builder) commitImage(ctx context.Context, st *buildState, ref string, labels map[string]string, base *commitBase) error {
 	id, env, err := base.wait()
 	if err != nil {
-		return "", err
+		return err
 	}
-	labels := imageLabels(st.req, types)
-	labels[labelUser] = stack.User
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTree(pw, st.slug, "app", stack.UID, stack.GID)) }()
 	err = b.docker.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		return "", engineError("copying the build into the image", err)
+		return engineError("copying the build into the image", err)
 	}
 	_, err = b.docker.ContainerCommit(ctx, id, container.CommitOptions{
 		Reference: ref,
-		Comment:   fmt.Sprintf("build %d of %s", st.req.Build, st.req.App),
+		Comment:   buildComment(st.req),
 		Config: &container.Config{
 			WorkingDir: "/app",
 			User:       stack.User,
@@ -136,15 +194,9 @@ func (b *Builder) commitImage(ctx context.Context, st *buildState, types map[str
 		},
 	})
 	if err != nil {
-		return "", engineError("committing the image", err)
+		return engineError("committing the image", err)
 	}
-	if _, err := b.checkImage(ctx, st, ref); err != nil {
-		return "", err
-	}
-	if err := removeAll(st.slug); err != nil {
-		b.log.Error("removing build dir", "dir", st.slug, "err", err)
-	}
-	return ref, nil
+	return nil
 }
 
 // checkImage reports the size of image ref and enforces MaxImageSize,
