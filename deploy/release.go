@@ -77,8 +77,10 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
-	// The builder may get the app's next build ready meanwhile.
-	s.prewarm(app)
+	// The builder may get the app's next build ready once this one is
+	// out of the way: starting it takes the engine's time the new
+	// release's instances need now.
+	defer s.prewarm(app)
 	s.phase(app, PhaseCommit)
 	// The first deploy is the first that goes live: until then app.json's
 	// formation and postdeploy apply.
