@@ -96,6 +96,7 @@ func (s *Service) converge(ctx context.Context, st *appState, rel paas.Release, 
 
 	s.updateRoutes(st)
 	timing.Mark(ctx, "route switch")
+	switched(ctx)
 	s.retire(ctx, st, old)
 	return nil
 }

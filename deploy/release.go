@@ -77,9 +77,11 @@ func (s *Service) Deploy(ctx context.Context, req gateway.DeployRequest) error {
 		return err
 	}
 	s.event(app, "Build %d finished in %s", n, time.Since(start).Round(time.Millisecond))
-	// The builder may get the app's next build ready once this one is
-	// out of the way: starting it takes the engine's time the new
-	// release's instances need now.
+	// The builder may get the app's next build ready once the new
+	// release serves: starting it takes the engine's time the new
+	// release's instances need until then. (Prewarm does nothing when
+	// it is ready already.)
+	ctx = onSwitch(ctx, func() { s.prewarm(app) })
 	defer s.prewarm(app)
 	s.phase(app, PhaseCommit)
 	// The first deploy is the first that goes live: until then app.json's
