@@ -54,7 +54,7 @@ ALTER ROLE %[1]s SET role = 'app';
 		_, err = d.psql(ctx, insp.ID, "postgres", sql)
 	case Redis:
 		if _, err = d.redisCommand(ctx, insp.ID, "ACL", "SETUSER", user, "on", ">"+password); err == nil {
-			d.redisPass.note(name)
+			d.markClients(ctx, insp.ID, name)
 			_, err = d.redisCommand(ctx, insp.ID, "CONFIG", "REWRITE")
 		}
 	}
@@ -124,11 +124,40 @@ func (d *Docker) RemoveCredential(ctx context.Context, name, user, password stri
 	return nil
 }
 
+// markClients records where the connections to redis container id of
+// service name stand now that it got a new password (credentialMarks);
+// when that cannot be read, the removal of an older password closes all
+// the connections.
+func (d *Docker) markClients(ctx context.Context, id, name string) {
+	cid, err := d.redisCommand(ctx, id, "CLIENT", "ID")
+	var info string
+	if err == nil {
+		info, err = d.redisCommand(ctx, id, "INFO", "server")
+	}
+	var m clientMark
+	if err == nil {
+		m, err = markFrom(cid, info)
+	}
+	if err != nil {
+		d.redisPass.forget(name)
+		d.log.Warn("reading where a redis add-on's connections stand: removing its old password will close all of them", "addon", name, "err", err)
+		return
+	}
+	d.redisPass.note(name, m)
+}
+
 // closeOldClients closes user's connections to redis container id made
 // before service name got its newest password (all of them, when this
-// process did not add it).
+// process did not add it or the server restarted since).
 func (d *Docker) closeOldClients(ctx context.Context, id, name, user string) error {
-	age, ok := d.redisPass.since(name)
+	m, ok := d.redisPass.get(name)
+	if ok {
+		info, err := d.redisCommand(ctx, id, "INFO", "server")
+		if err != nil {
+			return err
+		}
+		ok = runID(info) == m.run
+	}
 	if !ok {
 		_, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "USER", user)
 		return err
@@ -137,7 +166,7 @@ func (d *Docker) closeOldClients(ctx context.Context, id, name, user string) err
 	if err != nil {
 		return err
 	}
-	for _, c := range clientsBefore(list, user, age) {
+	for _, c := range clientsBefore(list, user, m.id) {
 		if _, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
 			return err
 		}

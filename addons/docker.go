@@ -47,7 +47,7 @@ type Docker struct {
 	versionMu sync.Mutex
 	versions  map[string]string // image ID -> version, of images without LabelVersion
 	restoreMu sync.Mutex        // serializes restores
-	redisPass credentialTimes   // when redis services got their newest password
+	redisPass credentialMarks   // where redis services' connections stood at their newest password
 	follow    follower
 	netMu     sync.Mutex // serializes making idleNetwork
 }

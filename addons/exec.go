@@ -58,7 +58,7 @@ type Exec struct {
 	watchers  sync.WaitGroup  // Supervise's goroutines
 	maxLog    int64           // execMaxLog, smaller in tests
 	portMu    sync.Mutex      // held from picking a port to recording it
-	redisPass credentialTimes // when redis services got their newest password
+	redisPass credentialMarks // where redis services' connections stood at their newest password
 }
 
 // Paths inside Dir/NAME, the service's directory (owned by this process's

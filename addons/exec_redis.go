@@ -137,8 +137,29 @@ func (e *Exec) redisAddCredential(ctx context.Context, name string, m execMeta, 
 	if err := e.redisExpect(ctx, name, m, "OK", "ACL", "SETUSER", "default", "#"+h); err != nil {
 		return fmt.Errorf("adding a credential to add-on %s: %w", name, err)
 	}
-	e.redisPass.note(name)
+	e.markClients(ctx, name, m)
 	return nil
+}
+
+// markClients records where the connections to service name stand now
+// that it got a new password (credentialMarks); when that cannot be
+// read, the removal of an older password closes all the connections.
+func (e *Exec) markClients(ctx context.Context, name string, m execMeta) {
+	cid, err := e.redisAdmin(ctx, name, m, "CLIENT", "ID")
+	var info string
+	if err == nil {
+		info, err = e.redisAdmin(ctx, name, m, "INFO", "server")
+	}
+	var mark clientMark
+	if err == nil {
+		mark, err = markFrom(cid, info)
+	}
+	if err != nil {
+		e.redisPass.forget(name)
+		e.log.Warn("reading where a redis add-on's connections stand: removing its old password will close all of them", "addon", name, "err", err)
+		return
+	}
+	e.redisPass.note(name, mark)
 }
 
 // redisRemoveCredential removes password from the default user's, now
@@ -339,9 +360,16 @@ func (e *Exec) redisUndo(ctx context.Context, name string, m execMeta, s *execSv
 
 // closeOldClients closes the default user's connections to service name
 // made before it got its newest password (all of them, when this process
-// did not add it).
+// did not add it or the server restarted since).
 func (e *Exec) closeOldClients(ctx context.Context, name string, m execMeta) error {
-	age, ok := e.redisPass.since(name)
+	mark, ok := e.redisPass.get(name)
+	if ok {
+		info, err := e.redisAdmin(ctx, name, m, "INFO", "server")
+		if err != nil {
+			return err
+		}
+		ok = runID(info) == mark.run
+	}
 	if !ok {
 		_, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "USER", "default")
 		return err
@@ -350,7 +378,7 @@ func (e *Exec) closeOldClients(ctx context.Context, name string, m execMeta) err
 	if err != nil {
 		return err
 	}
-	for _, c := range clientsBefore(list, "default", age) {
+	for _, c := range clientsBefore(list, "default", mark.id) {
 		if _, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
 			return err
 		}

@@ -1,47 +1,85 @@
 package addons
 
 import (
-	"math"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
-// credentialTimes remembers when a redis service last got a password, so
-// that removing an older one can close just the connections made before
-// it: those that may have logged in with the password removed. The
-// connections made since, by the instances that got the new URL, stay.
-type credentialTimes struct {
+// clientMark is where a redis service's connections stood when it got
+// its newest password: the id of a connection paasd made just after (the
+// server numbers connections in the order they are made) and the
+// server's run id (a restarted server numbers them afresh).
+type clientMark struct {
+	id  int64
+	run string
+}
+
+// credentialMarks remembers, per redis service, the mark of its newest
+// password, so that removing an older one closes just the connections
+// made before it: those that may have logged in with the password
+// removed. The connections made since, by the instances that got the new
+// URL, stay.
+type credentialMarks struct {
 	mu    sync.Mutex
-	added map[string]time.Time // by service name
+	marks map[string]clientMark // by service name
 }
 
-// note records that service name got a password now.
-func (c *credentialTimes) note(name string) {
+// note records m as service name's mark.
+func (c *credentialMarks) note(name string, m clientMark) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.added == nil {
-		c.added = map[string]time.Time{}
+	if c.marks == nil {
+		c.marks = map[string]clientMark{}
 	}
-	c.added[name] = time.Now()
+	c.marks[name] = m
 }
 
-// since is how long ago service name last got a password; ok is false
-// when this process did not see it (an earlier paasd did).
-func (c *credentialTimes) since(name string) (d time.Duration, ok bool) {
+// forget drops service name's mark (its newest password's place is not
+// known).
+func (c *credentialMarks) forget(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.added[name]
-	return time.Since(t), ok
+	delete(c.marks, name)
+}
+
+// get returns service name's mark; ok is false when this process did not
+// record one (an earlier paasd added the password, or marking failed).
+func (c *credentialMarks) get(name string) (clientMark, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.marks[name]
+	return m, ok
+}
+
+// markFrom makes a mark from the replies to CLIENT ID and INFO server.
+func markFrom(clientID, info string) (clientMark, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(clientID), 10, 64)
+	if err != nil {
+		return clientMark{}, fmt.Errorf("redis CLIENT ID: unexpected reply %q", firstLine(clientID))
+	}
+	run := runID(info)
+	if run == "" {
+		return clientMark{}, fmt.Errorf("redis INFO server: no run_id")
+	}
+	return clientMark{id: id, run: run}, nil
+}
+
+// runID is the run_id field of an INFO server reply, "" without one.
+func runID(info string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // clientsBefore returns the ids of the connections in a CLIENT LIST reply
-// that logged in as user at least d ago (all of user's when d < 0). A
-// connection's age is in whole seconds: one made within the second before
-// the cut may be left, one made after it never is.
-func clientsBefore(list, user string, d time.Duration) []string {
-	minAge := int64(math.Ceil(d.Seconds()))
+// that logged in as user and were made before the connection numbered
+// mark (all of user's when mark < 0).
+func clientsBefore(list, user string, mark int64) []string {
 	var ids []string
 	for _, line := range strings.Split(list, "\n") {
 		f := map[string]string{}
@@ -50,14 +88,14 @@ func clientsBefore(list, user string, d time.Duration) []string {
 				f[k] = v
 			}
 		}
-		if f["user"] != user || f["id"] == "" {
+		if f["user"] != user {
 			continue
 		}
-		age, err := strconv.ParseInt(f["age"], 10, 64)
+		id, err := strconv.ParseInt(f["id"], 10, 64)
 		if err != nil {
 			continue
 		}
-		if d < 0 || age >= minAge {
+		if mark < 0 || id < mark {
 			ids = append(ids, f["id"])
 		}
 	}
