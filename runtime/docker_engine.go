@@ -396,7 +396,18 @@ func (d *Docker) judge(ctx context.Context, di *dockerInst) verdict {
 		}
 		return gone
 	}
-	if di.inst.Addr != "" && !publishes(info, di.inst.Addr, d.host) {
+	published := info
+	if di.holder != "" {
+		// The holder publishes the port; one that does not run is gone.
+		hinfo, err := d.api.ContainerInspect(ictx, di.holder)
+		if err != nil || hinfo.State == nil || !hinfo.State.Running {
+			d.log.Warn("the network holder of an instance is gone after the engine restart: replacing it",
+				"app", di.inst.App, "instance", di.inst.Name(), "err", err)
+			return gone
+		}
+		published = hinfo
+	}
+	if di.inst.Addr != "" && !publishes(published, di.inst.Addr, d.host) {
 		d.log.Warn("instance no longer published at its address after the engine restart: replacing it",
 			"app", di.inst.App, "instance", di.inst.Name(), "addr", di.inst.Addr)
 		return gone

@@ -1,0 +1,196 @@
+package runtime
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"paas/internal/dockertest"
+	"paas/stack"
+)
+
+// heldDocker is testDocker with network holders run from the stack
+// image, as paasd has.
+func heldDocker(t *testing.T) *dockerEnv {
+	t.Helper()
+	return testDockerWith(t, func(c *DockerConfig) { c.HolderImage = dockertest.StackImage(t, c.Client) })
+}
+
+// webSpec returns web.index of the test's app: a web server whose
+// /index.html says "hi".
+func (e *dockerEnv) webSpec(index int) Spec {
+	s := e.spec("web", index, `echo hi > index.html; exec python3 -m http.server "$PORT"`)
+	s.Web = true
+	return s
+}
+
+// startHeld starts s once a network holder is ready for it, and returns
+// the instance and its holder's ID; it fails the test unless the
+// instance's container joined that holder's network namespace.
+func (e *dockerEnv) startHeld(t *testing.T, s Spec) (Instance, string) {
+	t.Helper()
+	e.d.prepareHolder(s.App, containerPort(s))
+	inst, err := e.d.Start(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.cli.ContainerInspect(t.Context(), inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := info.Config.Labels[LabelHolder]
+	if holder == "" || string(info.HostConfig.NetworkMode) != "container:"+holder || len(info.HostConfig.PortBindings) != 0 {
+		t.Fatalf("%s: holder label %q, network mode %q, port bindings %v", s.Name(), holder,
+			info.HostConfig.NetworkMode, info.HostConfig.PortBindings)
+	}
+	waitServing(t, inst.Addr)
+	return inst, holder
+}
+
+// waitServing waits until a web server answers at addr.
+func waitServing(t *testing.T, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := WaitServing(ctx, addr); err != nil {
+		t.Fatalf("nothing serves at %q: %v", addr, err)
+	}
+}
+
+func TestDockerWebInstanceJoinsHolder(t *testing.T) {
+	e := heldDocker(t)
+	inst, holder := e.startHeld(t, e.webSpec(1))
+	httpGet(t, "http://"+inst.Addr+"/index.html")
+	if inst.Direct == "" {
+		t.Fatal("no direct address: the app network's bridge is an interface of this test's namespace")
+	}
+	httpGet(t, "http://"+inst.Direct+"/index.html")
+	if inst.Port != 5000 {
+		t.Errorf("port = %d", inst.Port)
+	}
+
+	// The holder is on the app's network, publishes the port and is
+	// confined like an instance, more tightly.
+	h, err := e.cli.ContainerInspect(t.Context(), holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := h.HostConfig
+	if h.Config.Labels[LabelNetHolder] != "true" || h.Config.Labels[LabelApp] != e.app || h.Config.User != stack.User ||
+		!slices.Equal(h.Config.Entrypoint, []string{"sleep"}) || !slices.Equal(h.Config.Cmd, []string{"infinity"}) ||
+		string(hc.NetworkMode) != networkName(e.app) || !hc.ReadonlyRootfs || !slices.Equal(hc.CapDrop, []string{"ALL"}) ||
+		!slices.Contains(hc.SecurityOpt, noNewPrivileges) || hc.Memory != holderMemory ||
+		hc.PidsLimit == nil || *hc.PidsLimit != holderPids || !publishes(h, inst.Addr, "127.0.0.1") {
+		t.Errorf("holder: labels %v, user %q, argv %v %v, network %s, read-only %v, cap drop %v, security %v, memory %d, pids %v, ports %v",
+			h.Config.Labels, h.Config.User, h.Config.Entrypoint, h.Config.Cmd, hc.NetworkMode, hc.ReadonlyRootfs,
+			hc.CapDrop, hc.SecurityOpt, hc.Memory, hc.PidsLimit, h.NetworkSettings.Ports)
+	}
+
+	// A runtime that does not watch it lists the same addresses.
+	d2, err := NewDocker(t.Context(), DockerConfig{Client: e.cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*Docker{e.d, d2} {
+		got := d.List(e.app)
+		if len(got) != 1 || got[0].ID != inst.ID || got[0].Addr != inst.Addr || got[0].Direct != inst.Direct || got[0].Port != 5000 {
+			t.Errorf("list = %+v, want %+v", got, inst)
+		}
+	}
+
+	// The next start takes the holder made once this one was done.
+	next, nextHolder := e.startHeld(t, e.webSpec(2))
+	if nextHolder == holder || next.Addr == inst.Addr {
+		t.Errorf("web.2 joined holder %s at %s, as web.1 did", shortID(nextHolder), next.Addr)
+	}
+
+	if err := e.d.Stop(t.Context(), inst.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if ex := e.exits.wait(t, inst.ID); !ex.Stopped {
+		t.Errorf("exit = %+v", ex)
+	}
+	if !containerGone(t, e.cli, inst.ID) || !containerGone(t, e.cli, holder) {
+		t.Error("the instance's container or its network holder is still there after Stop")
+	}
+	if containerState(t, e, nextHolder) != "running" {
+		t.Error("stopping web.1 ended web.2's holder")
+	}
+}
+
+func TestDockerHolderEndEndsInstance(t *testing.T) {
+	e := heldDocker(t)
+	inst, holder := e.startHeld(t, e.webSpec(1))
+	if err := e.cli.ContainerRemove(t.Context(), holder, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	ex := e.exits.wait(t, inst.ID)
+	if ex.Stopped || ex.Code != 137 {
+		t.Errorf("exit = %+v, want a crash by SIGKILL", ex)
+	}
+	if !containerGone(t, e.cli, inst.ID) {
+		t.Error("the instance's container is still there after its exit")
+	}
+}
+
+func TestDockerHolderAdopt(t *testing.T) {
+	e := heldDocker(t)
+	inst, holder := e.startHeld(t, e.webSpec(1))
+	orphan, orphanHolder := e.startHeld(t, e.webSpec(2))
+	stopped, stoppedHolder := e.startHeld(t, e.webSpec(3))
+	// A holder an earlier paasd made ahead of a start that never came.
+	left, err := e.d.makeHolder(t.Context(), e.app, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.d.Detach()
+	if containerState(t, e, holder) != "running" || containerState(t, e, inst.ID) != "running" {
+		t.Fatal("Detach ended an instance or its holder")
+	}
+	// web.2 loses its holder while no paasd watches it.
+	if err := e.cli.ContainerRemove(t.Context(), orphanHolder, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	d2, _, exits2 := adoptingDocker(t, e)
+	// Stopping an instance the runtime does not watch removes its holder
+	// too.
+	if err := d2.Stop(t.Context(), stopped.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !containerGone(t, e.cli, stopped.ID) || !containerGone(t, e.cli, stoppedHolder) {
+		t.Error("an unwatched instance's container or its network holder is still there after Stop")
+	}
+	got, err := d2.adopt(t.Context(), e.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != inst.ID || got[0].Addr != inst.Addr || got[0].Direct != inst.Direct || got[0].Port != inst.Port {
+		t.Errorf("adopted %+v, want %+v", got, inst)
+	}
+	httpGet(t, "http://"+inst.Addr+"/index.html")
+	if !containerGone(t, e.cli, left.id) {
+		t.Error("a holder of no instance was not removed")
+	}
+	if !containerGone(t, e.cli, orphan.ID) {
+		t.Error("an instance whose holder is gone was adopted, not removed")
+	}
+	if containerState(t, e, holder) != "running" {
+		t.Error("the adopted instance's holder was removed")
+	}
+
+	// The adopting runtime follows the holder too.
+	if err := e.cli.ContainerKill(t.Context(), holder, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	if ex := exits2.wait(t, inst.ID); ex.Stopped {
+		t.Errorf("exit = %+v, want a crash", ex)
+	}
+	if !containerGone(t, e.cli, inst.ID) || !containerGone(t, e.cli, holder) {
+		t.Error("the instance's container or its network holder is still there after its exit")
+	}
+}
