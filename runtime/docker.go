@@ -82,6 +82,9 @@ type Docker struct {
 	api  *client.Client
 	log  *slog.Logger
 	host string
+	// token tells the network holders this runtime made from those of
+	// an earlier paasd.
+	token string
 
 	netMu sync.Mutex // serializes network creation
 
@@ -140,6 +143,7 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 		insts:   map[string]*dockerInst{},
 		oneoffs: map[string]*dockerOneOff{},
 		spares:  map[string]*spareHolder{},
+		token:   randomSuffix() + randomSuffix() + randomSuffix() + randomSuffix(),
 	}
 	d.startEngineWatch()
 	return d, nil

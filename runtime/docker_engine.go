@@ -153,7 +153,8 @@ func (d *Docker) watchEngine(ctx context.Context) {
 func (d *Docker) followEngine(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "die"))
+	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "die"),
+		filters.Arg("event", string(events.ActionCreate)))
 	msgs, errs := d.api.Events(sctx, events.ListOptions{Filters: f})
 	d.eng.mu.Lock()
 	down := d.eng.down
@@ -164,7 +165,8 @@ func (d *Docker) followEngine(ctx context.Context) error {
 			return nil
 		case <-down:
 			return errors.New("an engine call could not reach it")
-		case <-msgs:
+		case m := <-msgs:
+			d.sweepHolder(m)
 		case err := <-errs:
 			if err == nil {
 				err = errors.New("the event stream ended")

@@ -8,6 +8,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/go-connections/nat"
 
 	"paas/netguard"
@@ -28,6 +29,9 @@ const (
 	// LabelHolder on an instance container is the ID of the network
 	// holder whose namespace it joined.
 	LabelHolder = "paas.holder"
+	// labelHolderBy on a network holder names the runtime that made it
+	// (Docker.token).
+	labelHolderBy = "paas.holder.by"
 )
 
 // Holder timing and confinement: a holder kept ready is removed after
@@ -63,7 +67,7 @@ type spareHolder struct {
 // holder of app whose port port is published on host: on the app's
 // network as a web instance is, running sleep as the stack user on a
 // read-only root, with no capability and small limits.
-func holderConfig(app string, port int, host, image string) (*container.Config, *container.HostConfig) {
+func holderConfig(app string, port int, host, image, by string) (*container.Config, *container.HostConfig) {
 	p := natPort(port)
 	cfg := &container.Config{
 		Image:        image,
@@ -71,7 +75,7 @@ func holderConfig(app string, port int, host, image string) (*container.Config, 
 		Entrypoint:   []string{"sleep"},
 		Cmd:          []string{"infinity"},
 		WorkingDir:   "/",
-		Labels:       map[string]string{LabelManaged: "true", LabelApp: app, LabelNetHolder: "true"},
+		Labels:       map[string]string{LabelManaged: "true", LabelApp: app, LabelNetHolder: "true", labelHolderBy: by},
 		ExposedPorts: nat.PortSet{p: {}},
 	}
 	pids := int64(holderPids)
@@ -94,7 +98,7 @@ func (d *Docker) makeHolder(ctx context.Context, app string, port int) (*netHold
 	if err != nil {
 		return nil, err
 	}
-	cfg, hc := holderConfig(app, port, d.host, d.cfg.HolderImage)
+	cfg, hc := holderConfig(app, port, d.host, d.cfg.HolderImage, d.token)
 	id, err := d.create(ctx, cfg, hc, fmt.Sprintf("paas.%s.holder.%s", app, randomSuffix()))
 	if err != nil {
 		return nil, err
@@ -291,6 +295,24 @@ func (d *Docker) followHolder(di *dockerInst) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-ended }
+}
+
+// sweepHolder removes a network holder whose creation event m reports
+// when an earlier paasd of the same owner made it: one killed while
+// making it, whose request the engine carried out after Adopt listed the
+// containers. Only a runtime that makes holders, of a named owner (a
+// data dir only one paasd uses), sweeps.
+func (d *Docker) sweepHolder(m events.Message) {
+	a := m.Actor.Attributes
+	if m.Type != events.ContainerEventType || m.Action != events.ActionCreate || d.cfg.HolderImage == "" ||
+		d.cfg.Owner == "" || a[LabelNetHolder] != "true" || a[LabelOwner] != d.cfg.Owner || a[labelHolderBy] == d.token {
+		return
+	}
+	go func() {
+		d.remove(m.Actor.ID)
+		d.log.Info("leftover container removed", "app", a[LabelApp], "id", shortID(m.Actor.ID),
+			"why", "network holder an earlier paasd made")
+	}()
 }
 
 // holderAddrs returns the published and direct addresses of a running

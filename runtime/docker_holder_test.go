@@ -194,3 +194,26 @@ func TestDockerHolderAdopt(t *testing.T) {
 		t.Error("the instance's container or its network holder is still there after its exit")
 	}
 }
+
+func TestDockerHolderOfEarlierPaasdRemoved(t *testing.T) {
+	owner := randomApp()
+	var image string
+	e := testDockerWith(t, func(c *DockerConfig) {
+		image = dockertest.StackImage(t, c.Client)
+		c.HolderImage, c.Owner = image, owner
+	})
+	inst, holder := e.startHeld(t, e.webSpec(1))
+	// A paasd of the same data dir, killed while making a holder: the
+	// engine creates it after this runtime adopted what there was.
+	cfg, hc := holderConfig(e.app, 5000, "127.0.0.1", image, "an-earlier-paasd")
+	cfg.Labels[LabelOwner] = owner
+	left, err := e.cli.ContainerCreate(t.Context(), cfg, hc, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the earlier paasd's holder to be removed", func() bool { return containerGone(t, e.cli, left.ID) })
+	if containerState(t, e, holder) != "running" || containerState(t, e, inst.ID) != "running" {
+		t.Error("this runtime's instance or its holder was removed")
+	}
+	httpGet(t, "http://"+inst.Addr+"/index.html")
+}
