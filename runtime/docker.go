@@ -90,6 +90,8 @@ type Docker struct {
 
 	holdMu sync.Mutex
 	spares map[string]*spareHolder // by app: the holder for its next web start
+	// holdClosed is set once Shutdown or Detach removed the spares.
+	holdClosed bool
 
 	mu      sync.Mutex
 	insts   map[string]*dockerInst   // by container ID, until removed

@@ -160,12 +160,12 @@ func (d *Docker) takeHolder(ctx context.Context, app string, port int) *netHolde
 // removed when no start takes it within holderIdle, by RemoveApp,
 // Shutdown and Detach.
 func (d *Docker) prepareHolder(app string, port int) {
-	if d.cfg.HolderImage == "" || d.isClosed() {
+	if d.cfg.HolderImage == "" {
 		return
 	}
 	d.holdMu.Lock()
 	defer d.holdMu.Unlock()
-	if d.spares[app] != nil {
+	if d.holdClosed || d.spares[app] != nil {
 		return
 	}
 	sp := &spareHolder{port: port, ready: make(chan *netHolder, 1)}
@@ -211,9 +211,11 @@ func (d *Docker) dropSpare(app string) {
 	}
 }
 
-// dropSpares removes every app's holder kept ready.
+// dropSpares removes every app's holder kept ready, and makes none from
+// then on.
 func (d *Docker) dropSpares() {
 	d.holdMu.Lock()
+	d.holdClosed = true
 	apps := make([]string, 0, len(d.spares))
 	for app := range d.spares {
 		apps = append(apps, app)
