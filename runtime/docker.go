@@ -155,7 +155,11 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 // once it runs. s.Slug names the image. A web instance's port 5000 (its
 // PORT) is published on the configured host on a port the engine picks,
 // reported as Instance.Addr; the caller waits for it to listen
-// (Probe: the engine's proxy answers first). ctx bounds starting only, not the instance's life.
+// (Probe: the engine's proxy answers first). With HolderImage set, a web
+// instance joins the network namespace of the app's network holder made
+// ahead of it, which publishes the port (see LabelNetHolder), and the
+// holder for the next start is made once it runs. ctx bounds starting
+// only, not the instance's life.
 func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
@@ -350,7 +354,8 @@ func (d *Docker) discard(id string) {
 
 // Stop stops an instance: the engine sends SIGTERM and, after grace
 // (rounded up to whole seconds), SIGKILL. It returns once the container
-// has exited, its output has been delivered and it is removed, or with
+// has exited, its output has been delivered and it is removed with its
+// network holder, or with
 // ctx's error when ctx ends first (the container is killed then). An
 // unknown or already removed id is not an error. It also stops
 // containers of instances this runtime did not start, such as those of
@@ -517,8 +522,8 @@ func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
-// RemoveApp force-removes every container of app, instances and one-offs,
-// whoever started them (of its Owner only, when it has one), then the
+// RemoveApp force-removes every container of app, instances, their
+// network holders and one-offs, whoever started them (of its Owner only, when it has one), then the
 // app's network unless containers of another owner still use it. Instances this runtime
 // watches report their exit as stopped.
 func (d *Docker) RemoveApp(ctx context.Context, app string) error {
