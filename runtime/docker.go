@@ -157,9 +157,10 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 // reported as Instance.Addr; the caller waits for it to listen
 // (Probe: the engine's proxy answers first). With HolderImage set, a web
 // instance joins the network namespace of the app's network holder made
-// ahead of it, which publishes the port (see LabelNetHolder), and the
-// holder for the next start is made once it runs. ctx bounds starting
-// only, not the instance's life.
+// ahead of it, which publishes the port (see LabelNetHolder); when none
+// was ready, it makes its own network namespace, and the holder for the
+// next start is made once it runs. ctx bounds starting only, not the
+// instance's life.
 func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
@@ -214,8 +215,13 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 	var h *netHolder
 	if s.Web && d.cfg.HolderImage != "" {
 		h = d.takeHolder(ctx, s.App, containerPort(s))
-		// The next start's, made once this one is done.
-		defer d.prepareHolder(s.App, containerPort(s))
+		if h == nil {
+			// None was ready: the next start's is made once this one
+			// is done. After a start that took one, the next is made
+			// once a web instance of the app is stopped (a deploy's
+			// old one), so that making it never slows a deploy.
+			defer d.prepareHolder(s.App, containerPort(s))
+		}
 	}
 	netName := networkName(s.App)
 	if h != nil {
@@ -355,11 +361,12 @@ func (d *Docker) discard(id string) {
 // Stop stops an instance: the engine sends SIGTERM and, after grace
 // (rounded up to whole seconds), SIGKILL. It returns once the container
 // has exited, its output has been delivered and it is removed with its
-// network holder, or with
-// ctx's error when ctx ends first (the container is killed then). An
-// unknown or already removed id is not an error. It also stops
-// containers of instances this runtime did not start, such as those of
-// an earlier paasd, found by List.
+// network holder, or with ctx's error when ctx ends first (the container
+// is killed then). An unknown or already removed id is not an error. It
+// also stops containers of instances this runtime did not start, such as
+// those of an earlier paasd, found by List. Once a web instance it
+// watched is stopped, the network holder for the app's next web start is
+// made in the background (see HolderImage).
 func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error {
 	d.mu.Lock()
 	di := d.insts[id]
@@ -374,6 +381,10 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 	if di != nil {
 		select {
 		case <-di.done:
+			if di.inst.Port > 0 {
+				// A web instance: the app's next start takes its place.
+				d.prepareHolder(di.inst.App, di.inst.Port)
+			}
 			return nil
 		case <-ctx.Done():
 			return fmt.Errorf("stopping %s: %w", shortID(id), ctx.Err())

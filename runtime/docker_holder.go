@@ -21,8 +21,9 @@ import (
 // most of a container's start making its network (namespace, veth pair,
 // address, published port); a container that joins a holder's namespace
 // starts in about a third of that time. Each app keeps one holder ready
-// for its next web start, made in the background after a start; the
-// instance and its holder then live and die together.
+// for its next web start, made in the background once a web instance of
+// the app is stopped (as a deploy's old one is), or once a start found
+// none ready; the instance and its holder then live and die together.
 const (
 	// LabelNetHolder is "true" on a network holder container.
 	LabelNetHolder = "paas.netholder"
@@ -160,7 +161,7 @@ func (d *Docker) takeHolder(ctx context.Context, app string, port int) *netHolde
 // removed when no start takes it within holderIdle, by RemoveApp,
 // Shutdown and Detach.
 func (d *Docker) prepareHolder(app string, port int) {
-	if d.cfg.HolderImage == "" {
+	if d.cfg.HolderImage == "" || d.isClosed() {
 		return
 	}
 	d.holdMu.Lock()

@@ -37,17 +37,34 @@ func (e *dockerEnv) startHeld(t *testing.T, s Spec) (Instance, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return inst, e.joined(t, inst)
+}
+
+// joined returns the ID of the network holder inst joined, and waits
+// until inst serves; it fails the test unless inst joined one.
+func (e *dockerEnv) joined(t *testing.T, inst Instance) string {
+	t.Helper()
 	info, err := e.cli.ContainerInspect(t.Context(), inst.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	holder := info.Config.Labels[LabelHolder]
 	if holder == "" || string(info.HostConfig.NetworkMode) != "container:"+holder || len(info.HostConfig.PortBindings) != 0 {
-		t.Fatalf("%s: holder label %q, network mode %q, port bindings %v", s.Name(), holder,
+		t.Fatalf("%s: holder label %q, network mode %q, port bindings %v", inst.Name(), holder,
 			info.HostConfig.NetworkMode, info.HostConfig.PortBindings)
 	}
 	waitServing(t, inst.Addr)
-	return inst, holder
+	return holder
+}
+
+// start starts s and fails the test when it cannot.
+func (e *dockerEnv) start(t *testing.T, s Spec) Instance {
+	t.Helper()
+	inst, err := e.d.Start(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
 }
 
 // waitServing waits until a web server answers at addr.
@@ -62,7 +79,15 @@ func waitServing(t *testing.T, addr string) {
 
 func TestDockerWebInstanceJoinsHolder(t *testing.T) {
 	e := heldDocker(t)
-	inst, holder := e.startHeld(t, e.webSpec(1))
+	// With no holder ready, a web instance makes its own network
+	// namespace, and a holder is made for the next start.
+	first := e.start(t, e.webSpec(1))
+	if info, err := e.cli.ContainerInspect(t.Context(), first.ID); err != nil || info.Config.Labels[LabelHolder] != "" ||
+		string(info.HostConfig.NetworkMode) != networkName(e.app) {
+		t.Fatalf("web.1 with no holder ready: %v", err)
+	}
+	inst := e.start(t, e.webSpec(2))
+	holder := e.joined(t, inst)
 	httpGet(t, "http://"+inst.Addr+"/index.html")
 	if inst.Direct == "" {
 		t.Fatal("no direct address: the app network's bridge is an interface of this test's namespace")
@@ -96,15 +121,10 @@ func TestDockerWebInstanceJoinsHolder(t *testing.T) {
 	}
 	for _, d := range []*Docker{e.d, d2} {
 		got := d.List(e.app)
-		if len(got) != 1 || got[0].ID != inst.ID || got[0].Addr != inst.Addr || got[0].Direct != inst.Direct || got[0].Port != 5000 {
-			t.Errorf("list = %+v, want %+v", got, inst)
+		if len(got) != 2 || got[0].ID != first.ID || got[0].Addr != first.Addr ||
+			got[1].ID != inst.ID || got[1].Addr != inst.Addr || got[1].Direct != inst.Direct || got[1].Port != 5000 {
+			t.Errorf("list = %+v, want %+v and %+v", got, first, inst)
 		}
-	}
-
-	// The next start takes the holder made once this one was done.
-	next, nextHolder := e.startHeld(t, e.webSpec(2))
-	if nextHolder == holder || next.Addr == inst.Addr {
-		t.Errorf("web.2 joined holder %s at %s, as web.1 did", shortID(nextHolder), next.Addr)
 	}
 
 	if err := e.d.Stop(t.Context(), inst.ID, 5*time.Second); err != nil {
@@ -116,8 +136,13 @@ func TestDockerWebInstanceJoinsHolder(t *testing.T) {
 	if !containerGone(t, e.cli, inst.ID) || !containerGone(t, e.cli, holder) {
 		t.Error("the instance's container or its network holder is still there after Stop")
 	}
-	if containerState(t, e, nextHolder) != "running" {
-		t.Error("stopping web.1 ended web.2's holder")
+	if containerState(t, e, first.ID) != "running" {
+		t.Error("stopping web.2 ended web.1")
+	}
+	// The next start takes the holder made once web.2 was stopped.
+	next := e.start(t, e.webSpec(3))
+	if nextHolder := e.joined(t, next); nextHolder == holder {
+		t.Errorf("web.3 joined web.2's holder %s", shortID(nextHolder))
 	}
 }
 
