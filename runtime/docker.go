@@ -89,7 +89,7 @@ type Docker struct {
 	netMu sync.Mutex // serializes network creation
 
 	holdMu sync.Mutex
-	spares map[string]*spareHolder // by app: the holder for its next web start
+	spares map[string][]*spareHolder // by app: the holders for its next web starts, oldest first
 	// holdClosed is set once Shutdown or Detach removed the spares.
 	holdClosed bool
 
@@ -144,7 +144,7 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 		host:    cfg.Host,
 		insts:   map[string]*dockerInst{},
 		oneoffs: map[string]*dockerOneOff{},
-		spares:  map[string]*spareHolder{},
+		spares:  map[string][]*spareHolder{},
 		token:   randomSuffix() + randomSuffix() + randomSuffix() + randomSuffix(),
 	}
 	d.startEngineWatch()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -20,8 +21,8 @@ import (
 // publishes the web port and runs nothing but sleep. The engine spends
 // most of a container's start making its network (namespace, veth pair,
 // address, published port); a container that joins a holder's namespace
-// starts in about a third of that time. Each app keeps one holder ready
-// for its next web start, made in the background once a web instance of
+// starts in about a third of that time. Each app keeps holders ready
+// for its next web starts, made in the background once a web instance of
 // the app is stopped (as a deploy's old one is), or once a start found
 // none ready; the instance and its holder then live and die together.
 const (
@@ -35,11 +36,14 @@ const (
 	labelHolderBy = "paas.holder.by"
 )
 
-// Holder timing and confinement: a holder kept ready is removed after
-// holderIdle without a start taking it; making one is bounded by
-// holderStartTimeout. It runs sleep alone, within holderMemory bytes and
-// holderPids processes.
+// Holder timing and confinement: an app has up to holderSpares holders
+// kept ready (two, so that a start right after another's stop, as of
+// config changes made one after the other, finds one ready while the
+// other is made); one is removed after holderIdle without a start taking
+// it; making one is bounded by holderStartTimeout. It runs sleep alone,
+// within holderMemory bytes and holderPids processes.
 const (
+	holderSpares       = 2
 	holderIdle         = 10 * time.Minute
 	holderStartTimeout = time.Minute
 	holderMemory       = 16 << 20
@@ -126,13 +130,17 @@ func (d *Docker) makeHolder(ctx context.Context, app string, port int) (*netHold
 	return h, nil
 }
 
-// takeHolder hands a web start of app the holder made ahead for it,
-// waiting for one still being made; nil when there is none, or when it
-// no longer runs or publishes another port (it is removed then).
+// takeHolder hands a web start of app the oldest holder made ahead for
+// it, waiting for it when it is still being made; nil when there is
+// none, or when it no longer runs or publishes another port (it is
+// removed then).
 func (d *Docker) takeHolder(ctx context.Context, app string, port int) *netHolder {
 	d.holdMu.Lock()
-	sp := d.spares[app]
-	delete(d.spares, app)
+	var sp *spareHolder
+	if q := d.spares[app]; len(q) > 0 {
+		sp = q[0]
+		d.setSpares(app, q[1:])
+	}
 	d.holdMu.Unlock()
 	if sp == nil {
 		return nil
@@ -156,9 +164,19 @@ func (d *Docker) takeHolder(ctx context.Context, app string, port int) *netHolde
 	return h
 }
 
-// prepareHolder starts making a holder for app's next web start, which
-// will publish port, unless one is there or being made already. It is
-// removed when no start takes it within holderIdle, by RemoveApp,
+// setSpares records q as app's holders kept ready; the caller holds
+// holdMu.
+func (d *Docker) setSpares(app string, q []*spareHolder) {
+	if len(q) == 0 {
+		delete(d.spares, app)
+		return
+	}
+	d.spares[app] = q
+}
+
+// prepareHolder starts making holders for app's next web starts, which
+// will publish port, until holderSpares are ready or being made. Each is
+// removed when no start takes it within holderIdle, and by RemoveApp,
 // Shutdown and Detach.
 func (d *Docker) prepareHolder(app string, port int) {
 	if d.cfg.HolderImage == "" || d.isClosed() {
@@ -166,53 +184,54 @@ func (d *Docker) prepareHolder(app string, port int) {
 	}
 	d.holdMu.Lock()
 	defer d.holdMu.Unlock()
-	if d.holdClosed || d.spares[app] != nil {
-		return
+	for !d.holdClosed && len(d.spares[app]) < holderSpares {
+		sp := &spareHolder{port: port, ready: make(chan *netHolder, 1)}
+		d.spares[app] = append(d.spares[app], sp)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), holderStartTimeout)
+			defer cancel()
+			h, err := d.makeHolder(ctx, app, port)
+			if err != nil {
+				d.log.Warn("making a network holder ahead of the next start", "app", app, "err", err)
+			}
+			sp.ready <- h
+		}()
+		sp.timer = time.AfterFunc(holderIdle, func() {
+			if d.forgetSpare(app, sp) {
+				d.dropHolder(<-sp.ready)
+			}
+		})
 	}
-	sp := &spareHolder{port: port, ready: make(chan *netHolder, 1)}
-	d.spares[app] = sp
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), holderStartTimeout)
-		defer cancel()
-		h, err := d.makeHolder(ctx, app, port)
-		if err != nil {
-			d.log.Warn("making a network holder ahead of the next start", "app", app, "err", err)
-		}
-		sp.ready <- h
-	}()
-	sp.timer = time.AfterFunc(holderIdle, func() {
-		if d.forgetSpare(app, sp) {
-			d.dropHolder(<-sp.ready)
-		}
-	})
 }
 
-// forgetSpare forgets sp as app's holder kept ready, reporting whether
-// it still was.
+// forgetSpare forgets sp as one of app's holders kept ready, reporting
+// whether it still was.
 func (d *Docker) forgetSpare(app string, sp *spareHolder) bool {
 	d.holdMu.Lock()
 	defer d.holdMu.Unlock()
-	if d.spares[app] != sp {
+	q := d.spares[app]
+	i := slices.Index(q, sp)
+	if i < 0 {
 		return false
 	}
-	delete(d.spares, app)
+	d.setSpares(app, slices.Delete(slices.Clone(q), i, i+1))
 	return true
 }
 
-// dropSpare removes app's holder kept ready, waiting for one still being
-// made.
+// dropSpare removes app's holders kept ready, waiting for those still
+// being made.
 func (d *Docker) dropSpare(app string) {
 	d.holdMu.Lock()
-	sp := d.spares[app]
+	q := d.spares[app]
 	delete(d.spares, app)
 	d.holdMu.Unlock()
-	if sp != nil {
+	for _, sp := range q {
 		sp.timer.Stop()
 		d.dropHolder(<-sp.ready)
 	}
 }
 
-// dropSpares removes every app's holder kept ready, and makes none from
+// dropSpares removes every app's holders kept ready, and makes none from
 // then on.
 func (d *Docker) dropSpares() {
 	d.holdMu.Lock()
@@ -231,15 +250,17 @@ func (d *Docker) dropSpares() {
 func (d *Docker) isSpare(id string) bool {
 	d.holdMu.Lock()
 	defer d.holdMu.Unlock()
-	for _, sp := range d.spares {
-		select {
-		case h := <-sp.ready:
-			sp.ready <- h
-			if h != nil && h.id == id {
-				return true
+	for _, q := range d.spares {
+		for _, sp := range q {
+			select {
+			case h := <-sp.ready:
+				sp.ready <- h
+				if h != nil && h.id == id {
+					return true
+				}
+			default:
+				// Still being made: not listed yet when it was listed.
 			}
-		default:
-			// Still being made: not listed yet when it was listed.
 		}
 	}
 	return false

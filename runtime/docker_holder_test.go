@@ -127,6 +127,12 @@ func TestDockerWebInstanceJoinsHolder(t *testing.T) {
 		}
 	}
 
+	// A second holder was made beside it, for a start right after.
+	second := e.start(t, e.webSpec(3))
+	if secondHolder := e.joined(t, second); secondHolder == holder {
+		t.Errorf("web.3 joined web.2's holder %s", shortID(secondHolder))
+	}
+
 	if err := e.d.Stop(t.Context(), inst.ID, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +145,10 @@ func TestDockerWebInstanceJoinsHolder(t *testing.T) {
 	if containerState(t, e, first.ID) != "running" {
 		t.Error("stopping web.2 ended web.1")
 	}
-	// The next start takes the holder made once web.2 was stopped.
-	next := e.start(t, e.webSpec(3))
+	// The next start takes a holder made once web.2 was stopped.
+	next := e.start(t, e.webSpec(4))
 	if nextHolder := e.joined(t, next); nextHolder == holder {
-		t.Errorf("web.3 joined web.2's holder %s", shortID(nextHolder))
+		t.Errorf("web.4 joined web.2's holder %s", shortID(nextHolder))
 	}
 }
 
