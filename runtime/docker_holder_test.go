@@ -248,3 +248,18 @@ func TestDockerHolderOfEarlierPaasdRemoved(t *testing.T) {
 	}
 	httpGet(t, "http://"+inst.Addr+"/index.html")
 }
+
+func TestDockerHolderJudgedAfterEngineRestart(t *testing.T) {
+	e := heldDocker(t)
+	inst, _ := e.startHeld(t, e.webSpec(1))
+	e.d.mu.Lock()
+	di := e.d.insts[inst.ID]
+	e.d.mu.Unlock()
+	// What the engine watch asks of an instance once the engine answers
+	// again: its holder still publishes its address, so it survived.
+	v := e.d.judge(t.Context(), di)
+	if v.stream == nil {
+		t.Fatal("a running instance whose holder still publishes its address was taken for gone")
+	}
+	v.stream.release()
+}
