@@ -208,7 +208,9 @@ func killedDeploy(t *testing.T, s *server, cli *client.Client, app, phase string
 }
 
 // checkDockerLeftovers checks that app has one container (its web
-// instance) and the images of builds want ("b1", ...) only.
+// instance; besides it, the network holder it joined when it joined one
+// and at most two holders kept ready for the next starts) and the
+// images of builds want ("b1", ...) only.
 func checkDockerLeftovers(t *testing.T, cli *client.Client, app, what string, want []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -217,6 +219,21 @@ func checkDockerLeftovers(t *testing.T, cli *client.Client, app, what string, wa
 	if err != nil {
 		t.Fatal(err)
 	}
+	joined := map[string]bool{}
+	for _, c := range cs {
+		if h := c.Labels["paas.holder"]; h != "" && c.State == "running" {
+			joined[h] = true
+		}
+	}
+	cs = slices.DeleteFunc(cs, func(c container.Summary) bool { return joined[c.ID] && c.State == "running" })
+	spares := 0
+	cs = slices.DeleteFunc(cs, func(c container.Summary) bool {
+		if c.Labels["paas.netholder"] == "true" && spares < 2 {
+			spares++
+			return true
+		}
+		return false
+	})
 	var names []string
 	for _, c := range cs {
 		names = append(names, strings.Join(c.Names, ",")+" "+c.Labels["paas.role"]+" v"+c.Labels["paas.release"]+" "+c.State)

@@ -58,8 +58,13 @@ type DockerConfig struct {
 	// Guard, when set, keeps containers from reaching the host: the
 	// bridge of every app network is protected before a container joins
 	// it, and released when the network is removed.
-	Guard  HostGuard
-	Logger *slog.Logger
+	Guard HostGuard
+	// HolderImage, when set, is the image network holders run (the
+	// stack image): a web instance then joins the network namespace of
+	// a holder made ahead of its start (see LabelNetHolder). Empty: each
+	// web container makes its own network namespace.
+	HolderImage string
+	Logger      *slog.Logger
 }
 
 // HostGuard keeps the containers on a bridge interface from reaching the
@@ -77,8 +82,16 @@ type Docker struct {
 	api  *client.Client
 	log  *slog.Logger
 	host string
+	// token tells the network holders this runtime made from those of
+	// an earlier paasd.
+	token string
 
 	netMu sync.Mutex // serializes network creation
+
+	holdMu sync.Mutex
+	spares map[string][]*spareHolder // by app: the holders for its next web starts, oldest first
+	// holdClosed is set once Shutdown or Detach removed the spares.
+	holdClosed bool
 
 	mu      sync.Mutex
 	insts   map[string]*dockerInst   // by container ID, until removed
@@ -97,6 +110,10 @@ type dockerInst struct {
 	stopping atomic.Bool
 	detached atomic.Bool     // Detach was called: watching ends, the container stays
 	stream   *instanceStream // replaced (under Docker.mu) when followed again
+	// holder is the ID of the network holder whose namespace the
+	// container joined, "" when it has its own.
+	holder string
+	ended  atomic.Bool // the container is removed: its holder goes next
 	// done is closed once the container has exited, its output has been
 	// delivered and the container is removed.
 	done chan struct{}
@@ -127,6 +144,8 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 		host:    cfg.Host,
 		insts:   map[string]*dockerInst{},
 		oneoffs: map[string]*dockerOneOff{},
+		spares:  map[string][]*spareHolder{},
+		token:   randomSuffix() + randomSuffix() + randomSuffix() + randomSuffix(),
 	}
 	d.startEngineWatch()
 	return d, nil
@@ -136,7 +155,12 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 // once it runs. s.Slug names the image. A web instance's port 5000 (its
 // PORT) is published on the configured host on a port the engine picks,
 // reported as Instance.Addr; the caller waits for it to listen
-// (Probe: the engine's proxy answers first). ctx bounds starting only, not the instance's life.
+// (Probe: the engine's proxy answers first). With HolderImage set, a web
+// instance joins the network namespace of the app's network holder made
+// ahead of it, which publishes the port (see LabelNetHolder); when none
+// was ready, it makes its own network namespace, and the holder for the
+// next start is made once it runs. ctx bounds starting only, not the
+// instance's life.
 func (d *Docker) Start(ctx context.Context, s Spec) (Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
@@ -188,22 +212,43 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		return Instance{}, err
 	}
 	confine(cfg, hc, img, d.limits())
-	netName, err := d.ensureNetwork(ctx, s.App)
-	if err != nil {
+	var h *netHolder
+	if s.Web && d.cfg.HolderImage != "" {
+		h = d.takeHolder(ctx, s.App, containerPort(s))
+		if h == nil {
+			// None was ready: the next start's is made once this one
+			// is done. After a start that took one, the next is made
+			// once a web instance of the app is stopped (a deploy's
+			// old one), so that making it never slows a deploy.
+			defer d.prepareHolder(s.App, containerPort(s))
+		}
+	}
+	netName := networkName(s.App)
+	if h != nil {
+		joinHolder(cfg, hc, h)
+	} else if netName, err = d.ensureNetwork(ctx, s.App); err != nil {
 		return Instance{}, err
+	}
+	// discard removes what was made when the instance cannot be.
+	discard := func(id string) {
+		if id != "" {
+			d.discard(id)
+		}
+		d.dropHolder(h)
 	}
 	id, err := d.create(ctx, cfg, hc, containerName(s))
 	if err != nil {
+		discard("")
 		return Instance{}, err
 	}
 	c, err := d.launch(ctx, id, false)
 	if err != nil {
-		d.discard(id)
+		discard(id)
 		return Instance{}, err
 	}
 	info, err := d.api.ContainerInspect(ctx, id)
 	if err != nil {
-		d.discard(id)
+		discard(id)
 		c.close()
 		return Instance{}, fmt.Errorf("inspecting container: %w", err)
 	}
@@ -216,7 +261,11 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		Command: s.Command,
 		Started: startedAt(info),
 	}
-	if s.Web {
+	switch {
+	case s.Web && h != nil:
+		inst.Port = h.port
+		inst.Addr, inst.Direct = h.addr, h.direct
+	case s.Web:
 		inst.Port = containerPort(s)
 		// A container that has already exited has no published port:
 		// it is watched like any other, and its exit is reported with
@@ -224,14 +273,17 @@ func (d *Docker) start(ctx context.Context, s Spec) (Instance, error) {
 		inst.Addr = publishedAddr(info, inst.Port, d.host)
 		inst.Direct = directAddr(info, netName, netguard.BridgeName(netName), inst.Port)
 		if inst.Addr == "" && (info.State == nil || info.State.Running) {
-			d.discard(id)
+			discard(id)
 			c.close()
 			return Instance{}, errors.New("the engine published no port")
 		}
 	}
 	di := &dockerInst{inst: inst, stream: c.stream(), done: make(chan struct{})}
+	if h != nil {
+		di.holder = h.id
+	}
 	if !d.register(di) {
-		d.discard(id)
+		discard(id)
 		c.close()
 		return Instance{}, ErrShutdown
 	}
@@ -268,9 +320,11 @@ func checkImageSpec(s Spec) error {
 // suffix when a container of that name exists (as during a release
 // switch), and returns its ID.
 func (d *Docker) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-		string(hc.NetworkMode): {},
-	}}
+	nc := &network.NetworkingConfig{}
+	if !hc.NetworkMode.IsContainer() {
+		// A container joining another's namespace has no endpoint.
+		nc.EndpointsConfig = map[string]*network.EndpointSettings{string(hc.NetworkMode): {}}
+	}
 	if d.cfg.Owner != "" {
 		cfg.Labels = maps.Clone(cfg.Labels)
 		if cfg.Labels == nil {
@@ -306,11 +360,13 @@ func (d *Docker) discard(id string) {
 
 // Stop stops an instance: the engine sends SIGTERM and, after grace
 // (rounded up to whole seconds), SIGKILL. It returns once the container
-// has exited, its output has been delivered and it is removed, or with
-// ctx's error when ctx ends first (the container is killed then). An
-// unknown or already removed id is not an error. It also stops
-// containers of instances this runtime did not start, such as those of
-// an earlier paasd, found by List.
+// has exited, its output has been delivered and it is removed with its
+// network holder, or with ctx's error when ctx ends first (the container
+// is killed then). An unknown or already removed id is not an error. It
+// also stops containers of instances this runtime did not start, such as
+// those of an earlier paasd, found by List. Once a web instance it
+// watched is stopped, the network holder for the app's next web start is
+// made in the background (see HolderImage).
 func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error {
 	d.mu.Lock()
 	di := d.insts[id]
@@ -325,17 +381,32 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 	if di != nil {
 		select {
 		case <-di.done:
+			if di.inst.Port > 0 {
+				// A web instance: the app's next start takes its place.
+				d.prepareHolder(di.inst.App, di.inst.Port)
+			}
 			return nil
 		case <-ctx.Done():
 			return fmt.Errorf("stopping %s: %w", shortID(id), ctx.Err())
 		}
 	}
-	// Not watched here: remove it once it has stopped.
+	// Not watched here: remove it once it has stopped, then its network
+	// holder.
 	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	var holder string
+	if info, err := d.api.ContainerInspect(rmCtx, id); err == nil && info.Config != nil {
+		holder = info.Config.Labels[LabelHolder]
+	}
 	err := d.api.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("removing %s: %w", shortID(id), err)
+	}
+	if holder != "" {
+		err := d.api.ContainerRemove(rmCtx, holder, container.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("removing the network holder of %s: %w", shortID(id), err)
+		}
 	}
 	return nil
 }
@@ -394,6 +465,14 @@ func (d *Docker) List(app string) []Instance {
 			// The listing has only the creation second.
 			inst.Started = startedAt(info)
 		}
+		if h := c.Labels[LabelHolder]; h != "" {
+			// Its network holder publishes its port.
+			if di != nil {
+				inst.Addr, inst.Direct, inst.Port = di.inst.Addr, di.inst.Direct, di.inst.Port
+			} else {
+				inst.Addr, inst.Direct, inst.Port, _ = d.holderAddrs(ctx, inst.App, h)
+			}
+		}
 		out = append(out, inst)
 	}
 	slices.SortFunc(out, func(a, b Instance) int {
@@ -446,6 +525,7 @@ func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 		wg.Go(func() { errs[len(ids)+i] = d.stopOneOff(ctx, o, grace) })
 	}
 	wg.Wait()
+	d.dropSpares()
 	d.stopEngineWatch()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
@@ -453,8 +533,8 @@ func (d *Docker) Shutdown(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
-// RemoveApp force-removes every container of app, instances and one-offs,
-// whoever started them (of its Owner only, when it has one), then the
+// RemoveApp force-removes every container of app, instances, their
+// network holders and one-offs, whoever started them (of its Owner only, when it has one), then the
 // app's network unless containers of another owner still use it. Instances this runtime
 // watches report their exit as stopped.
 func (d *Docker) RemoveApp(ctx context.Context, app string) error {
@@ -469,6 +549,19 @@ func (d *Docker) RemoveApp(ctx context.Context, app string) error {
 	if err != nil {
 		return fmt.Errorf("listing containers of %s: %w", app, err)
 	}
+	d.dropSpare(app)
+	// Every instance is stopping before any holder goes (a holder's end
+	// would end its instance as a crash), and holders go last.
+	d.mu.Lock()
+	for _, c := range cs {
+		if di := d.insts[c.ID]; di != nil {
+			di.stopping.Store(true)
+		}
+	}
+	d.mu.Unlock()
+	slices.SortStableFunc(cs, func(a, b container.Summary) int {
+		return cmp.Compare(a.Labels[LabelNetHolder], b.Labels[LabelNetHolder])
+	})
 	var errs []error
 	for _, c := range cs {
 		if c.Labels[swarmServiceLabel] != "" {
@@ -477,9 +570,6 @@ func (d *Docker) RemoveApp(ctx context.Context, app string) error {
 		d.mu.Lock()
 		di := d.insts[c.ID]
 		d.mu.Unlock()
-		if di != nil {
-			di.stopping.Store(true)
-		}
 		err := d.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 		if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
 			errs = append(errs, fmt.Errorf("removing container %s: %w", shortID(c.ID), err))

@@ -50,8 +50,11 @@ func (d *Docker) adopt(ctx context.Context, app string) ([]Instance, error) {
 	}
 	var out []Instance
 	var errs []error
+	var holders []container.Summary
 	for _, c := range cs {
 		switch {
+		case c.Labels[LabelNetHolder] == "true":
+			holders = append(holders, c) // once their instances are adopted
 		case c.Labels["paas.addon"] != "":
 			// Backing services belong to package addons; the engine
 			// restarts them, paasd's restarts never touch them.
@@ -77,6 +80,7 @@ func (d *Docker) adopt(ctx context.Context, app string) ([]Instance, error) {
 			errs = append(errs, d.removeLeftover(ctx, c, "never started"))
 		}
 	}
+	errs = append(errs, d.removeIdleHolders(ctx, holders)...)
 	slices.SortFunc(out, func(a, b Instance) int {
 		return cmp.Or(
 			cmp.Compare(a.App, b.App),
@@ -111,11 +115,21 @@ func (d *Docker) adoptOne(ctx context.Context, c container.Summary) (Instance, b
 		return Instance{}, false, fmt.Errorf("inspecting %s: %w", shortID(c.ID), err)
 	}
 	inst.Started = startedAt(info)
+	holder := c.Labels[LabelHolder]
+	if holder != "" {
+		addr, direct, port, ok := d.holderAddrs(ctx, inst.App, holder)
+		if !ok {
+			// Unreachable without its holder's network: the next
+			// converge starts it again.
+			return Instance{}, false, d.removeLeftover(ctx, c, "its network holder is gone")
+		}
+		inst.Addr, inst.Direct, inst.Port = addr, direct, port
+	}
 	s, err := d.follow(ctx, inst)
 	if err != nil {
 		return Instance{}, false, err
 	}
-	di := &dockerInst{inst: inst, stream: s, done: make(chan struct{})}
+	di := &dockerInst{inst: inst, stream: s, done: make(chan struct{}), holder: holder}
 	if !d.register(di) {
 		s.release()
 		return Instance{}, false, ErrShutdown
@@ -124,6 +138,35 @@ func (d *Docker) adoptOne(ctx context.Context, c container.Summary) (Instance, b
 	d.log.Info("instance adopted", "app", inst.App, "instance", inst.Name(), "id", shortID(inst.ID),
 		"release", inst.Release, "addr", inst.Addr)
 	return inst, true, nil
+}
+
+// removeIdleHolders removes the network holders among listed that no
+// running instance container joined, except those kept ready by this
+// runtime: an earlier paasd made them ahead of a start that never came,
+// or their instance is gone.
+func (d *Docker) removeIdleHolders(ctx context.Context, listed []container.Summary) []error {
+	if len(listed) == 0 {
+		return nil
+	}
+	f := d.managedFilter("")
+	f.Add("label", LabelHolder)
+	cs, err := d.api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return []error{fmt.Errorf("listing instances with network holders: %w", err)}
+	}
+	used := map[string]bool{}
+	for _, c := range cs {
+		if c.State == "running" || c.State == "paused" {
+			used[c.Labels[LabelHolder]] = true
+		}
+	}
+	var errs []error
+	for _, h := range listed {
+		if !used[h.ID] && !d.isSpare(h.ID) {
+			errs = append(errs, d.removeLeftover(ctx, h, "network holder of no instance"))
+		}
+	}
+	return errs
 }
 
 // follow registers a wait for a running container's exit, then attaches
@@ -200,6 +243,7 @@ func (d *Docker) Detach() {
 	for _, s := range streams {
 		s.release()
 	}
+	d.dropSpares()
 	d.stopEngineWatch()
 	var wg sync.WaitGroup
 	for _, o := range oneoffs {

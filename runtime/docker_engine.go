@@ -153,7 +153,8 @@ func (d *Docker) watchEngine(ctx context.Context) {
 func (d *Docker) followEngine(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "die"))
+	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "die"),
+		filters.Arg("event", string(events.ActionCreate)))
 	msgs, errs := d.api.Events(sctx, events.ListOptions{Filters: f})
 	d.eng.mu.Lock()
 	down := d.eng.down
@@ -164,7 +165,8 @@ func (d *Docker) followEngine(ctx context.Context) error {
 			return nil
 		case <-down:
 			return errors.New("an engine call could not reach it")
-		case <-msgs:
+		case m := <-msgs:
+			d.sweepHolder(m)
 		case err := <-errs:
 			if err == nil {
 				err = errors.New("the event stream ended")
@@ -396,7 +398,18 @@ func (d *Docker) judge(ctx context.Context, di *dockerInst) verdict {
 		}
 		return gone
 	}
-	if di.inst.Addr != "" && !publishes(info, di.inst.Addr, d.host) {
+	published := info
+	if di.holder != "" {
+		// The holder publishes the port; one that does not run is gone.
+		hinfo, err := d.api.ContainerInspect(ictx, di.holder)
+		if err != nil || hinfo.State == nil || !hinfo.State.Running {
+			d.log.Warn("the network holder of an instance is gone after the engine restart: replacing it",
+				"app", di.inst.App, "instance", di.inst.Name(), "err", err)
+			return gone
+		}
+		published = hinfo
+	}
+	if di.inst.Addr != "" && !publishes(published, di.inst.Addr, d.host) {
 		d.log.Warn("instance no longer published at its address after the engine restart: replacing it",
 			"app", di.inst.App, "instance", di.inst.Name(), "addr", di.inst.Addr)
 		return gone

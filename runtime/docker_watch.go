@@ -114,6 +114,9 @@ func newInstanceStream(out io.Reader, closeOut func(), exit func() (int, error),
 // again, any other is reported as exited with ErrEngineRestarted.
 func (d *Docker) watch(di *dockerInst, s *instanceStream) {
 	defer d.watchers.Done()
+	if di.holder != "" {
+		defer d.followHolder(di)()
+	}
 	for {
 		drained := make(chan struct{})
 		go func() {
@@ -150,7 +153,7 @@ func (d *Docker) watch(di *dockerInst, s *instanceStream) {
 			s = v.stream
 			continue
 		}
-		d.remove(di.inst.ID)
+		d.removeInst(di)
 		d.report(di, v.code, ErrEngineRestarted)
 		close(v.reported)
 		return
@@ -167,8 +170,22 @@ func (d *Docker) exited(di *dockerInst, s *instanceStream, drained <-chan struct
 		<-drained
 	}
 	s.release()
-	d.remove(di.inst.ID)
+	d.removeInst(di)
 	d.report(di, code, err)
+}
+
+// removeInst removes an exited instance's container and its network
+// holder, side by side.
+func (d *Docker) removeInst(di *dockerInst) {
+	if di.holder == "" {
+		d.remove(di.inst.ID)
+		return
+	}
+	di.ended.Store(true)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.remove(di.holder) })
+	d.remove(di.inst.ID)
+	wg.Wait()
 }
 
 // report forgets an instance whose container is removed and reports its

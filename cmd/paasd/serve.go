@@ -166,6 +166,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				}
 			},
 			DefaultMemory: cfg.DefaultMemory,
+			HolderImage:   cfg.StackImage,
 		}
 		guard, err := hostGuard(ctx, cfg, cli, log)
 		if err != nil {
