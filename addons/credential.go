@@ -129,15 +129,7 @@ func (d *Docker) RemoveCredential(ctx context.Context, name, user, password stri
 // when that cannot be read, the removal of an older password closes all
 // the connections.
 func (d *Docker) markClients(ctx context.Context, id, name string) {
-	cid, err := d.redisCommand(ctx, id, "CLIENT", "ID")
-	var info string
-	if err == nil {
-		info, err = d.redisCommand(ctx, id, "INFO", "server")
-	}
-	var m clientMark
-	if err == nil {
-		m, err = markFrom(cid, info)
-	}
+	m, err := markNow(func(args ...string) (string, error) { return d.redisCommand(ctx, id, args...) })
 	if err != nil {
 		d.redisPass.forget(name)
 		d.log.Warn("reading where a redis add-on's connections stand: removing its old password will close all of them", "addon", name, "err", err)
@@ -151,25 +143,5 @@ func (d *Docker) markClients(ctx context.Context, id, name string) {
 // process did not add it or the server restarted since).
 func (d *Docker) closeOldClients(ctx context.Context, id, name, user string) error {
 	m, ok := d.redisPass.get(name)
-	if ok {
-		info, err := d.redisCommand(ctx, id, "INFO", "server")
-		if err != nil {
-			return err
-		}
-		ok = runID(info) == m.run
-	}
-	if !ok {
-		_, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "USER", user)
-		return err
-	}
-	list, err := d.redisCommand(ctx, id, "CLIENT", "LIST")
-	if err != nil {
-		return err
-	}
-	for _, c := range clientsBefore(list, user, m.id) {
-		if _, err := d.redisCommand(ctx, id, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
-			return err
-		}
-	}
-	return nil
+	return closeClientsBefore(func(args ...string) (string, error) { return d.redisCommand(ctx, id, args...) }, user, m, ok)
 }

@@ -145,15 +145,7 @@ func (e *Exec) redisAddCredential(ctx context.Context, name string, m execMeta, 
 // that it got a new password (credentialMarks); when that cannot be
 // read, the removal of an older password closes all the connections.
 func (e *Exec) markClients(ctx context.Context, name string, m execMeta) {
-	cid, err := e.redisAdmin(ctx, name, m, "CLIENT", "ID")
-	var info string
-	if err == nil {
-		info, err = e.redisAdmin(ctx, name, m, "INFO", "server")
-	}
-	var mark clientMark
-	if err == nil {
-		mark, err = markFrom(cid, info)
-	}
+	mark, err := markNow(func(args ...string) (string, error) { return e.redisAdmin(ctx, name, m, args...) })
 	if err != nil {
 		e.redisPass.forget(name)
 		e.log.Warn("reading where a redis add-on's connections stand: removing its old password will close all of them", "addon", name, "err", err)
@@ -363,25 +355,5 @@ func (e *Exec) redisUndo(ctx context.Context, name string, m execMeta, s *execSv
 // did not add it or the server restarted since).
 func (e *Exec) closeOldClients(ctx context.Context, name string, m execMeta) error {
 	mark, ok := e.redisPass.get(name)
-	if ok {
-		info, err := e.redisAdmin(ctx, name, m, "INFO", "server")
-		if err != nil {
-			return err
-		}
-		ok = runID(info) == mark.run
-	}
-	if !ok {
-		_, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "USER", "default")
-		return err
-	}
-	list, err := e.redisAdmin(ctx, name, m, "CLIENT", "LIST")
-	if err != nil {
-		return err
-	}
-	for _, c := range clientsBefore(list, "default", mark.id) {
-		if _, err := e.redisAdmin(ctx, name, m, "CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
-			return err
-		}
-	}
-	return nil
+	return closeClientsBefore(func(args ...string) (string, error) { return e.redisAdmin(ctx, name, m, args...) }, "default", mark, ok)
 }

@@ -53,6 +53,51 @@ func (c *credentialMarks) get(name string) (clientMark, bool) {
 	return m, ok
 }
 
+// redisAdminFunc runs one redis command as paasd's admin user and returns the
+// reply.
+type redisAdminFunc func(args ...string) (string, error)
+
+// markNow reads where the service run talks to stands: a connection
+// made now and the server's run id.
+func markNow(run redisAdminFunc) (clientMark, error) {
+	cid, err := run("CLIENT", "ID")
+	if err != nil {
+		return clientMark{}, err
+	}
+	info, err := run("INFO", "server")
+	if err != nil {
+		return clientMark{}, err
+	}
+	return markFrom(cid, info)
+}
+
+// closeClientsBefore closes user's connections to the service run talks
+// to made before mark; all of them when there is no mark (ok false) or
+// the server restarted since it was taken.
+func closeClientsBefore(run redisAdminFunc, user string, mark clientMark, ok bool) error {
+	if ok {
+		info, err := run("INFO", "server")
+		if err != nil {
+			return err
+		}
+		ok = runID(info) == mark.run
+	}
+	if !ok {
+		_, err := run("CLIENT", "KILL", "USER", user)
+		return err
+	}
+	list, err := run("CLIENT", "LIST")
+	if err != nil {
+		return err
+	}
+	for _, c := range clientsBefore(list, user, mark.id) {
+		if _, err := run("CLIENT", "KILL", "ID", c); err != nil && !strings.Contains(err.Error(), "No such client") {
+			return err
+		}
+	}
+	return nil
+}
+
 // markFrom makes a mark from the replies to CLIENT ID and INFO server.
 func markFrom(clientID, info string) (clientMark, error) {
 	id, err := strconv.ParseInt(strings.TrimSpace(clientID), 10, 64)
