@@ -261,6 +261,9 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("history lacks %d numbered lines", m)
 	}
 	stalledRates := rates(all, "v1")
+	if !running(stalled.Process.Pid) {
+		t.Fatal("the stalled reader ended before the burst was in the history: it proves nothing")
+	}
 
 	// Safety: the forged line is the app's, escaped, never a platform line.
 	plain := s.ssh("logs numbers --ps web.1 -n 1000000")
@@ -300,14 +303,12 @@ func TestLogs(t *testing.T) {
 	checkNumbers(t, lines, "v2", webs, burst)
 	freeRates := rates(s.logsJSON("logs numbers --json --ps web -n 1000000"), "v2")
 	sort.Float64s(freeRates)
+	// How fast the instances wrote is measured, not asserted (timing
+	// belongs to the benchmarks; the three instances' own rates differ
+	// by several times on two shared cores): that the stalled reader
+	// held no writer up is asserted above, every line of the burst being
+	// in the history while it was attached and unread.
 	t.Logf("write rates: with a stalled reader %v lines/s, without %v", stalledRates, freeRates)
-	for _, r := range stalledRates {
-		// Generous: the machine is shared; a blocked writer would show
-		// a rate near zero, not a fraction.
-		if r < freeRates[len(freeRates)/2]/4 {
-			t.Errorf("rate %v with a stalled reader, %v without", r, freeRates)
-		}
-	}
 	// JSON fields: times are RFC 3339 UTC with microseconds, sequence
 	// numbers strictly increase, platform lines from the deploy are in it.
 	var prev uint64
@@ -422,4 +423,15 @@ func (s *server) logsJSON(command string) []jsonLogLine {
 		out = append(out, l)
 	}
 	return out
+}
+
+// running reports whether process pid has not exited (a zombie has).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
 }
