@@ -132,10 +132,10 @@ func (b *Builder) makeImage(ctx context.Context, st *buildState, types map[strin
 	labels := imageLabels(st.req, types)
 	labels[labelUser] = stack.User
 	if !b.loads.commitsOnly() {
-		err := b.loadBuildImage(ctx, st, ref, labels)
+		insp, err := b.loadBuildImage(ctx, st, ref, labels)
 		if err == nil {
 			b.loads.state.Store(loadWorks)
-			return b.madeImage(ctx, st, ref)
+			return b.madeImage(ctx, st, ref, &insp)
 		}
 		if ctx.Err() != nil {
 			return "", err
@@ -153,12 +153,19 @@ func (b *Builder) makeImage(ctx context.Context, st *buildState, types map[strin
 	if err := b.commitImage(ctx, st, ref, labels, base); err != nil {
 		return "", err
 	}
-	return b.madeImage(ctx, st, ref)
+	return b.madeImage(ctx, st, ref, nil)
 }
 
-// madeImage checks the image of st's build and removes the build dir.
-func (b *Builder) madeImage(ctx context.Context, st *buildState, ref string) (string, error) {
-	if _, err := b.checkImage(ctx, st, ref); err != nil {
+// madeImage checks the image of st's build (inspected already when insp
+// is not nil) and removes the build dir.
+func (b *Builder) madeImage(ctx context.Context, st *buildState, ref string, insp *image.InspectResponse) (string, error) {
+	var err error
+	if insp != nil {
+		err = b.checkInspected(ctx, st, ref, *insp)
+	} else {
+		_, err = b.checkImage(ctx, st, ref)
+	}
+	if err != nil {
 		return "", err
 	}
 	if err := removeAll(st.slug); err != nil {
@@ -206,14 +213,19 @@ func (b *Builder) checkImage(ctx context.Context, st *buildState, ref string) (i
 	if err != nil {
 		return insp, engineError("inspecting the image", err)
 	}
+	return insp, b.checkInspected(ctx, st, ref, insp)
+}
+
+// checkInspected is checkImage for an image already inspected.
+func (b *Builder) checkInspected(ctx context.Context, st *buildState, ref string, insp image.InspectResponse) error {
 	fmt.Fprintf(st.out, "-----> Image %s: %s\n", ref, humanSize(insp.Size))
 	if max := b.cfg.MaxImageSize; max > 0 && insp.Size > max {
 		if err := b.removeImage(context.WithoutCancel(ctx), ref); err != nil {
 			b.log.Error("removing oversized image", "image", ref, "err", err)
 		}
-		return insp, paas.Errorf("image is %s, larger than the limit of %s (PAAS_MAX_IMAGE_SIZE)", humanSize(insp.Size), humanSize(max))
+		return paas.Errorf("image is %s, larger than the limit of %s (PAAS_MAX_IMAGE_SIZE)", humanSize(insp.Size), humanSize(max))
 	}
-	return insp, nil
+	return nil
 }
 
 // removeImage untags ref, deleting the image when that was its last tag;

@@ -46,11 +46,11 @@ type loading struct{ state atomic.Int32 }
 func (l *loading) commitsOnly() bool { return l.state.Load() == loadFails }
 
 // loadBuildImage makes the image of st's build, ref, with labels, by
-// loading it (loadImage).
-func (b *Builder) loadBuildImage(ctx context.Context, st *buildState, ref string, labels map[string]string) error {
+// loading it (loadImage), and returns it inspected.
+func (b *Builder) loadBuildImage(ctx context.Context, st *buildState, ref string, labels map[string]string) (image.InspectResponse, error) {
 	base, env, err := b.stackConfig(ctx)
 	if err != nil {
-		return err
+		return image.InspectResponse{}, err
 	}
 	cfg := *base.Config
 	cfg.WorkingDir, cfg.User, cfg.Env = "/app", stack.User, env
@@ -65,35 +65,36 @@ func (b *Builder) loadBuildImage(ctx context.Context, st *buildState, ref string
 	return b.loadImage(ctx, st, base, ref, &cfg, buildComment(st.req))
 }
 
-// loadImage makes the image of a compiled build from st's tree by
-// loading an archive of it, as one layer on the stack image base, tagged
-// ref. The layer is written to a file of the build's scratch dir first:
+// loadImage makes, and returns inspected, the image of a compiled build
+// from st's tree by loading an archive of it, as one layer on the stack
+// image base, tagged ref. The layer is written to a file of the build's scratch dir first:
 // the archive must give its size before its content.
-func (b *Builder) loadImage(ctx context.Context, st *buildState, base image.InspectResponse, ref string, cfg *dockerspec.DockerOCIImageConfig, comment string) error {
+func (b *Builder) loadImage(ctx context.Context, st *buildState, base image.InspectResponse, ref string, cfg *dockerspec.DockerOCIImageConfig, comment string) (image.InspectResponse, error) {
+	var none image.InspectResponse
 	l, ok := b.docker.(imageLoader)
 	if !ok {
-		return errors.New("the engine client cannot load images")
+		return none, errors.New("the engine client cannot load images")
 	}
 	layerPath := filepath.Join(st.work, "layer.tar")
 	defer os.Remove(layerPath)
 	f, err := os.OpenFile(layerPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("making the image layer: %w", err)
+		return none, fmt.Errorf("making the image layer: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	if err := writeTree(io.MultiWriter(f, h), st.slug, "app", stack.UID, stack.GID); err != nil {
-		return err
+		return none, err
 	}
 	size, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return fmt.Errorf("making the image layer: %w", err)
+		return none, fmt.Errorf("making the image layer: %w", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("making the image layer: %w", err)
+		return none, fmt.Errorf("making the image layer: %w", err)
 	}
 	if base.RootFS.Type != "layers" {
-		return fmt.Errorf("the stack image's root file system is of type %q", base.RootFS.Type)
+		return none, fmt.Errorf("the stack image's root file system is of type %q", base.RootFS.Type)
 	}
 	diffIDs := append(slices.Clip(base.RootFS.Layers), "sha256:"+hex.EncodeToString(h.Sum(nil)))
 	config, err := json.Marshal(imageConfig{
@@ -106,7 +107,7 @@ func (b *Builder) loadImage(ctx context.Context, st *buildState, base image.Insp
 		RootFS:       rootFS{Type: "layers", DiffIDs: diffIDs},
 	})
 	if err != nil {
-		return fmt.Errorf("making the image config: %w", err)
+		return none, fmt.Errorf("making the image config: %w", err)
 	}
 	sum := sha256.Sum256(config)
 	configName := hex.EncodeToString(sum[:]) + ".json"
@@ -118,7 +119,7 @@ func (b *Builder) loadImage(ctx context.Context, st *buildState, base image.Insp
 	layers[len(layers)-1] = "build/layer.tar"
 	manifest, err := json.Marshal([]archiveManifest{{Config: configName, RepoTags: []string{ref}, Layers: layers}})
 	if err != nil {
-		return fmt.Errorf("making the image manifest: %w", err)
+		return none, fmt.Errorf("making the image manifest: %w", err)
 	}
 	pr, pw := io.Pipe()
 	go func() {
@@ -138,23 +139,23 @@ func (b *Builder) loadImage(ctx context.Context, st *buildState, base image.Insp
 	resp, err := l.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer resp.Body.Close()
 	if err := loadOutcome(resp.Body); err != nil {
-		return err
+		return none, err
 	}
 	// An engine may take the archive its own way: the image must be the
 	// stack's layers and this one.
 	got, err := b.docker.ImageInspect(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("inspecting the loaded image: %w", err)
+		return none, fmt.Errorf("inspecting the loaded image: %w", err)
 	}
 	if !slices.Equal(got.RootFS.Layers, diffIDs) {
 		b.removeImage(context.WithoutCancel(ctx), ref)
-		return errors.New("the loaded image does not have the layers it was given")
+		return none, errors.New("the loaded image does not have the layers it was given")
 	}
-	return nil
+	return got, nil
 }
 
 // imageConfig is the part of an image's configuration (the image spec's
