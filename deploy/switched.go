@@ -6,8 +6,8 @@ import "context"
 // to the new release's instances.
 type switchedKey struct{}
 
-// onSwitch returns ctx with f to be called once (by switched) when the
-// router sends the new release's traffic to its instances.
+// onSwitch returns ctx with f, which switched calls each time the
+// router sends a rollout's traffic to its new instances.
 func onSwitch(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, switchedKey{}, f)
 }
