@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -49,4 +50,39 @@ func (b *body) failure() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.err
+}
+
+// aheadSize is how much of a request body of unknown length (a chunked
+// one) is read before the request goes to an instance.
+const aheadSize = 64 << 10
+
+// readAhead reads a body of unknown length before the request is sent, as
+// nginx's request buffering does, up to aheadSize bytes. A body that ends
+// within them goes to the instance whole, with a Content-Length, so app
+// servers that do not read chunked bodies get it, and a malformed or
+// oversized one is refused before any instance sees the request, whatever
+// the instance would have answered. A longer body goes on streaming after
+// what was read. It returns the body's length, -1 while unknown.
+func (b *body) readAhead() (int64, error) {
+	buf := make([]byte, aheadSize)
+	n, err := io.ReadFull(b, buf)
+	if f := b.failure(); f != nil {
+		return -1, f
+	}
+	if b.left >= 0 {
+		b.left += int64(n) // read again below, from buf
+	}
+	if err == nil {
+		b.rc = readCloser{io.MultiReader(bytes.NewReader(buf), b.rc), b.rc}
+		return -1, nil
+	}
+	b.rc.Close()
+	b.rc = io.NopCloser(bytes.NewReader(buf[:n]))
+	return int64(n), nil
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

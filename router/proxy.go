@@ -77,6 +77,17 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveMaintenance(st, rw, req)
 		return
 	}
+	if st.body != nil && req.ContentLength < 0 {
+		n, err := st.body.readAhead()
+		if err != nil {
+			r.proxyError(rw, req.WithContext(withState(req.Context(), st)), err)
+			r.logAccess(st, req, rw)
+			return
+		}
+		if n >= 0 {
+			req.ContentLength, req.TransferEncoding = n, nil
+		}
+	}
 	rt, tg := r.choose(host, rt, start.UnixNano())
 	st.route, st.target = rt, tg
 	if tg == nil {
