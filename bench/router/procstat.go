@@ -81,10 +81,15 @@ func tree(pid int) []int {
 	return all
 }
 
-// usage is the CPU time and resident memory of a process tree.
+// usage is the CPU time, resident memory and context switches of a
+// process tree.
 type usage struct {
 	cpu time.Duration
 	rss int64
+	// Context switches of all the tree's threads: voluntary (a thread
+	// waited: for a socket, a futex, epoll) and involuntary (the
+	// scheduler took the core from it).
+	vcs, ics int64
 }
 
 // sumUsage sums usage over pids. Processes that have ended are left out.
@@ -97,8 +102,39 @@ func sumUsage(pids []int) usage {
 		if r, err := rss(p); err == nil {
 			u.rss += r
 		}
+		v, i := switches(p)
+		u.vcs += v
+		u.ics += i
 	}
 	return u
+}
+
+// switches sums the context switches of pid's threads, from
+// /proc/PID/task/TID/status (the process's own status counts only its
+// first thread). Threads that have ended are not counted.
+func switches(pid int) (voluntary, involuntary int64) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			name, value, _ := strings.Cut(line, ":")
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+			switch {
+			case err != nil:
+			case name == "voluntary_ctxt_switches":
+				voluntary += n
+			case name == "nonvoluntary_ctxt_switches":
+				involuntary += n
+			}
+		}
+	}
+	return voluntary, involuntary
 }
 
 // rssSampler records the largest resident memory of processes, summed,

@@ -49,7 +49,7 @@ func writeTables(w io.Writer, s settings, ts []*target, samples map[cell][]sampl
 	fmt.Fprintf(w, "\nload: wrk -t%d -cN -d%s --latency -H 'Host: %s', keep-alive; all on loopback, sharing the machine's cores with the backend and wrk\n",
 		s.threads, s.duration, benchHost)
 	fmt.Fprintf(w, "each figure is the median of %d round(s); targets interleaved within a round\n", s.rounds)
-	fmt.Fprintf(w, "how to read: share = req/s as a share of direct (the backend alone); router/nginx >= 1.00 is the goal; cpu/req is the proxy's own CPU time (utime+stime from /proc) per request; rss is its resident memory at most during the run\n")
+	fmt.Fprintf(w, "how to read: share = req/s as a share of direct (the backend alone); router/nginx >= 1.00 is the goal; cpu/req is the proxy's own CPU time (utime+stime from /proc) per request; app cpu is the backend's CPU time per request through that proxy; vcs/ics/req are its threads' voluntary and involuntary context switches per request; rss is its resident memory at most during the run\n")
 	fmt.Fprintf(w, "\ntargets:\n")
 	for _, t := range ts {
 		fmt.Fprintf(w, "  %-18s %s\n", t.name, t.note)
@@ -83,7 +83,7 @@ func writeCell(w io.Writer, ts []*target, samples map[cell][]sample, conns, size
 		mode = fmt.Sprintf(", a CPU hog spinning on core %d", hogCore)
 	}
 	fmt.Fprintf(w, "\n%d connections, %s responses%s\n", conns, sizeName(size), mode)
-	fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "rss max", "errors")
+	fmt.Fprintf(w, "%-18s %10s %9s %9s %6s %9s %11s %9s %9s %7s\n", "target", "req/s", "p50", "p99", "share", "cpu/req", "vcs/ics/req", "app cpu", "rss max", "errors")
 	direct := medianOf(samples[cell{"direct", conns, size, loaded}], func(s sample) float64 { return s.RPS })
 	for _, t := range ts {
 		sm := samples[cell{t.name, conns, size, loaded}]
@@ -91,15 +91,18 @@ func writeCell(w io.Writer, ts []*target, samples map[cell][]sample, conns, size
 			continue
 		}
 		rps := medianOf(sm, func(s sample) float64 { return s.RPS })
-		cpu, mem := "-", "-"
+		cpu, cs, mem := "-", "-", "-"
 		if len(t.pids) > 0 {
 			cpu = fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.cpuPerReq) })/1e3)
+			cs = fmt.Sprintf("%.2f/%.2f", medianOf(sm, func(s sample) float64 { return s.vcsPerReq }),
+				medianOf(sm, func(s sample) float64 { return s.icsPerReq }))
 			mem = mib(maxOf(sm, func(s sample) float64 { return float64(s.maxRSS) }))
 		}
-		fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %9s %7.0f\n", t.name, rps,
+		app := fmt.Sprintf("%.1fus", medianOf(sm, func(s sample) float64 { return float64(s.backendCPUPerReq) })/1e3)
+		fmt.Fprintf(w, "%-18s %10.0f %9s %9s %6.2f %9s %11s %9s %9s %7.0f\n", t.name, rps,
 			latency(medianOf(sm, func(s sample) float64 { return float64(s.P50) })),
 			latency(medianOf(sm, func(s sample) float64 { return float64(s.P99) })),
-			rps/direct, cpu, mem, sumOf(sm, func(s sample) float64 { return float64(s.Errors) }))
+			rps/direct, cpu, cs, app, mem, sumOf(sm, func(s sample) float64 { return float64(s.Errors) }))
 	}
 	writeRatios(w, samples, conns, size, loaded)
 }

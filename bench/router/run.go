@@ -33,6 +33,11 @@ type sample struct {
 	wrk.Result
 	cpuPerReq time.Duration
 	maxRSS    int64
+	// Context switches of the proxy's threads per request.
+	vcsPerReq, icsPerReq float64
+	// The backend's CPU time per request: what a proxy's way of
+	// forwarding costs the app (its headers, how it batches).
+	backendCPUPerReq time.Duration
 }
 
 func run(ctx context.Context, s settings) error {
@@ -146,7 +151,7 @@ func measureCell(ctx context.Context, s settings, ts []*target, round, conns int
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d: %-18s -c%-4d %s%s\n", round+1, s.rounds, t.name, conns, sizeName(size), mode)
-		sm, err := measure(ctx, s, t, conns, path)
+		sm, err := measure(ctx, s, t, ts[0].p.pid(), conns, path)
 		if err != nil {
 			return err
 		}
@@ -156,14 +161,14 @@ func measureCell(ctx context.Context, s settings, ts []*target, round, conns int
 	return nil
 }
 
-// measure runs wrk once against t, reading t's CPU time before and after
-// and sampling its memory during the run.
-func measure(ctx context.Context, s settings, t *target, conns int, path string) (sample, error) {
-	before := sumUsage(t.pids)
+// measure runs wrk once against t, reading t's and the backend's CPU
+// time before and after and sampling t's memory during the run.
+func measure(ctx context.Context, s settings, t *target, backend, conns int, path string) (sample, error) {
+	before, beBefore := sumUsage(t.pids), sumUsage([]int{backend})
 	rs := sampleRSS(t.pids)
 	res, err := wrk.Run(ctx, "http://"+t.p.addr+path, benchHost, s.threads, conns, s.duration)
 	maxRSS := rs.done()
-	after := sumUsage(t.pids)
+	after, beAfter := sumUsage(t.pids), sumUsage([]int{backend})
 	if err != nil {
 		return sample{}, err
 	}
@@ -171,8 +176,13 @@ func measure(ctx context.Context, s settings, t *target, conns int, path string)
 		return sample{}, fmt.Errorf("%s stopped during the run: %v\n%s", t.name, why, t.p.out)
 	}
 	sm := sample{Result: res, maxRSS: maxRSS}
+	if res.Requests > 0 {
+		sm.backendCPUPerReq = (beAfter.cpu - beBefore.cpu) / time.Duration(res.Requests)
+	}
 	if res.Requests > 0 && len(t.pids) > 0 {
 		sm.cpuPerReq = (after.cpu - before.cpu) / time.Duration(res.Requests)
+		sm.vcsPerReq = float64(after.vcs-before.vcs) / float64(res.Requests)
+		sm.icsPerReq = float64(after.ics-before.ics) / float64(res.Requests)
 	}
 	return sm, nil
 }
