@@ -12,8 +12,8 @@ import (
 const hogCore = 0
 
 // loadedTargets are the targets measured with the hog running: the
-// backend, the router and the two proxies it is held against.
-var loadedTargets = map[string]bool{"direct": true, "router": true, "nginx": true, "haproxy": true}
+// backend, the router and the proxies it is held against.
+var loadedTargets = map[string]bool{"direct": true, "router": true, "nginx": true, "nginx-headers": true, "haproxy": true}
 
 // runHog is the hog role: one thread pinned to core cpu, spinning until
 // the process is killed, as a busy neighbour on the machine would. It

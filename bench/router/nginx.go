@@ -13,8 +13,11 @@ import (
 // HTTP/1.1 connections; without, nginx opens an HTTP/1.0 connection to the
 // backend per request, as the default templates of Dokku and CapRover do.
 // Both keep client connections open for as many requests as wrk sends
-// (nginx's default closes them after 1000) and log nothing.
-func nginxConfig(dir, listen, backend string, keepalive bool) string {
+// (nginx's default closes them after 1000) and log nothing. With
+// paasHeaders nginx also sends the request headers paas's router sends
+// and Dokku's template does not: X-Forwarded-Host, an X-Request-Id of its
+// own making and Via, so that both do the same work for the app.
+func nginxConfig(dir, listen, backend string, keepalive, paasHeaders bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "daemon off;\nmaster_process on;\nworker_processes auto;\n")
 	if os.Geteuid() == 0 {
@@ -40,7 +43,14 @@ func nginxConfig(dir, listen, backend string, keepalive bool) string {
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-Port $server_port;
       proxy_set_header X-Request-Start $msec;
-    }
+`)
+	if paasHeaders {
+		b.WriteString(`      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Request-Id $request_id;
+      proxy_set_header Via "1.1 paas";
+`)
+	}
+	b.WriteString(`    }
   }
 }
 `)
@@ -49,7 +59,7 @@ func nginxConfig(dir, listen, backend string, keepalive bool) string {
 
 // startNginx runs nginx in the foreground with its configuration in a
 // directory of its own under root.
-func startNginx(root, name, backend string, keepalive bool) (*proc, error) {
+func startNginx(root, name, backend string, keepalive, paasHeaders bool) (*proc, error) {
 	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -59,7 +69,7 @@ func startNginx(root, name, backend string, keepalive bool) (*proc, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(dir, listen, backend, keepalive)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConfig(dir, listen, backend, keepalive, paasHeaders)), 0o644); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return startListening(name, exec.Command("nginx", "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log")), listen)

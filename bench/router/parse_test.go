@@ -30,7 +30,7 @@ func TestNginxConfig(t *testing.T) {
 	// With keep-alive the upstream keeps connections and speaks HTTP/1.1
 	// with an empty Connection header; without, neither.
 	for _, keepalive := range []bool{true, false} {
-		c := nginxConfig("/tmp/x", "127.0.0.1:1", "127.0.0.1:2", keepalive)
+		c := nginxConfig("/tmp/x", "127.0.0.1:1", "127.0.0.1:2", keepalive, false)
 		for _, s := range []string{"keepalive 256;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`} {
 			if has := strings.Contains(c, s); has != keepalive {
 				t.Errorf("keepalive=%v: %q present=%v\n%s", keepalive, s, has, c)
@@ -38,6 +38,15 @@ func TestNginxConfig(t *testing.T) {
 		}
 		if !strings.Contains(c, "listen 127.0.0.1:1;") || !strings.Contains(c, "server 127.0.0.1:2;") {
 			t.Errorf("addresses missing:\n%s", c)
+		}
+	}
+	// With paasHeaders nginx sends the router's other headers.
+	for _, paas := range []bool{true, false} {
+		c := nginxConfig("/tmp/x", "127.0.0.1:1", "127.0.0.1:2", true, paas)
+		for _, s := range []string{"X-Forwarded-Host $http_host;", "X-Request-Id $request_id;", `Via "1.1 paas";`} {
+			if has := strings.Contains(c, s); has != paas {
+				t.Errorf("paasHeaders=%v: %q present=%v\n%s", paas, s, has, c)
+			}
 		}
 	}
 }

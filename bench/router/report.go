@@ -108,12 +108,13 @@ func writeCell(w io.Writer, ts []*target, samples map[cell][]sample, conns, size
 }
 
 // writeSummary prints router/nginx for every cell: req/s, and p99 as a
-// multiple of nginx's (below 1 is better).
+// multiple of nginx's (below 1 is better); and the same against nginx
+// sending the router's headers too.
 func writeSummary(w io.Writer, s settings, samples map[cell][]sample) {
 	rps := func(s sample) float64 { return s.RPS }
 	p99 := func(s sample) float64 { return float64(s.P99) }
-	fmt.Fprintf(w, "\nrouter/nginx by cell: req/s ratio (>= 1.00 is the goal), p99 ratio (<= 1.00 is the goal)\n")
-	fmt.Fprintf(w, "%-26s %14s %14s\n", "cell", "req/s", "p99")
+	fmt.Fprintf(w, "\nrouter/nginx by cell: req/s ratio (>= 1.00 is the goal), p99 ratio (<= 1.00 is the goal); the same against nginx-headers\n")
+	fmt.Fprintf(w, "%-26s %10s %10s %16s %16s\n", "cell", "req/s", "p99", "headers req/s", "headers p99")
 	for _, loaded := range s.modes() {
 		for _, conns := range s.conns {
 			for _, sz := range sizes {
@@ -125,7 +126,11 @@ func writeSummary(w io.Writer, s settings, samples map[cell][]sample) {
 				if loaded {
 					name += ", hog"
 				}
-				fmt.Fprintf(w, "%-26s %14.2f %14.2f\n", name, medianOf(r, rps)/medianOf(n, rps), medianOf(r, p99)/medianOf(n, p99))
+				line := fmt.Sprintf("%-26s %10.2f %10.2f", name, medianOf(r, rps)/medianOf(n, rps), medianOf(r, p99)/medianOf(n, p99))
+				if h := samples[cell{"nginx-headers", conns, sz.size, loaded}]; len(h) > 0 {
+					line += fmt.Sprintf(" %16.2f %16.2f", medianOf(r, rps)/medianOf(h, rps), medianOf(r, p99)/medianOf(h, p99))
+				}
+				fmt.Fprintln(w, line)
 			}
 		}
 	}
@@ -148,7 +153,7 @@ func writeRatios(w io.Writer, samples map[cell][]sample, conns, size int, loaded
 		line += fmt.Sprintf("router/nginx %.2f req/s, p99 %.2fx nginx's; ", router/med("nginx", rps), med("router", p99)/med("nginx", p99))
 	}
 	line += fmt.Sprintf("router/direct %.2f", router/med("direct", rps))
-	for _, other := range []string{"router-general", "nginx-nokeepalive", "caddy", "kamal-proxy"} {
+	for _, other := range []string{"nginx-headers", "router-general", "nginx-nokeepalive", "caddy", "kamal-proxy"} {
 		if len(samples[cell{other, conns, size, loaded}]) > 0 {
 			line += fmt.Sprintf("; router/%s %.2f", other, router/med(other, rps))
 		}

@@ -51,11 +51,15 @@ func startTargets(w io.Writer, root string, backend *proc, metricsOnly bool) ([]
 	if err := add("router-general", "paas's router, general path only (router.NewServer: net/http + ReverseProxy)", p, err); err != nil {
 		return nil, err
 	}
-	p, err = startNginx(root, "nginx", backend.addr, true)
+	p, err = startNginx(root, "nginx", backend.addr, true, false)
 	if err := add("nginx", "nginx, upstream keepalive 256, HTTP/1.1 to the backend", p, err); err != nil {
 		return nil, err
 	}
-	p, err = startNginx(root, "nginx-nokeepalive", backend.addr, false)
+	p, err = startNginx(root, "nginx-headers", backend.addr, true, true)
+	if err := add("nginx-headers", "nginx, as above, also sending the router's X-Forwarded-Host, X-Request-Id ($request_id) and Via", p, err); err != nil {
+		return nil, err
+	}
+	p, err = startNginx(root, "nginx-nokeepalive", backend.addr, false, false)
 	if err := add("nginx-nokeepalive", "nginx, HTTP/1.0 to the backend, a connection per request (Dokku/CapRover default)", p, err); err != nil {
 		return nil, err
 	}
