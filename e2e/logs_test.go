@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"paas/internal/procfs"
 )
 
 // numbersApp serves HTTP on $PORT and, from a thread, prints BURST
@@ -261,7 +263,7 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("history lacks %d numbered lines", m)
 	}
 	stalledRates := rates(all, "v1")
-	if !running(stalled.Process.Pid) {
+	if st, err := procfs.ReadStat(stalled.Process.Pid); err != nil || !st.Running() {
 		t.Fatal("the stalled reader ended before the burst was in the history: it proves nothing")
 	}
 
@@ -423,15 +425,4 @@ func (s *server) logsJSON(command string) []jsonLogLine {
 		out = append(out, l)
 	}
 	return out
-}
-
-// running reports whether process pid has not exited (a zombie has).
-func running(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
 }
