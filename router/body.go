@@ -62,23 +62,24 @@ const aheadSize = 64 << 10
 // servers that do not read chunked bodies get it, and a malformed or
 // oversized one is refused before any instance sees the request, whatever
 // the instance would have answered. A longer body goes on streaming after
-// what was read. It returns the body's length, -1 while unknown.
+// what was read. It returns the body's length, -1 while unknown. The
+// buffer grows with the body: a short one costs little.
 func (b *body) readAhead() (int64, error) {
-	buf := make([]byte, aheadSize)
-	n, err := io.ReadFull(b, buf)
+	// An error reading is the body's failure, which b keeps.
+	buf, _ := io.ReadAll(io.LimitReader(b, aheadSize+1))
 	if f := b.failure(); f != nil {
 		return -1, f
 	}
 	if b.left >= 0 {
-		b.left += int64(n) // read again below, from buf
+		b.left += int64(len(buf)) // read again below, from buf
 	}
-	if err == nil {
+	if len(buf) > aheadSize {
 		b.rc = readCloser{io.MultiReader(bytes.NewReader(buf), b.rc), b.rc}
 		return -1, nil
 	}
 	b.rc.Close()
-	b.rc = io.NopCloser(bytes.NewReader(buf[:n]))
-	return int64(n), nil
+	b.rc = io.NopCloser(bytes.NewReader(buf))
+	return int64(len(buf)), nil
 }
 
 // readCloser reads from one reader and closes another.
