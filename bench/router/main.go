@@ -49,6 +49,7 @@ func main() {
 	hogCPU := flag.Int("cpu", 0, "internal: the core the hog role spins on")
 	cpuProfile := flag.String("cpuprofile", "", "internal: the router role writes a CPU profile here when stopped")
 	generalPath := flag.Bool("general", false, "internal: the router role serves with the general path only")
+	pipeModel := flag.String("model", "", "internal: the pipe role's model, goroutine or epoll")
 	withMetrics := flag.Bool("metrics", false, "internal: the router role records every request in a metrics registry, as paasd does")
 	metricsOnly := flag.Bool("metrics-only", false, "measure only the router with metrics off and on (and the backend), and write "+metricsResultsFile)
 	registryMem := flag.Bool("registry-memory", false, "fill a metrics registry with 100 apps' day of points, print the heap it takes, and exit")
@@ -69,6 +70,8 @@ func main() {
 		err = runHog(*hogCPU)
 	case "router":
 		err = runRouter(*backendAddr, *cpuProfile, *generalPath, *withMetrics)
+	case "pipe":
+		err = runPipe(*backendAddr, *pipeModel)
 	case "":
 		if *registryMem {
 			err = registryMemory(os.Stdout)

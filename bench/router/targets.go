@@ -67,6 +67,12 @@ func startTargets(w io.Writer, root string, backend *proc, metricsOnly bool) ([]
 	if err := add("haproxy", "HAProxy, http mode, http-reuse always", p, err); err != nil {
 		return nil, err
 	}
+	for _, model := range []string{"goroutine", "epoll"} {
+		p, err = startSelf("pipe", "-backend", backend.addr, "-model", model)
+		if err := add("pipe-"+model, pipeNotes[model], p, err); err != nil {
+			return nil, err
+		}
+	}
 	optional := []struct {
 		name, bin, note string
 		start           func(root, backend string) (*proc, error)
@@ -85,6 +91,12 @@ func startTargets(w io.Writer, root string, backend *proc, metricsOnly bool) ([]
 		}
 	}
 	return settle(ts), nil
+}
+
+// pipeNotes describe the pipe targets (pipe.go).
+var pipeNotes = map[string]string{
+	"goroutine": "a floor, not a proxy: bytes passed as they come, an upstream connection per client, a goroutine per connection (Go's net)",
+	"epoll":     "the same floor on raw epoll: an event loop per core, edge-triggered, as nginx waits",
 }
 
 // settle finds each proxy's processes and its resident memory idle.
