@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync/atomic"
 
@@ -82,11 +84,19 @@ func serveEpollPipe(ln *net.TCPListener, backend string) error {
 		p := &epollConn{gen: pipeGen.Add(1), c: cfd, u: ufd, req: make([]byte, pipeBuf), res: make([]byte, pipeBuf), left: -1}
 		pipeConns[cfd].Store(p)
 		pipeConns[ufd].Store(p)
+		// The upstream socket first: until the client's is registered,
+		// the loop cannot act on the connection, so it cannot close it
+		// (as it does at once when the client has gone already) while
+		// this goroutine still uses it.
 		ep := loops[next%len(loops)]
-		for _, fd := range []int{cfd, ufd} {
+		for _, fd := range []int{ufd, cfd} {
 			ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd), Pad: p.gen}
 			if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-				return err
+				// The connection is lost (wrk counts it as an error);
+				// the pipe serves on.
+				fmt.Fprintf(os.Stderr, "pipe-epoll: registering descriptor %d (client %d, upstream %d): %v\n", fd, cfd, ufd, err)
+				p.close()
+				break
 			}
 		}
 	}
