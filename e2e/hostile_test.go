@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -40,7 +42,8 @@ func testHostileInput(t *testing.T, rt string) {
 	requireOK(t, "config:set", s.ssh("config:set "+app+" SECRET="+hostileSecret))
 	requireOK(t, "push", s.push(dir, "paas", "main"))
 	s.mustGet(app, "/", "echo from web.1")
-	before := s.state(app)
+	obs := s.observe(t)
+	before := obs.state(t, app)
 
 	check := func(t *testing.T, what string, outs ...string) {
 		t.Helper()
@@ -51,7 +54,7 @@ func testHostileInput(t *testing.T, rt string) {
 				}
 			}
 		}
-		if after := s.state(app); !slices.Equal(after, before) {
+		if after := obs.state(t, app); !slices.Equal(after, before) {
 			t.Errorf("%s changed the platform:\nbefore:\n%s\nafter:\n%s", what, strings.Join(before, "\n"), strings.Join(after, "\n"))
 		}
 	}
@@ -375,13 +378,55 @@ func testHostileInput(t *testing.T, rt string) {
 	})
 }
 
+// observer reads the platform's state for a test through one
+// connection of Go's SSH client, a session per command, so that a look
+// costs no handshake. The commands under test still go through the real
+// OpenSSH client.
+type observer struct {
+	s    *server
+	conn *gossh.Client
+}
+
+// observe connects an observer, closed when the test ends.
+func (s *server) observe(t *testing.T) *observer {
+	t.Helper()
+	conn, err := gossh.Dial("tcp", s.sshAddr, &gossh.ClientConfig{User: "paas", Auth: []gossh.AuthMethod{gossh.PublicKeys(s.signer(t))}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("observer: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &observer{s: s, conn: conn}
+}
+
+// run runs cmd in a session of its own and returns its output and exit
+// status.
+func (o *observer) run(t *testing.T, cmd string) (string, int) {
+	t.Helper()
+	sess, err := o.conn.NewSession()
+	if err != nil {
+		t.Fatalf("observer: a session for %s: %v", cmd, err)
+	}
+	defer sess.Close()
+	var out bytes.Buffer
+	sess.Stdout = &out
+	code := 0
+	if err := sess.Run(cmd); err != nil {
+		var exit *gossh.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("observer: %s: %v", cmd, err)
+		}
+		code = exit.ExitStatus()
+	}
+	return out.String(), code
+}
+
 // state is what hostile input must not change, one line per fact.
-func (s *server) state(app string) []string {
-	s.t.Helper()
+func (o *observer) state(t *testing.T, app string) []string {
+	t.Helper()
+	s := o.s
 	var lines []string
 	for _, cmd := range []string{"apps", "config " + app, "releases " + app, "domains " + app, "drains " + app, "proxy " + app, "apps:info " + app} {
-		r := s.ssh(cmd)
-		out := r.stdout
+		out, code := o.run(t, cmd)
 		if cmd == "releases "+app {
 			// Only the release list, not the ages it prints.
 			var vs []string
@@ -392,7 +437,7 @@ func (s *server) state(app string) []string {
 			}
 			out = strings.Join(vs, ",")
 		}
-		lines = append(lines, fmt.Sprintf("%s: %d %q", cmd, r.code, out))
+		lines = append(lines, fmt.Sprintf("%s: %d %q", cmd, code, out))
 	}
 	refs := s.run(s.dataDir, "", "git", "--git-dir", filepath.Join(s.dataDir, "repos", app+".git"), "for-each-ref", "--format=%(refname) %(objectname)")
 	lines = append(lines, "refs: "+strings.TrimSpace(refs.stdout))
