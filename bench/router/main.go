@@ -3,7 +3,9 @@
 // -role backend), paas's router as paasd builds it (-role router), nginx
 // twice (with upstream keep-alive, and without: Dokku's and CapRover's
 // default template) and HAProxy, each with a configuration written to a
-// temp dir, plus Caddy and kamal-proxy when they are on PATH. Then, for
+// temp dir, plus Caddy and kamal-proxy when they are on PATH, and two
+// floors that are not proxies (-role pipe, pipe.go): connections piped
+// byte for byte, on goroutines and on a raw epoll event loop. Then, for
 // each number of connections and each response size, it drives every
 // target with wrk in turn, round after round, and prints the median
 // requests/s, p50 and p99 latency, the router/nginx and router/direct
