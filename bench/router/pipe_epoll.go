@@ -72,11 +72,11 @@ func serveEpollPipe(ln *net.TCPListener, backend string) error {
 			c.Close()
 			continue
 		}
-		cfd, uerr := rawFD(c)
-		ufd, cerr := rawFD(u.(*net.TCPConn))
+		cfd, cerr := rawFD(c)
+		ufd, uerr := rawFD(u.(*net.TCPConn))
 		c.Close()
 		u.Close()
-		if uerr != nil || cerr != nil || cfd >= maxPipeFD || ufd >= maxPipeFD {
+		if cerr != nil || uerr != nil || cfd >= maxPipeFD || ufd >= maxPipeFD {
 			unix.Close(cfd)
 			unix.Close(ufd)
 			continue
